@@ -1,0 +1,91 @@
+package ai.gpt.api.cli;
+
+import ai.gpt.api.auth.KeyHasher;
+import ai.gpt.api.config.ConfigException;
+import ai.gpt.api.config.Env;
+import ai.gpt.api.config.GatewayConfig;
+import ai.gpt.api.db.Database;
+import ai.gpt.api.db.Migrations;
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisOptions;
+import io.vertx.sqlclient.Pool;
+import java.util.Arrays;
+import java.util.List;
+
+/** Dispatches {@code gpt-api <command>}; returns the process exit code. */
+public final class Cli {
+  static final String USAGE = """
+      Usage: gpt-api [command]
+        serve                                    start the gateway (default)
+        migrate                                  apply database migrations and exit
+        org create NAME                          create an organization
+        key create --org ORG [--name N] [--models a,b] [--expires 2027-01-01T00:00:00Z]
+                                                 create an API key (printed once)
+        key revoke ID                            revoke a key (public id or number)
+        backend add --model M --url U [--api-key K] [--slots N] [--weight N]
+        backend list | drain ID | enable ID | remove ID
+      Configuration comes from environment variables and .env (see .env.example).""";
+
+  private Cli() {}
+
+  public static int run(String[] argv) {
+    return run(Env.load(), argv);
+  }
+
+  public static int run(Env env, String[] argv) {
+    List<String> words = Arrays.asList(argv);
+    String command = words.isEmpty() ? "serve" : words.get(0);
+    try {
+      GatewayConfig config = GatewayConfig.from(env);
+      return switch (command) {
+        case "serve" -> ServeCommand.run(config);
+        case "migrate" -> withLocalServices(config, c -> {
+          Migrations.migrate(c.databaseUrl());
+          System.out.println("Database is up to date.");
+        });
+        case "org", "key", "backend" -> withLocalServices(config, c -> admin(c, new Args(words)));
+        case "help", "--help", "-h" -> {
+          System.out.println(USAGE);
+          yield 0;
+        }
+        default -> throw new CliException("Unknown command '" + command + "'.\n" + USAGE);
+      };
+    } catch (ConfigException | CliException e) {
+      System.err.println(e.getMessage());
+      return 1;
+    }
+  }
+
+  private interface Work {
+    void run(GatewayConfig config);
+  }
+
+  /** Runs a one-shot command against the configured servers, or the local embedded ones when none are set. */
+  private static int withLocalServices(GatewayConfig config, Work work) {
+    if (!config.embedded()) {
+      work.run(config);
+      return 0;
+    }
+    try (LocalServices local = LocalServices.start(config)) {
+      work.run(local.config());
+      return 0;
+    }
+  }
+
+  private static void admin(GatewayConfig config, Args args) {
+    Migrations.migrate(config.databaseUrl());
+    Vertx vertx = Vertx.vertx();
+    Pool pool = Database.pool(vertx, config.databaseUrl(), 2);
+    Redis redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(config.redisUrl()));
+    try {
+      switch (args.word(0, "command")) {
+        case "org" -> OrgCommands.run(pool, args);
+        case "key" -> KeyCommands.run(pool, redis, new KeyHasher(config.keyPepper()), args);
+        default -> BackendCommands.run(pool, args);
+      }
+    } finally {
+      vertx.close().await();
+    }
+  }
+}

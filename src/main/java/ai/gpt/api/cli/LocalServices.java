@@ -1,0 +1,78 @@
+package ai.gpt.api.cli;
+
+import ai.gpt.api.auth.KeyHasher;
+import ai.gpt.api.config.GatewayConfig;
+import ai.gpt.api.local.EmbeddedServices;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.Tuple;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The local run without DATABASE_URL/REDIS_URL: private PostgreSQL and Redis servers under DATA_DIR, and a
+ * demo organization with a key saved there so it can be shown on every start.
+ */
+final class LocalServices implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(LocalServices.class);
+  static final String DEMO_ORG = "demo";
+  private static final String DEMO_KEY_FILE = "demo-key.txt";
+
+  private final EmbeddedServices servers;
+  private final GatewayConfig config;
+
+  private LocalServices(EmbeddedServices servers, GatewayConfig config) {
+    this.servers = servers;
+    this.config = config;
+  }
+
+  static LocalServices start(GatewayConfig configured) {
+    EmbeddedServices servers;
+    try {
+      servers = EmbeddedServices.start(Path.of(configured.dataDir()));
+    } catch (NoClassDefFoundError e) {
+      throw new CliException("DATABASE_URL and REDIS_URL are not set, and this jar has no embedded servers. "
+          + "Set them, or run locally as the README says (with target/local-lib on the class path).");
+    } catch (Exception e) {
+      throw new CliException("Could not start the embedded local servers: " + e.getMessage());
+    }
+    GatewayConfig config = new GatewayConfig(
+        configured.databaseUrl() != null ? configured.databaseUrl() : servers.databaseUrl(),
+        configured.redisUrl() != null ? configured.redisUrl() : servers.redisUrl(),
+        configured.host(), configured.port(), configured.metricsPort(), configured.keyPepper(),
+        configured.maxBodyBytes(), configured.healthIntervalMs(), configured.queueSize(), configured.queueTimeoutMs(),
+        configured.upstreamConnectTimeoutMs(), configured.upstreamIdleTimeoutMs(), configured.upstreamPoolSize(),
+        configured.eventLoops(), configured.jsonLogs(), configured.dataDir(), configured.backends());
+    return new LocalServices(servers, config);
+  }
+
+  GatewayConfig config() {
+    return config;
+  }
+
+  /** Creates the demo organization and key on first start; prints the key on every start. */
+  void ensureDemoKey(Pool pool, KeyHasher hasher) {
+    Path file = Path.of(config.dataDir(), DEMO_KEY_FILE);
+    try {
+      if (!Files.exists(file)) {
+        RowSet<Row> org = pool.preparedQuery(
+                "INSERT INTO organizations (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id")
+            .execute(Tuple.of(DEMO_ORG)).await();
+        String key = KeyCommands.create(pool, hasher, org.iterator().next().getLong(0), "demo", null, null);
+        Files.writeString(file, key + "\n");
+      }
+      LOG.info("Demo API key (organization '{}'): {}", DEMO_ORG, Files.readString(file).strip());
+    } catch (IOException e) {
+      throw new CliException("Cannot write " + file + ": " + e.getMessage());
+    }
+  }
+
+  @Override
+  public void close() {
+    servers.close();
+  }
+}

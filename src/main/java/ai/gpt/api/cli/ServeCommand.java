@@ -1,0 +1,75 @@
+package ai.gpt.api.cli;
+
+import ai.gpt.api.Gateway;
+import ai.gpt.api.auth.KeyHasher;
+import ai.gpt.api.config.GatewayConfig;
+import ai.gpt.api.db.Database;
+import ai.gpt.api.db.Migrations;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Tuple;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code serve}: migrate, register BACKENDS, start the gateway and run until stopped. Without DATABASE_URL and
+ * REDIS_URL it first starts the embedded local servers and makes a demo organization and key.
+ */
+final class ServeCommand {
+  private static final Logger LOG = LoggerFactory.getLogger(ServeCommand.class);
+  private static final String REGISTER_BACKEND = """
+      INSERT INTO backends (model_id, base_url) SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM models WHERE id = $1)
+      ON CONFLICT (model_id, base_url) DO NOTHING""";
+
+  private ServeCommand() {}
+
+  static int run(GatewayConfig configured) {
+    LocalServices local = configured.embedded() ? LocalServices.start(configured) : null;
+    GatewayConfig config = local == null ? configured : local.config();
+    Migrations.migrate(config.databaseUrl());
+
+    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(config.eventLoops()));
+    Pool pool = Database.pool(vertx, config.databaseUrl(), 2);
+    try {
+      registerBackends(pool, config);
+      if (local != null) {
+        local.ensureDemoKey(pool, new KeyHasher(config.keyPepper()));
+      }
+    } finally {
+      pool.close().await();
+    }
+    Gateway gateway = Gateway.start(vertx, config).await();
+    LOG.info("GPT API listening on http://{}:{} (metrics on :{})", config.host(), gateway.port(), gateway.metricsPort());
+    if (config.backends().isEmpty() && local != null) {
+      LOG.warn("No BACKENDS configured: the API will answer 503 until a llama.cpp backend is added "
+          + "(BACKENDS=gpt-fast=http://127.0.0.1:8081 or 'backend add').");
+    }
+
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      LOG.info("Shutting down");
+      gateway.close().eventually(vertx::close).await();
+      if (local != null) {
+        local.close();
+      }
+      stopped.countDown();
+    }));
+    try {
+      stopped.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return 0;
+  }
+
+  private static void registerBackends(Pool pool, GatewayConfig config) {
+    for (GatewayConfig.BackendSpec spec : config.backends()) {
+      int added = pool.preparedQuery(REGISTER_BACKEND).execute(Tuple.of(spec.model(), spec.url())).await().rowCount();
+      if (added > 0) {
+        LOG.info("Registered backend {} for {}", spec.url(), spec.model());
+      }
+    }
+  }
+}

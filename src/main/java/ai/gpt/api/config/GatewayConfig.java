@@ -1,0 +1,155 @@
+package ai.gpt.api.config;
+
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Every setting of the gateway, read once from the environment and validated at start.
+ * Handlers get what they need through constructors; nothing else reads the environment.
+ *
+ * @param databaseUrl  postgresql://user:pass@host:port/db, or null for the embedded local servers
+ * @param redisUrl     redis://host:port[/db], or null for the embedded local servers
+ * @param backends     BACKENDS entries (model=url) registered at start, e.g. for local runs
+ */
+public record GatewayConfig(
+    String databaseUrl,
+    String redisUrl,
+    String host,
+    int port,
+    int metricsPort,
+    String keyPepper,
+    long maxBodyBytes,
+    long healthIntervalMs,
+    int queueSize,
+    long queueTimeoutMs,
+    long upstreamConnectTimeoutMs,
+    long upstreamIdleTimeoutMs,
+    int upstreamPoolSize,
+    int eventLoops,
+    boolean jsonLogs,
+    String dataDir,
+    List<BackendSpec> backends) {
+
+  /** A backend named in BACKENDS: {@code gpt-fast=http://127.0.0.1:8081}. */
+  public record BackendSpec(String model, String url) {}
+
+  public static final String DEV_PEPPER = "dev-only-pepper-change-me";
+
+  public static GatewayConfig from(Env env) {
+    String databaseUrl = env.get("DATABASE_URL");
+    if (databaseUrl != null) {
+      requireScheme("DATABASE_URL", databaseUrl, "postgresql", "postgres");
+    }
+    String redisUrl = env.get("REDIS_URL");
+    if (redisUrl != null) {
+      requireScheme("REDIS_URL", redisUrl, "redis", "rediss");
+    }
+    String pepper = env.get("KEY_PEPPER");
+    if (pepper == null) {
+      if (databaseUrl != null) {
+        throw new ConfigException("KEY_PEPPER", "is required when DATABASE_URL is set (a long random secret)");
+      }
+      pepper = DEV_PEPPER; // local run on embedded servers only
+    } else if (pepper.length() < 16) {
+      throw new ConfigException("KEY_PEPPER", "must be at least 16 characters");
+    }
+    String logFormat = text(env, "LOG_FORMAT", "text");
+    if (!logFormat.equals("text") && !logFormat.equals("json")) {
+      throw new ConfigException("LOG_FORMAT", "must be text or json, got '" + logFormat + "'");
+    }
+    return new GatewayConfig(
+        databaseUrl,
+        redisUrl,
+        text(env, "HOST", "0.0.0.0"),
+        port(env, "PORT", 8080),
+        port(env, "METRICS_PORT", 9090),
+        pepper,
+        positiveLong(env, "MAX_BODY_BYTES", 4L * 1024 * 1024),
+        positiveLong(env, "HEALTH_INTERVAL_MS", 2000),
+        (int) positiveLong(env, "QUEUE_SIZE", 256),
+        positiveLong(env, "QUEUE_TIMEOUT_MS", 30_000),
+        positiveLong(env, "UPSTREAM_CONNECT_TIMEOUT_MS", 2_000),
+        positiveLong(env, "UPSTREAM_IDLE_TIMEOUT_MS", 300_000),
+        (int) positiveLong(env, "UPSTREAM_POOL_SIZE", 512),
+        (int) positiveLong(env, "EVENT_LOOPS", Runtime.getRuntime().availableProcessors()),
+        logFormat.equals("json"),
+        text(env, "DATA_DIR", ".gpt-api-data"),
+        backends(env.get("BACKENDS")));
+  }
+
+  public boolean embedded() {
+    return databaseUrl == null || redisUrl == null;
+  }
+
+  private static String text(Env env, String name, String fallback) {
+    String v = env.get(name);
+    return v == null ? fallback : v;
+  }
+
+  private static long positiveLong(Env env, String name, long fallback) {
+    String v = env.get(name);
+    if (v == null) {
+      return fallback;
+    }
+    try {
+      long n = Long.parseLong(v);
+      if (n <= 0) {
+        throw new ConfigException(name, "must be a positive whole number, got '" + v + "'");
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new ConfigException(name, "must be a positive whole number, got '" + v + "'");
+    }
+  }
+
+  private static int port(Env env, String name, int fallback) {
+    String v = env.get(name);
+    if (v == null) {
+      return fallback;
+    }
+    try {
+      int p = Integer.parseInt(v);
+      if (p < 0 || p > 65535) {
+        throw new NumberFormatException();
+      }
+      return p;
+    } catch (NumberFormatException e) {
+      throw new ConfigException(name, "must be a port number 0-65535, got '" + v + "'");
+    }
+  }
+
+  private static void requireScheme(String name, String url, String... schemes) {
+    String scheme;
+    try {
+      scheme = URI.create(url).getScheme();
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(name, "is not a valid URL: " + e.getMessage());
+    }
+    for (String s : schemes) {
+      if (s.equals(scheme)) {
+        return;
+      }
+    }
+    throw new ConfigException(name, "must start with " + schemes[0] + "://, got '" + url + "'");
+  }
+
+  static List<BackendSpec> backends(String value) {
+    List<BackendSpec> out = new ArrayList<>();
+    if (value == null) {
+      return out;
+    }
+    for (String entry : value.split(",")) {
+      String e = entry.strip();
+      if (e.isEmpty()) {
+        continue;
+      }
+      int eq = e.indexOf('=');
+      if (eq <= 0 || !e.substring(eq + 1).matches("https?://.+")) {
+        throw new ConfigException("BACKENDS", "entries must look like gpt-fast=http://127.0.0.1:8081, got '" + e + "'");
+      }
+      out.add(new BackendSpec(e.substring(0, eq).strip(), e.substring(eq + 1).strip()));
+    }
+    return List.copyOf(out);
+  }
+}

@@ -1,0 +1,120 @@
+package ai.gpt.api.error;
+
+import io.vertx.core.json.JsonObject;
+
+/**
+ * A failure the client should see, carrying everything needed to render OpenAI's error JSON:
+ * {@code {"error":{"message","type","param","code"}}}. Thrown or passed to {@code ctx.fail}; the one
+ * failure handler turns it into a response.
+ */
+public final class ApiError extends RuntimeException {
+  private final int status;
+  private final String type;
+  private final String code;
+  private final String param;
+  private final Long retryAfterSeconds;
+
+  private ApiError(int status, String type, String code, String param, String message, Long retryAfterSeconds) {
+    super(message, null, false, false);
+    this.status = status;
+    this.type = type;
+    this.code = code;
+    this.param = param;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+
+  public static ApiError invalidRequest(String message, String param) {
+    return new ApiError(400, "invalid_request_error", null, param, message, null);
+  }
+
+  public static ApiError invalidJson() {
+    return new ApiError(400, "invalid_request_error", "invalid_json", null,
+        "We could not parse the JSON body of your request. The body must be a JSON object.", null);
+  }
+
+  public static ApiError invalidApiKey(String message) {
+    return new ApiError(401, "invalid_request_error", "invalid_api_key", null, message, null);
+  }
+
+  public static ApiError modelNotAllowed(String model) {
+    return new ApiError(403, "invalid_request_error", "model_not_allowed", "model",
+        "This API key is not allowed to use the model '" + model + "'.", null);
+  }
+
+  public static ApiError modelNotFound(String model) {
+    return new ApiError(404, "invalid_request_error", "model_not_found", "model",
+        "The model '" + model + "' does not exist or you do not have access to it.", null);
+  }
+
+  public static ApiError notFound(String message) {
+    return new ApiError(404, "invalid_request_error", "not_found", null, message, null);
+  }
+
+  public static ApiError methodNotAllowed() {
+    return new ApiError(405, "invalid_request_error", "method_not_allowed", null,
+        "This HTTP method is not supported on this path.", null);
+  }
+
+  public static ApiError bodyTooLarge(long limit) {
+    return new ApiError(413, "invalid_request_error", "request_too_large", null,
+        "The request body is larger than the limit of " + limit + " bytes.", null);
+  }
+
+  public static ApiError unsupportedMediaType() {
+    return new ApiError(415, "invalid_request_error", "unsupported_media_type", null,
+        "Send the request body as application/json.", null);
+  }
+
+  public static ApiError noHealthyBackend(String model) {
+    return new ApiError(503, "server_error", "model_unavailable", null,
+        "No backend is available for the model '" + model + "' right now. Please retry shortly.", 5L);
+  }
+
+  public static ApiError overloaded(String model) {
+    return new ApiError(503, "server_error", "overloaded", null,
+        "The model '" + model + "' is overloaded. Please retry shortly.", 2L);
+  }
+
+  public static ApiError upstreamFailed(String message) {
+    return new ApiError(502, "server_error", "upstream_error", null, message, null);
+  }
+
+  public static ApiError upstreamTimeout() {
+    return new ApiError(504, "server_error", "upstream_timeout", null, "The model backend did not answer in time.", null);
+  }
+
+  /** An error answered by llama-server itself, kept with its status and re-shaped as OpenAI's JSON. */
+  public static ApiError fromUpstream(int status, String type, String message) {
+    return new ApiError(status, type == null ? "server_error" : type, null, null, message, null);
+  }
+
+  public static ApiError internal() {
+    return new ApiError(500, "server_error", "internal_error", null,
+        "The server had an error while processing your request.", null);
+  }
+
+  public static ApiError unavailable(String message) {
+    return new ApiError(503, "server_error", "service_unavailable", null, message, 1L);
+  }
+
+  public int status() {
+    return status;
+  }
+
+  public String code() {
+    return code;
+  }
+
+  public Long retryAfterSeconds() {
+    return retryAfterSeconds;
+  }
+
+  public JsonObject toJson() {
+    JsonObject error = new JsonObject()
+        .put("message", getMessage())
+        .put("type", type)
+        .put("param", param)
+        .put("code", code);
+    return new JsonObject().put("error", error);
+  }
+}

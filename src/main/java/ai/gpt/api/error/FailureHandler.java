@@ -1,0 +1,63 @@
+package ai.gpt.api.error;
+
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The one place where failures become HTTP responses, always as OpenAI-shaped JSON. */
+public final class FailureHandler implements Handler<RoutingContext> {
+  private static final Logger LOG = LoggerFactory.getLogger(FailureHandler.class);
+  private final long maxBodyBytes;
+
+  private FailureHandler(long maxBodyBytes) {
+    this.maxBodyBytes = maxBodyBytes;
+  }
+
+  public static FailureHandler create(long maxBodyBytes) {
+    return new FailureHandler(maxBodyBytes);
+  }
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    ApiError error = toApiError(ctx);
+    HttpServerResponse response = ctx.response();
+    if (response.headWritten()) {
+      // Headers are gone (a stream already started): the only honest thing left is to end it.
+      if (!response.ended()) {
+        response.end();
+      }
+      return;
+    }
+    send(response, error);
+  }
+
+  public static void send(HttpServerResponse response, ApiError error) {
+    if (error.retryAfterSeconds() != null) {
+      response.putHeader(HttpHeaders.RETRY_AFTER, String.valueOf(error.retryAfterSeconds()));
+    }
+    response.setStatusCode(error.status())
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .end(error.toJson().toBuffer());
+  }
+
+  private ApiError toApiError(RoutingContext ctx) {
+    Throwable failure = ctx.failure();
+    if (failure instanceof ApiError api) {
+      return api;
+    }
+    return switch (ctx.statusCode()) {
+      case 400 -> ApiError.invalidRequest("The request could not be read.", null);
+      case 404 -> ApiError.notFound("Unknown path " + ctx.request().path());
+      case 405 -> ApiError.methodNotAllowed();
+      case 413 -> ApiError.bodyTooLarge(maxBodyBytes);
+      case 415 -> ApiError.unsupportedMediaType();
+      default -> {
+        LOG.error("Unhandled failure on {} {}", ctx.request().method(), ctx.request().path(), failure);
+        yield ApiError.internal();
+      }
+    };
+  }
+}

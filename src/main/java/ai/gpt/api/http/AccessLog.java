@@ -1,0 +1,77 @@
+package ai.gpt.api.http;
+
+import ai.gpt.api.auth.ApiKey;
+import ai.gpt.api.auth.AuthHandler;
+import ai.gpt.api.metrics.GatewayMetrics;
+import ai.gpt.api.proxy.RequestTrace;
+import io.vertx.core.Handler;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.time.Instant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One line per request when its response ends, as text or JSON (LOG_FORMAT), and the request metrics.
+ * It logs ids, never secrets, full keys or prompts.
+ */
+public final class AccessLog implements Handler<RoutingContext> {
+  private static final Logger LOG = LoggerFactory.getLogger("access");
+  private final boolean json;
+  private final GatewayMetrics metrics;
+
+  private AccessLog(boolean json, GatewayMetrics metrics) {
+    this.json = json;
+    this.metrics = metrics;
+  }
+
+  public static AccessLog create(boolean json, GatewayMetrics metrics) {
+    return new AccessLog(json, metrics);
+  }
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    long start = System.nanoTime();
+    ctx.addEndHandler(v -> done(ctx, System.nanoTime() - start));
+    ctx.next();
+  }
+
+  private void done(RoutingContext ctx, long totalNanos) {
+    RequestTrace trace = RequestTrace.peek(ctx);
+    ApiKey key = AuthHandler.key(ctx);
+    int status = ctx.response().closed() && !ctx.response().ended() ? 499 : ctx.response().getStatusCode();
+    String path = ctx.request().path();
+    if (trace != null) {
+      metrics.request(trace.model == null ? "" : trace.model, path, status);
+      metrics.overhead(path, totalNanos - trace.upstreamNanos);
+    }
+    if (!LOG.isInfoEnabled()) {
+      return;
+    }
+    JsonObject line = new JsonObject()
+        .put("ts", Instant.now().toString())
+        .put("request_id", RequestIds.get(ctx))
+        .put("method", ctx.request().method().name())
+        .put("path", path)
+        .put("status", status)
+        .put("org_id", key == null ? null : key.orgId())
+        .put("key", key == null ? null : key.publicId())
+        .put("model", trace == null ? null : trace.model)
+        .put("backend", trace == null || trace.backendId < 0 ? null : trace.backendId)
+        .put("attempts", trace == null ? null : trace.attempts)
+        .put("total_ms", totalNanos / 1e6)
+        .put("upstream_ms", trace == null ? null : trace.upstreamNanos / 1e6)
+        .put("ttfb_ms", trace == null || trace.ttfbNanos < 0 ? null : trace.ttfbNanos / 1e6);
+    if (json) {
+      LOG.info(line.encode());
+    } else {
+      StringBuilder text = new StringBuilder();
+      line.forEach(e -> {
+        if (e.getValue() != null) {
+          text.append(e.getKey()).append('=').append(e.getValue()).append(' ');
+        }
+      });
+      LOG.info(text.toString().stripTrailing());
+    }
+  }
+}

@@ -1,0 +1,21 @@
+package ai.gpt.api.http;
+
+import ai.gpt.api.auth.KeyHasher;
+import ai.gpt.api.auth.KeyStore;
+import ai.gpt.api.auth.LastUsedTracker;
+import ai.gpt.api.catalog.Catalog;
+import ai.gpt.api.config.GatewayConfig;
+import ai.gpt.api.metrics.GatewayMetrics;
+import ai.gpt.api.routing.BackendRegistry;
+import ai.gpt.api.usage.UsageSink;
+
+/** The process-wide services every gateway verticle instance shares. All are safe to use from any event loop. */
+public record GatewayContext(
+    GatewayConfig config,
+    Catalog catalog,
+    BackendRegistry backends,
+    KeyStore keys,
+    KeyHasher hasher,
+    LastUsedTracker lastUsed,
+    UsageSink usage,
+    GatewayMetrics metrics) {}

@@ -1,0 +1,92 @@
+package ai.gpt.api.http;
+
+import ai.gpt.api.auth.AuthHandler;
+import ai.gpt.api.error.ApiError;
+import ai.gpt.api.error.FailureHandler;
+import ai.gpt.api.proxy.Endpoint;
+import ai.gpt.api.proxy.ModelsHandler;
+import ai.gpt.api.proxy.ProxyHandler;
+import ai.gpt.api.proxy.RequestPreparer;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.handler.BodyHandler;
+
+/**
+ * The public HTTP server: the OpenAI API under /v1 and the web app. One instance runs per event loop, all
+ * sharing the port; each has its own upstream HTTP client so a request and its upstream call stay on one
+ * event loop.
+ */
+public final class GatewayVerticle extends VerticleBase {
+  private final GatewayContext gateway;
+  private HttpClient upstreamClient;
+  private HttpServer server;
+
+  public GatewayVerticle(GatewayContext gateway) {
+    this.gateway = gateway;
+  }
+
+  @Override
+  public Future<?> start() {
+    var config = gateway.config();
+    upstreamClient = vertx.createHttpClient(
+        new HttpClientOptions()
+            .setConnectTimeout((int) config.upstreamConnectTimeoutMs())
+            .setKeepAlive(true)
+            // llama-server closes idle connections after 5 s; give ours up first so none is reused dead.
+            .setKeepAliveTimeout(4)
+            .setTcpNoDelay(true),
+        new PoolOptions().setHttp1MaxSize(config.upstreamPoolSize()));
+    return StaticSite.load(vertx).compose(site -> {
+      Router router = router(site);
+      return vertx.createHttpServer(new HttpServerOptions()
+              .setTcpNoDelay(true)
+              .setCompressionSupported(false)
+              .setIdleTimeout(0))
+          .requestHandler(router)
+          .listen(config.port(), config.host());
+    }).onSuccess(s -> server = s);
+  }
+
+  @Override
+  public Future<?> stop() {
+    return (server == null ? Future.succeededFuture() : server.close()).eventually(() -> upstreamClient.close());
+  }
+
+  /** The port actually bound, useful when PORT=0 in tests. */
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  private Router router(StaticSite site) {
+    var config = gateway.config();
+    Router router = Router.router(vertx);
+    router.route().handler(RequestIds.create());
+    router.route().handler(AccessLog.create(config.jsonLogs(), gateway.metrics()));
+
+    AuthHandler auth = AuthHandler.create(gateway.keys(), gateway.hasher(), gateway.lastUsed());
+    BodyHandler body = BodyHandler.create(false).setBodyLimit(config.maxBodyBytes());
+    RequestPreparer preparer = new RequestPreparer(gateway.catalog());
+    for (Endpoint endpoint : Endpoint.values()) {
+      router.post(endpoint.path())
+          .handler(body)
+          .handler(auth)
+          .handler(new ProxyHandler(endpoint, preparer, gateway.backends(), upstreamClient, gateway.usage(),
+              gateway.metrics(), config.upstreamIdleTimeoutMs()));
+    }
+    ModelsHandler models = new ModelsHandler(gateway.catalog());
+    router.get("/v1/models").handler(auth).handler(models::list);
+    router.get("/v1/models/:id").handler(auth).handler(models::get);
+    router.route("/v1/*").handler(ctx -> ctx.fail(ApiError.notFound(
+        "Unknown request URL: " + ctx.request().method() + " " + ctx.request().path() + ".")));
+
+    site.mount(router);
+    router.route().failureHandler(FailureHandler.create(config.maxBodyBytes()));
+    return router;
+  }
+}

@@ -1,0 +1,47 @@
+package ai.gpt.api.http;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.handler.StaticHandler;
+
+/**
+ * Serves the web app from {@code webroot/} in the jar. Hashed assets are cached for a year; any other GET
+ * that is not a file (a client-side route such as /dashboard/keys) gets index.html, never cached, so a
+ * deploy is picked up on the next load.
+ */
+public final class StaticSite {
+  private static final String ROOT = "webroot";
+  private final Buffer indexHtml;
+
+  private StaticSite(Buffer indexHtml) {
+    this.indexHtml = indexHtml;
+  }
+
+  /** Reads index.html once, asynchronously, so the fallback never touches the file system. */
+  public static Future<StaticSite> load(Vertx vertx) {
+    return vertx.fileSystem().readFile(ROOT + "/index.html").map(StaticSite::new);
+  }
+
+  public void mount(Router router) {
+    router.route("/assets/*").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(StaticHandler.create(ROOT)
+        .setCachingEnabled(true)
+        .setMaxAgeSeconds(365L * 24 * 3600));
+    router.route().method(HttpMethod.GET).method(HttpMethod.HEAD)
+        .handler(StaticHandler.create(ROOT).setCachingEnabled(false).setIndexPage("index.html"));
+    router.route().method(HttpMethod.GET).handler(ctx -> {
+      String path = ctx.normalizedPath();
+      if (path.startsWith("/v1/") || path.startsWith("/api/") || path.startsWith("/assets/")) {
+        ctx.next();
+        return;
+      }
+      ctx.response()
+          .putHeader(HttpHeaders.CONTENT_TYPE, "text/html; charset=utf-8")
+          .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache")
+          .end(indexHtml);
+    });
+  }
+}

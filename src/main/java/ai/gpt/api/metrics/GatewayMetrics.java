@@ -1,0 +1,116 @@
+package ai.gpt.api.metrics;
+
+import ai.gpt.api.routing.Backend;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Every metric the gateway exports, in one place so names and tags stay consistent. Meters are cached by
+ * their tag values so the hot path does a map lookup, not a registry lookup.
+ */
+public final class GatewayMetrics {
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final Map<String, Counter> requests = new ConcurrentHashMap<>();
+  private final Map<String, Timer> overhead = new ConcurrentHashMap<>();
+  private final Map<String, Timer> ttfb = new ConcurrentHashMap<>();
+  private final Map<String, Counter> retries = new ConcurrentHashMap<>();
+  private final Map<String, Counter> queueRejections = new ConcurrentHashMap<>();
+  private final Map<String, Counter> tokens = new ConcurrentHashMap<>();
+  private final Map<String, AtomicInteger> queueDepths = new ConcurrentHashMap<>();
+  private final Map<Long, List<Meter>> backendMeters = new ConcurrentHashMap<>();
+
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  public String scrape() {
+    return registry.scrape();
+  }
+
+  public void request(String model, String endpoint, int status) {
+    String key = model + '|' + endpoint + '|' + status;
+    requests.computeIfAbsent(key, k -> Counter.builder("gptapi_requests")
+        .description("Requests answered, by model, endpoint and HTTP status")
+        .tags("model", model, "endpoint", endpoint, "status", String.valueOf(status))
+        .register(registry)).increment();
+  }
+
+  /** Time the gateway itself added: total request time minus time spent waiting on the backend. */
+  public void overhead(String endpoint, long nanos) {
+    overhead.computeIfAbsent(endpoint, e -> Timer.builder("gptapi_gateway_overhead")
+        .description("Gateway time per request excluding upstream time")
+        .tags("endpoint", e)
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofNanos(10_000))
+        .maximumExpectedValue(Duration.ofSeconds(1))
+        .register(registry)).record(Math.max(0, nanos), TimeUnit.NANOSECONDS);
+  }
+
+  public void upstreamTimeToFirstByte(String model, long nanos) {
+    ttfb.computeIfAbsent(model, m -> Timer.builder("gptapi_upstream_ttfb")
+        .description("Time from sending a request to a backend until its response headers arrive")
+        .tags("model", m)
+        .publishPercentileHistogram()
+        .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  public void retry(String model) {
+    retries.computeIfAbsent(model, m -> Counter.builder("gptapi_upstream_retries")
+        .description("Requests retried on another backend after failing before the first byte")
+        .tags("model", m).register(registry)).increment();
+  }
+
+  public void queueRejected(String model) {
+    queueRejections.computeIfAbsent(model, m -> Counter.builder("gptapi_queue_rejections")
+        .description("Requests answered 503 overloaded because the wait queue was full or timed out")
+        .tags("model", m).register(registry)).increment();
+  }
+
+  public void queueDepth(String model, int depth) {
+    queueDepths.computeIfAbsent(model, m -> {
+      AtomicInteger value = new AtomicInteger();
+      Gauge.builder("gptapi_queue_depth", value, AtomicInteger::get)
+          .description("Requests waiting for a free backend slot").tags("model", m).register(registry);
+      return value;
+    }).set(depth);
+  }
+
+  public void tokens(String model, String kind, long count) {
+    if (count <= 0) {
+      return;
+    }
+    tokens.computeIfAbsent(model + '|' + kind, k -> Counter.builder("gptapi_tokens")
+        .description("Tokens processed, by model and kind (prompt or completion)")
+        .tags("model", model, "kind", kind).register(registry)).increment(count);
+  }
+
+  public void registerBackend(Backend backend) {
+    Tags tags = Tags.of("backend", String.valueOf(backend.id()), "model", backend.definition().model(),
+        "url", backend.definition().baseUrl());
+    backendMeters.put(backend.id(), List.of(
+        Gauge.builder("gptapi_backend_in_flight", backend, Backend::inFlightSnapshot)
+            .description("Requests this gateway has in flight on the backend").tags(tags).register(registry),
+        Gauge.builder("gptapi_backend_healthy", backend, b -> b.health() == Backend.Health.HEALTHY ? 1 : 0)
+            .description("1 when the last health probe succeeded").tags(tags).register(registry),
+        Gauge.builder("gptapi_backend_slots", backend, Backend::slots)
+            .description("Parallel slots of the backend").tags(tags).register(registry)));
+  }
+
+  public void unregisterBackend(Backend backend) {
+    List<Meter> meters = backendMeters.remove(backend.id());
+    if (meters != null) {
+      meters.forEach(registry::remove);
+    }
+  }
+}

@@ -1,0 +1,57 @@
+package ai.gpt.api.metrics;
+
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Command;
+import io.vertx.sqlclient.Pool;
+
+/**
+ * The operator port (METRICS_PORT), kept off the public one: {@code /metrics} for Prometheus,
+ * {@code /health} (the process answers) and {@code /ready} (PostgreSQL and Redis answer) for Kubernetes.
+ */
+public final class OpsServer extends VerticleBase {
+  private final GatewayMetrics metrics;
+  private final Pool pool;
+  private final Redis redis;
+  private final String host;
+  private final int port;
+  private HttpServer server;
+
+  public OpsServer(GatewayMetrics metrics, Pool pool, Redis redis, String host, int port) {
+    this.metrics = metrics;
+    this.pool = pool;
+    this.redis = redis;
+    this.host = host;
+    this.port = port;
+  }
+
+  @Override
+  public Future<?> start() {
+    Router router = Router.router(vertx);
+    router.get("/metrics").handler(ctx -> ctx.response()
+        .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
+        .end(metrics.scrape()));
+    router.get("/health").handler(ctx -> ctx.json(new JsonObject().put("status", "ok")));
+    router.get("/ready").handler(ctx -> {
+      Future<Boolean> db = pool.query("SELECT 1").execute().map(true).otherwise(false);
+      Future<Boolean> cache = redis.send(Request.cmd(Command.PING)).map(true).otherwise(false);
+      Future.join(db, cache).onComplete(ar -> {
+        boolean ready = db.result() && cache.result();
+        ctx.response().setStatusCode(ready ? 200 : 503);
+        ctx.json(new JsonObject().put("status", ready ? "ready" : "not_ready")
+            .put("postgres", db.result() ? "ok" : "down")
+            .put("redis", cache.result() ? "ok" : "down"));
+      });
+    });
+    return vertx.createHttpServer().requestHandler(router).listen(port, host).onSuccess(s -> server = s);
+  }
+
+  public int actualPort() {
+    return server.actualPort();
+  }
+}

@@ -1,0 +1,235 @@
+package ai.gpt.api.proxy;
+
+import ai.gpt.api.auth.ApiKey;
+import ai.gpt.api.auth.AuthHandler;
+import ai.gpt.api.error.ApiError;
+import ai.gpt.api.http.RequestIds;
+import ai.gpt.api.metrics.GatewayMetrics;
+import ai.gpt.api.routing.Backend;
+import ai.gpt.api.routing.BackendRegistry;
+import ai.gpt.api.routing.ModelPool;
+import ai.gpt.api.usage.UsageEvent;
+import ai.gpt.api.usage.UsageSink;
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.ext.web.RoutingContext;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * Relays one OpenAI request to a llama.cpp backend: validate and rewrite, pick the least-loaded backend,
+ * retry on another one while nothing has been sent to the client, then relay the answer (whole or as a
+ * stream) and report usage once.
+ */
+public final class ProxyHandler implements Handler<RoutingContext> {
+  /** Retries after the first attempt, only for failures before any response byte reached the client. */
+  static final int MAX_RETRIES = 2;
+
+  private final Endpoint endpoint;
+  private final RequestPreparer preparer;
+  private final BackendRegistry registry;
+  private final HttpClient client;
+  private final UsageSink usage;
+  private final GatewayMetrics metrics;
+  private final long upstreamIdleTimeoutMs;
+
+  public ProxyHandler(Endpoint endpoint, RequestPreparer preparer, BackendRegistry registry, HttpClient client,
+      UsageSink usage, GatewayMetrics metrics, long upstreamIdleTimeoutMs) {
+    this.endpoint = endpoint;
+    this.preparer = preparer;
+    this.registry = registry;
+    this.client = client;
+    this.usage = usage;
+    this.metrics = metrics;
+    this.upstreamIdleTimeoutMs = upstreamIdleTimeoutMs;
+  }
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    ApiKey key = AuthHandler.key(ctx);
+    PreparedRequest request = preparer.prepare(endpoint, ctx.body().buffer(), key);
+    RequestTrace trace = RequestTrace.of(ctx);
+    trace.model = request.model().id();
+    Exchange exchange = new Exchange(ctx, key, request, registry.pool(request.model().id()));
+    ctx.response().closeHandler(v -> exchange.clientClosed());
+    attempt(exchange);
+  }
+
+  private void attempt(Exchange ex) {
+    ex.pool.acquire(ex.tried).onComplete(acquired -> {
+      if (acquired.failed()) {
+        ex.fail(acquired.cause());
+        return;
+      }
+      Backend backend = acquired.result();
+      if (ex.clientGone) {
+        ex.pool.release(backend);
+        return;
+      }
+      ex.start(backend);
+      client.request(upstreamOptions(ex, backend))
+          .compose(req -> {
+            ex.upstream = req;
+            return req.send(ex.request.upstreamBody());
+          })
+          .onComplete(sent -> {
+            if (sent.failed()) {
+              onUpstreamFailure(ex, backend, sent.cause());
+            } else {
+              onUpstreamResponse(ex, backend, sent.result());
+            }
+          });
+    });
+  }
+
+  private RequestOptions upstreamOptions(Exchange ex, Backend backend) {
+    RequestOptions options = new RequestOptions()
+        .setMethod(HttpMethod.POST)
+        .setHost(backend.host())
+        .setPort(backend.port())
+        .setSsl(backend.ssl())
+        .setURI(backend.path(endpoint.path()))
+        .setIdleTimeout(upstreamIdleTimeoutMs)
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .putHeader(RequestIds.HEADER, RequestIds.get(ex.ctx));
+    if (ex.request.stream()) {
+      // llama-server drops the connection after every stream anyway; saying so keeps it out of the pool.
+      options.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+    }
+    if (backend.apiKey() != null) {
+      options.putHeader(HttpHeaders.AUTHORIZATION, "Bearer " + backend.apiKey());
+    }
+    return options;
+  }
+
+  private void onUpstreamFailure(Exchange ex, Backend backend, Throwable cause) {
+    ex.finishUpstream();
+    ex.pool.release(backend);
+    if (ex.clientGone) {
+      return;
+    }
+    ex.pool.reportFailure(backend);
+    retryOrFail(ex, ApiError.upstreamFailed("The model backend could not be reached: " + cause.getMessage()));
+  }
+
+  private void retryOrFail(Exchange ex, ApiError error) {
+    if (ex.retries < MAX_RETRIES) {
+      ex.retries++;
+      metrics.retry(ex.request.model().id());
+      attempt(ex);
+    } else {
+      ex.fail(error);
+    }
+  }
+
+  private void onUpstreamResponse(Exchange ex, Backend backend, HttpClientResponse response) {
+    ex.firstByte();
+    int status = response.statusCode();
+    if (status >= 500) {
+      // Nothing reached the client yet, so another backend can still answer. 5xx bodies are small.
+      response.body().onComplete(body -> {
+        ex.finishUpstream();
+        ex.pool.release(backend);
+        if (ex.clientGone) {
+          return;
+        }
+        if (status != 500) {
+          // 502/503/504 say the backend itself is unwell (503: still loading its model). A 500 is more
+          // likely about this request, so the backend stays in rotation.
+          ex.pool.reportFailure(backend);
+        }
+        retryOrFail(ex, UpstreamErrors.from(status, body.succeeded() ? body.result() : null));
+      });
+      return;
+    }
+    if (ex.request.stream() && status == 200) {
+      new StreamRelay(ex, backend, response).start();
+    } else {
+      new WholeRelay(ex, backend, response).start();
+    }
+  }
+
+  /** The state of one client request across attempts. */
+  final class Exchange {
+    final RoutingContext ctx;
+    final ApiKey key;
+    final PreparedRequest request;
+    final ModelPool pool;
+    final RequestTrace trace;
+    final Set<Backend> tried = new HashSet<>();
+    final long startNanos = System.nanoTime();
+    io.vertx.core.http.HttpClientRequest upstream;
+    Backend backend;
+    int retries;
+    long attemptStart;
+    long firstTokenNanos = -1;
+    boolean clientGone;
+    boolean finished;
+
+    Exchange(RoutingContext ctx, ApiKey key, PreparedRequest request, ModelPool pool) {
+      this.ctx = ctx;
+      this.key = key;
+      this.request = request;
+      this.pool = pool;
+      this.trace = RequestTrace.of(ctx);
+    }
+
+    void start(Backend chosen) {
+      backend = chosen;
+      tried.add(chosen);
+      trace.backendId = chosen.id();
+      trace.attempts++;
+      attemptStart = System.nanoTime();
+      upstream = null;
+    }
+
+    void firstByte() {
+      long ttfb = System.nanoTime() - attemptStart;
+      trace.ttfbNanos = ttfb;
+      metrics.upstreamTimeToFirstByte(request.model().id(), ttfb);
+    }
+
+    void firstToken() {
+      if (firstTokenNanos < 0) {
+        firstTokenNanos = System.nanoTime();
+      }
+    }
+
+    void finishUpstream() {
+      trace.upstreamNanos += System.nanoTime() - attemptStart;
+    }
+
+    void clientClosed() {
+      if (finished || ctx.response().ended()) {
+        return;
+      }
+      clientGone = true;
+      if (upstream != null) {
+        upstream.reset(); // stop generation upstream now rather than when llama.cpp notices
+      }
+    }
+
+    void fail(Throwable cause) {
+      if (!clientGone) {
+        ctx.fail(cause);
+      }
+    }
+
+    /** Reports usage once per request that reached a backend. */
+    void settle(Backend used, TokenUsage tokens, int status) {
+      if (finished) {
+        return;
+      }
+      finished = true;
+      long now = System.nanoTime();
+      long ttft = firstTokenNanos < 0 ? -1 : (firstTokenNanos - startNanos) / 1_000_000;
+      usage.record(new UsageEvent(RequestIds.get(ctx), key.orgId(), key.id(), request.model().id(), used.id(),
+          endpoint.metricName(), tokens.promptTokens(), tokens.completionTokens(), tokens.cachedTokens(), status,
+          tokens.estimated(), (now - startNanos) / 1_000_000, ttft));
+    }
+  }
+}

@@ -1,0 +1,153 @@
+package ai.gpt.api.proxy;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Splits llama.cpp's SSE stream into events and decides, event by event, what the client sees. Events are
+ * forwarded byte for byte; the only change is dropping the usage chunk (which the gateway always asks for,
+ * to meter the stream) when the client did not ask for it. It also counts content chunks (one chunk is one
+ * token in llama.cpp) so a stream cut before its usage chunk can still be billed.
+ */
+final class SseRelay {
+  private static final byte[] USAGE_MARKER = "\"usage\"".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] EMPTY_CHOICES = "\"choices\":[]".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[][] TOKEN_MARKERS = {
+      "\"content\":\"".getBytes(StandardCharsets.US_ASCII),
+      "\"text\":\"".getBytes(StandardCharsets.US_ASCII),
+      "\"reasoning_content\":\"".getBytes(StandardCharsets.US_ASCII)};
+  private static final int DATA_PREFIX = "data: ".length();
+
+  private final boolean clientWantsUsage;
+  private Buffer pending = Buffer.buffer();
+  private TokenUsage usage;
+  private long contentChunks;
+  private boolean sawDone;
+
+  SseRelay(boolean clientWantsUsage) {
+    this.clientWantsUsage = clientWantsUsage;
+  }
+
+  /** Returns what to send to the client now (possibly empty); incomplete events wait for more bytes. */
+  Buffer feed(Buffer chunk) {
+    pending.appendBuffer(chunk);
+    Buffer out = null;
+    int start = 0;
+    int end;
+    while ((end = eventEnd(pending, start)) >= 0) {
+      Buffer event = forward(pending.slice(start, end));
+      start = end;
+      if (event != null) {
+        if (out == null) {
+          out = Buffer.buffer(event.length());
+        }
+        out.appendBuffer(event);
+      }
+    }
+    pending = start == 0 ? pending : pending.getBuffer(start, pending.length());
+    return out == null ? Buffer.buffer() : out;
+  }
+
+  /** Bytes of an unterminated last event, relayed as they are rather than lost. */
+  Buffer remainder() {
+    Buffer rest = pending;
+    pending = Buffer.buffer();
+    return rest;
+  }
+
+  TokenUsage usage() {
+    return usage;
+  }
+
+  long contentChunks() {
+    return contentChunks;
+  }
+
+  boolean sawDone() {
+    return sawDone;
+  }
+
+  /** The bytes to relay for one event: itself, null to drop it, or (rarely) a copy without usage. */
+  private Buffer forward(Buffer event) {
+    if (startsWithData(event, "[DONE]")) {
+      sawDone = true;
+      return event;
+    }
+    if (contains(event, USAGE_MARKER)) {
+      JsonObject chunk = parseData(event);
+      if (chunk != null && chunk.getJsonObject("usage") != null) {
+        usage = TokenUsage.from(chunk.getJsonObject("usage"));
+        if (contains(event, EMPTY_CHOICES)) {
+          return clientWantsUsage ? event : null;
+        }
+        countTokens(event);
+        // llama.cpp's /v1/completions stream puts usage on the last content chunk: keep the chunk, drop usage.
+        if (clientWantsUsage) {
+          return event;
+        }
+        chunk.remove("usage");
+        return Buffer.buffer("data: " + chunk.encode() + "\n\n");
+      }
+    }
+    countTokens(event);
+    return event;
+  }
+
+  private void countTokens(Buffer event) {
+    for (byte[] marker : TOKEN_MARKERS) {
+      if (contains(event, marker)) {
+        contentChunks++;
+        return;
+      }
+    }
+  }
+
+  /** Index just past the blank line ending the event that begins at {@code from}, or -1. */
+  private static int eventEnd(Buffer buf, int from) {
+    int n = buf.length();
+    for (int i = from; i + 1 < n; i++) {
+      if (buf.getByte(i) == '\n') {
+        byte next = buf.getByte(i + 1);
+        if (next == '\n') {
+          return i + 2;
+        }
+        if (next == '\r' && i + 2 < n && buf.getByte(i + 2) == '\n') {
+          return i + 3;
+        }
+      }
+    }
+    return -1;
+  }
+
+  private static boolean startsWithData(Buffer event, String value) {
+    String head = event.getString(0, Math.min(event.length(), DATA_PREFIX + value.length()), "US-ASCII");
+    return head.equals("data: " + value);
+  }
+
+  private static JsonObject parseData(Buffer event) {
+    String text = event.toString(StandardCharsets.UTF_8).strip();
+    if (!text.startsWith("data:")) {
+      return null;
+    }
+    try {
+      return new JsonObject(text.substring(5).strip());
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  private static boolean contains(Buffer buf, byte[] needle) {
+    int n = buf.length() - needle.length;
+    outer:
+    for (int i = 0; i <= n; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (buf.getByte(i + j) != needle[j]) {
+          continue outer;
+        }
+      }
+      return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,87 @@
+package ai.gpt.api.proxy;
+
+import ai.gpt.api.routing.Backend;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * Relays a streamed answer event by event with back-pressure: when the client reads slower than the backend
+ * writes, the backend's response is paused until the client drains. A failure after the first byte cannot
+ * be retried, so the client gets an SSE error event and the stream ends.
+ */
+final class StreamRelay {
+  private final ProxyHandler.Exchange ex;
+  private final Backend backend;
+  private final HttpClientResponse upstream;
+  private final SseRelay sse;
+  private final HttpServerResponse out;
+  private boolean done;
+
+  StreamRelay(ProxyHandler.Exchange ex, Backend backend, HttpClientResponse upstream) {
+    this.ex = ex;
+    this.backend = backend;
+    this.upstream = upstream;
+    this.sse = new SseRelay(ex.request.clientWantsUsage());
+    this.out = ex.ctx.response();
+  }
+
+  void start() {
+    out.setChunked(true)
+        .putHeader(HttpHeaders.CONTENT_TYPE, "text/event-stream")
+        .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache")
+        .putHeader("X-Accel-Buffering", "no");
+    upstream.handler(this::onChunk);
+    upstream.endHandler(v -> finish(null));
+    upstream.exceptionHandler(this::finish);
+    out.drainHandler(v -> upstream.resume());
+  }
+
+  private void onChunk(Buffer chunk) {
+    if (ex.clientGone) {
+      return;
+    }
+    Buffer forward = sse.feed(chunk);
+    if (forward.length() == 0) {
+      return;
+    }
+    ex.firstToken();
+    out.write(forward);
+    if (out.writeQueueFull()) {
+      upstream.pause();
+    }
+  }
+
+  private void finish(Throwable failure) {
+    if (done) {
+      return;
+    }
+    done = true;
+    ex.finishUpstream();
+    ex.pool.release(backend);
+    TokenUsage tokens = sse.usage();
+    if (tokens == null) {
+      // Cut before llama.cpp sent usage: bill what was relayed, one chunk per token, and say it is estimated.
+      tokens = new TokenUsage(ex.request.promptEstimate(), sse.contentChunks(), 0, true);
+    }
+    ex.settle(backend, tokens, ex.clientGone ? 499 : 200);
+    if (ex.clientGone || out.ended()) {
+      return;
+    }
+    Buffer rest = sse.remainder();
+    if (failure == null && rest.length() > 0) {
+      out.write(rest);
+    }
+    if (failure != null || !sse.sawDone()) {
+      out.write(errorEvent());
+    }
+    out.end();
+  }
+
+  private static Buffer errorEvent() {
+    JsonObject error = ai.gpt.api.error.ApiError.upstreamFailed("The model backend failed mid-stream.").toJson();
+    return Buffer.buffer("data: " + error.encode() + "\n\n");
+  }
+}
