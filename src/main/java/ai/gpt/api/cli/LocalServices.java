@@ -33,21 +33,31 @@ final class LocalServices implements AutoCloseable {
   static LocalServices start(GatewayConfig configured) {
     EmbeddedServices servers;
     try {
-      servers = EmbeddedServices.start(Path.of(configured.dataDir()));
+      Path dataDir = Path.of(configured.dataDir());
+      if (EmbeddedServices.inUse(dataDir)) {
+        // A running local gateway owns the servers; a CLI command just connects to them.
+        return new LocalServices(null, withUrls(configured,
+            EmbeddedServices.databaseUrl(EmbeddedServices.DEFAULT_POSTGRES_PORT),
+            EmbeddedServices.redisUrl(EmbeddedServices.DEFAULT_REDIS_PORT)));
+      }
+      servers = EmbeddedServices.start(dataDir);
     } catch (NoClassDefFoundError e) {
       throw new CliException("DATABASE_URL and REDIS_URL are not set, and this jar has no embedded servers. "
           + "Set them, or run locally as the README says (with target/local-lib on the class path).");
     } catch (Exception e) {
       throw new CliException("Could not start the embedded local servers: " + e.getMessage());
     }
-    GatewayConfig config = new GatewayConfig(
-        configured.databaseUrl() != null ? configured.databaseUrl() : servers.databaseUrl(),
-        configured.redisUrl() != null ? configured.redisUrl() : servers.redisUrl(),
+    return new LocalServices(servers, withUrls(configured, servers.databaseUrl(), servers.redisUrl()));
+  }
+
+  private static GatewayConfig withUrls(GatewayConfig configured, String databaseUrl, String redisUrl) {
+    return new GatewayConfig(
+        configured.databaseUrl() != null ? configured.databaseUrl() : databaseUrl,
+        configured.redisUrl() != null ? configured.redisUrl() : redisUrl,
         configured.host(), configured.port(), configured.metricsPort(), configured.keyPepper(),
         configured.maxBodyBytes(), configured.healthIntervalMs(), configured.queueSize(), configured.queueTimeoutMs(),
         configured.upstreamConnectTimeoutMs(), configured.upstreamIdleTimeoutMs(), configured.upstreamPoolSize(),
         configured.eventLoops(), configured.jsonLogs(), configured.dataDir(), configured.backends());
-    return new LocalServices(servers, config);
   }
 
   GatewayConfig config() {
@@ -73,6 +83,8 @@ final class LocalServices implements AutoCloseable {
 
   @Override
   public void close() {
-    servers.close();
+    if (servers != null) {
+      servers.close();
+    }
   }
 }

@@ -32,19 +32,21 @@ final class ServeCommand {
 
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(config.eventLoops()));
     Pool pool = Database.pool(vertx, config.databaseUrl(), 2);
+    long backends;
     try {
       registerBackends(pool, config);
       if (local != null) {
         local.ensureDemoKey(pool, new KeyHasher(config.keyPepper()));
       }
+      backends = pool.query("SELECT count(*) FROM backends").execute().await().iterator().next().getLong(0);
     } finally {
       pool.close().await();
     }
     Gateway gateway = Gateway.start(vertx, config).await();
     LOG.info("GPT API listening on http://{}:{} (metrics on :{})", config.host(), gateway.port(), gateway.metricsPort());
-    if (config.backends().isEmpty() && local != null) {
-      LOG.warn("No BACKENDS configured: the API will answer 503 until a llama.cpp backend is added "
-          + "(BACKENDS=gpt-fast=http://127.0.0.1:8081 or 'backend add').");
+    if (backends == 0) {
+      LOG.warn("No llama.cpp backend is registered: the API answers 503 until one is added "
+          + "(BACKENDS=gpt-fast=http://127.0.0.1:8081, or 'backend add --model gpt-fast --url ...').");
     }
 
     CountDownLatch stopped = new CountDownLatch(1);

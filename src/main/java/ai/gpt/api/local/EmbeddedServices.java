@@ -103,12 +103,41 @@ public final class EmbeddedServices implements AutoCloseable {
 
   /** {@code postgresql://postgres@127.0.0.1:PORT/gptapi} (trust authentication, no password). */
   public String databaseUrl() {
-    return "postgresql://" + PostgresServer.SUPERUSER + "@127.0.0.1:" + postgres.port() + "/" + DATABASE;
+    return databaseUrl(postgres.port());
   }
 
   /** {@code redis://127.0.0.1:PORT}. */
   public String redisUrl() {
-    return "redis://127.0.0.1:" + redis.port();
+    return redisUrl(redis.port());
+  }
+
+  public static String databaseUrl(int port) {
+    return "postgresql://" + PostgresServer.SUPERUSER + "@127.0.0.1:" + port + "/" + DATABASE;
+  }
+
+  public static String redisUrl(int port) {
+    return "redis://127.0.0.1:" + port;
+  }
+
+  /**
+   * True while another process (a running {@code serve}) holds the servers of {@code dataDir}; one-shot CLI
+   * commands then talk to those servers instead of starting their own.
+   */
+  public static boolean inUse(Path dataDir) throws IOException {
+    Path lockFile = dataDir.resolve(".lock");
+    if (!Files.exists(lockFile)) {
+      return false;
+    }
+    try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
+      FileLock lock = ch.tryLock();
+      if (lock == null) {
+        return true;
+      }
+      lock.release();
+      return false;
+    } catch (OverlappingFileLockException e) {
+      return true;
+    }
   }
 
   public Path dataDir() {

@@ -1,0 +1,109 @@
+package ai.gpt.api.cli;
+
+import static ai.gpt.api.proxy.ChatCompletionsTestSupport.chat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.gpt.api.config.Env;
+import ai.gpt.api.testing.FakeLlamaServer;
+import ai.gpt.api.testing.GatewayHarness;
+import ai.gpt.api.testing.TestServices;
+import io.vertx.core.Vertx;
+import io.vertx.junit5.VertxExtension;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@ExtendWith(VertxExtension.class)
+class CliTest {
+  private GatewayHarness gw;
+  private FakeLlamaServer fake;
+
+  private record Result(int code, String out, String err) {}
+
+  @BeforeEach
+  void setUp(Vertx vertx) {
+    gw = GatewayHarness.start(vertx);
+    fake = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options()).await();
+  }
+
+  @AfterEach
+  void tearDown() {
+    gw.close();
+    fake.close().await();
+  }
+
+  private static Result cli(String... args) {
+    Env env = Env.of(Map.of("DATABASE_URL", TestServices.DATABASE_URL, "REDIS_URL", TestServices.REDIS_URL,
+        "KEY_PEPPER", TestServices.PEPPER));
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    ByteArrayOutputStream e = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+      int code = Cli.run(env, args);
+      return new Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(out);
+      System.setErr(err);
+    }
+  }
+
+  @Test
+  @DisplayName("org create, key create (printed once) and key revoke work end to end against the gateway")
+  void orgAndKeys() {
+    assertEquals(0, cli("org", "create", "acme").code());
+    Result dup = cli("org", "create", "acme");
+    assertEquals(1, dup.code());
+    assertTrue(dup.err().contains("already exists"), dup.err());
+
+    assertEquals(0, cli("backend", "add", "--model", "gpt-fast", "--url", fake.baseUrl()).code());
+    GatewayHarness.awaitTrue("backend picked up live", () -> gw.backendHealthy(1));
+
+    Result created = cli("key", "create", "--org", "acme", "--name", "ci", "--models", "gpt-fast");
+    assertEquals(0, created.code(), created.err());
+    String key = created.out().strip();
+    assertTrue(key.startsWith("gpt_live_"), key);
+    assertEquals(200, gw.post("/v1/chat/completions", key, chat("gpt-fast")).statusCode());
+    assertEquals(403, gw.post("/v1/chat/completions", key, chat("gpt-full")).statusCode());
+
+    String publicId = key.substring("gpt_live_".length(), "gpt_live_".length() + 12);
+    Result revoked = cli("key", "revoke", publicId);
+    assertEquals(0, revoked.code(), revoked.err());
+    GatewayHarness.awaitTrue("revocation", () -> gw.post("/v1/chat/completions", key, chat("gpt-fast")).statusCode() == 401);
+  }
+
+  @Test
+  @DisplayName("backend add, list, drain, enable and remove; bad input exits 1 with a clear message")
+  void backends() {
+    assertEquals(0, cli("backend", "add", "--model", "gpt-fast", "--url", fake.baseUrl(), "--slots", "8").code());
+    Result list = cli("backend", "list");
+    assertTrue(list.out().contains(fake.baseUrl()) && list.out().contains("enabled"), list.out());
+    assertEquals(0, cli("backend", "drain", "1").code());
+    assertTrue(cli("backend", "list").out().contains("draining"));
+    assertEquals(0, cli("backend", "enable", "1").code());
+    assertEquals(0, cli("backend", "remove", "1").code());
+    assertTrue(!cli("backend", "list").out().contains(fake.baseUrl()));
+
+    assertError(cli("backend", "add", "--model", "nope", "--url", fake.baseUrl()), "Unknown model 'nope'");
+    assertError(cli("backend", "add", "--model", "gpt-fast", "--url", "ftp://x"), "--url must be");
+    assertError(cli("backend", "add", "--model", "gpt-fast", "--url", fake.baseUrl(), "--slots", "0"), "--slots");
+    assertError(cli("backend", "drain", "999"), "No backend with id 999");
+    assertError(cli("key", "create", "--org", "missing"), "No organization");
+    assertError(cli("key", "revoke", "nope"), "No key");
+    assertError(cli("frobnicate"), "Unknown command");
+  }
+
+  private static void assertError(Result r, String fragment) {
+    assertEquals(1, r.code(), r.out());
+    assertTrue(r.err().contains(fragment), r.err());
+  }
+}

@@ -1,0 +1,75 @@
+package ai.gpt.api.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+class GatewayConfigTest {
+  private static final Map<String, String> BASE = Map.of(
+      "DATABASE_URL", "postgresql://u:p@db:5432/gptapi", "REDIS_URL", "redis://cache:6379", "KEY_PEPPER", "0123456789abcdef");
+
+  private static GatewayConfig with(String name, String value) {
+    Map<String, String> env = new HashMap<>(BASE);
+    env.put(name, value);
+    return GatewayConfig.from(Env.of(env));
+  }
+
+  private static void rejects(String name, String value) {
+    ConfigException e = assertThrows(ConfigException.class, () -> with(name, value));
+    assertTrue(e.getMessage().contains(name), e.getMessage());
+  }
+
+  @Test
+  @DisplayName("defaults apply when only the required variables are set")
+  void defaults() {
+    GatewayConfig c = GatewayConfig.from(Env.of(BASE));
+    assertEquals(8080, c.port());
+    assertEquals(9090, c.metricsPort());
+    assertEquals(4L * 1024 * 1024, c.maxBodyBytes());
+    assertEquals(2000, c.healthIntervalMs());
+    assertEquals(false, c.embedded());
+  }
+
+  @Test
+  @DisplayName("a malformed variable is rejected with a message naming it")
+  void invalidValues() {
+    rejects("PORT", "eighty");
+    rejects("PORT", "70000");
+    rejects("METRICS_PORT", "-1");
+    rejects("DATABASE_URL", "mysql://x/y");
+    rejects("REDIS_URL", "http://cache");
+    rejects("KEY_PEPPER", "short");
+    rejects("MAX_BODY_BYTES", "0");
+    rejects("QUEUE_SIZE", "lots");
+    rejects("LOG_FORMAT", "xml");
+    rejects("BACKENDS", "gpt-fast");
+  }
+
+  @Test
+  @DisplayName("KEY_PEPPER is required with a real database; BACKENDS parses model=url pairs")
+  void pepperAndBackends() {
+    Map<String, String> env = new HashMap<>(BASE);
+    env.remove("KEY_PEPPER");
+    assertThrows(ConfigException.class, () -> GatewayConfig.from(Env.of(env)));
+    GatewayConfig c = with("BACKENDS", "gpt-fast=http://a:8081, embed=https://b/x");
+    assertEquals(2, c.backends().size());
+    assertEquals("embed", c.backends().get(1).model());
+    assertEquals("https://b/x", c.backends().get(1).url());
+  }
+
+  @Test
+  @DisplayName(".env values are read, real environment variables win")
+  void dotEnv() throws Exception {
+    java.nio.file.Path file = java.nio.file.Files.createTempFile("env", ".env");
+    java.nio.file.Files.writeString(file, "# comment\nexport PORT=9000\nLOG_FORMAT=\"json\"\n\nBAD LINE\n");
+    Map<String, String> parsed = Env.readDotEnv(file);
+    assertEquals("9000", parsed.get("PORT"));
+    assertEquals("json", parsed.get("LOG_FORMAT"));
+    assertEquals(2, parsed.size());
+  }
+}
