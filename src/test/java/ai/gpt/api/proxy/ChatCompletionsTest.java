@@ -135,6 +135,24 @@ class ChatCompletionsTest {
     assertEquals(30, fake.requestCount());
   }
 
+  @Test
+  @DisplayName("a backend dying mid-stream ends the client's stream with an SSE error event")
+  void backendDiesMidStream(Vertx vertx) {
+    FakeLlamaServer dying = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options().tokenDelayMs(30)).await();
+    gw.setBackendState(1, "draining");
+    gw.addBackend("gpt-fast", dying);
+    var pending = gw.client().post("/v1/chat/completions").bearerTokenAuthentication(key)
+        .sendJsonObject(chat(true).put("max_tokens", 100));
+    GatewayHarness.awaitTrue("stream started", () -> dying.inFlight() == 1);
+    dying.close().await();
+    HttpResponse<Buffer> resp = pending.await();
+    assertEquals(200, resp.statusCode());
+    List<String> events = events(resp.bodyAsString());
+    String last = events.get(events.size() - 1);
+    assertTrue(last.startsWith("data: {\"error\""), last);
+    assertEquals("upstream_error", new JsonObject(last.substring(6)).getJsonObject("error").getString("code"));
+  }
+
   static List<String> events(String sse) {
     return Arrays.stream(sse.split("\n\n")).filter(s -> !s.isBlank()).toList();
   }

@@ -1,0 +1,95 @@
+package ai.gpt.api.http;
+
+import static ai.gpt.api.proxy.ChatCompletionsTestSupport.chat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.gpt.api.testing.FakeLlamaServer;
+import ai.gpt.api.testing.GatewayHarness;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.junit5.VertxExtension;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.slf4j.LoggerFactory;
+
+@ExtendWith(VertxExtension.class)
+class OperationsTest {
+  private GatewayHarness gw;
+  private FakeLlamaServer fake;
+  private final ListAppender<ILoggingEvent> accessLines = new ListAppender<>();
+  private final Logger accessLogger = (Logger) LoggerFactory.getLogger("access");
+
+  @BeforeEach
+  void setUp(Vertx vertx) {
+    accessLines.start();
+    accessLogger.addAppender(accessLines);
+    gw = GatewayHarness.start(vertx, Map.of("LOG_FORMAT", "json"));
+    fake = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options()).await();
+    gw.addBackend("gpt-fast", fake);
+  }
+
+  @AfterEach
+  void tearDown() {
+    accessLogger.detachAppender(accessLines);
+    gw.close();
+    fake.close().await();
+  }
+
+  @Test
+  @DisplayName("/health and /ready answer on the metrics port; /metrics exports requests, overhead and backend gauges")
+  void operatorEndpoints(Vertx vertx) {
+    WebClient ops = WebClient.create(vertx);
+    assertEquals(200, ops.get(gw.metricsPort(), "127.0.0.1", "/health").send().await().statusCode());
+    var ready = ops.get(gw.metricsPort(), "127.0.0.1", "/ready").send().await();
+    assertEquals(200, ready.statusCode());
+    assertEquals("ok", ready.bodyAsJsonObject().getString("postgres"));
+    assertEquals("ok", ready.bodyAsJsonObject().getString("redis"));
+
+    String key = gw.createKey();
+    assertEquals(200, gw.post("/v1/chat/completions", key, chat("gpt-fast")).statusCode());
+    assertEquals(404, gw.post("/v1/chat/completions", key, chat("nope")).statusCode());
+    String metrics = gw.metrics();
+    for (String expected : List.of(
+        "gptapi_requests_total{endpoint=\"/v1/chat/completions\",model=\"gpt-fast\",status=\"200\"} 1.0",
+        "gptapi_gateway_overhead_seconds_bucket",
+        "gptapi_upstream_ttfb_seconds_count{model=\"gpt-fast\"} 1",
+        "gptapi_backend_in_flight{",
+        "gptapi_backend_slots{")) {
+      assertTrue(metrics.contains(expected), "missing " + expected);
+    }
+    ops.close();
+  }
+
+  @Test
+  @DisplayName("the access log writes one JSON line per request with ids and timings, never the key secret or prompt")
+  void accessLog() {
+    String key = gw.createKey();
+    var resp = gw.post("/v1/chat/completions", key, chat("gpt-fast").put("max_tokens", 2)
+        .put("messages", new io.vertx.core.json.JsonArray().add(new JsonObject().put("role", "user")
+            .put("content", "my secret prompt"))));
+    assertEquals(200, resp.statusCode());
+    GatewayHarness.awaitTrue("access line", () -> accessLines.list.stream()
+        .anyMatch(e -> e.getFormattedMessage().contains(resp.getHeader("x-request-id"))));
+    String line = accessLines.list.stream().map(ILoggingEvent::getFormattedMessage)
+        .filter(m -> m.contains(resp.getHeader("x-request-id"))).findFirst().orElseThrow();
+    JsonObject json = new JsonObject(line);
+    assertEquals(200, json.getInteger("status"));
+    assertEquals("gpt-fast", json.getString("model"));
+    assertEquals(key.substring(9, 21), json.getString("key"));
+    assertEquals(1L, json.getLong("backend"));
+    assertTrue(json.getDouble("total_ms") >= json.getDouble("upstream_ms"));
+    assertFalse(line.contains(key.substring(22)), "no secret");
+    assertFalse(line.contains("secret prompt"), "no prompt");
+  }
+}
