@@ -12,6 +12,7 @@ import ai.gpt.api.usage.UsageEvent;
 import ai.gpt.api.usage.UsageSink;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
@@ -162,7 +163,7 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     final RequestTrace trace;
     final Set<Backend> tried = new HashSet<>();
     final long startNanos = System.nanoTime();
-    io.vertx.core.http.HttpClientRequest upstream;
+    HttpClientRequest upstream;
     Backend backend;
     int retries;
     long attemptStart;

@@ -1,5 +1,6 @@
 package ai.gpt.api.proxy;
 
+import ai.gpt.api.error.ApiError;
 import ai.gpt.api.routing.Backend;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
@@ -81,7 +82,7 @@ final class StreamRelay {
   }
 
   private static Buffer errorEvent() {
-    JsonObject error = ai.gpt.api.error.ApiError.upstreamFailed("The model backend failed mid-stream.").toJson();
+    JsonObject error = ApiError.upstreamFailed("The model backend failed mid-stream.").toJson();
     return Buffer.buffer("data: " + error.encode() + "\n\n");
   }
 }

@@ -1,6 +1,8 @@
 package ai.gpt.api.proxy;
 
+import ai.gpt.api.error.ApiError;
 import ai.gpt.api.routing.Backend;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
@@ -29,7 +31,7 @@ final class WholeRelay {
         // The backend died mid-body: nothing was sent to the client yet, but the work may have run; the
         // prompt estimate is billed as estimated, and the client gets a clean error.
         ex.settle(backend, new TokenUsage(ex.request.promptEstimate(), 0, 0, true), 502);
-        ex.fail(ai.gpt.api.error.ApiError.upstreamFailed("The model backend failed while answering."));
+        ex.fail(ApiError.upstreamFailed("The model backend failed while answering."));
         return;
       }
       int status = upstream.statusCode();
@@ -50,7 +52,7 @@ final class WholeRelay {
     });
   }
 
-  private TokenUsage readUsage(io.vertx.core.buffer.Buffer body) {
+  private TokenUsage readUsage(Buffer body) {
     TokenUsage tokens = null;
     try {
       tokens = TokenUsage.from(new JsonObject(body).getJsonObject("usage"));

@@ -2,6 +2,7 @@ package ai.gpt.api.routing;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpHeaders;
@@ -103,7 +104,7 @@ public final class HealthChecker extends VerticleBase {
     });
   }
 
-  private record Reply(int statusCode, io.vertx.core.buffer.Buffer body) {}
+  private record Reply(int statusCode, Buffer body) {}
 
   private Future<Reply> get(Backend backend, String path) {
     RequestOptions options = new RequestOptions()

@@ -1,11 +1,11 @@
 package ai.gpt.api.routing;
 
 import ai.gpt.api.error.ApiError;
+import ai.gpt.api.metrics.GatewayMetrics;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import ai.gpt.api.metrics.GatewayMetrics;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
