@@ -30,7 +30,8 @@ final class ServeCommand {
     GatewayConfig config = local == null ? configured : local.config();
     Migrations.migrate(config.databaseUrl());
 
-    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(config.eventLoops()));
+    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(config.eventLoops()).setPreferNativeTransport(true));
+    LOG.info("Network transport: {}", vertx.isNativeTransportEnabled() ? "native epoll" : "Java NIO");
     Pool pool = Database.pool(vertx, config.databaseUrl(), 2);
     long backends;
     try {

@@ -79,10 +79,6 @@ public final class ApiError extends RuntimeException {
     return new ApiError(502, "server_error", "upstream_error", null, message, null);
   }
 
-  public static ApiError upstreamTimeout() {
-    return new ApiError(504, "server_error", "upstream_timeout", null, "The model backend did not answer in time.", null);
-  }
-
   /** An error answered by llama-server itself, kept with its status and re-shaped as OpenAI's JSON. */
   public static ApiError fromUpstream(int status, String type, String message) {
     return new ApiError(status, type == null ? "server_error" : type, null, null, message, null);

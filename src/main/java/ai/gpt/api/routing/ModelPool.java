@@ -112,10 +112,6 @@ public final class ModelPool {
     failWaitersIfNoneRoutable();
   }
 
-  public synchronized int queued() {
-    return waiters.size();
-  }
-
   private void timeOut(Waiter waiter) {
     synchronized (this) {
       if (!waiters.remove(waiter)) {

@@ -1,0 +1,40 @@
+package ai.gpt.api.limits;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.Redis;
+
+/**
+ * The metering facade the request path uses: {@link #admit} before forwarding, {@link #settle} when the response
+ * has ended (normally, by error or by client disconnect). Each is one Redis round trip (admission takes a second
+ * one, plus the loader, only when the org's balance is not in Redis yet).
+ *
+ * <p>The {@link Redis} client is shared with the rest of the gateway; every request in flight holds a pooled
+ * connection for one call, so size its pool for the load ({@code RedisOptions.setMaxPoolSize},
+ * {@code setMaxPoolWaiting}; the defaults 6 and 24 reject bursts beyond 30 concurrent calls).
+ */
+public final class RateLimiter {
+  private final Admission admission;
+  private final Settlement settlement;
+
+  private RateLimiter(Admission admission, Settlement settlement) {
+    this.admission = admission;
+    this.settlement = settlement;
+  }
+
+  /** Loads both scripts (classpath read on a worker, then SCRIPT LOAD); safe to call from an event loop. */
+  public static Future<RateLimiter> create(Vertx vertx, Redis redis, BalanceLoader loader, LimiterSettings settings) {
+    Future<RedisScript> admit = RedisScript.load(vertx, redis, Admission.SCRIPT);
+    Future<RedisScript> settle = RedisScript.load(vertx, redis, Settlement.SCRIPT);
+    return Future.all(admit, settle).map(v -> new RateLimiter(
+        new Admission(admit.result(), redis, loader, settings), new Settlement(settle.result(), settings)));
+  }
+
+  public Future<AdmissionResult> admit(AdmissionRequest request) {
+    return admission.admit(request);
+  }
+
+  public Future<SettleResult> settle(SettledUsage usage) {
+    return settlement.settle(usage);
+  }
+}

@@ -1,0 +1,104 @@
+package ai.gpt.api.limits;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * A Lua script from the classpath ({@code lua/<name>.lua}), run with EVALSHA.
+ *
+ * <p>{@link #load} reads the text once with a blocking classpath read on a worker thread
+ * ({@code vertx.executeBlocking}), so it may be called from an event loop, then registers it with SCRIPT LOAD.
+ * When Redis answers NOSCRIPT (restart, SCRIPT FLUSH, failover, or a cluster node that never saw the SCRIPT LOAD)
+ * the call is retried once as EVAL with the script text: that reloads the script into the cache of the very node
+ * that owns the keys and runs it, in one round trip; later calls go back to EVALSHA.
+ */
+public final class RedisScript {
+  private final Redis redis;
+  private final String name;
+  private final String body;
+  private final String sha;
+
+  private RedisScript(Redis redis, String name, String body) {
+    this.redis = redis;
+    this.name = name;
+    this.body = body;
+    this.sha = sha1(body);
+  }
+
+  /** Reads {@code resource} (e.g. {@code "lua/admit_v1.lua"}) from the classpath and SCRIPT LOADs it. */
+  public static Future<RedisScript> load(Vertx vertx, Redis redis, String resource) {
+    return vertx.executeBlocking(() -> readResource(resource)).compose(body -> {
+      RedisScript script = new RedisScript(redis, resource, body);
+      return redis.send(Request.cmd(Command.SCRIPT).arg("LOAD").arg(body)).compose(sha -> {
+        if (!script.sha.equals(sha.toString())) {
+          return Future.failedFuture("SCRIPT LOAD of " + resource + " returned " + sha + ", expected " + script.sha);
+        }
+        return Future.succeededFuture(script);
+      });
+    });
+  }
+
+  public String name() {
+    return name;
+  }
+
+  /** SHA-1 of the script text, as Redis names it. */
+  public String sha() {
+    return sha;
+  }
+
+  /** EVALSHA with these keys and arguments; on NOSCRIPT, one EVAL of the text (which also re-caches it). */
+  public Future<Response> call(List<String> keys, List<String> args) {
+    return redis.send(request(Command.EVALSHA, sha, keys, args)).recover(err -> {
+      if (isNoScript(err)) {
+        return redis.send(request(Command.EVAL, body, keys, args));
+      }
+      return Future.failedFuture(err);
+    });
+  }
+
+  static boolean isNoScript(Throwable err) {
+    String message = err.getMessage();
+    return message != null && message.startsWith("NOSCRIPT");
+  }
+
+  private static Request request(Command command, String scriptOrSha, List<String> keys, List<String> args) {
+    Request req = Request.cmd(command).arg(scriptOrSha).arg(keys.size());
+    for (String k : keys) {
+      req.arg(k);
+    }
+    for (String a : args) {
+      req.arg(a);
+    }
+    return req;
+  }
+
+  private static String readResource(String resource) throws IOException {
+    ClassLoader loader = RedisScript.class.getClassLoader();
+    try (InputStream in = loader.getResourceAsStream(resource)) {
+      if (in == null) {
+        throw new IOException("Redis script " + resource + " not found on the classpath");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  private static String sha1(String text) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,43 @@
+package ai.gpt.api.limits;
+
+import ai.gpt.api.usage.UsageEvent;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * What one request really consumed and costs; settlement charges it and appends it to the usage stream.
+ *
+ * @param costMicros exact charge, normally {@link Money#requestCost} of the prompt and completion tokens
+ * @param status     HTTP status the client saw (499 when the client went away first)
+ * @param estimated  true when tokens were counted by the gateway because the backend sent no usage
+ */
+public record SettledUsage(String requestId, long orgId, long keyId, String model, long backendId, String endpoint,
+    long promptTokens, long completionTokens, long cachedTokens, long costMicros, int status, boolean estimated,
+    long latencyMs, long ttftMs) {
+
+  public SettledUsage {
+    Objects.requireNonNull(requestId, "requestId");
+    model = model == null ? "" : model;
+    endpoint = endpoint == null ? "" : endpoint;
+    if (promptTokens < 0 || completionTokens < 0 || cachedTokens < 0 || costMicros < 0) {
+      throw new IllegalArgumentException("token counts and cost must be >= 0");
+    }
+  }
+
+  /** From the proxy's usage event, with the cost the caller priced. */
+  public static SettledUsage of(UsageEvent e, long costMicros) {
+    return new SettledUsage(e.requestId(), e.orgId(), e.keyId(), e.model(), e.backendId(), e.endpoint(),
+        e.promptTokens(), e.completionTokens(), e.cachedTokens(), costMicros, e.status(), e.estimated(),
+        e.latencyMs(), e.timeToFirstTokenMs());
+  }
+
+  /** Parses the fields of a usage stream entry (settle_v1.lua writes them; {@code ts_ms} is not part of this). */
+  public static SettledUsage fromStreamFields(Map<String, String> f) {
+    return new SettledUsage(f.get("request_id"), Long.parseLong(f.get("org_id")), Long.parseLong(f.get("key_id")),
+        f.get("model"), Long.parseLong(f.get("backend_id")), f.get("endpoint"),
+        Long.parseLong(f.get("prompt_tokens")), Long.parseLong(f.get("completion_tokens")),
+        Long.parseLong(f.get("cached_tokens")), Long.parseLong(f.get("cost_micros")),
+        Integer.parseInt(f.get("status")), "1".equals(f.get("estimated")), Long.parseLong(f.get("latency_ms")),
+        Long.parseLong(f.get("ttft_ms")));
+  }
+}
