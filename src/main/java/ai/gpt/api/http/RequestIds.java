@@ -6,8 +6,9 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Gives every request an id, returned as {@code x-request-id} and passed to the backend, so one request can
- * be followed through client logs, the access log and llama.cpp. A client-chosen id is kept when it is short
- * and plain, as OpenAI's SDKs and proxies like to set their own.
+ * be followed through client logs, the access log and llama.cpp. The id is always the gateway's own: usage
+ * is settled and billed once per request id, so a client must not be able to choose it (two requests sent
+ * with the same header would otherwise be billed once).
  */
 public final class RequestIds implements Handler<RoutingContext> {
   public static final String HEADER = "x-request-id";
@@ -24,10 +25,7 @@ public final class RequestIds implements Handler<RoutingContext> {
 
   @Override
   public void handle(RoutingContext ctx) {
-    String id = ctx.request().getHeader(HEADER);
-    if (id == null || !id.matches("[A-Za-z0-9._:-]{1,64}")) {
-      id = generate();
-    }
+    String id = generate();
     ctx.put(KEY, id);
     ctx.response().putHeader(HEADER, id);
     ctx.next();
