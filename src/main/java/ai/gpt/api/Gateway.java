@@ -24,12 +24,18 @@ import io.vertx.redis.client.RedisOptions;
 import io.vertx.sqlclient.Pool;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Wires the gateway together and starts it: shared services first (catalog, keys, health checks), then one
  * HTTP verticle per event loop. Migrations must already have run.
  */
 public final class Gateway {
+  private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
+  private static final long CLOSE_STEP_SECONDS = 5;
   private final Vertx vertx;
   private final Pool pool;
   private final Redis redis;
@@ -102,18 +108,31 @@ public final class Gateway {
     return ops.actualPort();
   }
 
+  /**
+   * Stops everything in reverse order of start. Each step gets a few seconds: a step that hangs is logged and
+   * skipped, so a shutdown (or a test's teardown) always completes.
+   */
   public Future<Void> close() {
-    Future<Void> undeployed = Future.succeededFuture();
+    Future<Void> done = Future.succeededFuture();
     for (int i = deployments.size() - 1; i >= 0; i--) {
       String id = deployments.get(i);
-      undeployed = undeployed.compose(v -> vertx.undeploy(id).otherwiseEmpty());
+      done = done.compose(v -> step("undeploy " + id, () -> vertx.undeploy(id)));
     }
-    return undeployed
-        .compose(v -> {
+    return done
+        .compose(v -> step("last-used flush", () -> {
           lastUsed.close();
-          return invalidations.close();
-        })
-        .compose(v -> redis.close())
-        .compose(v -> pool.close());
+          return Future.succeededFuture();
+        }))
+        .compose(v -> step("key invalidation subscriber", invalidations::close))
+        .compose(v -> step("redis client", redis::close))
+        .compose(v -> step("postgres pool", pool::close));
+  }
+
+  private static Future<Void> step(String what, Supplier<Future<?>> action) {
+    return action.get()
+        .timeout(CLOSE_STEP_SECONDS, TimeUnit.SECONDS)
+        .onFailure(err -> LOG.warn("Shutdown step '{}' did not finish: {}", what, err.toString()))
+        .<Void>mapEmpty()
+        .otherwiseEmpty();
   }
 }

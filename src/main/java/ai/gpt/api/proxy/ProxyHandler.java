@@ -113,8 +113,9 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     if (ex.clientGone) {
       return;
     }
-    ex.pool.reportFailure(backend);
-    retryOrFail(ex, ApiError.upstreamFailed("The model backend could not be reached: " + cause.getMessage()));
+    String reason = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+    ex.pool.reportFailure(backend, reason);
+    retryOrFail(ex, ApiError.upstreamFailed("The model backend could not be reached: " + reason));
   }
 
   private void retryOrFail(Exchange ex, ApiError error) {
@@ -141,7 +142,7 @@ public final class ProxyHandler implements Handler<RoutingContext> {
         if (status != 500) {
           // 502/503/504 say the backend itself is unwell (503: still loading its model). A 500 is more
           // likely about this request, so the backend stays in rotation.
-          ex.pool.reportFailure(backend);
+          ex.pool.reportFailure(backend, "HTTP " + status);
         }
         retryOrFail(ex, UpstreamErrors.from(status, body.succeeded() ? body.result() : null));
       });

@@ -12,6 +12,8 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The backends serving one model, and the bounded queue of requests waiting for a free slot.
@@ -23,6 +25,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * long. Waiters are completed on their own context.
  */
 public final class ModelPool {
+  private static final Logger LOG = LoggerFactory.getLogger(ModelPool.class);
   private final String model;
   private final Vertx vertx;
   private final RoutingSettings settings;
@@ -99,8 +102,11 @@ public final class ModelPool {
   }
 
   /** A request could not reach the backend: stop sending it traffic until the health checker sees it back. */
-  public void reportFailure(Backend backend) {
+  public void reportFailure(Backend backend, String reason) {
     synchronized (this) {
+      if (backend.health() != Backend.Health.QUARANTINED) {
+        LOG.warn("{} quarantined after a failed request: {}", backend, reason);
+      }
       backend.markFailed(System.currentTimeMillis(), settings.healthIntervalMs());
       failWaitersIfNoneRoutable();
     }

@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Formats src/bench/run.sh results: report.py RESULTS.tsv [METRICS.txt] [GATEWAY.log]
+
+Prints the direct-vs-gateway table (plain text and Markdown), checks the targets (PASS/MISS) and summarises
+gateway-side evidence (non-200 request counters, retries, queue rejections, WARN/ERROR log lines).
+Always exits 0: the benchmark is a measurement, not a test.
+"""
+import collections
+import csv
+import json
+import os
+import re
+import sys
+
+# Targets
+MIN_RPS_RATIO_MANY = 0.6      # gateway RPS / direct RPS at the many-connections level
+MAX_ADDED_P50_MS_ONE = 0.3    # added p50 at 1 connection
+MAX_ADDED_P99_MS_ONE = 1.0    # added p99 at 1 connection
+
+
+FOREIGN_WARN_PCT = 15.0      # other processes' CPU (in % of one core) that makes a run suspect
+
+
+def load(path):
+    rows = collections.OrderedDict()
+    base = os.path.dirname(os.path.abspath(path))
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f, delimiter="\t"):
+            try:
+                r["cpu"] = json.load(open(os.path.join(base, f"cpu-{r['name']}.json")))
+            except (OSError, ValueError):
+                r["cpu"] = {}
+            key = (r["mode"], int(r["conns"]))
+            rows.setdefault(key, {})[r["target"]] = r
+    return rows
+
+
+def cpu_table(rows):
+    header = ["run", "RPS", "busy %", "gateway %", "(sys)", "fake %", "(sys)", "wrk %", "softirq %", "foreign %", "unacc. %",
+              "gw CPU us/req", "fake CPU us/req", "gw writes/req"]
+    body, warnings = [], []
+    for (mode, conns), t in rows.items():
+        for target in ("direct", "gateway"):
+            r = t.get(target)
+            if not r:
+                continue
+            c = r["cpu"]
+            g = lambda k: "" if c.get(k) is None else c[k]
+            name = f"{'stream' if mode == 'stream' else 'non-stream'} c{conns} {target}"
+            body.append([name, f"{float(r['rps']):,.0f}", g("cpu_busy"), g("cpu_gateway"), g("cpu_gateway_sys"),
+                         g("cpu_fake"), g("cpu_fake_sys"), g("cpu_wrk"), g("cpu_softirq"), g("cpu_foreign"), g("cpu_unaccounted"),
+                         g("gw_cpu_us_per_req") if target == "gateway" else "",
+                         g("fake_cpu_us_per_req"), g("gw_syscw_per_req") if target == "gateway" else ""])
+            foreign = c.get("cpu_foreign", 0) + c.get("cpu_unaccounted", 0)
+            if foreign >= FOREIGN_WARN_PCT:
+                warnings.append(f"{name}: other processes used {foreign:.0f}% of a core during the run "
+                                f"({', '.join(c.get('foreign_top', [])) or 'short-lived processes'});"
+                                f" its numbers are suspect")
+    return header, body, warnings
+
+
+def ms(us):
+    return float(us) / 1000.0
+
+
+def sock_errors(r):
+    return sum(int(r[k]) for k in ("connect", "read", "write", "timeout"))
+
+
+def table(rows):
+    header = ["scenario", "direct RPS", "direct p50 ms", "direct p99 ms", "gateway RPS", "gateway p50 ms",
+              "gateway p99 ms", "RPS ratio", "added p50 ms", "added p99 ms", "non-2xx d/g", "socket err d/g"]
+    out = []
+    for (mode, conns), t in rows.items():
+        d, g = t.get("direct"), t.get("gateway")
+        name = f"{'stream' if mode == 'stream' else 'non-stream'}, {conns} conn"
+        if not d or not g:
+            out.append([name] + ["n/a"] * (len(header) - 1))
+            continue
+        drps, grps = float(d["rps"]), float(g["rps"])
+        out.append([
+            name,
+            f"{drps:,.0f}", f"{ms(d['p50_us']):.2f}", f"{ms(d['p99_us']):.2f}",
+            f"{grps:,.0f}", f"{ms(g['p50_us']):.2f}", f"{ms(g['p99_us']):.2f}",
+            f"{grps / drps:.2f}" if drps else "n/a",
+            f"{ms(g['p50_us']) - ms(d['p50_us']):+.2f}", f"{ms(g['p99_us']) - ms(d['p99_us']):+.2f}",
+            f"{d['non2xx']}/{g['non2xx']}", f"{sock_errors(d)}/{sock_errors(g)}",
+        ])
+    return header, out
+
+
+def plain(header, body):
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *body)]
+    fmt = lambda r: "  ".join(str(x).rjust(w) if i else str(x).ljust(w) for i, (x, w) in enumerate(zip(r, widths)))
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(r) for r in body])
+
+
+def markdown(header, body):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    lines += ["| " + " | ".join(str(x) for x in r) + " |" for r in body]
+    return "\n".join(lines)
+
+
+def targets(rows):
+    checks = []
+    many = max((c for _, c in rows), default=0)
+    for (mode, conns), t in rows.items():
+        d, g = t.get("direct"), t.get("gateway")
+        label = "stream" if mode == "stream" else "non-stream"
+        if not d or not g:
+            checks.append(("MISS", f"{label}, {conns} conn: no result"))
+            continue
+        if conns == many and many > 1:
+            ratio = float(g["rps"]) / float(d["rps"]) if float(d["rps"]) else 0.0
+            checks.append(("PASS" if ratio >= MIN_RPS_RATIO_MANY else "MISS",
+                           f"{label}, {conns} conn: gateway RPS >= {MIN_RPS_RATIO_MANY}x direct "
+                           f"(measured {ratio:.2f}x)"))
+        if conns == 1:
+            a50 = ms(g["p50_us"]) - ms(d["p50_us"])
+            a99 = ms(g["p99_us"]) - ms(d["p99_us"])
+            checks.append(("PASS" if a50 <= MAX_ADDED_P50_MS_ONE else "MISS",
+                           f"{label}, 1 conn: added p50 <= {MAX_ADDED_P50_MS_ONE} ms (measured {a50:+.3f} ms)"))
+            checks.append(("PASS" if a99 <= MAX_ADDED_P99_MS_ONE else "MISS",
+                           f"{label}, 1 conn: added p99 <= {MAX_ADDED_P99_MS_ONE} ms (measured {a99:+.3f} ms)"))
+        if mode == "stream":
+            n = int(g["non2xx"])
+            checks.append(("PASS" if n == 0 else "MISS",
+                           f"{label}, {conns} conn: zero non-2xx through the gateway (measured {n}"
+                           f"; direct {d['non2xx']})"))
+    return checks
+
+
+def metrics_summary(path):
+    try:
+        text = open(path).read()
+    except OSError:
+        return []
+    out = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        if line.startswith("gptapi_requests_total"):
+            out.append(line)
+        elif re.match(r"gptapi_(upstream_retries_total|queue_rejections_total)", line) and not line.endswith(" 0.0"):
+            out.append(line)
+        elif re.match(r"gptapi_gateway_overhead_seconds_(sum|count)", line):
+            out.append(line)
+    return out
+
+
+def log_summary(path):
+    try:
+        lines = open(path, errors="replace").read().splitlines()
+    except OSError:
+        return 0, []
+    counts = collections.Counter()
+    total = 0
+    for line in lines:
+        m = re.match(r"\S+\s+(WARN|ERROR)\s+(.*)", line)
+        if not m:
+            if re.match(r"^\s*(Exception|Caused by|java\.|io\.)", line):
+                counts["  " + line.strip()[:200]] += 1
+            continue
+        total += 1
+        msg = re.sub(r"\b[0-9a-f]{8,}\b|\b\d+\b", "#", m.group(2))[:200]
+        counts[f"{m.group(1)} {msg}"] += 1
+    return total, counts.most_common(15)
+
+
+def main():
+    rows = load(sys.argv[1])
+    header, body = table(rows)
+    print()
+    print(plain(header, body))
+    print()
+    print("RPS ratio = gateway RPS / direct RPS; added = gateway minus direct latency; latency is wrk's time from")
+    print("request written to response complete. non-2xx and socket errors are direct/gateway counts.")
+    print()
+    print("Targets:")
+    for verdict, text in targets(rows):
+        print(f"  {verdict}  {text}")
+    cheader, cbody, warnings = cpu_table(rows)
+    if any(r[2] != "" for r in cbody):
+        print()
+        print(f"CPU during the measured runs (in % of one core; this machine has {os.cpu_count()} cores"
+              f" = {100 * os.cpu_count()} %):")
+        print(plain(cheader, cbody))
+        busiest = [(n, r) for n, r in ((f"{m} c{c} gateway", t.get("gateway")) for (m, c), t in rows.items()) if r]
+        if any(r["cpu"].get("gw_threads_top") for _, r in busiest):
+            print("Busiest gateway threads (name#tid, % of one core):")
+            for n, r in busiest:
+                print(f"  {n.replace('whole', 'non-stream'):22s} {', '.join(r['cpu'].get('gw_threads_top', []))}")
+                loops = [float(x.rsplit(" ", 1)[1].rstrip("%")) for x in r["cpu"].get("gw_threads_top", [])
+                         if x.startswith("vert.x-eventloo")]
+                if r["conns"] != "1" and len(loops) > 1 and sum(1 for x in loops if x >= 10.0) < len(loops):
+                    warnings.append(f"{n.replace('whole', 'non-stream')}: only "
+                                    f"{sum(1 for x in loops if x >= 10.0)} of the gateway's {len(loops)} event loops "
+                                    f"carried the {r['conns']} connections ({', '.join(f'{x}%' for x in loops)})")
+        for w in warnings:
+            print("  WARNING: " + w)
+        print("busy = whole machine; foreign = other processes (other engineers' builds and tests share it);")
+        print("unacc. = busy time no process explains (processes that started and ended inside the window).")
+        print("gw writes/req = the gateway's write/writev syscalls per request (/proc/PID/io syscw; send() is not")
+        print("counted there).")
+    print()
+    print("Markdown:")
+    print()
+    print(markdown(header, body))
+    if any(r[2] != "" for r in cbody):
+        print()
+        print(markdown(cheader, cbody))
+    if len(sys.argv) > 2:
+        m = metrics_summary(sys.argv[2])
+        if m:
+            print()
+            print("Gateway metrics after the run:")
+            for line in m:
+                print("  " + line)
+    if len(sys.argv) > 3:
+        total, top = log_summary(sys.argv[3])
+        print()
+        print(f"Gateway log during the load: {total} WARN/ERROR lines" + (":" if top else "."))
+        for msg, n in top:
+            print(f"  {n:6d}x {msg}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# Gateway overhead benchmark: the same wrk load straight at a fake llama.cpp server and through the gateway.
+#
+#   bash src/bench/run.sh
+#
+# Needs: Java 17, Maven, python3, PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth) with psql, Redis on
+# 127.0.0.1:6379; installs wrk with apt-get when missing. Uses its own database (gptapi_bench, dropped and
+# re-created at start) and Redis db 8 (flushed at start); touches nothing else. Every process it starts is
+# stopped on exit. It is a measurement: it exits 0 whether or not the targets are met (non-zero only when
+# the setup itself fails).
+#
+# Environment overrides:
+#   BENCH_SECONDS          measured seconds per run (default 10)
+#   BENCH_WARMUP_SECONDS   discarded warm-up before each measured run (default 3)
+#   BENCH_JIT_WARMUP_SECONDS  one-time discarded warm-up per target and mode at the start, so the JIT
+#                          compilers are done before measuring (default 15)
+#   BENCH_TOKENS           completion tokens per request (default 16)
+#   BENCH_CONNS            the "many connections" level (default 64)
+#   BENCH_BUILD            auto (default: build when sources are newer than target/), always, never
+#   BENCH_DB               database name (default gptapi_bench)
+#   BENCH_REDIS_DB         Redis database number (default 8)
+#   BENCH_EVENT_LOOPS      gateway EVENT_LOOPS (default 2)
+#   BENCH_FAKE_INSTANCES   fake llama-server event loops (default 2)
+#   BENCH_GATEWAY_JAVA_OPTS / BENCH_FAKE_JAVA_OPTS   extra JVM options
+#   BENCH_QUIET_MAX_PCT    before each run, wait until other processes use at most this % of one core (15)
+#   BENCH_QUIET_TIMEOUT    ... but no longer than this many seconds (120; 0 = do not wait)
+#   BENCH_RETRIES          re-measure a run up to this many times when other processes used more than
+#   BENCH_RETRY_FOREIGN_PCT   this % of one core during it (2, 25)
+#   BENCH_ACCESS_LOG_LEVEL gateway ACCESS_LOG_LEVEL (default WARN = off; INFO to see every request in gateway.log)
+#   BENCH_OUT              directory for logs and results (default: a new /tmp/gptapi-bench.XXXXXX)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BENCH_DIR="$ROOT/src/bench"
+cd "$ROOT"
+
+SECONDS_RUN=${BENCH_SECONDS:-10}
+WARMUP=${BENCH_WARMUP_SECONDS:-3}
+JIT_WARMUP=${BENCH_JIT_WARMUP_SECONDS:-15}
+TOKENS=${BENCH_TOKENS:-16}
+CONNS=${BENCH_CONNS:-64}
+BUILD=${BENCH_BUILD:-auto}
+DB=${BENCH_DB:-gptapi_bench}
+REDIS_DB=${BENCH_REDIS_DB:-8}
+EVENT_LOOPS=${BENCH_EVENT_LOOPS:-2}
+FAKE_INSTANCES=${BENCH_FAKE_INSTANCES:-2}
+SLOTS=256
+MODEL=gpt-fast
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+OUT=${BENCH_OUT:-$(mktemp -d /tmp/gptapi-bench.XXXXXX)}
+mkdir -p "$OUT"
+log "logs and results: $OUT"
+
+# ------------------------------------------------------------------ cleanup
+PIDS=()
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  local pid
+  for pid in "${PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+    fi
+  done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
+  done
+  rm -rf "$OUT/app"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ------------------------------------------------------------------ tools
+command -v java >/dev/null || die "java not found"
+command -v mvn >/dev/null || die "mvn not found"
+command -v python3 >/dev/null || die "python3 not found"
+command -v psql >/dev/null || die "psql not found"
+command -v curl >/dev/null || die "curl not found"
+if ! command -v wrk >/dev/null; then
+  log "installing wrk"
+  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get install -y wrk >"$OUT/apt.log" 2>&1 \
+    || { $SUDO apt-get update >>"$OUT/apt.log" 2>&1 && $SUDO apt-get install -y wrk >>"$OUT/apt.log" 2>&1; } \
+    || die "could not install wrk (see $OUT/apt.log)"
+fi
+
+# ------------------------------------------------------------------ build
+JAR=target/gpt-api.jar
+FAKE_CLASS=target/test-classes/ai/gpt/api/testing/FakeLlamaServer.class
+need_build() {
+  case "$BUILD" in
+    always) return 0 ;;
+    never) return 1 ;;
+  esac
+  [[ -f $JAR && -f $FAKE_CLASS ]] || return 0
+  local src
+  for src in src/main src/test pom.xml sql lua; do
+    [[ -e $src ]] || continue
+    if [[ -n $(find "$src" -newer "$JAR" -print -quit) ]]; then return 0; fi
+  done
+  return 1
+}
+if need_build; then
+  log "building (mvn package, test-compile)"
+  if ! { mvn -B -q -DskipTests package >"$OUT/build.log" 2>&1 \
+         && mvn -B -q -DskipTests test-compile >>"$OUT/build.log" 2>&1; }; then
+    if [[ -f $JAR && -f $FAKE_CLASS ]]; then
+      log "WARNING: build failed (see $OUT/build.log); using the existing target/ artifacts"
+    else
+      tail -30 "$OUT/build.log" >&2
+      die "build failed"
+    fi
+  fi
+else
+  log "reusing target/ (up to date; BENCH_BUILD=always to force a build)"
+fi
+[[ -f $JAR && -f $FAKE_CLASS ]] || die "missing $JAR or $FAKE_CLASS"
+
+CP_FILE=target/bench-test-classpath.txt
+if [[ ! -s $CP_FILE || pom.xml -nt $CP_FILE ]]; then
+  log "resolving the test class path"
+  mvn -B -q dependency:build-classpath -Dmdep.outputFile="$ROOT/$CP_FILE" -Dmdep.includeScope=test \
+    >"$OUT/classpath.log" 2>&1 || { tail -30 "$OUT/classpath.log" >&2; die "dependency:build-classpath failed"; }
+fi
+
+# Private copies, so a concurrent `mvn clean` or recompile cannot pull classes out from under the running JVMs.
+mkdir -p "$OUT/app"
+cp "$JAR" "$OUT/app/gpt-api.jar"
+cp -r target/classes "$OUT/app/classes"
+cp -r target/test-classes "$OUT/app/test-classes"
+FAKE_CP="$OUT/app/test-classes:$OUT/app/classes:$(cat "$CP_FILE")"
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+FAKE_PORT=$(free_port)
+GW_PORT=$(free_port)
+METRICS_PORT=$(free_port)
+while [[ $GW_PORT == "$FAKE_PORT" ]]; do GW_PORT=$(free_port); done
+while [[ $METRICS_PORT == "$FAKE_PORT" || $METRICS_PORT == "$GW_PORT" ]]; do METRICS_PORT=$(free_port); done
+
+wait_for_line() { # file pattern pid seconds
+  local file=$1 pattern=$2 pid=$3 limit=$4 i
+  for ((i = 0; i < limit * 10; i++)); do
+    grep -q "$pattern" "$file" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# ------------------------------------------------------------------ fake llama-server
+log "starting fake llama-server on $FAKE_PORT (slots $SLOTS, $TOKENS tokens, no token delay)"
+# shellcheck disable=SC2086
+java ${BENCH_FAKE_JAVA_OPTS:-} -cp "$FAKE_CP" ai.gpt.api.testing.FakeLlamaServer --port "$FAKE_PORT" \
+  --slots "$SLOTS" --token-delay-ms 0 --tokens "$TOKENS" --instances "$FAKE_INSTANCES" --model "$MODEL" \
+  >"$OUT/fake.log" 2>&1 &
+FAKE_PID=$!
+PIDS+=("$FAKE_PID")
+wait_for_line "$OUT/fake.log" "fake llama-server listening on" "$FAKE_PID" 60 \
+  || { tail -30 "$OUT/fake.log" >&2; die "fake llama-server did not start"; }
+
+# ------------------------------------------------------------------ database, redis
+log "re-creating database $DB, flushing Redis db $REDIS_DB"
+psql -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
+  -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >"$OUT/psql.log" 2>&1 \
+  || { cat "$OUT/psql.log" >&2; die "could not re-create database $DB"; }
+if command -v redis-cli >/dev/null; then
+  redis-cli -h 127.0.0.1 -p 6379 -n "$REDIS_DB" FLUSHDB >/dev/null || die "Redis on 127.0.0.1:6379 not reachable"
+fi
+
+GW_ENV=(
+  "DATABASE_URL=postgresql://postgres@127.0.0.1:5432/$DB"
+  "REDIS_URL=redis://127.0.0.1:6379/$REDIS_DB"
+  "KEY_PEPPER=bench-pepper-0123456789abcdef"
+  "PORT=$GW_PORT"
+  "METRICS_PORT=$METRICS_PORT"
+  "HOST=127.0.0.1"
+  "ACCESS_LOG_LEVEL=${BENCH_ACCESS_LOG_LEVEL:-WARN}"
+  "EVENT_LOOPS=$EVENT_LOOPS"
+  "QUEUE_SIZE=100000"
+)
+# Run from $OUT so a developer's .env in the repository cannot leak into the benchmark.
+cli() { (cd "$OUT" && env "${GW_ENV[@]}" java -jar "$OUT/app/gpt-api.jar" "$@"); }
+
+# ------------------------------------------------------------------ gateway
+log "starting gateway on $GW_PORT (metrics $METRICS_PORT, EVENT_LOOPS=$EVENT_LOOPS)"
+# shellcheck disable=SC2086
+(cd "$OUT" && exec env "${GW_ENV[@]}" java ${BENCH_GATEWAY_JAVA_OPTS:-} -jar "$OUT/app/gpt-api.jar" serve) \
+  >"$OUT/gateway.log" 2>&1 &
+GW_PID=$!
+PIDS+=("$GW_PID")
+ready=0
+for ((i = 0; i < 600; i++)); do
+  kill -0 "$GW_PID" 2>/dev/null || break
+  if curl -sf -o /dev/null "http://127.0.0.1:$METRICS_PORT/ready"; then ready=1; break; fi
+  sleep 0.1
+done
+[[ $ready == 1 ]] || { tail -40 "$OUT/gateway.log" >&2; die "gateway not ready"; }
+
+cli backend add --model "$MODEL" --url "http://127.0.0.1:$FAKE_PORT" --slots "$SLOTS" >"$OUT/cli.log" 2>&1 \
+  || { cat "$OUT/cli.log" >&2; die "backend add failed"; }
+cli org create bench >>"$OUT/cli.log" 2>&1 || { cat "$OUT/cli.log" >&2; die "org create failed"; }
+KEY=$(cli key create --org bench --name bench 2>>"$OUT/cli.log" | grep -Eo 'gpt_live_[A-Za-z0-9_-]+' | tail -1) \
+  || true
+[[ -n $KEY ]] || { cat "$OUT/cli.log" >&2; die "key create printed no key"; }
+
+BODY_WHOLE="{\"model\":\"$MODEL\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":$TOKENS}"
+BODY_STREAM="{\"model\":\"$MODEL\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":$TOKENS,\"stream\":true}"
+probe() { # url body [key] -> prints HTTP status, body in $OUT/probe.body
+  local args=(-s -o "$OUT/probe.body" -w '%{http_code}' -H 'Content-Type: application/json' --max-time 10
+              --data "$2" "$1/v1/chat/completions")
+  [[ -n ${3:-} ]] && args+=(-H "Authorization: Bearer $3")
+  curl "${args[@]}" || true
+}
+status=$(probe "http://127.0.0.1:$FAKE_PORT" "$BODY_WHOLE")
+[[ $status == 200 ]] || { cat "$OUT/probe.body" >&2; die "direct probe answered $status"; }
+ok=0
+for ((i = 0; i < 300; i++)); do  # the backend enters rotation after its first health probe
+  status=$(probe "http://127.0.0.1:$GW_PORT" "$BODY_WHOLE" "$KEY")
+  if [[ $status == 200 ]]; then ok=1; break; fi
+  sleep 0.1
+done
+[[ $ok == 1 ]] || { echo "last status $status: $(cat "$OUT/probe.body")" >&2; tail -40 "$OUT/gateway.log" >&2
+                    die "gateway never answered 200"; }
+status=$(probe "http://127.0.0.1:$GW_PORT" "$BODY_STREAM" "$KEY")
+[[ $status == 200 ]] || { cat "$OUT/probe.body" >&2; die "gateway stream probe answered $status"; }
+cp "$OUT/probe.body" "$OUT/sample-stream.txt"
+log "gateway ready; key ${KEY:0:24}..."
+
+# ------------------------------------------------------------------ load
+RESULTS="$OUT/results.tsv"
+printf 'name\tscenario\tmode\tconns\ttarget\trequests\tduration_us\trps\tp50_us\tp90_us\tp99_us\tmax_us\tnon2xx\tconnect\tread\twrite\ttimeout\n' \
+  >"$RESULTS"
+
+run_wrk() { # target conns stream seconds outfile
+  local target=$1 conns=$2 stream=$3 secs=$4 outfile=$5 threads=1 url auth=""
+  ((conns > 1)) && threads=2
+  if [[ $target == direct ]]; then url="http://127.0.0.1:$FAKE_PORT"; else url="http://127.0.0.1:$GW_PORT"; auth=$KEY; fi
+  BENCH_STREAM=$stream BENCH_AUTH=$auth BENCH_MAX_TOKENS=$TOKENS BENCH_MODEL=$MODEL \
+    wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 10s --latency -s "$BENCH_DIR/chat.lua" "$url" \
+    >"$outfile" 2>&1 || log "WARNING: wrk exited non-zero ($outfile)"
+}
+
+LOG_MARK=$(wc -l <"$OUT/gateway.log")
+
+# One measured run (after a warm-up), repeated up to BENCH_RETRIES times when other processes took more than
+# BENCH_RETRY_FOREIGN_PCT % of a core during it; the last attempt is kept (and flagged by the report).
+measure() { # mode conns stream target
+  local mode=$1 conns=$2 stream=$3 target=$4 scenario="$1 c$2" name="$1-c$2-$4" attempt line requests foreign
+  for ((attempt = 0; attempt <= ${BENCH_RETRIES:-2}; attempt++)); do
+    if [[ ${BENCH_QUIET_TIMEOUT:-120} != 0 ]]; then
+      python3 "$BENCH_DIR/cpu.py" wait-quiet "${BENCH_QUIET_MAX_PCT:-15}" "${BENCH_QUIET_TIMEOUT:-120}" \
+        "$GW_PID" "$FAKE_PID" $$ || true
+    fi
+    log "$scenario $target: ${WARMUP}s warm-up + ${SECONDS_RUN}s measured"
+    ((WARMUP > 0)) && run_wrk "$target" "$conns" "$stream" "$WARMUP" "$OUT/warmup-$name.txt"
+    python3 "$BENCH_DIR/cpu.py" snap "$OUT/cpu-$name.before.json" "$GW_PID" "$FAKE_PID" $$
+    run_wrk "$target" "$conns" "$stream" "$SECONDS_RUN" "$OUT/wrk-$name.txt"
+    python3 "$BENCH_DIR/cpu.py" snap "$OUT/cpu-$name.after.json" "$GW_PID" "$FAKE_PID" $$
+    line=$(grep '^BENCH_RESULT' "$OUT/wrk-$name.txt" | tail -1 || true)
+    if [[ -z $line ]]; then
+      log "WARNING: no result from wrk for $name:"; cat "$OUT/wrk-$name.txt" >&2; return 0
+    fi
+    requests=$(sed -E 's/.* requests=([0-9]+).*/\1/' <<<"$line")
+    python3 "$BENCH_DIR/cpu.py" diff "$OUT/cpu-$name.before.json" "$OUT/cpu-$name.after.json" "$requests" \
+      >"$OUT/cpu-$name.json" 2>>"$OUT/cpu.log" || echo '{}' >"$OUT/cpu-$name.json"
+    foreign=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+print(int(d.get("cpu_foreign", 0) + d.get("cpu_unaccounted", 0)))' "$OUT/cpu-$name.json" 2>/dev/null || echo 0)
+    if ((foreign < ${BENCH_RETRY_FOREIGN_PCT:-25})) || ((attempt == ${BENCH_RETRIES:-2})); then
+      break
+    fi
+    log "other processes used ${foreign}% of a core during $name: measuring it again"
+  done
+  python3 - "$name" "$scenario" "$mode" "$conns" "$target" "$line" >>"$RESULTS" <<'EOF'
+import sys
+name, scenario, mode, conns, target, line = sys.argv[1:]
+kv = dict(p.split("=", 1) for p in line.split()[1:])
+cols = ["requests", "duration_us", "rps", "p50_us", "p90_us", "p99_us", "max_us", "non2xx", "connect", "read",
+        "write", "timeout"]
+print("\t".join([name, scenario, mode, conns, target] + [kv[c] for c in cols]))
+EOF
+}
+
+# One-time JIT warm-up of both servers at full concurrency (discarded).
+log "JIT warm-up (discarded)"
+for stream in 0 1; do
+  for target in direct gateway; do
+    ((JIT_WARMUP > 0)) && run_wrk "$target" "$CONNS" "$stream" "$JIT_WARMUP" "$OUT/warmup-jit-$target-$stream.txt"
+  done
+done
+
+for mode in whole stream; do
+  for conns in "$CONNS" 1; do
+    stream=0; [[ $mode == stream ]] && stream=1
+    scenario="$mode c$conns"
+    for target in direct gateway; do
+      measure "$mode" "$conns" "$stream" "$target"
+    done
+  done
+done
+
+# ------------------------------------------------------------------ gateway-side evidence
+curl -s "http://127.0.0.1:$METRICS_PORT/metrics" >"$OUT/metrics.txt" || true
+kill -0 "$GW_PID" 2>/dev/null || log "WARNING: the gateway process died during the run"
+
+tail -n +"$((LOG_MARK + 1))" "$OUT/gateway.log" >"$OUT/gateway-during-load.log"
+
+{
+  echo "Benchmark $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores; commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(
+    [[ -n $(git status --porcelain -- src/main pom.xml 2>/dev/null) ]] && echo ' (with uncommitted src/main changes)');" \
+    "gateway $(grep -m1 -o 'Network transport: .*' "$OUT/gateway.log" || echo 'transport unknown'), EVENT_LOOPS=$EVENT_LOOPS;" \
+    "${SECONDS_RUN}s measured after ${WARMUP}s warm-up per run; $TOKENS tokens per completion"
+} | tee "$OUT/header.txt"
+python3 "$BENCH_DIR/report.py" "$RESULTS" "$OUT/metrics.txt" "$OUT/gateway-during-load.log" | tee "$OUT/report.txt" \
+  || log "WARNING: report.py failed; raw results in $RESULTS"
+echo
+echo "wrk outputs, gateway and fake-server logs: $OUT"
+exit 0
