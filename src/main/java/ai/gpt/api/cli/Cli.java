@@ -25,6 +25,8 @@ public final class Cli {
         key revoke ID                            revoke a key (public id or number)
         backend add --model M --url U [--api-key K] [--slots N] [--weight N]
         backend list | drain ID | enable ID | remove ID
+        credits add --org ORG --usd 10 --reason TEXT [--idempotency-key K]
+        credits show --org ORG                  balance and latest ledger rows
       Configuration comes from environment variables and .env (see .env.example).""";
 
   private Cli() {}
@@ -44,7 +46,7 @@ public final class Cli {
           Migrations.migrate(c.databaseUrl());
           System.out.println("Database is up to date.");
         });
-        case "org", "key", "backend" -> withLocalServices(config, c -> admin(c, new Args(words)));
+        case "org", "key", "backend", "credits" -> withLocalServices(config, c -> admin(c, new Args(words)));
         case "help", "--help", "-h" -> {
           System.out.println(USAGE);
           yield 0;
@@ -82,6 +84,7 @@ public final class Cli {
       switch (args.word(0, "command")) {
         case "org" -> OrgCommands.run(pool, args);
         case "key" -> KeyCommands.run(pool, redis, new KeyHasher(config.keyPepper()), args);
+        case "credits" -> CreditCommands.run(pool, redis, args);
         default -> BackendCommands.run(pool, args);
       }
     } finally {

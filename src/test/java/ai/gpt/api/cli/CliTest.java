@@ -9,7 +9,12 @@ import ai.gpt.api.testing.FakeLlamaServer;
 import ai.gpt.api.testing.GatewayHarness;
 import ai.gpt.api.testing.TestServices;
 import io.vertx.core.Vertx;
+import ai.gpt.api.limits.RedisKeys;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisOptions;
+import io.vertx.redis.client.Request;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -100,6 +105,35 @@ class CliTest {
     assertError(cli("key", "create", "--org", "missing"), "No organization");
     assertError(cli("key", "revoke", "nope"), "No key");
     assertError(cli("frobnicate"), "Unknown command");
+  }
+
+  @Test
+  @DisplayName("credits add writes the ledger exactly once per idempotency key, drops the hot balance; credits show lists it")
+  void credits(Vertx vertx) {
+    assertEquals(0, cli("org", "create", "payer").code());
+    Redis redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(TestServices.REDIS_URL));
+    redis.send(Request.cmd(Command.SET).arg(RedisKeys.balance(1)).arg("5")).await();
+
+    Result added = cli("credits", "add", "--org", "payer", "--usd", "10.25", "--reason", "welcome");
+    assertEquals(0, added.code(), added.err());
+    assertTrue(added.out().contains("$10.25"), added.out());
+    assertEquals(null, redis.send(Request.cmd(Command.GET).arg(RedisKeys.balance(1))).await(),
+        "the hot balance is reloaded from the ledger on next use");
+
+    assertEquals(0, cli("credits", "add", "--org", "payer", "--usd", "1", "--reason", "r", "--idempotency-key", "k1").code());
+    Result again = cli("credits", "add", "--org", "payer", "--usd", "1", "--reason", "r", "--idempotency-key", "k1");
+    assertEquals(0, again.code(), again.err());
+    assertTrue(again.out().startsWith("Already credited"), again.out());
+
+    Result shown = cli("credits", "show", "--org", "payer");
+    assertEquals(0, shown.code(), shown.err());
+    assertTrue(shown.out().contains("balance $11.25"), shown.out());
+    assertTrue(shown.out().contains("welcome"), shown.out());
+
+    assertError(cli("credits", "add", "--org", "payer", "--usd", "1.2345678", "--reason", "x"), "--usd");
+    assertError(cli("credits", "add", "--org", "nobody", "--usd", "1", "--reason", "x"), "No organization");
+    assertError(cli("credits", "add", "--org", "payer", "--usd", "1"), "--reason");
+    redis.close();
   }
 
   private static void assertError(Result r, String fragment) {

@@ -1,0 +1,60 @@
+package ai.gpt.api.cli;
+
+import ai.gpt.api.billing.AccountStatement;
+import ai.gpt.api.billing.CreditResult;
+import ai.gpt.api.billing.Ledger;
+import ai.gpt.api.billing.LedgerEntry;
+import ai.gpt.api.billing.LedgerException;
+import ai.gpt.api.billing.Money;
+import ai.gpt.api.limits.RedisKeys;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import io.vertx.sqlclient.Pool;
+
+/**
+ * {@code credits add --org ORG --usd 10 --reason "..." [--idempotency-key K]} and {@code credits show --org ORG}.
+ * PostgreSQL's ledger is the source of truth; after a credit the org's hot balance in Redis is dropped so the
+ * next admission reloads it from the ledger.
+ */
+final class CreditCommands {
+  private static final int SHOWN_ROWS = 20;
+
+  private CreditCommands() {}
+
+  static void run(Pool pool, Redis redis, Args args) {
+    String action = args.word(1, "credits action (add, show)");
+    Ledger ledger = new Ledger(pool);
+    try {
+      switch (action) {
+        case "add" -> add(ledger, redis, args);
+        case "show" -> show(ledger, args);
+        default -> throw new CliException("Unknown credits action '" + action + "'. Use: credits add | credits show");
+      }
+    } catch (LedgerException e) {
+      throw new CliException(e.getMessage());
+    }
+  }
+
+  private static void add(Ledger ledger, Redis redis, Args args) {
+    args.allowOnly("org", "usd", "reason", "idempotency-key");
+    CreditResult result = ledger.creditUsd(args.required("org"), args.required("usd"), args.required("reason"),
+        args.option("idempotency-key")).await();
+    long orgId = result.entry().orgId();
+    redis.send(Request.cmd(Command.DEL).arg(RedisKeys.balance(orgId))).await();
+    System.out.println((result.applied() ? "Credited " : "Already credited (same idempotency key) ")
+        + Money.formatUsd(result.entry().amountMicros()) + " to organization " + orgId
+        + "; balance " + Money.formatUsd(result.balanceMicros()));
+  }
+
+  private static void show(Ledger ledger, Args args) {
+    args.allowOnly("org");
+    AccountStatement statement = ledger.statement(args.required("org"), SHOWN_ROWS).await();
+    System.out.println("Organization " + statement.orgId() + " '" + statement.orgName() + "': balance "
+        + Money.formatUsd(statement.balanceMicros()));
+    for (LedgerEntry e : statement.recent()) {
+      System.out.printf("%s  %-10s %14s  %s%n", e.createdAt(), e.kind(), Money.formatUsd(e.amountMicros()),
+          e.reason() == null ? "" : e.reason());
+    }
+  }
+}
