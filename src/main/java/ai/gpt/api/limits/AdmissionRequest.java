@@ -1,5 +1,6 @@
 package ai.gpt.api.limits;
 
+import ai.gpt.api.billing.Money;
 import java.util.Objects;
 
 /**

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.gpt.api.billing.Money;
 import ai.gpt.api.limits.AdmissionResult.Outcome;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

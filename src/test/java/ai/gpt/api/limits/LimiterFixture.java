@@ -1,5 +1,6 @@
 package ai.gpt.api.limits;
 
+import ai.gpt.api.billing.Money;
 import ai.gpt.api.testing.TestServices;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.gpt.api.billing.Money;
 import java.math.BigDecimal;
 import java.util.HashSet;
 import java.util.Set;
