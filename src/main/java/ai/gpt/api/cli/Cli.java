@@ -27,6 +27,9 @@ public final class Cli {
         backend list | drain ID | enable ID | remove ID
         credits add --org ORG --usd 10 --reason TEXT [--idempotency-key K]
         credits show --org ORG                  balance and latest ledger rows
+        limits set --org ORG|--key ID [--plan P] [--rpm N] [--rph N] [--rpd N] [--tpm N] [--tph N] [--tpd N]
+                   [--concurrency N]             values, or 'none' to clear
+        limits show --org ORG|--key ID
       Configuration comes from environment variables and .env (see .env.example).""";
 
   private Cli() {}
@@ -46,7 +49,7 @@ public final class Cli {
           Migrations.migrate(c.databaseUrl());
           System.out.println("Database is up to date.");
         });
-        case "org", "key", "backend", "credits" -> withLocalServices(config, c -> admin(c, new Args(words)));
+        case "org", "key", "backend", "credits", "limits" -> withLocalServices(config, c -> admin(c, new Args(words)));
         case "help", "--help", "-h" -> {
           System.out.println(USAGE);
           yield 0;
@@ -85,6 +88,7 @@ public final class Cli {
         case "org" -> OrgCommands.run(pool, args);
         case "key" -> KeyCommands.run(pool, redis, new KeyHasher(config.keyPepper()), args);
         case "credits" -> CreditCommands.run(pool, redis, args);
+        case "limits" -> LimitCommands.run(pool, redis, args);
         default -> BackendCommands.run(pool, args);
       }
     } finally {

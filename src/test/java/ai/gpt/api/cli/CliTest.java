@@ -136,6 +136,31 @@ class CliTest {
     redis.close();
   }
 
+  @Test
+  @DisplayName("limits set/show: org overrides its plan, 'none' restores the plan, key limits narrow; bad input exits 1")
+  void limits() {
+    assertEquals(0, cli("org", "create", "limited").code());
+    Result set = cli("limits", "set", "--org", "limited", "--rpm", "7", "--concurrency", "2");
+    assertEquals(0, set.code(), set.err());
+    assertTrue(set.out().matches("(?s).*rpm\\s+600\\s+7\\s+7.*"), set.out());
+    assertTrue(set.out().matches("(?s).*concurrency\\s+32\\s+2\\s+2.*"), set.out());
+    Result cleared = cli("limits", "set", "--org", "limited", "--rpm", "none");
+    assertTrue(cleared.out().matches("(?s).*rpm\\s+600\\s+-\\s+600.*"), cleared.out());
+
+    String key = cli("key", "create", "--org", "limited").out().strip();
+    String publicId = key.substring(9, 21);
+    Result keySet = cli("limits", "set", "--key", publicId, "--tpm", "1000");
+    assertEquals(0, keySet.code(), keySet.err());
+    assertTrue(cli("limits", "show", "--key", publicId).out().matches("(?s).*tpm\\s+1000.*"));
+
+    assertError(cli("limits", "set", "--org", "limited", "--rpm", "-1"), "--rpm must be");
+    assertError(cli("limits", "set", "--org", "limited", "--plan", "gold"), "Unknown plan 'gold'");
+    assertError(cli("limits", "set", "--key", publicId, "--plan", "default"), "organizations only");
+    assertError(cli("limits", "set", "--org", "limited"), "Nothing to set");
+    assertError(cli("limits", "show"), "exactly one of");
+    assertError(cli("limits", "show", "--org", "ghost"), "No organization");
+  }
+
   private static void assertError(Result r, String fragment) {
     assertEquals(1, r.code(), r.out());
     assertTrue(r.err().contains(fragment), r.err());
