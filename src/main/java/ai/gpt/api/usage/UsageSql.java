@@ -1,5 +1,8 @@
 package ai.gpt.api.usage;
 
+import io.vertx.sqlclient.Tuple;
+import java.util.List;
+
 /** Every SQL statement of the usage writer, in one place. */
 final class UsageSql {
   private UsageSql() {}
@@ -41,4 +44,44 @@ final class UsageSql {
 
   /** Creates this month's and the next months' partitions of {@code usage} (see V002__metering.sql). */
   static final String ENSURE_PARTITIONS = "SELECT usage_ensure_partitions($1)";
+
+  /** The arrays INSERT_BATCH unnests, one element per event. */
+  static Tuple batchArgs(List<UsageRecord> records) {
+    int n = records.size();
+    String[] requestIds = new String[n];
+    Long[] orgIds = new Long[n];
+    Long[] keyIds = new Long[n];
+    String[] models = new String[n];
+    Long[] backendIds = new Long[n];
+    String[] endpoints = new String[n];
+    Integer[] prompt = new Integer[n];
+    Integer[] completion = new Integer[n];
+    Integer[] cached = new Integer[n];
+    Long[] cost = new Long[n];
+    Integer[] status = new Integer[n];
+    Boolean[] estimated = new Boolean[n];
+    Integer[] latency = new Integer[n];
+    Integer[] ttft = new Integer[n];
+    Long[] ts = new Long[n];
+    for (int i = 0; i < n; i++) {
+      UsageRecord r = records.get(i);
+      requestIds[i] = r.requestId();
+      orgIds[i] = r.orgId();
+      keyIds[i] = r.keyId();
+      models[i] = r.model();
+      backendIds[i] = r.backendId();
+      endpoints[i] = r.endpoint();
+      prompt[i] = r.promptTokens();
+      completion[i] = r.completionTokens();
+      cached[i] = r.cachedTokens();
+      cost[i] = r.costMicros();
+      status[i] = r.status();
+      estimated[i] = r.estimated();
+      latency[i] = r.latencyMs();
+      ttft[i] = r.ttftMs();
+      ts[i] = r.tsMs();
+    }
+    return Tuple.wrap(new Object[] {requestIds, orgIds, keyIds, models, backendIds, endpoints, prompt, completion,
+        cached, cost, status, estimated, latency, ttft, ts});
+  }
 }

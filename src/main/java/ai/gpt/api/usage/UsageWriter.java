@@ -57,7 +57,6 @@ import org.slf4j.LoggerFactory;
 public final class UsageWriter extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(UsageWriter.class);
   private static final long PARTITION_INTERVAL_MS = 12 * 3_600_000L;
-  private static final long MIN_BACKOFF_MS = 100;
   /** Storable events by request id, then the entries that are only rejected or acknowledged. */
   private static final Comparator<Parsed> PARSED_ORDER = Comparator.comparing(
       (Parsed p) -> p.record == null ? null : p.record.requestId(), Comparator.nullsLast(Comparator.naturalOrder()));
@@ -87,9 +86,7 @@ public final class UsageWriter extends VerticleBase {
   private boolean groupsReady;
   private boolean stopping;
   private Promise<Void> drained;
-  private int consecutiveFailures;
-  private String incident;
-  private long incidentStartMs;
+  private final WriterIncidents incidents;
 
   public UsageWriter(Pool pool, Redis redis, String consumer, UsageWriterSettings settings,
       UsageWriterMetrics metrics) {
@@ -101,6 +98,7 @@ public final class UsageWriter extends VerticleBase {
     this.consumer = consumer;
     this.settings = settings;
     this.metrics = metrics;
+    this.incidents = new WriterIncidents(consumer, settings.maxBackoffMs());
     for (int s = 0; s < SHARDS; s++) {
       keys[s] = UsageStreams.key(s);
     }
@@ -291,7 +289,7 @@ public final class UsageWriter extends VerticleBase {
       return;
     }
     if (failing && retryTimer < 0) {
-      retryTimer = vertx.setTimer(backoffMs(), id -> {
+      retryTimer = vertx.setTimer(incidents.backoffMs(), id -> {
         retryTimer = -1;
         failing = false;
         read();
@@ -430,7 +428,7 @@ public final class UsageWriter extends VerticleBase {
 
   private Future<Void> insert(Chunk chunk, List<Item> items, boolean batch) {
     long t0 = System.nanoTime();
-    Future<Void> written = sql(pool.preparedQuery(UsageSql.INSERT_BATCH).execute(tuple(items))
+    Future<Void> written = sql(pool.preparedQuery(UsageSql.INSERT_BATCH).execute(UsageSql.batchArgs(items.stream().map(item -> item.record).toList()))
         .timeout(settings.writeTimeoutMs(), TimeUnit.MILLISECONDS))
         .map(rows -> {
           metrics.batchWritten(items.size(), rows.rowCount(), System.nanoTime() - t0);
@@ -492,45 +490,6 @@ public final class UsageWriter extends VerticleBase {
       acks.add(batch(List.of(xack, xdel)));
     });
     return Future.all(acks).mapEmpty();
-  }
-
-  private static Tuple tuple(List<Item> items) {
-    int n = items.size();
-    String[] requestIds = new String[n];
-    Long[] orgIds = new Long[n];
-    Long[] keyIds = new Long[n];
-    String[] models = new String[n];
-    Long[] backendIds = new Long[n];
-    String[] endpoints = new String[n];
-    Integer[] prompt = new Integer[n];
-    Integer[] completion = new Integer[n];
-    Integer[] cached = new Integer[n];
-    Long[] cost = new Long[n];
-    Integer[] status = new Integer[n];
-    Boolean[] estimated = new Boolean[n];
-    Integer[] latency = new Integer[n];
-    Integer[] ttft = new Integer[n];
-    Long[] ts = new Long[n];
-    for (int i = 0; i < n; i++) {
-      UsageRecord r = items.get(i).record;
-      requestIds[i] = r.requestId();
-      orgIds[i] = r.orgId();
-      keyIds[i] = r.keyId();
-      models[i] = r.model();
-      backendIds[i] = r.backendId();
-      endpoints[i] = r.endpoint();
-      prompt[i] = r.promptTokens();
-      completion[i] = r.completionTokens();
-      cached[i] = r.cachedTokens();
-      cost[i] = r.costMicros();
-      status[i] = r.status();
-      estimated[i] = r.estimated();
-      latency[i] = r.latencyMs();
-      ttft[i] = r.ttftMs();
-      ts[i] = r.tsMs();
-    }
-    return Tuple.wrap(new Object[] {requestIds, orgIds, keyIds, models, backendIds, endpoints, prompt, completion,
-        cached, cost, status, estimated, latency, ttft, ts});
   }
 
   /** Data and constraint errors (SQLSTATE classes 22 and 23) will fail on every retry; anything else may pass. */
@@ -665,33 +624,14 @@ public final class UsageWriter extends VerticleBase {
   // ---- failures -------------------------------------------------------------------------------------------
 
   private void noteFailure(Throwable e) {
-    consecutiveFailures++;
     metrics.failure();
-    String system = e instanceof StepFailure sf ? sf.system : "PostgreSQL or Redis";
-    Throwable cause = e instanceof StepFailure ? e.getCause() : e;
-    if (incident == null) {
-      incident = system;
-      incidentStartMs = System.currentTimeMillis();
-      LOG.warn("Usage writer {}: {} failed ({}). Usage events stay pending in Redis and are retried with back-off"
-          + " (up to {} ms); nothing is dropped.", consumer, system, cause.toString(), settings.maxBackoffMs());
-    } else {
-      LOG.debug("Usage writer {}: {} still failing: {}", consumer, system, cause.toString());
-    }
+    incidents.failed(e instanceof StepFailure sf ? sf.system : "PostgreSQL or Redis",
+        e instanceof StepFailure ? e.getCause() : e);
   }
 
   /** Ends the incident if {@code system} (null: any) is the one that failed. */
   private void recovered(String system) {
-    if (incident != null && (system == null || system.equals(incident))) {
-      LOG.info("Usage writer {}: {} works again after {} ms and {} failed attempts; pending usage is written.",
-          consumer, incident, System.currentTimeMillis() - incidentStartMs, consecutiveFailures);
-      incident = null;
-      consecutiveFailures = 0;
-    }
-  }
-
-  private long backoffMs() {
-    int doublings = Math.min(Math.max(consecutiveFailures - 1, 0), 20);
-    return Math.min(settings.maxBackoffMs(), MIN_BACKOFF_MS << doublings);
+    incidents.recovered(system);
   }
 
   private static String message(Throwable e) {
