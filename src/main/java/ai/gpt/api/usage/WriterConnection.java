@@ -1,0 +1,95 @@
+package ai.gpt.api.usage;
+
+import static ai.gpt.api.usage.ContextFutures.onContext;
+
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisConnection;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+
+/**
+ * The usage writer's own Redis connection, so its polling never competes with the gateway's request traffic for
+ * pooled connections and all its commands are pipelined. A command that times out (hung connection) drops the
+ * connection; the next command reconnects. Every result completes on the writer's context.
+ */
+final class WriterConnection {
+  private final Redis redis;
+  private final Context context;
+  private final long timeoutMs;
+  private RedisConnection connection;
+  private Future<RedisConnection> connecting;
+  private boolean closed;
+
+  WriterConnection(Redis redis, Context context, long timeoutMs) {
+    this.redis = redis;
+    this.context = context;
+    this.timeoutMs = timeoutMs;
+  }
+
+  Future<Response> send(Request request) {
+    return call(c -> c.send(request));
+  }
+
+  /** Commands on one key (one Redis Cluster slot), pipelined. */
+  Future<List<Response>> batch(List<Request> requests) {
+    return call(c -> c.batch(requests));
+  }
+
+  /** For good: a connection still being opened is closed as soon as it is open. */
+  void close() {
+    closed = true;
+    RedisConnection c = connection;
+    connection = null;
+    if (c != null) {
+      c.close();
+    }
+  }
+
+  private <T> Future<T> call(Function<RedisConnection, Future<T>> command) {
+    return onContext(context, connection().compose(c -> command.apply(c)
+            .timeout(timeoutMs, TimeUnit.MILLISECONDS)
+            .onFailure(e -> {
+              if (e instanceof TimeoutException) {
+                drop(c);
+              }
+            })))
+        .recover(e -> Future.failedFuture(new StepFailure("Redis", e)));
+  }
+
+  private Future<RedisConnection> connection() {
+    if (connection != null) {
+      return Future.succeededFuture(connection);
+    }
+    if (connecting == null) {
+      connecting = onContext(context, redis.connect()).onComplete(ar -> {
+        connecting = null;
+        if (ar.succeeded()) {
+          RedisConnection c = ar.result();
+          if (closed) {
+            c.close();
+            return;
+          }
+          connection = c;
+          c.exceptionHandler(e -> drop(c));
+          c.endHandler(v -> drop(c));
+        }
+      });
+    }
+    return connecting;
+  }
+
+  private void drop(RedisConnection c) {
+    context.runOnContext(v -> {
+      if (connection == c) {
+        connection = null;
+        c.close();
+      }
+    });
+  }
+}
