@@ -15,8 +15,17 @@ import ai.gpt.api.metrics.OpsServer;
 import ai.gpt.api.routing.BackendRegistry;
 import ai.gpt.api.routing.HealthChecker;
 import ai.gpt.api.routing.RoutingSettings;
-import ai.gpt.api.usage.MetricsUsageSink;
+import ai.gpt.api.billing.Ledger;
+import ai.gpt.api.limits.HotBalances;
+import ai.gpt.api.limits.LimiterSettings;
+import ai.gpt.api.metering.Metering;
+import ai.gpt.api.usage.DirectUsageWriter;
+import ai.gpt.api.usage.QueuedUsageBalance;
+import ai.gpt.api.usage.UsageWriter;
+import ai.gpt.api.usage.UsageWriterMetrics;
+import ai.gpt.api.usage.UsageWriterSettings;
 import io.vertx.core.DeploymentOptions;
+import io.vertx.core.ThreadingModel;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;
@@ -30,26 +39,30 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Wires the gateway together and starts it: shared services first (catalog, keys, health checks), then one
- * HTTP verticle per event loop. Migrations must already have run.
+ * Wires the gateway together and starts it: shared services first (catalog, keys, health checks, metering and the
+ * usage writer), then one HTTP verticle per event loop. Migrations must already have run.
  */
 public final class Gateway {
   private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
   private static final long CLOSE_STEP_SECONDS = 5;
+  private static final int REDIS_POOL_SIZE = 16;
+  private static final int REDIS_POOL_WAITING = 4096;
   private final Vertx vertx;
   private final Pool pool;
   private final Redis redis;
   private final KeyInvalidations invalidations;
   private final LastUsedTracker lastUsed;
   private final OpsServer ops;
+  private final Metering metering;
   private final List<String> deployments;
   private final int port;
 
   private Gateway(Vertx vertx, Pool pool, Redis redis, KeyInvalidations invalidations, LastUsedTracker lastUsed,
-      OpsServer ops, List<String> deployments, int port) {
+      OpsServer ops, Metering metering, List<String> deployments, int port) {
     this.vertx = vertx;
     this.pool = pool;
     this.redis = redis;
+    this.metering = metering;
     this.invalidations = invalidations;
     this.lastUsed = lastUsed;
     this.ops = ops;
@@ -60,43 +73,60 @@ public final class Gateway {
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config) {
     GatewayMetrics metrics = new GatewayMetrics();
     Pool pool = Database.pool(vertx, config.databaseUrl(), 8);
-    Redis redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(config.redisUrl()));
+    // Every request in flight holds a pooled connection for its admit and settle calls; the client's defaults
+    // (6 connections, 24 waiting) refuse bursts far below what one replica serves.
+    Redis redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(config.redisUrl())
+        .setMaxPoolSize(REDIS_POOL_SIZE).setMaxPoolWaiting(REDIS_POOL_WAITING));
     Catalog catalog = new Catalog();
     BackendRegistry registry = new BackendRegistry(vertx,
         new RoutingSettings(config.queueSize(), config.queueTimeoutMs(), config.healthIntervalMs()), metrics);
     KeyStore keys = new KeyStore(pool);
     LastUsedTracker lastUsed = new LastUsedTracker(vertx, pool);
-    GatewayContext context = new GatewayContext(config, catalog, registry, keys, new KeyHasher(config.keyPepper()),
-        lastUsed, new MetricsUsageSink(metrics), metrics);
     OpsServer ops = new OpsServer(metrics, pool, redis, config.host(), config.metricsPort());
     List<String> deployments = new ArrayList<>();
     List<GatewayVerticle> servers = new ArrayList<>();
+    UsageWriter writer = new UsageWriter(pool, redis, config.replicaName(), UsageWriterSettings.defaults(),
+        new UsageWriterMetrics(metrics.registry(), config.replicaName()));
 
-    return KeyInvalidations.start(vertx, config.redisUrl(), keys).compose(invalidations ->
-        vertx.deployVerticle(new CatalogLoader(pool, Database.connectOptions(config.databaseUrl()), catalog, registry))
-            .compose(id -> {
-              deployments.add(id);
-              return vertx.deployVerticle(new HealthChecker(registry, config.healthIntervalMs()));
-            })
-            .compose(id -> {
-              deployments.add(id);
-              return vertx.deployVerticle(ops);
-            })
-            .compose(id -> {
-              deployments.add(id);
-              return vertx.deployVerticle(() -> {
-                GatewayVerticle v = new GatewayVerticle(context);
-                synchronized (servers) {
-                  servers.add(v);
-                }
-                return v;
-              }, new DeploymentOptions().setInstances(config.eventLoops()));
-            })
-            .map(id -> {
-              deployments.add(id);
-              return new Gateway(vertx, pool, redis, invalidations, lastUsed, ops, deployments,
-                  servers.get(0).actualPort());
-            }));
+    Future<Metering> metering = HotBalances.reconcile(redis)
+        .onSuccess(n -> LOG.info("Dropped {} hot balances; they reload from the ledger on next use", n))
+        .compose(n -> Metering.create(vertx, redis, new QueuedUsageBalance(new Ledger(pool), redis)::load,
+            LimiterSettings.defaults(), config.failurePolicy(), new DirectUsageWriter(pool), metrics.registry()));
+    return Future.all(KeyInvalidations.start(vertx, config.redisUrl(), keys), metering).compose(started -> {
+      KeyInvalidations invalidations = started.resultAt(0);
+      GatewayContext context = new GatewayContext(config, catalog, registry, keys, new KeyHasher(config.keyPepper()),
+          lastUsed, metering.result(), metrics);
+      return vertx.deployVerticle(new CatalogLoader(pool, Database.connectOptions(config.databaseUrl()), catalog,
+              registry))
+          .compose(id -> {
+            deployments.add(id);
+            return vertx.deployVerticle(new HealthChecker(registry, config.healthIntervalMs()));
+          })
+          .compose(id -> {
+            deployments.add(id);
+            // A worker: batches are parsed and their arguments built off the event loops serving requests.
+            return vertx.deployVerticle(writer, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER));
+          })
+          .compose(id -> {
+            deployments.add(id);
+            return vertx.deployVerticle(ops);
+          })
+          .compose(id -> {
+            deployments.add(id);
+            return vertx.deployVerticle(() -> {
+              GatewayVerticle v = new GatewayVerticle(context);
+              synchronized (servers) {
+                servers.add(v);
+              }
+              return v;
+            }, new DeploymentOptions().setInstances(config.eventLoops()));
+          })
+          .map(id -> {
+            deployments.add(id);
+            return new Gateway(vertx, pool, redis, invalidations, lastUsed, ops, metering.result(), deployments,
+                servers.get(0).actualPort());
+          });
+    });
   }
 
   /** The public port actually bound. */
@@ -106,6 +136,11 @@ public final class Gateway {
 
   public int metricsPort() {
     return ops.actualPort();
+  }
+
+  /** Settlements this replica holds because Redis refused them. */
+  public int pendingSettlements() {
+    return metering.pendingSettlements();
   }
 
   /**
@@ -118,7 +153,9 @@ public final class Gateway {
       String id = deployments.get(i);
       done = done.compose(v -> step("undeploy " + id, () -> vertx.undeploy(id)));
     }
+    // The HTTP servers are gone, so every request has settled; hand Redis what is still waiting.
     return done
+        .compose(v -> step("pending settlements", () -> metering.close(CLOSE_STEP_SECONDS * 1000 - 500)))
         .compose(v -> step("last-used flush", () -> {
           lastUsed.close();
           return Future.succeededFuture();

@@ -1,5 +1,6 @@
 package ai.gpt.api.auth;
 
+import ai.gpt.api.limits.Limits;
 import java.time.Instant;
 import java.util.Set;
 
@@ -7,6 +8,8 @@ import java.util.Set;
  * A key as the gateway needs it on every request.
  *
  * @param allowedModels null when the key may use every model
+ * @param orgLimits     the organization's effective limits (its own values over its plan's)
+ * @param keyLimits     the key's own narrower limits; its concurrency defaults to the organization's
  */
 public record ApiKey(
     long id,
@@ -16,7 +19,9 @@ public record ApiKey(
     String orgName,
     String status,
     Instant expiresAt,
-    Set<String> allowedModels) {
+    Set<String> allowedModels,
+    Limits orgLimits,
+    Limits keyLimits) {
 
   public boolean usable(Instant now) {
     return "active".equals(status) && (expiresAt == null || expiresAt.isAfter(now));

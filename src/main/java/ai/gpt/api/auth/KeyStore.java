@@ -1,5 +1,6 @@
 package ai.gpt.api.auth;
 
+import ai.gpt.api.limits.Limits;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -21,8 +22,13 @@ public final class KeyStore {
   static final long TTL_NANOS = 60_000_000_000L;
   static final long MISS_TTL_NANOS = 5_000_000_000L;
   private static final String SELECT = """
-      SELECT k.id, k.public_id, k.secret_hash, k.org_id, o.name AS org_name, k.status, k.expires_at, k.allowed_models
-        FROM api_keys k JOIN organizations o ON o.id = k.org_id
+      SELECT k.id, k.public_id, k.secret_hash, k.org_id, o.name AS org_name, k.status, k.expires_at, k.allowed_models,
+             COALESCE(o.rpm, p.rpm) AS o_rpm, COALESCE(o.rph, p.rph) AS o_rph, COALESCE(o.rpd, p.rpd) AS o_rpd,
+             COALESCE(o.tpm, p.tpm) AS o_tpm, COALESCE(o.tph, p.tph) AS o_tph, COALESCE(o.tpd, p.tpd) AS o_tpd,
+             COALESCE(o.concurrency, p.concurrency) AS o_concurrency,
+             k.rpm AS k_rpm, k.rph AS k_rph, k.rpd AS k_rpd, k.tpm AS k_tpm, k.tph AS k_tph, k.tpd AS k_tpd,
+             k.concurrency AS k_concurrency
+        FROM api_keys k JOIN organizations o ON o.id = k.org_id JOIN plans p ON p.id = o.plan_id
        WHERE k.public_id = $1""";
 
   private record Entry(Optional<ApiKey> key, long loadedAt) {}
@@ -60,7 +66,18 @@ public final class KeyStore {
     String[] models = r.getArrayOfStrings("allowed_models");
     Instant expiresAt = expires == null ? null : expires.toInstant();
     Set<String> allowed = models == null ? null : Set.copyOf(Arrays.asList(models));
+    Integer orgConcurrency = r.getInteger("o_concurrency");
+    Integer keyConcurrency = r.getInteger("k_concurrency");
+    // Concurrency is enforced per key: the org's (plan's) value is every key's default, and a key may only narrow it.
+    Integer concurrency = keyConcurrency == null ? orgConcurrency
+        : orgConcurrency == null ? keyConcurrency : Math.min(keyConcurrency, orgConcurrency);
     return new ApiKey(r.getLong("id"), r.getString("public_id"), r.getString("secret_hash"), r.getLong("org_id"),
-        r.getString("org_name"), r.getString("status"), expiresAt, allowed);
+        r.getString("org_name"), r.getString("status"), expiresAt, allowed,
+        limits(r, "o_", null), limits(r, "k_", concurrency));
+  }
+
+  private static Limits limits(Row r, String prefix, Integer concurrency) {
+    return new Limits(r.getLong(prefix + "rpm"), r.getLong(prefix + "rph"), r.getLong(prefix + "rpd"),
+        r.getLong(prefix + "tpm"), r.getLong(prefix + "tph"), r.getLong(prefix + "tpd"), concurrency);
   }
 }

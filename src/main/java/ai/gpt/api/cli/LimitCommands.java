@@ -101,13 +101,13 @@ final class LimitCommands {
     }
     try {
       long v = Long.parseLong(raw);
-      if (v >= 0) {
+      if (v >= 1) {
         return v;
       }
     } catch (NumberFormatException e) {
       // reported below
     }
-    throw new CliException("--" + column + " must be a whole number >= 0 or 'none', got '" + raw + "'.");
+    throw new CliException("--" + column + " must be a whole number >= 1 or 'none', got '" + raw + "'.");
   }
 
   private static void show(Pool pool, String org, String key) {

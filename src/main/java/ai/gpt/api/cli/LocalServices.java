@@ -1,6 +1,8 @@
 package ai.gpt.api.cli;
 
 import ai.gpt.api.auth.KeyHasher;
+import ai.gpt.api.billing.Ledger;
+import ai.gpt.api.billing.Money;
 import ai.gpt.api.config.GatewayConfig;
 import ai.gpt.api.local.EmbeddedServices;
 import io.vertx.sqlclient.Pool;
@@ -20,6 +22,7 @@ import org.slf4j.LoggerFactory;
 final class LocalServices implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LocalServices.class);
   static final String DEMO_ORG = "demo";
+  static final String DEMO_CREDIT_USD = "10";
   private static final String DEMO_KEY_FILE = "demo-key.txt";
 
   private final EmbeddedServices servers;
@@ -57,7 +60,8 @@ final class LocalServices implements AutoCloseable {
         configured.host(), configured.port(), configured.metricsPort(), configured.keyPepper(),
         configured.maxBodyBytes(), configured.healthIntervalMs(), configured.queueSize(), configured.queueTimeoutMs(),
         configured.upstreamConnectTimeoutMs(), configured.upstreamIdleTimeoutMs(), configured.upstreamPoolSize(),
-        configured.eventLoops(), configured.jsonLogs(), configured.dataDir(), configured.backends());
+        configured.eventLoops(), configured.jsonLogs(), configured.dataDir(), configured.backends(),
+        configured.failurePolicy(), configured.replicaName());
   }
 
   GatewayConfig config() {
@@ -72,10 +76,14 @@ final class LocalServices implements AutoCloseable {
         RowSet<Row> org = pool.preparedQuery(
                 "INSERT INTO organizations (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id")
             .execute(Tuple.of(DEMO_ORG)).await();
-        String key = KeyCommands.create(pool, hasher, org.iterator().next().getLong(0), "demo", null, null);
+        long orgId = org.iterator().next().getLong(0);
+        String key = KeyCommands.create(pool, hasher, orgId, "demo", null, null);
+        // Enough to try the API locally; the idempotency key makes it once per data directory's database.
+        new Ledger(pool).credit(orgId, Money.parseUsd(DEMO_CREDIT_USD), "demo credit", "demo-credit").await();
         Files.writeString(file, key + "\n");
       }
-      LOG.info("Demo API key (organization '{}'): {}", DEMO_ORG, Files.readString(file).strip());
+      LOG.info("Demo API key (organization '{}', ${} of credit at first start): {}", DEMO_ORG, DEMO_CREDIT_USD,
+          Files.readString(file).strip());
     } catch (IOException e) {
       throw new CliException("Cannot write " + file + ": " + e.getMessage());
     }

@@ -1,5 +1,6 @@
 package ai.gpt.api.config;
 
+import ai.gpt.api.metering.FailurePolicy;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,6 +12,8 @@ import java.util.List;
  * @param databaseUrl  postgresql://user:pass@host:port/db, or null for the embedded local servers
  * @param redisUrl     redis://host:port[/db], or null for the embedded local servers
  * @param backends     BACKENDS entries (model=url) registered at start, e.g. for local runs
+ * @param failurePolicy what admission does while Redis is unreachable (METERING_FAILURE_POLICY)
+ * @param replicaName  this replica's name as a usage-stream consumer (REPLICA_NAME, else HOSTNAME)
  */
 public record GatewayConfig(
     String databaseUrl,
@@ -29,7 +32,9 @@ public record GatewayConfig(
     int eventLoops,
     boolean jsonLogs,
     String dataDir,
-    List<BackendSpec> backends) {
+    List<BackendSpec> backends,
+    FailurePolicy failurePolicy,
+    String replicaName) {
 
   /** A backend named in BACKENDS: {@code gpt-fast=http://127.0.0.1:8081}. */
   public record BackendSpec(String model, String url) {}
@@ -58,6 +63,12 @@ public record GatewayConfig(
     if (!logFormat.equals("text") && !logFormat.equals("json")) {
       throw new ConfigException("LOG_FORMAT", "must be text or json, got '" + logFormat + "'");
     }
+    String policy = text(env, "METERING_FAILURE_POLICY", "closed");
+    FailurePolicy failurePolicy = FailurePolicy.parse(policy);
+    if (failurePolicy == null) {
+      throw new ConfigException("METERING_FAILURE_POLICY", "must be closed or open, got '" + policy + "'");
+    }
+    String replica = env.get("REPLICA_NAME") != null ? env.get("REPLICA_NAME") : env.get("HOSTNAME");
     return new GatewayConfig(
         databaseUrl,
         redisUrl,
@@ -75,7 +86,9 @@ public record GatewayConfig(
         (int) positiveLong(env, "EVENT_LOOPS", Runtime.getRuntime().availableProcessors()),
         logFormat.equals("json"),
         text(env, "DATA_DIR", ".gpt-api-data"),
-        backends(env.get("BACKENDS")));
+        backends(env.get("BACKENDS")),
+        failurePolicy,
+        replica == null || replica.isBlank() ? "gateway-" + ProcessHandle.current().pid() : replica);
   }
 
   public boolean embedded() {

@@ -12,15 +12,15 @@ public final class ApiError extends RuntimeException {
   private final String type;
   private final String code;
   private final String param;
-  private final Long retryAfterSeconds;
+  private final Long retryAfterMs;
 
-  private ApiError(int status, String type, String code, String param, String message, Long retryAfterSeconds) {
+  private ApiError(int status, String type, String code, String param, String message, Long retryAfterMs) {
     super(message, null, false, false);
     this.status = status;
     this.type = type;
     this.code = code;
     this.param = param;
-    this.retryAfterSeconds = retryAfterSeconds;
+    this.retryAfterMs = retryAfterMs;
   }
 
   public static ApiError invalidRequest(String message, String param) {
@@ -67,12 +67,12 @@ public final class ApiError extends RuntimeException {
 
   public static ApiError noHealthyBackend(String model) {
     return new ApiError(503, "server_error", "model_unavailable", null,
-        "No backend is available for the model '" + model + "' right now. Please retry shortly.", 5L);
+        "No backend is available for the model '" + model + "' right now. Please retry shortly.", 5_000L);
   }
 
   public static ApiError overloaded(String model) {
     return new ApiError(503, "server_error", "overloaded", null,
-        "The model '" + model + "' is overloaded. Please retry shortly.", 2L);
+        "The model '" + model + "' is overloaded. Please retry shortly.", 2_000L);
   }
 
   public static ApiError upstreamFailed(String message) {
@@ -84,13 +84,26 @@ public final class ApiError extends RuntimeException {
     return new ApiError(status, type == null ? "server_error" : type, null, null, message, null);
   }
 
+  /**
+   * A rate limit tripped (429). OpenAI's shape: type names the kind ("requests" or "tokens"), code is
+   * rate_limit_exceeded. retryAfterMs is null when waiting cannot help (the request exceeds the whole window).
+   */
+  public static ApiError rateLimited(String kind, String message, Long retryAfterMs) {
+    return new ApiError(429, kind, "rate_limit_exceeded", null, message, retryAfterMs);
+  }
+
+  /** The organization's credit does not cover the request's maximum cost (402). */
+  public static ApiError insufficientQuota(String message) {
+    return new ApiError(402, "insufficient_quota", "insufficient_quota", null, message, null);
+  }
+
   public static ApiError internal() {
     return new ApiError(500, "server_error", "internal_error", null,
         "The server had an error while processing your request.", null);
   }
 
   public static ApiError unavailable(String message) {
-    return new ApiError(503, "server_error", "service_unavailable", null, message, 1L);
+    return new ApiError(503, "server_error", "service_unavailable", null, message, 1_000L);
   }
 
   public int status() {
@@ -101,8 +114,14 @@ public final class ApiError extends RuntimeException {
     return code;
   }
 
+  /** Whole seconds for the Retry-After header (rounded up, at least 1); null when retrying is not advised. */
   public Long retryAfterSeconds() {
-    return retryAfterSeconds;
+    return retryAfterMs == null ? null : Math.max(1, (retryAfterMs + 999) / 1000);
+  }
+
+  /** The exact wait, for OpenAI's {@code retry-after-ms} header (which its SDKs prefer); null if none. */
+  public Long retryAfterMs() {
+    return retryAfterMs;
   }
 
   public JsonObject toJson() {

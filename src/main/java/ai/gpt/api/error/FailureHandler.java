@@ -37,6 +37,7 @@ public final class FailureHandler implements Handler<RoutingContext> {
   public static void send(HttpServerResponse response, ApiError error) {
     if (error.retryAfterSeconds() != null) {
       response.putHeader(HttpHeaders.RETRY_AFTER, String.valueOf(error.retryAfterSeconds()));
+      response.putHeader("retry-after-ms", String.valueOf(error.retryAfterMs()));
     }
     response.setStatusCode(error.status())
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")

@@ -5,9 +5,9 @@ import ai.gpt.api.auth.KeyStore;
 import ai.gpt.api.auth.LastUsedTracker;
 import ai.gpt.api.catalog.Catalog;
 import ai.gpt.api.config.GatewayConfig;
+import ai.gpt.api.metering.Metering;
 import ai.gpt.api.metrics.GatewayMetrics;
 import ai.gpt.api.routing.BackendRegistry;
-import ai.gpt.api.usage.UsageSink;
 
 /** The process-wide services every gateway verticle instance shares. All are safe to use from any event loop. */
 public record GatewayContext(
@@ -17,5 +17,5 @@ public record GatewayContext(
     KeyStore keys,
     KeyHasher hasher,
     LastUsedTracker lastUsed,
-    UsageSink usage,
+    Metering metering,
     GatewayMetrics metrics) {}

@@ -76,7 +76,7 @@ public final class GatewayVerticle extends VerticleBase {
       router.post(endpoint.path())
           .handler(body)
           .handler(auth)
-          .handler(new ProxyHandler(endpoint, preparer, gateway.backends(), upstreamClient, gateway.usage(),
+          .handler(new ProxyHandler(endpoint, preparer, gateway.backends(), upstreamClient, gateway.metering(),
               gateway.metrics(), config.upstreamIdleTimeoutMs()));
     }
     ModelsHandler models = new ModelsHandler(gateway.catalog());

@@ -21,19 +21,7 @@ public final class Admission {
   public static final String SCRIPT = "lua/admit_v1.lua";
 
   /** Every possible bucket, in the order they are passed to the script. */
-  static final List<Bucket> ALL_BUCKETS;
-
-  static {
-    List<Bucket> all = new ArrayList<>();
-    for (Bucket.Scope scope : Bucket.Scope.values()) {
-      for (Bucket.Kind kind : Bucket.Kind.values()) {
-        for (Window window : Window.values()) {
-          all.add(new Bucket(scope, kind, window));
-        }
-      }
-    }
-    ALL_BUCKETS = List.copyOf(all);
-  }
+  static final List<Bucket> ALL_BUCKETS = Bucket.ALL;
 
   private final RedisScript script;
   private final Redis redis;

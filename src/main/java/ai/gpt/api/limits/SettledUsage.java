@@ -1,12 +1,13 @@
 package ai.gpt.api.limits;
 
-import ai.gpt.api.usage.UsageEvent;
 import java.util.Map;
 import java.util.Objects;
 
 /**
  * What one request really consumed and costs; settlement charges it and appends it to the usage stream.
  *
+ * @param backendId  0 when no backend was reached
+ * @param ttftMs     -1 when no token was relayed
  * @param costMicros exact charge, normally {@link Money#requestCost} of the prompt and completion tokens
  * @param status     HTTP status the client saw (499 when the client went away first)
  * @param estimated  true when tokens were counted by the gateway because the backend sent no usage
@@ -24,20 +25,17 @@ public record SettledUsage(String requestId, long orgId, long keyId, String mode
     }
   }
 
-  /** From the proxy's usage event, with the cost the caller priced. */
-  public static SettledUsage of(UsageEvent e, long costMicros) {
-    return new SettledUsage(e.requestId(), e.orgId(), e.keyId(), e.model(), e.backendId(), e.endpoint(),
-        e.promptTokens(), e.completionTokens(), e.cachedTokens(), costMicros, e.status(), e.estimated(),
-        e.latencyMs(), e.timeToFirstTokenMs());
-  }
-
   /** Parses the fields of a usage stream entry (settle_v1.lua writes them; {@code ts_ms} is not part of this). */
   public static SettledUsage fromStreamFields(Map<String, String> f) {
     return new SettledUsage(f.get("request_id"), Long.parseLong(f.get("org_id")), Long.parseLong(f.get("key_id")),
-        f.get("model"), Long.parseLong(f.get("backend_id")), f.get("endpoint"),
+        f.get("model"), orDefault(f.get("backend_id"), 0), f.get("endpoint"),
         Long.parseLong(f.get("prompt_tokens")), Long.parseLong(f.get("completion_tokens")),
         Long.parseLong(f.get("cached_tokens")), Long.parseLong(f.get("cost_micros")),
         Integer.parseInt(f.get("status")), "1".equals(f.get("estimated")), Long.parseLong(f.get("latency_ms")),
-        Long.parseLong(f.get("ttft_ms")));
+        orDefault(f.get("ttft_ms"), -1));
+  }
+
+  private static long orDefault(String value, long fallback) {
+    return value == null || value.isEmpty() ? fallback : Long.parseLong(value);
   }
 }

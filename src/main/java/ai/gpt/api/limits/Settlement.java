@@ -35,11 +35,12 @@ public final class Settlement {
         keys.add(RedisKeys.bucket(org, u.keyId(), b));
       }
     }
+    // An empty field is stored as NULL: no backend was reached, or no token ever came.
     List<String> args = List.of(u.requestId(), Long.toString(org), Long.toString(u.keyId()), u.model(),
-        Long.toString(u.backendId()), u.endpoint(), Long.toString(u.promptTokens()),
+        u.backendId() > 0 ? Long.toString(u.backendId()) : "", u.endpoint(), Long.toString(u.promptTokens()),
         Long.toString(u.completionTokens()), Long.toString(u.cachedTokens()), Long.toString(u.costMicros()),
         Integer.toString(u.status()), u.estimated() ? "1" : "0", Long.toString(u.latencyMs()),
-        Long.toString(u.ttftMs()), Long.toString(settings.settledTtlMs()));
+        u.ttftMs() >= 0 ? Long.toString(u.ttftMs()) : "", Long.toString(settings.settledTtlMs()));
     return script.call(keys, args).map(resp -> {
       if ("duplicate".equals(resp.get(0).toString())) {
         return new SettleResult(SettleResult.Outcome.DUPLICATE, null, false, null);

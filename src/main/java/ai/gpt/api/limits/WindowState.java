@@ -11,7 +11,8 @@ public record WindowState(Bucket bucket, long limit, long remaining, long resetM
     return duration(resetMs);
   }
 
-  static String duration(long ms) {
+  /** A duration as OpenAI writes it in headers and messages. */
+  public static String duration(long ms) {
     if (ms < 1000) {
       return Math.max(ms, 0) + "ms";
     }

@@ -26,7 +26,6 @@ public final class GatewayMetrics {
   private final Map<String, Timer> ttfb = new ConcurrentHashMap<>();
   private final Map<String, Counter> retries = new ConcurrentHashMap<>();
   private final Map<String, Counter> queueRejections = new ConcurrentHashMap<>();
-  private final Map<String, Counter> tokens = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> queueDepths = new ConcurrentHashMap<>();
   private final Map<Long, List<Meter>> backendMeters = new ConcurrentHashMap<>();
 
@@ -84,15 +83,6 @@ public final class GatewayMetrics {
           .description("Requests waiting for a free backend slot").tags("model", m).register(registry);
       return value;
     }).set(depth);
-  }
-
-  public void tokens(String model, String kind, long count) {
-    if (count <= 0) {
-      return;
-    }
-    tokens.computeIfAbsent(model + '|' + kind, k -> Counter.builder("gptapi_tokens")
-        .description("Tokens processed, by model and kind (prompt or completion)")
-        .tags("model", model, "kind", kind).register(registry)).increment(count);
   }
 
   public void registerBackend(Backend backend) {

@@ -2,14 +2,19 @@ package ai.gpt.api.proxy;
 
 import ai.gpt.api.auth.ApiKey;
 import ai.gpt.api.auth.AuthHandler;
+import ai.gpt.api.billing.Money;
+import ai.gpt.api.catalog.ModelInfo;
 import ai.gpt.api.error.ApiError;
 import ai.gpt.api.http.RequestIds;
+import ai.gpt.api.limits.AdmissionRequest;
+import ai.gpt.api.limits.AdmissionResult;
+import ai.gpt.api.limits.SettledUsage;
+import ai.gpt.api.metering.AdmissionErrors;
+import ai.gpt.api.metering.Metering;
 import ai.gpt.api.metrics.GatewayMetrics;
 import ai.gpt.api.routing.Backend;
 import ai.gpt.api.routing.BackendRegistry;
 import ai.gpt.api.routing.ModelPool;
-import ai.gpt.api.usage.UsageEvent;
-import ai.gpt.api.usage.UsageSink;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
@@ -22,9 +27,9 @@ import java.util.HashSet;
 import java.util.Set;
 
 /**
- * Relays one OpenAI request to a llama.cpp backend: validate and rewrite, pick the least-loaded backend,
- * retry on another one while nothing has been sent to the client, then relay the answer (whole or as a
- * stream) and report usage once.
+ * Relays one OpenAI request to a llama.cpp backend: validate and rewrite, admit it (limits and credit), pick the
+ * least-loaded backend, retry on another one while nothing has been sent to the client, then relay the answer
+ * (whole or as a stream) and settle it exactly once, whichever way it ends.
  */
 public final class ProxyHandler implements Handler<RoutingContext> {
   /** Retries after the first attempt, only for failures before any response byte reached the client. */
@@ -34,17 +39,17 @@ public final class ProxyHandler implements Handler<RoutingContext> {
   private final RequestPreparer preparer;
   private final BackendRegistry registry;
   private final HttpClient client;
-  private final UsageSink usage;
+  private final Metering metering;
   private final GatewayMetrics metrics;
   private final long upstreamIdleTimeoutMs;
 
   public ProxyHandler(Endpoint endpoint, RequestPreparer preparer, BackendRegistry registry, HttpClient client,
-      UsageSink usage, GatewayMetrics metrics, long upstreamIdleTimeoutMs) {
+      Metering metering, GatewayMetrics metrics, long upstreamIdleTimeoutMs) {
     this.endpoint = endpoint;
     this.preparer = preparer;
     this.registry = registry;
     this.client = client;
-    this.usage = usage;
+    this.metering = metering;
     this.metrics = metrics;
     this.upstreamIdleTimeoutMs = upstreamIdleTimeoutMs;
   }
@@ -53,11 +58,33 @@ public final class ProxyHandler implements Handler<RoutingContext> {
   public void handle(RoutingContext ctx) {
     ApiKey key = AuthHandler.key(ctx);
     PreparedRequest request = preparer.prepare(endpoint, ctx.body().buffer(), key);
-    RequestTrace trace = RequestTrace.of(ctx);
-    trace.model = request.model().id();
-    Exchange exchange = new Exchange(ctx, key, request, registry.pool(request.model().id()));
+    ModelInfo model = request.model();
+    RequestTrace.of(ctx).model = model.id();
+    AdmissionRequest admission = AdmissionRequest.of(RequestIds.get(ctx), key.orgId(), key.id(), key.orgLimits(),
+        key.keyLimits(), request.promptEstimate(), request.maxTokens(), model.inputPriceMicrosPerM(),
+        model.outputPriceMicrosPerM());
+    Exchange exchange = new Exchange(ctx, key, request, admission, registry.pool(model.id()));
     ctx.response().closeHandler(v -> exchange.clientClosed());
-    attempt(exchange);
+    metering.admit(admission).onComplete(decided -> {
+      if (decided.failed()) {
+        exchange.fail(decided.cause());
+        return;
+      }
+      AdmissionResult result = decided.result();
+      if (!exchange.clientGone) {
+        result.rateLimitHeaders().forEach(ctx.response()::putHeader);
+      }
+      if (!result.admitted()) {
+        exchange.fail(AdmissionErrors.from(result, admission));
+        return;
+      }
+      exchange.admitted = true;
+      if (exchange.clientGone) {
+        exchange.abandon(TokenUsage.NONE);
+        return;
+      }
+      attempt(exchange);
+    });
   }
 
   private void attempt(Exchange ex) {
@@ -69,6 +96,7 @@ public final class ProxyHandler implements Handler<RoutingContext> {
       Backend backend = acquired.result();
       if (ex.clientGone) {
         ex.pool.release(backend);
+        ex.abandon(TokenUsage.NONE);
         return;
       }
       ex.start(backend);
@@ -111,6 +139,8 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     ex.finishUpstream();
     ex.pool.release(backend);
     if (ex.clientGone) {
+      // The reset came from our side because the client left; once the request was sent, the prompt ran.
+      ex.abandon(ex.upstream == null ? TokenUsage.NONE : TokenUsage.promptOnly(ex.request.promptEstimate()));
       return;
     }
     String reason = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
@@ -137,6 +167,7 @@ public final class ProxyHandler implements Handler<RoutingContext> {
         ex.finishUpstream();
         ex.pool.release(backend);
         if (ex.clientGone) {
+          ex.abandon(TokenUsage.NONE);
           return;
         }
         if (status != 500) {
@@ -160,6 +191,7 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     final RoutingContext ctx;
     final ApiKey key;
     final PreparedRequest request;
+    final AdmissionRequest admission;
     final ModelPool pool;
     final RequestTrace trace;
     final Set<Backend> tried = new HashSet<>();
@@ -169,13 +201,15 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     int retries;
     long attemptStart;
     long firstTokenNanos = -1;
+    boolean admitted;
     boolean clientGone;
     boolean finished;
 
-    Exchange(RoutingContext ctx, ApiKey key, PreparedRequest request, ModelPool pool) {
+    Exchange(RoutingContext ctx, ApiKey key, PreparedRequest request, AdmissionRequest admission, ModelPool pool) {
       this.ctx = ctx;
       this.key = key;
       this.request = request;
+      this.admission = admission;
       this.pool = pool;
       this.trace = RequestTrace.of(ctx);
     }
@@ -215,23 +249,44 @@ public final class ProxyHandler implements Handler<RoutingContext> {
       }
     }
 
+    /** Ends the request with an error; an admitted request is settled for nothing, since nothing was served. */
     void fail(Throwable cause) {
+      settle(backend, TokenUsage.NONE, cause instanceof ApiError e ? e.status() : 500);
       if (!clientGone) {
         ctx.fail(cause);
       }
     }
 
-    /** Reports usage once per request that reached a backend. */
-    void settle(Backend used, TokenUsage tokens, int status) {
-      if (finished) {
-        return;
+    /** Settles a request whose client went away (499). */
+    void abandon(TokenUsage tokens) {
+      settle(backend, tokens, 499);
+    }
+
+    /**
+     * Settles the request once, if it was admitted: prices the tokens and hands them to metering.
+     *
+     * @return the cost in micro-USD (0 when nothing is settled)
+     */
+    long settle(Backend used, TokenUsage tokens, int status) {
+      if (finished || !admitted) {
+        return 0;
       }
       finished = true;
       long now = System.nanoTime();
       long ttft = firstTokenNanos < 0 ? -1 : (firstTokenNanos - startNanos) / 1_000_000;
-      usage.record(new UsageEvent(RequestIds.get(ctx), key.orgId(), key.id(), request.model().id(), used.id(),
-          endpoint.metricName(), tokens.promptTokens(), tokens.completionTokens(), tokens.cachedTokens(), status,
-          tokens.estimated(), (now - startNanos) / 1_000_000, ttft));
+      long cost = price(tokens);
+      metering.settle(new SettledUsage(RequestIds.get(ctx), key.orgId(), key.id(), request.model().id(),
+          used == null ? 0 : used.id(), endpoint.metricName(), tokens.promptTokens(), tokens.completionTokens(),
+          tokens.cachedTokens(), cost, status, tokens.estimated(), (now - startNanos) / 1_000_000, ttft),
+          admission.holdMicros());
+      return cost;
+    }
+
+    /** The exact charge for these tokens at the model's prices. */
+    long price(TokenUsage tokens) {
+      ModelInfo m = request.model();
+      return Money.requestCost(tokens.promptTokens(), tokens.completionTokens(), m.inputPriceMicrosPerM(),
+          m.outputPriceMicrosPerM());
     }
   }
 }

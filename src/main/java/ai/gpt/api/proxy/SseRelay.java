@@ -1,13 +1,15 @@
 package ai.gpt.api.proxy;
 
+import ai.gpt.api.billing.Money;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
+import java.util.function.ToLongFunction;
 
 /**
  * Splits llama.cpp's SSE stream into events and decides, event by event, what the client sees. Events are
- * forwarded byte for byte; the only change is dropping the usage chunk (which the gateway always asks for,
- * to meter the stream) when the client did not ask for it. It also counts content chunks (one chunk is one
+ * forwarded byte for byte, except the usage chunk (which the gateway always asks for, to meter the stream): it is
+ * dropped when the client did not ask for it, and otherwise gets the request's {@code cost} in USD added. It also counts content chunks (one chunk is one
  * token in llama.cpp) so a stream cut before its usage chunk can still be billed.
  */
 final class SseRelay {
@@ -20,13 +22,16 @@ final class SseRelay {
   private static final int DATA_PREFIX = "data: ".length();
 
   private final boolean clientWantsUsage;
+  private final ToLongFunction<TokenUsage> pricer;
   private Buffer pending = Buffer.buffer();
   private TokenUsage usage;
   private long contentChunks;
   private boolean sawDone;
 
-  SseRelay(boolean clientWantsUsage) {
+  /** @param pricer the cost in micro-USD of a usage */
+  SseRelay(boolean clientWantsUsage, ToLongFunction<TokenUsage> pricer) {
     this.clientWantsUsage = clientWantsUsage;
+    this.pricer = pricer;
   }
 
   /** Returns what to send to the client now (possibly empty); incomplete events wait for more bytes. */
@@ -76,17 +81,21 @@ final class SseRelay {
     }
     if (contains(event, USAGE_MARKER)) {
       JsonObject chunk = parseData(event);
-      if (chunk != null && chunk.getJsonObject("usage") != null) {
-        usage = TokenUsage.from(chunk.getJsonObject("usage"));
-        if (contains(event, EMPTY_CHOICES)) {
-          return clientWantsUsage ? event : null;
+      JsonObject found = chunk == null ? null : chunk.getJsonObject("usage");
+      if (found != null) {
+        usage = TokenUsage.from(found);
+        boolean usageOnly = contains(event, EMPTY_CHOICES);
+        if (!usageOnly) {
+          countTokens(event);
         }
-        countTokens(event);
-        // llama.cpp's /v1/completions stream puts usage on the last content chunk: keep the chunk, drop usage.
         if (clientWantsUsage) {
-          return event;
+          found.put("cost", Money.toUsd(pricer.applyAsLong(usage)));
+        } else if (usageOnly) {
+          return null;
+        } else {
+          // llama.cpp's /v1/completions stream puts usage on the last content chunk: keep the chunk, drop usage.
+          chunk.remove("usage");
         }
-        chunk.remove("usage");
         return Buffer.buffer("data: " + chunk.encode() + "\n\n");
       }
     }

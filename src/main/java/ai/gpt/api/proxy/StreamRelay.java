@@ -25,7 +25,7 @@ final class StreamRelay {
     this.ex = ex;
     this.backend = backend;
     this.upstream = upstream;
-    this.sse = new SseRelay(ex.request.clientWantsUsage());
+    this.sse = new SseRelay(ex.request.clientWantsUsage(), ex::price);
     this.out = ex.ctx.response();
   }
 

@@ -4,6 +4,13 @@ import io.vertx.core.json.JsonObject;
 
 /** Token counts from llama.cpp's {@code usage} object, or counted by the gateway when none came. */
 public record TokenUsage(long promptTokens, long completionTokens, long cachedTokens, boolean estimated) {
+  /** Nothing processed: the request never reached a backend, or the backend refused it. */
+  public static final TokenUsage NONE = new TokenUsage(0, 0, 0, false);
+
+  /** The prompt (estimated) and nothing generated: the backend ran the request but nothing came back. */
+  public static TokenUsage promptOnly(long promptEstimate) {
+    return new TokenUsage(promptEstimate, 0, 0, true);
+  }
 
   /** Reads an OpenAI/llama.cpp usage object; null when absent. */
   public static TokenUsage from(JsonObject usage) {

@@ -1,5 +1,6 @@
 package ai.gpt.api.proxy;
 
+import ai.gpt.api.billing.Money;
 import ai.gpt.api.error.ApiError;
 import ai.gpt.api.routing.Backend;
 import io.vertx.core.buffer.Buffer;
@@ -9,8 +10,8 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
 
 /**
- * Relays a non-streamed answer: the backend's body is passed through unchanged (llama.cpp's extra fields such
- * as {@code timings} included); its usage is read for metering.
+ * Relays a non-streamed answer: the backend's body is passed on with llama.cpp's extra fields (such as
+ * {@code timings}) intact; its usage is read for metering and gets the request's {@code cost} in USD added.
  */
 final class WholeRelay {
   private final ProxyHandler.Exchange ex;
@@ -30,35 +31,44 @@ final class WholeRelay {
       if (ar.failed()) {
         // The backend died mid-body: nothing was sent to the client yet, but the work may have run; the
         // prompt estimate is billed as estimated, and the client gets a clean error.
-        ex.settle(backend, new TokenUsage(ex.request.promptEstimate(), 0, 0, true), 502);
+        ex.settle(backend, TokenUsage.promptOnly(ex.request.promptEstimate()), ex.clientGone ? 499 : 502);
         ex.fail(ApiError.upstreamFailed("The model backend failed while answering."));
         return;
       }
       int status = upstream.statusCode();
       if (status != 200) {
-        ex.settle(backend, new TokenUsage(0, 0, 0, false), status);
+        ex.settle(backend, TokenUsage.NONE, status);
         ex.fail(UpstreamErrors.from(status, ar.result()));
         return;
       }
       ex.firstToken();
-      TokenUsage tokens = readUsage(ar.result());
-      ex.settle(backend, tokens, ex.clientGone ? 499 : 200);
+      JsonObject json = parse(ar.result());
+      JsonObject usage = json == null ? null : json.getJsonObject("usage");
+      TokenUsage tokens = TokenUsage.from(usage);
+      if (tokens == null) {
+        // No usage in a successful answer: bill the most it could have been, and say it is an estimate.
+        tokens = new TokenUsage(ex.request.promptEstimate(), ex.request.maxTokens(), 0, true);
+      }
+      long cost = ex.settle(backend, tokens, ex.clientGone ? 499 : 200);
       if (ex.clientGone) {
         return;
       }
+      Buffer body = ar.result();
+      if (usage != null) {
+        usage.put("cost", Money.toUsd(cost));
+        body = json.toBuffer();
+      }
       HttpServerResponse out = ex.ctx.response();
       String type = upstream.getHeader(HttpHeaders.CONTENT_TYPE);
-      out.putHeader(HttpHeaders.CONTENT_TYPE, type == null ? "application/json" : type).end(ar.result());
+      out.putHeader(HttpHeaders.CONTENT_TYPE, type == null ? "application/json" : type).end(body);
     });
   }
 
-  private TokenUsage readUsage(Buffer body) {
-    TokenUsage tokens = null;
+  private static JsonObject parse(Buffer body) {
     try {
-      tokens = TokenUsage.from(new JsonObject(body).getJsonObject("usage"));
+      return new JsonObject(body);
     } catch (RuntimeException notJson) {
-      // fall back to the estimate below
+      return null;
     }
-    return tokens != null ? tokens : new TokenUsage(ex.request.promptEstimate(), ex.request.maxTokens(), 0, true);
   }
 }

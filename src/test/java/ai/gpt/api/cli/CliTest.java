@@ -77,7 +77,12 @@ class CliTest {
     assertEquals(0, created.code(), created.err());
     String key = created.out().strip();
     assertTrue(key.startsWith("gpt_live_"), key);
-    assertEquals(200, gw.post("/v1/chat/completions", key, chat("gpt-fast")).statusCode());
+    var broke = gw.post("/v1/chat/completions", key, chat("gpt-fast"));
+    assertEquals(402, broke.statusCode(), "a new organization has no credit");
+    assertEquals("insufficient_quota", broke.bodyAsJsonObject().getJsonObject("error").getString("type"));
+    assertEquals(0, cli("credits", "add", "--org", "acme", "--usd", "1", "--reason", "trial").code());
+    assertEquals(200, gw.post("/v1/chat/completions", key, chat("gpt-fast")).statusCode(),
+        "the credit reaches the running gateway at once");
     assertEquals(403, gw.post("/v1/chat/completions", key, chat("gpt-full")).statusCode());
 
     String publicId = key.substring("gpt_live_".length(), "gpt_live_".length() + 12);

@@ -55,6 +55,8 @@ class ChatCompletionsTest {
     JsonObject body = resp.bodyAsJsonObject();
     assertEquals("chat.completion", body.getString("object"));
     assertEquals(5, body.getJsonObject("usage").getInteger("completion_tokens"));
+    assertCost(body.getJsonObject("usage"));
+    assertTrue(resp.bodyAsString().matches("(?s).*\"cost\":0\\.\\d{6}[,}].*"), "cost is a plain decimal");
     assertNotNull(body.getJsonObject("timings"), "llama.cpp's extra fields pass through");
     assertEquals(FakeLlamaServer.expectedContent(5),
         body.getJsonArray("choices").getJsonObject(0).getJsonObject("message").getString("content"));
@@ -118,11 +120,28 @@ class ChatCompletionsTest {
     // The same request straight to the backend, for comparison; ids and timings differ per response.
     var direct = io.vertx.ext.web.client.WebClient.create(vertx)
         .postAbs(fake.baseUrl() + "/v1/chat/completions").sendJsonObject(fake.lastRequestBody()).await();
-    assertEquals(normalize(direct.bodyAsString()), normalize(viaGateway.bodyAsString()));
-    List<String> events = events(viaGateway.bodyAsString());
-    JsonObject usageChunk = new JsonObject(events.get(events.size() - 2).substring(6));
+    List<String> expected = events(normalize(direct.bodyAsString()));
+    List<String> events = events(normalize(viaGateway.bodyAsString()));
+    assertEquals(expected.size(), events.size());
+    int usageAt = events.size() - 2;
+    assertEquals(expected.subList(0, usageAt), events.subList(0, usageAt), "content events byte for byte");
+    assertEquals(expected.get(usageAt + 1), events.get(usageAt + 1));
+    // The usage chunk is llama.cpp's plus the request's cost in USD, as OpenRouter reports it.
+    JsonObject usageChunk = new JsonObject(events.get(usageAt).substring(6));
+    JsonObject usage = usageChunk.getJsonObject("usage");
     assertTrue(usageChunk.getJsonArray("choices").isEmpty());
-    assertEquals(6, usageChunk.getJsonObject("usage").getInteger("completion_tokens"));
+    assertEquals(6, usage.getInteger("completion_tokens"));
+    assertCost(usage);
+    usage.remove("cost");
+    assertEquals(new JsonObject(expected.get(usageAt).substring(6)), usageChunk);
+  }
+
+  /** usage.cost is exact for gpt-fast: $0.25 per 1M prompt tokens, $0.50 per 1M completion tokens. */
+  static void assertCost(JsonObject usage) {
+    java.math.BigDecimal expected = ai.gpt.api.billing.Money.toUsd(ai.gpt.api.billing.Money.requestCost(
+        usage.getLong("prompt_tokens"), usage.getLong("completion_tokens"), 250_000, 500_000));
+    java.math.BigDecimal actual = new java.math.BigDecimal(usage.getValue("cost").toString());
+    assertEquals(0, expected.compareTo(actual), "cost " + actual + ", expected " + expected);
   }
 
   @Test

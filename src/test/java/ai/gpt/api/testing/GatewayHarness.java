@@ -32,6 +32,8 @@ public final class GatewayHarness implements AutoCloseable {
   private final Pool pool;
   private final WebClient client;
   private final KeyHasher hasher = new KeyHasher(TestServices.PEPPER);
+  /** Credit every organization the harness creates starts with: $100. */
+  public static final long DEFAULT_CREDIT_MICROS = 100_000_000L;
 
   private GatewayHarness(Vertx vertx, Gateway gateway, Pool pool) {
     this.vertx = vertx;
@@ -49,7 +51,9 @@ public final class GatewayHarness implements AutoCloseable {
   public static GatewayHarness start(Vertx vertx, Map<String, String> overrides) {
     TestServices.ensureDatabase();
     Pool pool = Database.pool(vertx, TestServices.DATABASE_URL, 4);
-    pool.query("TRUNCATE backends, api_keys, organizations RESTART IDENTITY CASCADE").execute().await();
+    pool.query("TRUNCATE backends, api_keys, organizations, credit_ledger, usage, usage_rejects RESTART IDENTITY CASCADE")
+        .execute().await();
+    TestServices.flushRedis(vertx); // organization ids restart, so Redis must forget the old ones' balances
     Map<String, String> env = new HashMap<>();
     env.put("DATABASE_URL", TestServices.DATABASE_URL);
     env.put("REDIS_URL", TestServices.REDIS_URL);
@@ -81,9 +85,42 @@ public final class GatewayHarness implements AutoCloseable {
     return pool;
   }
 
+  /** An organization with {@link #DEFAULT_CREDIT_MICROS} of credit, so its requests are admitted. */
   public long createOrg(String name) {
-    return pool.preparedQuery("INSERT INTO organizations (name) VALUES ($1) RETURNING id")
+    return createOrg(name, DEFAULT_CREDIT_MICROS);
+  }
+
+  public long createOrg(String name, long creditMicros) {
+    long id = pool.preparedQuery("INSERT INTO organizations (name) VALUES ($1) RETURNING id")
         .execute(Tuple.of(name)).await().iterator().next().getLong(0);
+    if (creditMicros != 0) {
+      credit(id, creditMicros);
+    }
+    return id;
+  }
+
+  public void credit(long orgId, long micros) {
+    pool.preparedQuery("INSERT INTO credit_ledger (org_id, amount_micros, kind, reason, idempotency_key) "
+            + "VALUES ($1, $2, 'credit', 'test', $3)")
+        .execute(Tuple.of(orgId, micros, "test-credit-" + orgId + "-" + System.nanoTime())).await();
+  }
+
+  /** The ledger balance (PostgreSQL), in micro-USD. */
+  public long ledgerBalance(long orgId) {
+    return pool.preparedQuery("SELECT COALESCE(SUM(amount_micros), 0) FROM credit_ledger WHERE org_id = $1")
+        .execute(Tuple.of(orgId)).await().iterator().next().getLong(0);
+  }
+
+  /** Usage rows written so far for the organization. */
+  public long usageRows(long orgId) {
+    return pool.preparedQuery("SELECT count(*) FROM usage WHERE org_id = $1")
+        .execute(Tuple.of(orgId)).await().iterator().next().getLong(0);
+  }
+
+  /** The organization that owns a key created by {@link #createKey}. */
+  public long orgOf(String fullKey) {
+    return pool.preparedQuery("SELECT org_id FROM api_keys WHERE public_id = $1")
+        .execute(Tuple.of(ApiKeyFormat.parse(fullKey).publicId())).await().iterator().next().getLong(0);
   }
 
   /** A key for a fresh organization; models limits the key to those models when given. */

@@ -3,6 +3,9 @@ package ai.gpt.api.testing;
 import ai.gpt.api.db.Database;
 import ai.gpt.api.db.Migrations;
 import io.vertx.core.Vertx;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.Pool;
 
 /**
@@ -36,6 +39,16 @@ public final class TestServices {
     }
     Migrations.migrate(DATABASE_URL);
     ready = true;
+  }
+
+  /** Empties the test Redis database (only ever the one TEST_REDIS_URL names). */
+  public static void flushRedis(Vertx vertx) {
+    Redis redis = Redis.createClient(vertx, REDIS_URL);
+    try {
+      redis.send(Request.cmd(Command.FLUSHDB)).await();
+    } finally {
+      redis.close();
+    }
   }
 
   private static String env(String name, String fallback) {

@@ -1,0 +1,193 @@
+package ai.gpt.api.metering;
+
+import ai.gpt.api.limits.AdmissionRequest;
+import ai.gpt.api.limits.AdmissionResult;
+import ai.gpt.api.limits.Bucket;
+import ai.gpt.api.limits.LimiterSettings;
+import ai.gpt.api.limits.SettledUsage;
+import ai.gpt.api.limits.WindowState;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The fail-open approximation of {@code admit_v1.lua}, used only while Redis is down and the policy is
+ * {@link FailurePolicy#OPEN}: the same limits and refill rule, kept in this replica's memory. It cannot see other
+ * replicas, so each replica may admit up to a full window while the outage lasts. Credit is the organization's
+ * available credit as this replica last saw it from Redis, minus what it admits locally; an organization this
+ * replica has not seen since it started is refused (503), since nothing here knows its balance.
+ *
+ * <p>Synchronized: it serves every event loop, and only during an outage.
+ */
+final class LocalLimiter {
+  private static final double EPS = 1e-9;
+
+  private record Level(double value, long atMs) {}
+
+  private record Reservation(long orgId, long keyId, long holdMicros, long tokens, boolean lease,
+      List<Bucket> tokenBuckets, List<Long> capacities) {}
+
+  /** Thrown when this replica has no idea of the organization's credit. */
+  static final class UnknownBalance extends RuntimeException {
+    UnknownBalance(long orgId) {
+      super("no known balance for org " + orgId, null, false, false);
+    }
+  }
+
+  private final LimiterSettings settings;
+  private final Map<Long, Long> available = new ConcurrentHashMap<>();
+  private final Map<String, Level> levels = new HashMap<>();
+  private final Map<Long, Integer> leases = new HashMap<>();
+  private final Map<String, Reservation> reservations = new HashMap<>();
+
+  LocalLimiter(LimiterSettings settings) {
+    this.settings = settings;
+  }
+
+  /** Remembers the organization's credit after a Redis admission, for use if Redis goes away. */
+  void observe(long orgId, long availableMicros) {
+    available.put(orgId, availableMicros);
+  }
+
+  synchronized AdmissionResult admit(AdmissionRequest r, long nowMs) {
+    Long credit = available.get(r.orgId());
+    if (credit == null) {
+      throw new UnknownBalance(r.orgId());
+    }
+    boolean quotaOk = r.holdMicros() > 0 ? credit >= r.holdMicros() : credit > 0;
+    List<Bucket> buckets = new ArrayList<>();
+    List<Long> caps = new ArrayList<>();
+    List<Double> before = new ArrayList<>();
+    Bucket tripped = null;
+    long retry = 0;
+    for (Bucket b : Bucket.ALL) {
+      Long cap = (b.scope() == Bucket.Scope.ORG ? r.orgLimits() : r.keyLimits()).get(b.kind(), b.window());
+      if (cap == null) {
+        continue;
+      }
+      double level = level(key(r, b), cap, b, nowMs);
+      long amount = amount(r, b);
+      buckets.add(b);
+      caps.add(cap);
+      before.add(level);
+      if (level + EPS < amount) {
+        long wait = amount > cap ? -1 : (long) Math.ceil((amount - level) * settings.windowMs(b.window()) / cap);
+        if (tripped == null || retry != -1 && (wait == -1 || wait > retry)) {
+          tripped = b;
+          retry = wait;
+        }
+      }
+    }
+    Integer concurrency = r.keyLimits().concurrency();
+    boolean concurrencyOk = concurrency == null || leases.getOrDefault(r.keyId(), 0) < concurrency;
+
+    AdmissionResult.Outcome outcome = !quotaOk ? AdmissionResult.Outcome.INSUFFICIENT_QUOTA
+        : tripped != null ? AdmissionResult.Outcome.RATE_LIMITED
+        : !concurrencyOk ? AdmissionResult.Outcome.CONCURRENCY_LIMITED
+        : AdmissionResult.Outcome.ADMITTED;
+    boolean admitted = outcome == AdmissionResult.Outcome.ADMITTED;
+    List<Bucket> tokenBuckets = new ArrayList<>();
+    List<Long> tokenCaps = new ArrayList<>();
+    WindowState requests = null;
+    WindowState tokens = null;
+    for (int i = 0; i < buckets.size(); i++) {
+      Bucket b = buckets.get(i);
+      double after = admitted ? before.get(i) - amount(r, b) : before.get(i);
+      if (admitted) {
+        levels.put(key(r, b), new Level(after, nowMs));
+      }
+      if (b.kind() == Bucket.Kind.TOKENS) {
+        tokenBuckets.add(b);
+        tokenCaps.add(caps.get(i));
+      }
+      long cap = caps.get(i);
+      long remaining = (long) Math.max(0, Math.floor(after + EPS));
+      long reset = (long) Math.ceil((cap - after) * settings.windowMs(b.window()) / cap);
+      WindowState state = new WindowState(b, cap, remaining, Math.max(0, reset));
+      if (b.kind() == Bucket.Kind.REQUESTS) {
+        requests = tighter(requests, state);
+      } else {
+        tokens = tighter(tokens, state);
+      }
+    }
+    if (admitted) {
+      available.merge(r.orgId(), -r.holdMicros(), Long::sum);
+      if (concurrency != null) {
+        leases.merge(r.keyId(), 1, Integer::sum);
+      }
+      reservations.put(r.requestId(), new Reservation(r.orgId(), r.keyId(), r.holdMicros(), r.reservedTokens(),
+          concurrency != null, tokenBuckets, tokenCaps));
+    }
+    long retryMs = switch (outcome) {
+      case RATE_LIMITED -> retry;
+      case CONCURRENCY_LIMITED -> settings.concurrencyRetryAfterMs();
+      default -> -1;
+    };
+    return new AdmissionResult(outcome, outcome == AdmissionResult.Outcome.RATE_LIMITED ? tripped : null, retryMs,
+        requests, tokens, credit);
+  }
+
+  /**
+   * Releases what {@link #admit} took for this request: the lease, the unused tokens and the hold, charging the
+   * cost to the remembered credit. Returns false when the request was not admitted here.
+   */
+  synchronized boolean settle(SettledUsage u, long nowMs) {
+    Reservation res = reservations.remove(u.requestId());
+    if (res == null) {
+      return false;
+    }
+    if (res.lease()) {
+      leases.computeIfPresent(res.keyId(), (k, n) -> n <= 1 ? null : n - 1);
+    }
+    long unused = res.tokens() - (u.promptTokens() + u.completionTokens());
+    for (int i = 0; i < res.tokenBuckets().size(); i++) {
+      Bucket b = res.tokenBuckets().get(i);
+      long cap = res.capacities().get(i);
+      String key = key(res.orgId(), res.keyId(), b);
+      double level = level(key, cap, b, nowMs);
+      levels.put(key, new Level(Math.min(cap, level + unused), nowMs));
+    }
+    available.merge(res.orgId(), res.holdMicros() - u.costMicros(), Long::sum);
+    return true;
+  }
+
+  /** Forgets the buckets (Redis has its own again); reservations stay until their requests settle. */
+  synchronized void reset() {
+    levels.clear();
+  }
+
+  private double level(String key, long cap, Bucket b, long nowMs) {
+    Level l = levels.get(key);
+    if (l == null) {
+      return cap;
+    }
+    long elapsed = Math.max(0, nowMs - l.atMs());
+    return Math.min(cap, l.value() + (double) elapsed * cap / settings.windowMs(b.window()));
+  }
+
+  private static long amount(AdmissionRequest r, Bucket b) {
+    return b.kind() == Bucket.Kind.REQUESTS ? 1 : r.reservedTokens();
+  }
+
+  private static String key(AdmissionRequest r, Bucket b) {
+    return key(r.orgId(), r.keyId(), b);
+  }
+
+  private static String key(long orgId, long keyId, Bucket b) {
+    return b.scope().code() + ':' + (b.scope() == Bucket.Scope.ORG ? orgId : keyId) + ':' + b.kind().code() + ':'
+        + b.window().code();
+  }
+
+  /** Least remaining wins; on a tie, the one that takes longer to refill (as admit_v1.lua reports). */
+  private static WindowState tighter(WindowState a, WindowState b) {
+    if (a == null) {
+      return b;
+    }
+    if (b.remaining() != a.remaining()) {
+      return b.remaining() < a.remaining() ? b : a;
+    }
+    return b.resetMs() > a.resetMs() ? b : a;
+  }
+}

@@ -1,0 +1,200 @@
+package ai.gpt.api.metering;
+
+import ai.gpt.api.error.ApiError;
+import ai.gpt.api.limits.AdmissionRequest;
+import ai.gpt.api.limits.AdmissionResult;
+import ai.gpt.api.limits.BalanceLoader;
+import ai.gpt.api.limits.LimiterSettings;
+import ai.gpt.api.limits.RateLimiter;
+import ai.gpt.api.limits.SettledUsage;
+import ai.gpt.api.usage.DirectUsageWriter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.Redis;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Metering as the request path sees it: {@link #admit} before a request is forwarded and {@link #settle} exactly
+ * once when it ends. Normally both are one Redis script call ({@link RateLimiter}); this class adds what happens
+ * when Redis fails: the {@link FailurePolicy} for admissions, and replay of settlements Redis could not take.
+ */
+public final class Metering {
+  private static final Logger LOG = LoggerFactory.getLogger(Metering.class);
+  static final long RETRY_INTERVAL_MS = 500;
+  private static final int RETRY_BATCH = 256;
+
+  private final Vertx vertx;
+  private final RateLimiter limiter;
+  private final FailurePolicy policy;
+  private final LocalLimiter local;
+  private final PendingSettlements pending = new PendingSettlements();
+  private final MeteringMetrics metrics;
+  private final RedisOutage outage;
+  private final DirectUsageWriter durable;
+  private final AtomicInteger replaying = new AtomicInteger();
+  private final long retryTimer;
+
+  private Metering(Vertx vertx, RateLimiter limiter, LimiterSettings settings, FailurePolicy policy,
+      DirectUsageWriter durable, MeterRegistry registry) {
+    this.vertx = vertx;
+    this.durable = durable;
+    this.limiter = limiter;
+    this.policy = policy;
+    this.local = new LocalLimiter(settings);
+    this.metrics = new MeteringMetrics(registry, pending);
+    this.outage = new RedisOutage(policy, metrics, local::reset);
+    this.retryTimer = vertx.setPeriodic(RETRY_INTERVAL_MS, id -> replay());
+  }
+
+  /**
+   * Loads the limiter's scripts into Redis (so Redis must be up at start) and starts the settlement replayer.
+   *
+   * @param durable where a settlement Redis refused is written at once, so it survives this process
+   */
+  public static Future<Metering> create(Vertx vertx, Redis redis, BalanceLoader loader, LimiterSettings settings,
+      FailurePolicy policy, DirectUsageWriter durable, MeterRegistry registry) {
+    BalanceLoader marked = orgId -> loader.load(orgId).recover(e -> Future.failedFuture(new BalanceUnavailable(e)));
+    return RateLimiter.create(vertx, redis, marked, settings)
+        .map(limiter -> new Metering(vertx, limiter, settings, policy, durable, registry));
+  }
+
+  /**
+   * Admits or rejects the request. Fails with an {@link ApiError} (503) when it cannot be decided: Redis is
+   * down under the closed policy, or the organization's balance cannot be loaded.
+   */
+  public Future<AdmissionResult> admit(AdmissionRequest r) {
+    long start = System.nanoTime();
+    return limiter.admit(r).transform(ar -> {
+      if (ar.succeeded()) {
+        outage.succeeded();
+        metrics.admitLatency(System.nanoTime() - start);
+        AdmissionResult result = ar.result();
+        count(result, r, "redis");
+        if (result.admitted()) {
+          local.observe(r.orgId(), result.availableMicros() - r.holdMicros());
+        }
+        return Future.succeededFuture(result);
+      }
+      return fallback(r, ar.cause());
+    });
+  }
+
+  private Future<AdmissionResult> fallback(AdmissionRequest r, Throwable cause) {
+    if (cause instanceof BalanceUnavailable) {
+      // PostgreSQL, not Redis, is failing: only organizations whose balance is not in Redis yet are affected.
+      metrics.admission("unavailable", "", "redis");
+      LOG.warn("Could not load the balance of org {}: {}", r.orgId(), cause.getCause().toString());
+      return Future.failedFuture(ApiError.unavailable(
+          "Your credit balance cannot be checked right now. Please retry shortly."));
+    }
+    outage.failed(cause);
+    if (policy == FailurePolicy.OPEN) {
+      try {
+        AdmissionResult result = local.admit(r, System.currentTimeMillis());
+        count(result, r, "local");
+        return Future.succeededFuture(result);
+      } catch (LocalLimiter.UnknownBalance unknown) {
+        // fall through: this replica cannot vouch for the organization's credit
+      }
+    }
+    metrics.admission("unavailable", "", policy == FailurePolicy.OPEN ? "local" : "redis");
+    return Future.failedFuture(ApiError.unavailable("Rate limiting is temporarily unavailable. Please retry shortly."));
+  }
+
+  private void count(AdmissionResult result, AdmissionRequest r, String source) {
+    String outcome = result.outcome().name().toLowerCase();
+    String window = result.tripped() == null ? "" : result.tripped().label();
+    metrics.admission(outcome, window, source);
+    if (result.admitted()) {
+      metrics.held(r.holdMicros());
+    }
+  }
+
+  /**
+   * Settles an admitted request: prices are already applied ({@link SettledUsage#costMicros()}). Never fails;
+   * when Redis cannot take it, it is kept and replayed until Redis does.
+   *
+   * @param holdMicros the hold its admission placed (for the holds-outstanding gauge)
+   */
+  public void settle(SettledUsage u, long holdMicros) {
+    metrics.released(holdMicros);
+    metrics.usage(u.model(), u.promptTokens(), u.completionTokens(), u.costMicros());
+    local.settle(u, System.currentTimeMillis());
+    send(new PendingSettlements.Pending(u, System.nanoTime()), true);
+  }
+
+  /** @param first the first attempt: a failure also writes the settlement to PostgreSQL directly */
+  private Future<Void> send(PendingSettlements.Pending p, boolean first) {
+    long start = System.nanoTime();
+    return limiter.settle(p.usage()).transform(ar -> {
+      if (ar.succeeded()) {
+        outage.succeeded();
+        long now = System.nanoTime();
+        metrics.settleLatency(now - start);
+        metrics.settled(now - p.endedNanos());
+        return Future.succeededFuture();
+      }
+      String message = String.valueOf(ar.cause().getMessage());
+      if (message.contains("GPTAPI_MISMATCH")) {
+        // A bug, not an outage: replaying cannot fix it, and the reservation expires on its own.
+        LOG.error("Settlement of {} refused by Redis: {}", p.usage().requestId(), message);
+        return Future.succeededFuture();
+      }
+      outage.failed(ar.cause());
+      pending.add(p);
+      if (first) {
+        durable.write(p.usage()).onFailure(e -> LOG.error(
+            "Settlement of {} is held only in memory until Redis returns (PostgreSQL write failed too: {})",
+            p.usage().requestId(), e.toString()));
+      }
+      return Future.succeededFuture();
+    });
+  }
+
+  /** Replays a batch of waiting settlements; one batch at a time, so a long outage does not pile up calls. */
+  private void replay() {
+    if (pending.size() == 0 || !replaying.compareAndSet(0, 1)) {
+      return;
+    }
+    List<PendingSettlements.Pending> batch = pending.take(RETRY_BATCH);
+    Future.join(batch.stream().map(p -> send(p, false)).toList()).onComplete(v -> replaying.set(0));
+  }
+
+  /** Settlements waiting for Redis on this replica. */
+  public int pendingSettlements() {
+    return pending.size();
+  }
+
+  /**
+   * Stops the replayer after trying, for up to {@code timeoutMs}, to hand the settlements still waiting to Redis.
+   */
+  public Future<Void> close(long timeoutMs) {
+    vertx.cancelTimer(retryTimer);
+    List<PendingSettlements.Pending> left = pending.take(Integer.MAX_VALUE);
+    return Future.join(left.stream().map(p -> send(p, false)).toList())
+        .timeout(timeoutMs, TimeUnit.MILLISECONDS)
+        .<Void>mapEmpty()
+        .otherwiseEmpty()
+        .onComplete(v -> {
+          List<PendingSettlements.Pending> lost = pending.take(Integer.MAX_VALUE);
+          if (!lost.isEmpty()) {
+            // Their usage rows and debits are in PostgreSQL already (written when Redis first refused them);
+            // what is lost is only the hot-balance charge, which the next balance reload corrects.
+            LOG.warn("{} settlements did not reach Redis before shutdown: {}", lost.size(),
+                lost.stream().map(p -> p.usage().requestId()).toList());
+          }
+        });
+  }
+
+  /** The balance loader's failure, told apart from a Redis failure. */
+  private static final class BalanceUnavailable extends RuntimeException {
+    BalanceUnavailable(Throwable cause) {
+      super(cause.getMessage(), cause, false, false);
+    }
+  }
+}
