@@ -207,6 +207,13 @@ done
 cli backend add --model "$MODEL" --url "http://127.0.0.1:$FAKE_PORT" --slots "$SLOTS" >"$OUT/cli.log" 2>&1 \
   || { cat "$OUT/cli.log" >&2; die "backend add failed"; }
 cli org create bench >>"$OUT/cli.log" 2>&1 || { cat "$OUT/cli.log" >&2; die "org create failed"; }
+# The full metered path stays on: every request is admitted (all six windows, a concurrency lease and a credit
+# hold) and settled. Limits and credit are set high enough that the load itself never trips them.
+cli credits add --org bench --usd 1000000 --reason benchmark >>"$OUT/cli.log" 2>&1 \
+  || { cat "$OUT/cli.log" >&2; die "credits add failed"; }
+cli limits set --org bench --rpm 1000000000 --rph 1000000000 --rpd 1000000000 --tpm 1000000000000 \
+  --tph 1000000000000 --tpd 1000000000000 --concurrency 100000 >>"$OUT/cli.log" 2>&1 \
+  || { cat "$OUT/cli.log" >&2; die "limits set failed"; }
 KEY=$(cli key create --org bench --name bench 2>>"$OUT/cli.log" | grep -Eo 'gpt_live_[A-Za-z0-9_-]+' | tail -1) \
   || true
 [[ -n $KEY ]] || { cat "$OUT/cli.log" >&2; die "key create printed no key"; }
@@ -307,7 +314,14 @@ for mode in whole stream; do
 done
 
 # ------------------------------------------------------------------ gateway-side evidence
+# Every request the gateway served must end up as one usage row: wait for the usage writer to drain the queue.
+for ((i = 0; i < 600; i++)); do
+  queued=$(curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | awk '/^gptapi_usage_queue_length/ {s += $2} END {print s + 0}')
+  [[ $queued == 0 ]] && break
+  sleep 0.1
+done
 curl -s "http://127.0.0.1:$METRICS_PORT/metrics" >"$OUT/metrics.txt" || true
+psql -h 127.0.0.1 -U postgres -d "$DB" -Atc "SELECT count(*) FROM usage" >"$OUT/usage-rows.txt" 2>>"$OUT/psql.log" || true
 kill -0 "$GW_PID" 2>/dev/null || log "WARNING: the gateway process died during the run"
 
 tail -n +"$((LOG_MARK + 1))" "$OUT/gateway.log" >"$OUT/gateway-during-load.log"
@@ -318,7 +332,7 @@ tail -n +"$((LOG_MARK + 1))" "$OUT/gateway.log" >"$OUT/gateway-during-load.log"
     "gateway $(grep -m1 -o 'Network transport: .*' "$OUT/gateway.log" || echo 'transport unknown'), EVENT_LOOPS=$EVENT_LOOPS;" \
     "${SECONDS_RUN}s measured after ${WARMUP}s warm-up per run; $TOKENS tokens per completion"
 } | tee "$OUT/header.txt"
-python3 "$BENCH_DIR/report.py" "$RESULTS" "$OUT/metrics.txt" "$OUT/gateway-during-load.log" | tee "$OUT/report.txt" \
+python3 "$BENCH_DIR/report.py" "$RESULTS" "$OUT/metrics.txt" "$OUT/gateway-during-load.log" "$OUT/usage-rows.txt" | tee "$OUT/report.txt" \
   || log "WARNING: report.py failed; raw results in $RESULTS"
 echo
 echo "wrk outputs, gateway and fake-server logs: $OUT"

@@ -35,6 +35,9 @@ public final class KeyInvalidations {
   }
 
   /** Subscribes and keeps the subscription alive; the returned future completes on the first subscribe. */
+  /** Not a public id (those are base62), so it cannot collide with one. */
+  private static final String ALL = "*";
+
   public static Future<KeyInvalidations> start(Vertx vertx, String redisUrl, KeyStore store) {
     KeyInvalidations bus = new KeyInvalidations(vertx, redisUrl, store);
     return bus.subscribe().map(bus);
@@ -43,6 +46,11 @@ public final class KeyInvalidations {
   /** Tells every replica to forget a key; used after revoke, disable or edit. */
   public static Future<Void> publish(Redis redis, String publicId) {
     return redis.send(Request.cmd(Command.PUBLISH).arg(CHANNEL).arg(publicId)).mapEmpty();
+  }
+
+  /** Tells every replica to reload every key, e.g. after an organization's limits or plan changed. */
+  public static Future<Void> publishAll(Redis redis) {
+    return publish(redis, ALL);
   }
 
   public Future<Void> close() {
@@ -78,7 +86,12 @@ public final class KeyInvalidations {
   private void onMessage(Response msg) {
     // Pushed messages arrive as ["message", channel, payload].
     if (msg.type() == ResponseType.PUSH && msg.size() == 3 && "message".equals(msg.get(0).toString())) {
-      store.invalidate(msg.get(2).toString());
+      String payload = msg.get(2).toString();
+      if (ALL.equals(payload)) {
+        store.invalidateAll();
+      } else {
+        store.invalidate(payload);
+      }
     }
   }
 }

@@ -46,6 +46,7 @@ final class LimitCommands {
       case "set" -> {
         if (org != null) {
           set(pool, "organizations", "name = $1 OR id::text = $1", org, args, true);
+          KeyInvalidations.publishAll(redis).await(); // the org's limits are cached with each of its keys
         } else {
           String publicId = set(pool, "api_keys", "public_id = $1 OR id::text = $1", key, args, false);
           KeyInvalidations.publish(redis, publicId).await(); // replicas reload the key with its new limits

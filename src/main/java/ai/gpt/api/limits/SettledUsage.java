@@ -25,6 +25,12 @@ public record SettledUsage(String requestId, long orgId, long keyId, String mode
     }
   }
 
+  /** A request that was never served (nothing charged), e.g. to release an admission whose answer was lost. */
+  public static SettledUsage unserved(AdmissionRequest r, String model, String endpoint, int status) {
+    return new SettledUsage(r.requestId(), r.orgId(), r.keyId(), model, 0, endpoint, 0, 0, 0, 0, status, false, 0,
+        -1);
+  }
+
   /** Parses the fields of a usage stream entry (settle_v1.lua writes them; {@code ts_ms} is not part of this). */
   public static SettledUsage fromStreamFields(Map<String, String> f) {
     return new SettledUsage(f.get("request_id"), Long.parseLong(f.get("org_id")), Long.parseLong(f.get("key_id")),

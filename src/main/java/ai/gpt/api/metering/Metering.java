@@ -14,6 +14,7 @@ import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,6 +27,11 @@ import org.slf4j.LoggerFactory;
 public final class Metering {
   private static final Logger LOG = LoggerFactory.getLogger(Metering.class);
   static final long RETRY_INTERVAL_MS = 500;
+  /**
+   * A Redis call that takes longer is treated as failed. Far above a healthy call (well under 1 ms), it bounds how
+   * long a request can wait on a Redis that accepts connections but does not answer.
+   */
+  static final long CALL_TIMEOUT_MS = 2_000;
   private static final int RETRY_BATCH = 256;
 
   private final Vertx vertx;
@@ -66,10 +72,13 @@ public final class Metering {
   /**
    * Admits or rejects the request. Fails with an {@link ApiError} (503) when it cannot be decided: Redis is
    * down under the closed policy, or the organization's balance cannot be loaded.
+   *
+   * @param model    the model asked for, and
+   * @param endpoint the endpoint: only recorded if the request must be settled unserved
    */
-  public Future<AdmissionResult> admit(AdmissionRequest r) {
+  public Future<AdmissionResult> admit(AdmissionRequest r, String model, String endpoint) {
     long start = System.nanoTime();
-    return limiter.admit(r).transform(ar -> {
+    return limiter.admit(r).timeout(CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS).transform(ar -> {
       if (ar.succeeded()) {
         outage.succeeded();
         metrics.admitLatency(System.nanoTime() - start);
@@ -80,11 +89,11 @@ public final class Metering {
         }
         return Future.succeededFuture(result);
       }
-      return fallback(r, ar.cause());
+      return fallback(r, ar.cause(), model, endpoint);
     });
   }
 
-  private Future<AdmissionResult> fallback(AdmissionRequest r, Throwable cause) {
+  private Future<AdmissionResult> fallback(AdmissionRequest r, Throwable cause, String model, String endpoint) {
     if (cause instanceof BalanceUnavailable) {
       // PostgreSQL, not Redis, is failing: only organizations whose balance is not in Redis yet are affected.
       metrics.admission("unavailable", "", "redis");
@@ -103,6 +112,11 @@ public final class Metering {
       }
     }
     metrics.admission("unavailable", "", policy == FailurePolicy.OPEN ? "local" : "redis");
+    if (cause instanceof TimeoutException) {
+      // The script may still run once Redis answers, taking a hold and a lease nobody will settle: settling the
+      // request id now (for nothing) releases them, or makes a late admission see a settled id and do nothing.
+      send(new PendingSettlements.Pending(SettledUsage.unserved(r, model, endpoint, 503), System.nanoTime()), true);
+    }
     return Future.failedFuture(ApiError.unavailable("Rate limiting is temporarily unavailable. Please retry shortly."));
   }
 
@@ -131,7 +145,7 @@ public final class Metering {
   /** @param first the first attempt: a failure also writes the settlement to PostgreSQL directly */
   private Future<Void> send(PendingSettlements.Pending p, boolean first) {
     long start = System.nanoTime();
-    return limiter.settle(p.usage()).transform(ar -> {
+    return limiter.settle(p.usage()).timeout(CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS).transform(ar -> {
       if (ar.succeeded()) {
         outage.succeeded();
         long now = System.nanoTime();

@@ -65,7 +65,7 @@ public final class ProxyHandler implements Handler<RoutingContext> {
         model.outputPriceMicrosPerM());
     Exchange exchange = new Exchange(ctx, key, request, admission, registry.pool(model.id()));
     ctx.response().closeHandler(v -> exchange.clientClosed());
-    metering.admit(admission).onComplete(decided -> {
+    metering.admit(admission, model.id(), endpoint.metricName()).onComplete(decided -> {
       if (decided.failed()) {
         exchange.fail(decided.cause());
         return;

@@ -154,9 +154,20 @@ class CliTest {
 
     String key = cli("key", "create", "--org", "limited").out().strip();
     String publicId = key.substring(9, 21);
-    Result keySet = cli("limits", "set", "--key", publicId, "--tpm", "1000");
+    Result keySet = cli("limits", "set", "--key", publicId, "--tpm", "100000");
     assertEquals(0, keySet.code(), keySet.err());
-    assertTrue(cli("limits", "show", "--key", publicId).out().matches("(?s).*tpm\\s+1000.*"));
+    assertTrue(cli("limits", "show", "--key", publicId).out().matches("(?s).*tpm\\s+100000.*"));
+
+    // The running gateway applies both at once: the key's tpm, and a new org rpm (every key is reloaded).
+    gw.addBackend("gpt-fast", fake);
+    assertEquals(0, cli("credits", "add", "--org", "limited", "--usd", "1", "--reason", "test").code());
+    assertEquals(0, cli("limits", "set", "--org", "limited", "--rpm", "9").code());
+    GatewayHarness.awaitTrue("limits applied", () -> {
+      var resp = gw.post("/v1/chat/completions", key, chat("gpt-fast"));
+      return resp.statusCode() == 200 && "9".equals(resp.getHeader("x-ratelimit-limit-requests"))
+          && "100000".equals(resp.getHeader("x-ratelimit-limit-tokens"));
+    });
+    assertError(cli("limits", "set", "--org", "limited", "--rpm", "0"), "--rpm must be");
 
     assertError(cli("limits", "set", "--org", "limited", "--rpm", "-1"), "--rpm must be");
     assertError(cli("limits", "set", "--org", "limited", "--plan", "gold"), "Unknown plan 'gold'");
