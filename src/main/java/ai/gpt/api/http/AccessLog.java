@@ -43,7 +43,7 @@ public final class AccessLog implements Handler<RoutingContext> {
     String path = ctx.request().path();
     if (trace != null) {
       metrics.request(trace.model == null ? "" : trace.model, path, status);
-      metrics.overhead(path, totalNanos - trace.upstreamNanos);
+      metrics.overhead(path, totalNanos - trace.upstreamNanos(System.nanoTime()));
     }
     if (!LOG.isInfoEnabled()) {
       return;
@@ -60,7 +60,7 @@ public final class AccessLog implements Handler<RoutingContext> {
         .put("backend", trace == null || trace.backendId < 0 ? null : trace.backendId)
         .put("attempts", trace == null ? null : trace.attempts)
         .put("total_ms", totalNanos / 1e6)
-        .put("upstream_ms", trace == null ? null : trace.upstreamNanos / 1e6)
+        .put("upstream_ms", trace == null ? null : trace.upstreamNanos(System.nanoTime()) / 1e6)
         .put("ttfb_ms", trace == null || trace.ttfbNanos < 0 ? null : trace.ttfbNanos / 1e6);
     if (json) {
       LOG.info(line.encode());

@@ -220,6 +220,7 @@ public final class ProxyHandler implements Handler<RoutingContext> {
       trace.backendId = chosen.id();
       trace.attempts++;
       attemptStart = System.nanoTime();
+      trace.attemptStartNanos = attemptStart;
       upstream = null;
     }
 
@@ -236,7 +237,10 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     }
 
     void finishUpstream() {
-      trace.upstreamNanos += System.nanoTime() - attemptStart;
+      if (trace.attemptStartNanos != 0) {
+        trace.upstreamNanos += System.nanoTime() - attemptStart;
+        trace.attemptStartNanos = 0;
+      }
     }
 
     void clientClosed() {

@@ -11,9 +11,20 @@ public final class RequestTrace {
 
   public String model;
   public long backendId = -1;
+  /** Time spent on finished backend attempts; see {@link #upstreamNanos(long)}. */
   public long upstreamNanos;
+  /** Start of the backend attempt still running, 0 when none is. */
+  public long attemptStartNanos;
   public long ttfbNanos = -1;
   public int attempts;
+
+  /**
+   * Backend time up to {@code now}, including an attempt still running: a client that leaves mid-stream ends the
+   * request before the relay has finished its attempt.
+   */
+  public long upstreamNanos(long now) {
+    return upstreamNanos + (attemptStartNanos == 0 ? 0 : now - attemptStartNanos);
+  }
 
   public static RequestTrace of(RoutingContext ctx) {
     RequestTrace trace = ctx.get(KEY);
