@@ -18,8 +18,8 @@ public final class AdmissionErrors {
           "Too many concurrent requests for this API key (limit " + request.keyLimits().concurrency()
               + "). Please retry when one of them has finished.", result.retryAfterMs());
       case INSUFFICIENT_QUOTA -> ApiError.insufficientQuota("You have insufficient credit for this request: it may"
-          + " cost up to $" + Money.formatUsd(request.holdMicros()) + " (the prompt at the input price plus"
-          + " max_tokens at the output price) and $" + Money.formatUsd(Math.max(0, result.availableMicros()))
+          + " cost up to " + Money.formatUsd(request.holdMicros()) + " (the prompt at the input price plus"
+          + " max_tokens at the output price) and " + Money.formatUsd(Math.max(0, result.availableMicros()))
           + " is available. Add credit, or lower max_tokens.");
       case ADMITTED -> throw new IllegalArgumentException("admitted requests are not errors");
     };

@@ -109,7 +109,8 @@ class AdmissionHttpTest {
     JsonObject error = refused.bodyAsJsonObject().getJsonObject("error");
     assertEquals("insufficient_quota", error.getString("type"));
     assertEquals("insufficient_quota", error.getString("code"));
-    assertTrue(error.getString("message").contains("$0.0001"), error.getString("message"));
+    assertTrue(error.getString("message").contains(" and $0.0001 is available"), error.getString("message"));
+    assertTrue(!error.getString("message").contains("$$"), error.getString("message"));
     assertNotNull(refused.getHeader("x-ratelimit-limit-requests"), "rate-limit headers on refusals too");
     assertEquals(0, fake.requestCount(), "nothing reached the backend");
 
