@@ -130,16 +130,18 @@ public final class Metering {
   }
 
   /**
-   * Settles an admitted request: prices are already applied ({@link SettledUsage#costMicros()}). Never fails;
-   * when Redis cannot take it, it is kept and replayed until Redis does.
+   * Settles an admitted request: prices are already applied ({@link SettledUsage#costMicros()}). The future
+   * completes once the settlement is durable: accepted by Redis (its usage event is in the stream), or, when Redis
+   * cannot take it, written to PostgreSQL and kept for replay. The proxy ends the response only then, so a request
+   * a client saw complete is billed even if this process dies the next instant. It never fails.
    *
    * @param holdMicros the hold its admission placed (for the holds-outstanding gauge)
    */
-  public void settle(SettledUsage u, long holdMicros) {
+  public Future<Void> settle(SettledUsage u, long holdMicros) {
     metrics.released(holdMicros);
     metrics.usage(u.model(), u.promptTokens(), u.completionTokens(), u.costMicros());
     local.settle(u, System.currentTimeMillis());
-    send(new PendingSettlements.Pending(u, System.nanoTime()), true);
+    return send(new PendingSettlements.Pending(u, System.nanoTime()), true);
   }
 
   /** @param first the first attempt: a failure also writes the settlement to PostgreSQL directly */
@@ -161,12 +163,14 @@ public final class Metering {
       }
       outage.failed(ar.cause());
       pending.add(p);
-      if (first) {
-        durable.write(p.usage()).onFailure(e -> LOG.error(
-            "Settlement of {} is held only in memory until Redis returns (PostgreSQL write failed too: {})",
-            p.usage().requestId(), e.toString()));
+      if (!first) {
+        return Future.succeededFuture();
       }
-      return Future.succeededFuture();
+      return durable.write(p.usage()).recover(e -> {
+        LOG.error("Settlement of {} is held only in memory until Redis returns (PostgreSQL write failed too: {})",
+            p.usage().requestId(), e.toString());
+        return Future.succeededFuture();
+      });
     });
   }
 

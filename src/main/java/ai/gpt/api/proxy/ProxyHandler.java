@@ -15,6 +15,7 @@ import ai.gpt.api.metrics.GatewayMetrics;
 import ai.gpt.api.routing.Backend;
 import ai.gpt.api.routing.BackendRegistry;
 import ai.gpt.api.routing.ModelPool;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
@@ -269,21 +270,21 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     /**
      * Settles the request once, if it was admitted: prices the tokens and hands them to metering.
      *
-     * @return the cost in micro-USD (0 when nothing is settled)
+     * @return the cost in micro-USD (0 when nothing is settled), once the settlement is durable: end the response
+     *     only then, so nothing a client saw complete can go unbilled
      */
-    long settle(Backend used, TokenUsage tokens, int status) {
+    Future<Long> settle(Backend used, TokenUsage tokens, int status) {
       if (finished || !admitted) {
-        return 0;
+        return Future.succeededFuture(0L);
       }
       finished = true;
       long now = System.nanoTime();
       long ttft = firstTokenNanos < 0 ? -1 : (firstTokenNanos - startNanos) / 1_000_000;
       long cost = price(tokens);
-      metering.settle(new SettledUsage(RequestIds.get(ctx), key.orgId(), key.id(), request.model().id(),
+      return metering.settle(new SettledUsage(RequestIds.get(ctx), key.orgId(), key.id(), request.model().id(),
           used == null ? 0 : used.id(), endpoint.metricName(), tokens.promptTokens(), tokens.completionTokens(),
           tokens.cachedTokens(), cost, status, tokens.estimated(), (now - startNanos) / 1_000_000, ttft),
-          admission.holdMicros());
-      return cost;
+          admission.holdMicros()).map(cost);
     }
 
     /** The exact charge for these tokens at the model's prices. */

@@ -26,7 +26,7 @@ final class SseRelay {
   private Buffer pending = Buffer.buffer();
   private TokenUsage usage;
   private long contentChunks;
-  private boolean sawDone;
+  private Buffer doneEvent;
 
   /** @param pricer the cost in micro-USD of a usage */
   SseRelay(boolean clientWantsUsage, ToLongFunction<TokenUsage> pricer) {
@@ -34,7 +34,10 @@ final class SseRelay {
     this.pricer = pricer;
   }
 
-  /** Returns what to send to the client now (possibly empty); incomplete events wait for more bytes. */
+  /**
+   * Returns what to send to the client now (possibly empty); incomplete events wait for more bytes, and the
+   * {@code [DONE]} event waits for {@link #doneEvent()}.
+   */
   Buffer feed(Buffer chunk) {
     pending.appendBuffer(chunk);
     Buffer out = null;
@@ -70,14 +73,20 @@ final class SseRelay {
   }
 
   boolean sawDone() {
-    return sawDone;
+    return doneEvent != null;
+  }
+
+  /** The {@code [DONE]} event exactly as llama.cpp sent it; it is held back (see {@link #feed}). */
+  Buffer doneEvent() {
+    return doneEvent;
   }
 
   /** The bytes to relay for one event: itself, null to drop it, or (rarely) a copy without usage. */
   private Buffer forward(Buffer event) {
     if (startsWithData(event, "[DONE]")) {
-      sawDone = true;
-      return event;
+      // Not relayed yet: the stream relay sends it once the request is settled, as the last bytes.
+      doneEvent = event.copy();
+      return null;
     }
     if (contains(event, USAGE_MARKER)) {
       JsonObject chunk = parseData(event);

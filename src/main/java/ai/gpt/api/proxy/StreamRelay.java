@@ -67,18 +67,18 @@ final class StreamRelay {
       // Cut before llama.cpp sent usage: bill what was relayed, one chunk per token, and say it is estimated.
       tokens = new TokenUsage(ex.request.promptEstimate(), sse.contentChunks(), 0, true);
     }
-    ex.settle(backend, tokens, ex.clientGone ? 499 : 200);
-    if (ex.clientGone || out.ended()) {
-      return;
-    }
-    Buffer rest = sse.remainder();
-    if (failure == null && rest.length() > 0) {
-      out.write(rest);
-    }
-    if (failure != null || !sse.sawDone()) {
-      out.write(errorEvent());
-    }
-    out.end();
+    // [DONE] (held back by the SSE relay) and the end of the response go out only once the settlement is
+    // durable: a client that saw the stream complete must be billed even if this process dies right after.
+    ex.settle(backend, tokens, ex.clientGone ? 499 : 200).onSuccess(cost -> {
+      if (ex.clientGone || out.ended()) {
+        return;
+      }
+      Buffer rest = sse.remainder();
+      if (failure == null && rest.length() > 0) {
+        out.write(rest);
+      }
+      out.end(sse.sawDone() ? sse.doneEvent() : errorEvent());
+    });
   }
 
   private static Buffer errorEvent() {

@@ -6,7 +6,6 @@ import ai.gpt.api.routing.Backend;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
 
 /**
@@ -49,18 +48,18 @@ final class WholeRelay {
         // No usage in a successful answer: bill the most it could have been, and say it is an estimate.
         tokens = new TokenUsage(ex.request.promptEstimate(), ex.request.maxTokens(), 0, true);
       }
-      long cost = ex.settle(backend, tokens, ex.clientGone ? 499 : 200);
-      if (ex.clientGone) {
-        return;
-      }
-      Buffer body = ar.result();
-      if (usage != null) {
-        usage.put("cost", Money.toUsd(cost));
-        body = json.toBuffer();
-      }
-      HttpServerResponse out = ex.ctx.response();
-      String type = upstream.getHeader(HttpHeaders.CONTENT_TYPE);
-      out.putHeader(HttpHeaders.CONTENT_TYPE, type == null ? "application/json" : type).end(body);
+      ex.settle(backend, tokens, ex.clientGone ? 499 : 200).onSuccess(cost -> {
+        if (ex.clientGone) {
+          return;
+        }
+        Buffer body = ar.result();
+        if (usage != null) {
+          usage.put("cost", Money.toUsd(cost));
+          body = json.toBuffer();
+        }
+        String type = upstream.getHeader(HttpHeaders.CONTENT_TYPE);
+        ex.ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, type == null ? "application/json" : type).end(body);
+      });
     });
   }
 
