@@ -328,12 +328,15 @@ class AdmissionTest {
     }
     Future.join(all).await();
     all.forEach(r -> assertTrue(r.result().admitted()));
-    assertEquals(1, loads.get());
+    // Coalesced: one load, or rarely two (a call whose "no_balance" answer arrives just after the first load
+    // finished starts another; SET NX makes it harmless). Uncoalesced, 20 calls would load about 20 times.
+    assertTrue(loads.get() <= 2, "loads: " + loads.get());
+    int loaded = loads.get();
     assertEquals(50_000, f.balance());
     assertTrue(f.pttl(RedisKeys.balance(f.org)) > 0, "the loaded balance has a TTL");
     assertEquals("20000", f.hgetall(RedisKeys.holds(f.org)).get("_total"));
     f.admit(new AdmissionRequest(f.newRequestId(), f.org, f.key, null, null, 10, 1000));
-    assertEquals(1, loads.get(), "loaded only when missing");
+    assertEquals(loaded, loads.get(), "loaded only when missing");
   }
 
   @Test
