@@ -36,7 +36,8 @@ def load(path):
 
 
 def cpu_table(rows):
-    header = ["run", "RPS", "busy %", "gateway %", "(sys)", "fake %", "(sys)", "wrk %", "softirq %", "foreign %", "unacc. %",
+    header = ["run", "RPS", "busy %", "gateway %", "(sys)", "fake %", "(sys)", "wrk %", "redis+pg %", "softirq %",
+              "foreign %", "unacc. %",
               "gw CPU us/req", "fake CPU us/req", "gw writes/req"]
     body, warnings = [], []
     for (mode, conns), t in rows.items():
@@ -48,7 +49,8 @@ def cpu_table(rows):
             g = lambda k: "" if c.get(k) is None else c[k]
             name = f"{'stream' if mode == 'stream' else 'non-stream'} c{conns} {target}"
             body.append([name, f"{float(r['rps']):,.0f}", g("cpu_busy"), g("cpu_gateway"), g("cpu_gateway_sys"),
-                         g("cpu_fake"), g("cpu_fake_sys"), g("cpu_wrk"), g("cpu_softirq"), g("cpu_foreign"), g("cpu_unaccounted"),
+                         g("cpu_fake"), g("cpu_fake_sys"), g("cpu_wrk"), g("cpu_stores"), g("cpu_softirq"),
+                         g("cpu_foreign"), g("cpu_unaccounted"),
                          g("gw_cpu_us_per_req") if target == "gateway" else "",
                          g("fake_cpu_us_per_req"), g("gw_syscw_per_req") if target == "gateway" else ""])
             foreign = c.get("cpu_foreign", 0) + c.get("cpu_unaccounted", 0)
@@ -201,7 +203,8 @@ def main():
                                     f"carried the {r['conns']} connections ({', '.join(f'{x}%' for x in loops)})")
         for w in warnings:
             print("  WARNING: " + w)
-        print("busy = whole machine; foreign = other processes (other engineers' builds and tests share it);")
+        print("busy = whole machine; redis+pg = Redis and PostgreSQL (metering and the usage writer);")
+        print("foreign = other processes (other engineers' builds and tests share it);")
         print("unacc. = busy time no process explains (processes that started and ended inside the window).")
         print("gw writes/req = the gateway's write/writev syscalls per request (/proc/PID/io syscw; send() is not")
         print("counted there).")
