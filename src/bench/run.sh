@@ -179,6 +179,7 @@ GW_ENV=(
   "DATABASE_URL=postgresql://postgres@127.0.0.1:5432/$DB"
   "REDIS_URL=redis://127.0.0.1:6379/$REDIS_DB"
   "KEY_PEPPER=bench-pepper-0123456789abcdef"
+  "JWT_SECRET=bench-jwt-secret-0123456789abcdef0123"
   "PORT=$GW_PORT"
   "METRICS_PORT=$METRICS_PORT"
   "HOST=127.0.0.1"

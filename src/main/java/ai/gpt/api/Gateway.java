@@ -1,11 +1,19 @@
 package ai.gpt.api;
 
+import ai.gpt.api.account.AccessTokens;
+import ai.gpt.api.account.AccountRoutes;
+import ai.gpt.api.account.AccountStore;
+import ai.gpt.api.account.PasswordHasher;
+import ai.gpt.api.account.SessionCheck;
+import ai.gpt.api.account.Sessions;
+import ai.gpt.api.account.SignInLimiter;
 import ai.gpt.api.auth.KeyHasher;
 import ai.gpt.api.auth.KeyInvalidations;
 import ai.gpt.api.auth.KeyStore;
 import ai.gpt.api.auth.LastUsedTracker;
 import ai.gpt.api.catalog.Catalog;
 import ai.gpt.api.catalog.CatalogLoader;
+import ai.gpt.api.config.AccountConfig;
 import ai.gpt.api.config.GatewayConfig;
 import ai.gpt.api.db.Database;
 import ai.gpt.api.http.GatewayContext;
@@ -18,6 +26,7 @@ import ai.gpt.api.routing.RoutingSettings;
 import ai.gpt.api.billing.Ledger;
 import ai.gpt.api.limits.HotBalances;
 import ai.gpt.api.limits.LimiterSettings;
+import ai.gpt.api.mail.Mailer;
 import ai.gpt.api.metering.Metering;
 import ai.gpt.api.usage.DirectUsageWriter;
 import ai.gpt.api.usage.QueuedUsageBalance;
@@ -92,10 +101,16 @@ public final class Gateway {
         .onSuccess(n -> LOG.info("Dropped {} hot balances; they reload from the ledger on next use", n))
         .compose(n -> Metering.create(vertx, redis, new QueuedUsageBalance(new Ledger(pool), redis)::load,
             LimiterSettings.defaults(), config.failurePolicy(), new DirectUsageWriter(pool), metrics.registry()));
-    return Future.all(KeyInvalidations.start(vertx, config.redisUrl(), keys), metering).compose(started -> {
+    AccountConfig accountConfig = config.accounts();
+    AccessTokens accessTokens = new AccessTokens(vertx, accountConfig.jwtSecret(), accountConfig.accessTtlSeconds());
+    Sessions sessions = new Sessions(pool, accountConfig.sessionTtlDays());
+    Future<AccountRoutes> accounts = SignInLimiter.create(vertx, redis).map(limiter -> new AccountRoutes(
+        new AccountStore(pool), sessions, accessTokens, new PasswordHasher(vertx), limiter,
+        Mailer.create(vertx, accountConfig), accountConfig.publicUrl(), accountConfig.sessionTtlDays()));
+    return Future.all(KeyInvalidations.start(vertx, config.redisUrl(), keys), metering, accounts).compose(started -> {
       KeyInvalidations invalidations = started.resultAt(0);
       GatewayContext context = new GatewayContext(config, catalog, registry, keys, new KeyHasher(config.keyPepper()),
-          lastUsed, metering.result(), metrics);
+          lastUsed, metering.result(), metrics, accounts.result(), new SessionCheck(accessTokens, sessions));
       return vertx.deployVerticle(new CatalogLoader(pool, Database.connectOptions(config.databaseUrl()), catalog,
               registry))
           .compose(id -> {

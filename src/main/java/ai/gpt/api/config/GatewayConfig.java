@@ -14,6 +14,7 @@ import java.util.List;
  * @param backends     BACKENDS entries (model=url) registered at start, e.g. for local runs
  * @param failurePolicy what admission does while Redis is unreachable (METERING_FAILURE_POLICY)
  * @param replicaName  this replica's name as a usage-stream consumer (REPLICA_NAME, else HOSTNAME)
+ * @param accounts     the account API's settings (sessions, e-mail)
  */
 public record GatewayConfig(
     String databaseUrl,
@@ -34,7 +35,8 @@ public record GatewayConfig(
     String dataDir,
     List<BackendSpec> backends,
     FailurePolicy failurePolicy,
-    String replicaName) {
+    String replicaName,
+    AccountConfig accounts) {
 
   /** A backend named in BACKENDS: {@code gpt-fast=http://127.0.0.1:8081}. */
   public record BackendSpec(String model, String url) {}
@@ -88,7 +90,8 @@ public record GatewayConfig(
         text(env, "DATA_DIR", ".gpt-api-data"),
         backends(env.get("BACKENDS")),
         failurePolicy,
-        replica == null || replica.isBlank() ? "gateway-" + ProcessHandle.current().pid() : replica);
+        replica == null || replica.isBlank() ? "gateway-" + ProcessHandle.current().pid() : replica,
+        AccountConfig.from(env, databaseUrl == null));
   }
 
   public boolean embedded() {

@@ -97,6 +97,16 @@ public final class ApiError extends RuntimeException {
     return new ApiError(402, "insufficient_quota", "insufficient_quota", null, message, null);
   }
 
+  /** An error of the account API (/api): 4xx are invalid_request_error, with a stable code to branch on. */
+  public static ApiError of(int status, String code, String message, String param) {
+    return new ApiError(status, status >= 500 ? "server_error" : "invalid_request_error", code, param, message, null);
+  }
+
+  /** As {@link #of}, telling the client when to retry. */
+  public static ApiError of(int status, String code, String message, long retryAfterMs) {
+    return new ApiError(status, "invalid_request_error", code, null, message, retryAfterMs);
+  }
+
   public static ApiError internal() {
     return new ApiError(500, "server_error", "internal_error", null,
         "The server had an error while processing your request.", null);

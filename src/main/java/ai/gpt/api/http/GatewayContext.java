@@ -1,5 +1,7 @@
 package ai.gpt.api.http;
 
+import ai.gpt.api.account.AccountRoutes;
+import ai.gpt.api.account.SessionCheck;
 import ai.gpt.api.auth.KeyHasher;
 import ai.gpt.api.auth.KeyStore;
 import ai.gpt.api.auth.LastUsedTracker;
@@ -18,4 +20,6 @@ public record GatewayContext(
     KeyHasher hasher,
     LastUsedTracker lastUsed,
     Metering metering,
-    GatewayMetrics metrics) {}
+    GatewayMetrics metrics,
+    AccountRoutes accounts,
+    SessionCheck sessionCheck) {}

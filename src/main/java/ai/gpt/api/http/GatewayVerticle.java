@@ -1,5 +1,6 @@
 package ai.gpt.api.http;
 
+import ai.gpt.api.api.ApiRouter;
 import ai.gpt.api.auth.AuthHandler;
 import ai.gpt.api.error.ApiError;
 import ai.gpt.api.error.FailureHandler;
@@ -82,6 +83,7 @@ public final class GatewayVerticle extends VerticleBase {
     ModelsHandler models = new ModelsHandler(gateway.catalog());
     router.get("/v1/models").handler(auth).handler(models::list);
     router.get("/v1/models/:id").handler(auth).handler(models::get);
+    router.route("/api/*").subRouter(ApiRouter.create(vertx, gateway.accounts(), gateway.sessionCheck()));
     router.route("/v1/*").handler(ctx -> ctx.fail(ApiError.notFound(
         "Unknown request URL: " + ctx.request().method() + " " + ctx.request().path() + ".")));
 

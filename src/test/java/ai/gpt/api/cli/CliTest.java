@@ -46,7 +46,7 @@ class CliTest {
 
   private static Result cli(String... args) {
     Env env = Env.of(Map.of("DATABASE_URL", TestServices.DATABASE_URL, "REDIS_URL", TestServices.REDIS_URL,
-        "KEY_PEPPER", TestServices.PEPPER));
+        "KEY_PEPPER", TestServices.PEPPER, "JWT_SECRET", TestServices.JWT_SECRET));
     PrintStream out = System.out;
     PrintStream err = System.err;
     ByteArrayOutputStream o = new ByteArrayOutputStream();

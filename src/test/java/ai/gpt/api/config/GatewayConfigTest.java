@@ -1,6 +1,7 @@
 package ai.gpt.api.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,7 +12,8 @@ import org.junit.jupiter.api.Test;
 
 class GatewayConfigTest {
   private static final Map<String, String> BASE = Map.of(
-      "DATABASE_URL", "postgresql://u:p@db:5432/gptapi", "REDIS_URL", "redis://cache:6379", "KEY_PEPPER", "0123456789abcdef");
+      "DATABASE_URL", "postgresql://u:p@db:5432/gptapi", "REDIS_URL", "redis://cache:6379", "KEY_PEPPER", "0123456789abcdef",
+      "JWT_SECRET", "0123456789abcdef0123456789abcdef");
 
   private static GatewayConfig with(String name, String value) {
     Map<String, String> env = new HashMap<>(BASE);
@@ -60,6 +62,19 @@ class GatewayConfigTest {
     assertEquals(2, c.backends().size());
     assertEquals("embed", c.backends().get(1).model());
     assertEquals("https://b/x", c.backends().get(1).url());
+  }
+
+  @Test
+  @DisplayName("account settings: JWT_SECRET required and long, SMTP_FROM required with SMTP_HOST, PUBLIC_URL a URL")
+  void accountSettings() {
+    Map<String, String> env = new HashMap<>(BASE);
+    env.remove("JWT_SECRET");
+    assertThrows(ConfigException.class, () -> GatewayConfig.from(Env.of(env)));
+    rejects("JWT_SECRET", "too-short");
+    rejects("PUBLIC_URL", "gpt.ai");
+    rejects("SMTP_HOST", "smtp.example.com");
+    assertNull(with("PORT", "8080").accounts().smtp(), "no SMTP: e-mails go to the log");
+    assertEquals("https://gpt.ai", with("PUBLIC_URL", "https://gpt.ai/").accounts().publicUrl());
   }
 
   @Test

@@ -308,6 +308,7 @@ class GatewayCrashTest {
     env.put("DATABASE_URL", TestServices.DATABASE_URL);
     env.put("REDIS_URL", TestServices.REDIS_URL);
     env.put("KEY_PEPPER", TestServices.PEPPER);
+    env.put("JWT_SECRET", TestServices.JWT_SECRET);
     env.put("PORT", String.valueOf(port));
     env.put("METRICS_PORT", String.valueOf(metricsPort));
     env.put("HOST", "127.0.0.1");

@@ -51,13 +51,14 @@ public final class GatewayHarness implements AutoCloseable {
   public static GatewayHarness start(Vertx vertx, Map<String, String> overrides) {
     TestServices.ensureDatabase();
     Pool pool = Database.pool(vertx, TestServices.DATABASE_URL, 4);
-    pool.query("TRUNCATE backends, api_keys, organizations, credit_ledger, usage, usage_rejects RESTART IDENTITY CASCADE")
+    pool.query("TRUNCATE backends, api_keys, organizations, users, credit_ledger, usage, usage_rejects RESTART IDENTITY CASCADE")
         .execute().await();
     TestServices.flushRedis(vertx); // organization ids restart, so Redis must forget the old ones' balances
     Map<String, String> env = new HashMap<>();
     env.put("DATABASE_URL", TestServices.DATABASE_URL);
     env.put("REDIS_URL", TestServices.REDIS_URL);
     env.put("KEY_PEPPER", TestServices.PEPPER);
+    env.put("JWT_SECRET", TestServices.JWT_SECRET);
     env.put("PORT", String.valueOf(freePort()));
     env.put("METRICS_PORT", String.valueOf(freePort()));
     env.put("HOST", "127.0.0.1");

@@ -1,0 +1,44 @@
+package ai.gpt.api.api;
+
+import ai.gpt.api.error.ApiError;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+
+/** Reading /api request bodies with clear 400s, and writing JSON answers. */
+public final class Json {
+  private Json() {}
+
+  /** The body as a JSON object; 400 invalid_json otherwise. */
+  public static JsonObject body(RoutingContext ctx) {
+    try {
+      JsonObject body = ctx.body().asJsonObject();
+      if (body != null) {
+        return body;
+      }
+    } catch (RuntimeException e) {
+      // answered below
+    }
+    throw ApiError.invalidJson();
+  }
+
+  /** A required string field of at most {@code max} characters. */
+  public static String string(JsonObject body, String field, int max) {
+    Object v = body.getValue(field);
+    if (!(v instanceof String s) || s.isBlank()) {
+      throw ApiError.invalidRequest("'" + field + "' is required and must be a non-empty string.", field);
+    }
+    if (s.length() > max) {
+      throw ApiError.invalidRequest("'" + field + "' is longer than " + max + " characters.", field);
+    }
+    return s;
+  }
+
+  /** An optional string field (null when absent). */
+  public static String optionalString(JsonObject body, String field, int max) {
+    return body.getValue(field) == null ? null : string(body, field, max);
+  }
+
+  public static void send(RoutingContext ctx, int status, JsonObject json) {
+    ctx.response().setStatusCode(status).putHeader("content-type", "application/json").end(json.toBuffer());
+  }
+}

@@ -1,0 +1,271 @@
+package ai.gpt.api.account;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.gpt.api.testing.GatewayHarness;
+import com.icegreen.greenmail.util.GreenMail;
+import com.icegreen.greenmail.util.GreenMailUtil;
+import com.icegreen.greenmail.util.ServerSetup;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpRequest;
+import io.vertx.ext.web.client.HttpResponse;
+import jakarta.mail.internet.MimeMessage;
+import java.net.ServerSocket;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import io.vertx.junit5.VertxExtension;
+
+/** Sign-up to sign-out through real HTTP, with the e-mails read from a real SMTP server. */
+@ExtendWith(VertxExtension.class)
+class AccountApiTest {
+  private static final Pattern TOKEN = Pattern.compile("token=([A-Za-z0-9_-]+)");
+  private static final String PASSWORD = "correct horse battery";
+
+  private GreenMail smtp;
+  private GatewayHarness gw;
+
+  @BeforeEach
+  void start(Vertx vertx) throws Exception {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    smtp = new GreenMail(new ServerSetup(port, "127.0.0.1", ServerSetup.PROTOCOL_SMTP));
+    smtp.start();
+    gw = GatewayHarness.start(vertx, Map.of("SMTP_HOST", "127.0.0.1", "SMTP_PORT", String.valueOf(port),
+        "SMTP_FROM", "no-reply@gpt.test", "PUBLIC_URL", "https://gpt.test"));
+  }
+
+  @AfterEach
+  void stop() {
+    gw.close();
+    smtp.stop();
+  }
+
+  @Test
+  @DisplayName("sign up, verify by e-mail, sign in, see my personal organization; mistakes get clear answers")
+  void signUpVerifySignIn() {
+    HttpResponse<Buffer> signedUp = post("/api/auth/signup", new JsonObject().put("email", " Ada@Example.com ")
+        .put("password", PASSWORD).put("name", "Ada"));
+    assertEquals(202, signedUp.statusCode(), signedUp.bodyAsString());
+    String token = tokenFromMail("ada@example.com", "Verify your e-mail");
+
+    HttpResponse<Buffer> early = signIn("ada@example.com", PASSWORD);
+    assertEquals(403, early.statusCode());
+    assertEquals("email_not_verified", code(early));
+    assertEquals(200, post("/api/auth/verify", new JsonObject().put("token", token)).statusCode());
+    HttpResponse<Buffer> again = post("/api/auth/verify", new JsonObject().put("token", token));
+    assertEquals(400, again.statusCode());
+    assertEquals("invalid_token", code(again));
+
+    HttpResponse<Buffer> wrong = signIn("ada@example.com", "not the password");
+    assertEquals(401, wrong.statusCode());
+    assertEquals("invalid_credentials", code(wrong));
+    HttpResponse<Buffer> unknown = signIn("nobody@example.com", PASSWORD);
+    assertEquals(401, unknown.statusCode());
+    assertEquals(wrong.bodyAsString(), unknown.bodyAsString(), "no hint whether the e-mail has an account");
+
+    HttpResponse<Buffer> ok = signIn("ADA@example.com", PASSWORD);
+    assertEquals(200, ok.statusCode(), ok.bodyAsString());
+    String cookie = ok.getHeader("set-cookie");
+    String attrs = cookie.toLowerCase(java.util.Locale.ROOT);
+    assertTrue(cookie.startsWith(AccountRoutes.REFRESH_COOKIE + "=") && attrs.contains("; httponly")
+        && attrs.contains("; secure") && attrs.contains("; samesite=strict") && attrs.contains("; path=/api/auth"),
+        cookie);
+    assertEquals("Bearer", ok.bodyAsJsonObject().getString("token_type"));
+    JsonObject me = get("/api/me", access(ok)).bodyAsJsonObject();
+    assertEquals("ada@example.com", me.getString("email"));
+    assertEquals(true, me.getBoolean("email_verified"));
+    assertEquals("owner", me.getJsonArray("organizations").getJsonObject(0).getString("role"));
+    assertEquals("ada@example.com", me.getJsonArray("organizations").getJsonObject(0).getString("name"));
+    assertTrue(!me.containsKey("password_hash"));
+
+    // Signing up again with the same address reveals nothing and changes nothing; the owner gets a notice.
+    HttpResponse<Buffer> dup = post("/api/auth/signup", new JsonObject().put("email", "ada@example.com")
+        .put("password", "another password"));
+    assertEquals(signedUp.bodyAsString(), dup.bodyAsString());
+    assertTrue(mailTo("ada@example.com", "Your GPT API account").contains("already has an account"));
+    assertEquals(200, signIn("ada@example.com", PASSWORD).statusCode());
+  }
+
+  @Test
+  @DisplayName("bad input: 400 with the field named; no session: 401; an unsigned token: 401")
+  void badInput() {
+    HttpResponse<Buffer> noEmail = post("/api/auth/signup", new JsonObject().put("password", PASSWORD));
+    assertEquals(400, noEmail.statusCode());
+    assertEquals("email", noEmail.bodyAsJsonObject().getJsonObject("error").getString("param"));
+    HttpResponse<Buffer> shortPw = post("/api/auth/signup", new JsonObject().put("email", "a@b.co")
+        .put("password", "short"));
+    assertEquals(400, shortPw.statusCode());
+    assertEquals("password", shortPw.bodyAsJsonObject().getJsonObject("error").getString("param"));
+    HttpResponse<Buffer> notJson = gw.client().post("/api/auth/signin").putHeader("content-type", "application/json")
+        .sendBuffer(Buffer.buffer("{nope")).await();
+    assertEquals(400, notJson.statusCode());
+    assertEquals(401, get("/api/me", null).statusCode());
+    // {"alg":"none"} with our claims: refused, the algorithm is pinned to HS256.
+    String none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiIxIiwic2lkIjoxLCJpc3MiOiJncHQtYXBpIn0.";
+    assertEquals(401, get("/api/me", none).statusCode());
+    assertEquals("nosniff", get("/api/me", null).getHeader("x-content-type-options"));
+  }
+
+  @Test
+  @DisplayName("refresh rotates the token; replaying a used one revokes the session; sign-out ends it")
+  void refreshRotationAndReuse() {
+    signUpVerified("bob@example.com");
+    HttpResponse<Buffer> ok = signIn("bob@example.com", PASSWORD);
+    String first = refreshCookie(ok);
+
+    HttpResponse<Buffer> noHeader = gw.client().post("/api/auth/refresh").putHeader("cookie", first).send().await();
+    assertEquals(403, noHeader.statusCode(), "cookie-authenticated writes need the CSRF header");
+
+    HttpResponse<Buffer> rotated = refresh(first);
+    assertEquals(200, rotated.statusCode(), rotated.bodyAsString());
+    String second = refreshCookie(rotated);
+    assertNotEquals(first, second);
+    String access = access(rotated);
+    assertEquals(200, get("/api/me", access).statusCode());
+
+    HttpResponse<Buffer> replay = refresh(first);
+    assertEquals(401, replay.statusCode());
+    assertEquals("session_revoked", code(replay));
+    assertEquals(401, refresh(second).statusCode(), "the whole session family is gone");
+    assertEquals(401, get("/api/me", access).statusCode(), "at once, not when the access token expires");
+
+    HttpResponse<Buffer> again = signIn("bob@example.com", PASSWORD);
+    HttpResponse<Buffer> out = gw.client().post("/api/auth/signout").bearerTokenAuthentication(access(again))
+        .send().await();
+    assertEquals(204, out.statusCode());
+    assertEquals(401, get("/api/me", access(again)).statusCode());
+    assertEquals(401, refresh(refreshCookie(again)).statusCode());
+  }
+
+  @Test
+  @DisplayName("forgot and reset password by single-use e-mailed token; change password ends other sessions")
+  void passwords() {
+    signUpVerified("cy@example.com");
+    HttpResponse<Buffer> elsewhere = signIn("cy@example.com", PASSWORD);
+    HttpResponse<Buffer> unknown = post("/api/auth/password/forgot", new JsonObject().put("email", "x@example.com"));
+    HttpResponse<Buffer> known = post("/api/auth/password/forgot", new JsonObject().put("email", "cy@example.com"));
+    assertEquals(202, known.statusCode());
+    assertEquals(known.bodyAsString(), unknown.bodyAsString(), "no hint whether the e-mail has an account");
+    String token = tokenFromMail("cy@example.com", "Reset your GPT API password");
+
+    String next = "a brand new passphrase";
+    assertEquals(200, post("/api/auth/password/reset", new JsonObject().put("token", token).put("password", next))
+        .statusCode());
+    HttpResponse<Buffer> reused = post("/api/auth/password/reset",
+        new JsonObject().put("token", token).put("password", "yet another one!"));
+    assertEquals(400, reused.statusCode());
+    assertEquals("invalid_token", code(reused));
+    assertEquals(401, signIn("cy@example.com", PASSWORD).statusCode());
+    assertEquals(401, get("/api/me", access(elsewhere)).statusCode(), "a reset signs every session out");
+
+    HttpResponse<Buffer> mine = signIn("cy@example.com", next);
+    HttpResponse<Buffer> other = signIn("cy@example.com", next);
+    HttpResponse<Buffer> wrongCurrent = gw.client().post("/api/auth/password/change")
+        .bearerTokenAuthentication(access(mine))
+        .sendJsonObject(new JsonObject().put("current_password", "nope nope").put("new_password", "third one!!"))
+        .await();
+    assertEquals(400, wrongCurrent.statusCode());
+    HttpResponse<Buffer> changed = gw.client().post("/api/auth/password/change")
+        .bearerTokenAuthentication(access(mine))
+        .sendJsonObject(new JsonObject().put("current_password", next).put("new_password", "third one!!")).await();
+    assertEquals(200, changed.statusCode(), changed.bodyAsString());
+    assertEquals(200, get("/api/me", access(mine)).statusCode(), "this session stays");
+    assertEquals(401, get("/api/me", access(other)).statusCode(), "the others end");
+    assertEquals(200, signIn("cy@example.com", "third one!!").statusCode());
+  }
+
+  @Test
+  @DisplayName("sign-in attempts are limited per account: the 11th in 15 minutes gets 429 with Retry-After")
+  void signInAttemptsLimited() {
+    signUpVerified("dee@example.com");
+    for (int i = 0; i < SignInLimiter.PER_ACCOUNT; i++) {
+      assertEquals(401, signIn("dee@example.com", "guess number " + i).statusCode());
+    }
+    HttpResponse<Buffer> limited = signIn("dee@example.com", PASSWORD);
+    assertEquals(429, limited.statusCode());
+    assertEquals("too_many_attempts", code(limited));
+    assertNotNull(limited.getHeader("retry-after"));
+    assertEquals(401, signIn("other@example.com", PASSWORD).statusCode(),
+        "another account from the same address is not limited by this one's attempts");
+  }
+
+  private void signUpVerified(String email) {
+    assertEquals(202, post("/api/auth/signup", new JsonObject().put("email", email).put("password", PASSWORD))
+        .statusCode());
+    String token = tokenFromMail(email, "Verify your e-mail");
+    assertEquals(200, post("/api/auth/verify", new JsonObject().put("token", token)).statusCode());
+  }
+
+  private HttpResponse<Buffer> signIn(String email, String password) {
+    return post("/api/auth/signin", new JsonObject().put("email", email).put("password", password));
+  }
+
+  private HttpResponse<Buffer> refresh(String cookie) {
+    return gw.client().post("/api/auth/refresh").putHeader("cookie", cookie)
+        .putHeader(AccountRoutes.CSRF_HEADER, "1").send().await();
+  }
+
+  private HttpResponse<Buffer> post(String path, JsonObject body) {
+    return gw.client().post(path).sendJsonObject(body).await();
+  }
+
+  private HttpResponse<Buffer> get(String path, String accessToken) {
+    HttpRequest<Buffer> r = gw.client().get(path);
+    if (accessToken != null) {
+      r.bearerTokenAuthentication(accessToken);
+    }
+    return r.send().await();
+  }
+
+  private static String access(HttpResponse<Buffer> signedIn) {
+    return signedIn.bodyAsJsonObject().getString("access_token");
+  }
+
+  /** "name=value" of the refresh cookie, as a browser would send it back. */
+  private static String refreshCookie(HttpResponse<Buffer> resp) {
+    String header = resp.getHeader("set-cookie");
+    return header.substring(0, header.indexOf(';'));
+  }
+
+  private static String code(HttpResponse<Buffer> resp) {
+    return resp.bodyAsJsonObject().getJsonObject("error").getString("code");
+  }
+
+  private String tokenFromMail(String to, String subject) {
+    Matcher m = TOKEN.matcher(mailTo(to, subject));
+    assertTrue(m.find(), "the e-mail carries a link with a token");
+    return m.group(1);
+  }
+
+  /** The body of the newest message to {@code to} with that subject, waiting for it to arrive. */
+  private String mailTo(String to, String subject) {
+    long deadline = System.currentTimeMillis() + 10_000;
+    while (System.currentTimeMillis() < deadline) {
+      MimeMessage[] all = smtp.getReceivedMessages();
+      for (int i = all.length - 1; i >= 0; i--) {
+        try {
+          if (all[i].getAllRecipients()[0].toString().equals(to) && all[i].getSubject().startsWith(subject)) {
+            return GreenMailUtil.getBody(all[i]);
+          }
+        } catch (Exception e) {
+          throw new AssertionError(e);
+        }
+      }
+      smtp.waitForIncomingEmail(200, all.length + 1);
+    }
+    throw new AssertionError("no e-mail '" + subject + "' to " + to);
+  }
+}
