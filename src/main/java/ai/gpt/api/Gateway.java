@@ -7,6 +7,7 @@ import ai.gpt.api.account.PasswordHasher;
 import ai.gpt.api.account.SessionCheck;
 import ai.gpt.api.account.Sessions;
 import ai.gpt.api.account.SignInLimiter;
+import ai.gpt.api.api.ApiRoutes;
 import ai.gpt.api.auth.KeyHasher;
 import ai.gpt.api.auth.KeyInvalidations;
 import ai.gpt.api.auth.KeyStore;
@@ -109,8 +110,11 @@ public final class Gateway {
         Mailer.create(vertx, accountConfig), accountConfig.publicUrl(), accountConfig.sessionTtlDays()));
     return Future.all(KeyInvalidations.start(vertx, config.redisUrl(), keys), metering, accounts).compose(started -> {
       KeyInvalidations invalidations = started.resultAt(0);
+      // Every feature of the /api JSON API, in mounting order.
+      List<ApiRoutes> apiRoutes = List.of(
+          accounts.result());
       GatewayContext context = new GatewayContext(config, catalog, registry, keys, new KeyHasher(config.keyPepper()),
-          lastUsed, metering.result(), metrics, accounts.result(), new SessionCheck(accessTokens, sessions));
+          lastUsed, metering.result(), metrics, apiRoutes, new SessionCheck(accessTokens, sessions));
       return vertx.deployVerticle(new CatalogLoader(pool, Database.connectOptions(config.databaseUrl()), catalog,
               registry))
           .compose(id -> {

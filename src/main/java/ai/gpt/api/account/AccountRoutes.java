@@ -1,6 +1,7 @@
 package ai.gpt.api.account;
 
 import ai.gpt.api.api.ApiAuth;
+import ai.gpt.api.api.ApiRoutes;
 import ai.gpt.api.api.Json;
 import ai.gpt.api.error.ApiError;
 import ai.gpt.api.mail.Mailer;
@@ -18,7 +19,7 @@ import java.util.regex.Pattern;
  * Answers never tell whether an e-mail address has an account: sign-up and forgot-password look the same either
  * way, and a failed sign-in says only that the e-mail or password is wrong.
  */
-public final class AccountRoutes {
+public final class AccountRoutes implements ApiRoutes {
   static final String REFRESH_COOKIE = "gptapi_refresh";
   static final String COOKIE_PATH = "/api/auth";
   /** Cookie-authenticated writes need this header, which a cross-site form or image cannot send (CSRF). */
@@ -46,7 +47,7 @@ public final class AccountRoutes {
     this.sessionTtlDays = sessionTtlDays;
   }
 
-  /** Routes that need no session. */
+  @Override
   public void mountPublic(Router api) {
     api.post("/auth/signup").handler(this::signUp);
     api.post("/auth/verify").handler(this::verify);
@@ -56,7 +57,7 @@ public final class AccountRoutes {
     api.post("/auth/password/reset").handler(this::reset);
   }
 
-  /** Routes for a signed-in user (the session check runs before them). */
+  @Override
   public void mountSignedIn(Router api) {
     api.post("/auth/signout").handler(this::signOut);
     api.post("/auth/password/change").handler(this::changePassword);

@@ -1,11 +1,11 @@
 package ai.gpt.api.api;
 
-import ai.gpt.api.account.AccountRoutes;
 import ai.gpt.api.account.SessionCheck;
 import ai.gpt.api.error.ApiError;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
+import java.util.List;
 
 /**
  * The JSON API behind the dashboard, mounted at /api. Public routes first (sign-up, sign-in...), then the session
@@ -16,7 +16,7 @@ public final class ApiRouter {
 
   private ApiRouter() {}
 
-  public static Router create(Vertx vertx, AccountRoutes accounts, SessionCheck sessionCheck) {
+  public static Router create(Vertx vertx, List<ApiRoutes> features, SessionCheck sessionCheck) {
     Router api = Router.router(vertx);
     api.route().handler(ctx -> {
       ctx.response()
@@ -27,9 +27,9 @@ public final class ApiRouter {
       ctx.next();
     });
     api.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
-    accounts.mountPublic(api);
+    features.forEach(f -> f.mountPublic(api));
     api.route().handler(sessionCheck);
-    accounts.mountSignedIn(api);
+    features.forEach(f -> f.mountSignedIn(api));
     api.route().handler(ctx -> ctx.fail(ApiError.notFound(
         "Unknown API route: " + ctx.request().method() + " " + ctx.request().path() + ".")));
     return api;

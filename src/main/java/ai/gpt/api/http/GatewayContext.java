@@ -1,6 +1,6 @@
 package ai.gpt.api.http;
 
-import ai.gpt.api.account.AccountRoutes;
+import ai.gpt.api.api.ApiRoutes;
 import ai.gpt.api.account.SessionCheck;
 import ai.gpt.api.auth.KeyHasher;
 import ai.gpt.api.auth.KeyStore;
@@ -10,6 +10,7 @@ import ai.gpt.api.config.GatewayConfig;
 import ai.gpt.api.metering.Metering;
 import ai.gpt.api.metrics.GatewayMetrics;
 import ai.gpt.api.routing.BackendRegistry;
+import java.util.List;
 
 /** The process-wide services every gateway verticle instance shares. All are safe to use from any event loop. */
 public record GatewayContext(
@@ -21,5 +22,5 @@ public record GatewayContext(
     LastUsedTracker lastUsed,
     Metering metering,
     GatewayMetrics metrics,
-    AccountRoutes accounts,
+    List<ApiRoutes> apiRoutes,
     SessionCheck sessionCheck) {}

@@ -83,7 +83,7 @@ public final class GatewayVerticle extends VerticleBase {
     ModelsHandler models = new ModelsHandler(gateway.catalog());
     router.get("/v1/models").handler(auth).handler(models::list);
     router.get("/v1/models/:id").handler(auth).handler(models::get);
-    router.route("/api/*").subRouter(ApiRouter.create(vertx, gateway.accounts(), gateway.sessionCheck()));
+    router.route("/api/*").subRouter(ApiRouter.create(vertx, gateway.apiRoutes(), gateway.sessionCheck()));
     router.route("/v1/*").handler(ctx -> ctx.fail(ApiError.notFound(
         "Unknown request URL: " + ctx.request().method() + " " + ctx.request().path() + ".")));
 

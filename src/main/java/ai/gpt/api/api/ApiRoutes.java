@@ -1,0 +1,12 @@
+package ai.gpt.api.api;
+
+import io.vertx.ext.web.Router;
+
+/** One feature's routes under /api. Public ones are mounted before the session check, the rest after it. */
+public interface ApiRoutes {
+  /** Routes anyone may call (sign-up, sign-in...). */
+  default void mountPublic(Router api) {}
+
+  /** Routes for a signed-in user: {@link ApiAuth#of} gives the caller. */
+  void mountSignedIn(Router api);
+}
