@@ -107,5 +107,8 @@ class RequestValidationTest {
     HttpResponse<Buffer> page = gw.get("/dashboard/keys", null);
     assertEquals(200, page.statusCode());
     assertEquals(true, page.bodyAsString().contains("<title>GPT API</title>"));
+    assertEquals(true, page.getHeader("content-security-policy").contains("frame-ancestors 'none'"));
+    assertEquals("nosniff", page.getHeader("x-content-type-options"));
+    assertEquals("DENY", page.getHeader("x-frame-options"));
   }
 }
