@@ -29,6 +29,8 @@ import ai.gpt.api.limits.HotBalances;
 import ai.gpt.api.limits.LimiterSettings;
 import ai.gpt.api.mail.Mailer;
 import ai.gpt.api.metering.Metering;
+import ai.gpt.api.reports.LimitsReport;
+import ai.gpt.api.reports.UsageRoutes;
 import ai.gpt.api.usage.DirectUsageWriter;
 import ai.gpt.api.usage.QueuedUsageBalance;
 import ai.gpt.api.usage.UsageWriter;
@@ -112,7 +114,8 @@ public final class Gateway {
       KeyInvalidations invalidations = started.resultAt(0);
       // Every feature of the /api JSON API, in mounting order.
       List<ApiRoutes> apiRoutes = List.of(
-          accounts.result());
+          accounts.result(),
+          new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())));
       GatewayContext context = new GatewayContext(config, catalog, registry, keys, new KeyHasher(config.keyPepper()),
           lastUsed, metering.result(), metrics, apiRoutes, new SessionCheck(accessTokens, sessions));
       return vertx.deployVerticle(new CatalogLoader(pool, Database.connectOptions(config.databaseUrl()), catalog,
