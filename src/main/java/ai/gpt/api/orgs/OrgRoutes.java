@@ -13,8 +13,8 @@ import java.util.regex.Pattern;
 
 /**
  * Organizations, members, roles and e-mailed invitations. Every route under /orgs/:orgId first checks the caller's
- * membership with {@link Memberships#require}: a non-member gets the same 404 as for an unknown id, and member and
- * invitation ids are looked up only inside that organization.
+ * membership with {@link Memberships#require}, before even reading the body: a non-member gets the same 404 as for
+ * an unknown id, and member and invitation ids are looked up only inside that organization.
  */
 public final class OrgRoutes implements ApiRoutes {
   private static final int MAX_NAME = 100;
@@ -69,9 +69,8 @@ public final class OrgRoutes implements ApiRoutes {
 
   private void rename(RoutingContext ctx) {
     long orgId = Memberships.pathId(ctx, "orgId");
-    JsonObject body = Json.body(ctx);
     memberships.require(orgId, ApiAuth.of(ctx).userId(), Role.ADMIN)
-        .compose(role -> store.rename(orgId, name(body), role))
+        .compose(role -> store.rename(orgId, name(Json.body(ctx)), role))
         .onSuccess(org -> Json.send(ctx, 200, org)).onFailure(ctx::fail);
   }
 
@@ -84,9 +83,8 @@ public final class OrgRoutes implements ApiRoutes {
 
   private void setRole(RoutingContext ctx) {
     long orgId = Memberships.pathId(ctx, "orgId");
-    JsonObject body = Json.body(ctx);
     memberships.require(orgId, ApiAuth.of(ctx).userId(), Role.ADMIN)
-        .compose(role -> store.setRole(orgId, memberId(ctx), grantableRole(body)))
+        .compose(role -> store.setRole(orgId, memberId(ctx), grantableRole(Json.body(ctx))))
         .onSuccess(member -> Json.send(ctx, 200, member)).onFailure(ctx::fail);
   }
 
@@ -108,9 +106,8 @@ public final class OrgRoutes implements ApiRoutes {
   private void transfer(RoutingContext ctx) {
     long orgId = Memberships.pathId(ctx, "orgId");
     long userId = ApiAuth.of(ctx).userId();
-    JsonObject body = Json.body(ctx);
     memberships.require(orgId, userId, Role.OWNER)
-        .compose(role -> store.transfer(orgId, userId, userIdField(body)))
+        .compose(role -> store.transfer(orgId, userId, userIdField(Json.body(ctx))))
         .compose(v -> store.members(orgId))
         .onSuccess(list -> Json.send(ctx, 200, new JsonObject().put("data", list))).onFailure(ctx::fail);
   }
@@ -118,9 +115,11 @@ public final class OrgRoutes implements ApiRoutes {
   private void invite(RoutingContext ctx) {
     long orgId = Memberships.pathId(ctx, "orgId");
     long userId = ApiAuth.of(ctx).userId();
-    JsonObject body = Json.body(ctx);
     memberships.require(orgId, userId, Role.ADMIN)
-        .compose(role -> store.invite(orgId, email(body), grantableRole(body), userId))
+        .compose(role -> {
+          JsonObject body = Json.body(ctx);
+          return store.invite(orgId, email(body), grantableRole(body), userId);
+        })
         .compose(invited -> mailer.send(invited.invitation().getString("email"),
                 "You are invited to join " + invited.orgName() + " on GPT API",
                 "You are invited to join the organization \"" + invited.orgName() + "\" on GPT API as "
@@ -141,7 +140,7 @@ public final class OrgRoutes implements ApiRoutes {
   private void revoke(RoutingContext ctx) {
     long orgId = Memberships.pathId(ctx, "orgId");
     memberships.require(orgId, ApiAuth.of(ctx).userId(), Role.ADMIN)
-        .compose(role -> store.revoke(orgId, Memberships.pathId(ctx, "invitationId")))
+        .compose(role -> store.revoke(orgId, invitationId(ctx)))
         .onSuccess(v -> ctx.response().setStatusCode(204).end()).onFailure(ctx::fail);
   }
 
@@ -157,6 +156,15 @@ public final class OrgRoutes implements ApiRoutes {
       return Memberships.pathId(ctx, "userId");
     } catch (ApiError e) {
       throw OrgStore.memberNotFound(null);
+    }
+  }
+
+  /** The :invitationId of a revoke; not a number is a 404 like an unknown invitation. */
+  private static long invitationId(RoutingContext ctx) {
+    try {
+      return Memberships.pathId(ctx, "invitationId");
+    } catch (ApiError e) {
+      throw OrgStore.invitationNotFound();
     }
   }
 

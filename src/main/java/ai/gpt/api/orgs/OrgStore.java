@@ -203,8 +203,7 @@ public final class OrgStore {
     return pool.preparedQuery("UPDATE invitations SET revoked_at = now() WHERE id = $2 AND org_id = $1 "
             + "AND accepted_at IS NULL AND revoked_at IS NULL RETURNING id")
         .execute(Tuple.of(orgId, invitationId))
-        .compose(rows -> rows.size() == 0 ? Future.failedFuture(ApiError.of(404, "not_found",
-            "No such pending invitation in this organization.", null)) : Future.<Void>succeededFuture());
+        .compose(rows -> rows.size() == 0 ? Future.failedFuture(invitationNotFound()) : Future.<Void>succeededFuture());
   }
 
   /**
@@ -258,6 +257,10 @@ public final class OrgStore {
 
   static ApiError memberNotFound(String param) {
     return ApiError.of(404, "not_found", "No such member of this organization.", param);
+  }
+
+  static ApiError invitationNotFound() {
+    return ApiError.of(404, "not_found", "No such pending invitation in this organization.", null);
   }
 
   private static ApiError nameTaken() {

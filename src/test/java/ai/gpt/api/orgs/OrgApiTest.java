@@ -124,6 +124,7 @@ class OrgApiTest {
     String eveToken = api.tokenFromMail("eve@example.com", INVITED);
     assertEquals(204, call(DELETE, "/api/orgs/" + acme + "/invitations/" + eveId, ada, null).statusCode());
     assertEquals(404, call(DELETE, "/api/orgs/" + acme + "/invitations/" + eveId, ada, null).statusCode());
+    assertEquals(404, call(DELETE, "/api/orgs/" + acme + "/invitations/x1", ada, null).statusCode());
     String eve = api.signUpAndSignIn("eve@example.com");
     assertEquals("invalid_token", code(accept(eve, eveToken)));
     assertEquals(201, invite(ada, acme, "eve@example.com", "member").statusCode());
@@ -251,6 +252,8 @@ class OrgApiTest {
     otherOrg.add(invite(ada, b, "mallory@example.com", "admin"));
     otherOrg.add(call(GET, ob + "/invitations", ada, null));
     otherOrg.add(call(DELETE, ob + "/invitations/" + pendingB, ada, null));
+    otherOrg.add(call(PATCH, ob, ada, new JsonObject()));
+    otherOrg.add(call(POST, ob + "/invitations", ada, new JsonObject().put("email", "not an address")));
     for (HttpResponse<Buffer> r : otherOrg) {
       assertEquals(404, r.statusCode(), r.bodyAsString());
       assertEquals(unknownOrg, r.bodyAsString(), "the same answer as for an organization that does not exist");
