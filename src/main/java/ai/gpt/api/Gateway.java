@@ -29,6 +29,9 @@ import ai.gpt.api.limits.HotBalances;
 import ai.gpt.api.limits.LimiterSettings;
 import ai.gpt.api.mail.Mailer;
 import ai.gpt.api.metering.Metering;
+import ai.gpt.api.orgs.Memberships;
+import ai.gpt.api.orgs.OrgRoutes;
+import ai.gpt.api.orgs.OrgStore;
 import ai.gpt.api.reports.LimitsReport;
 import ai.gpt.api.reports.UsageRoutes;
 import ai.gpt.api.usage.DirectUsageWriter;
@@ -107,14 +110,16 @@ public final class Gateway {
     AccountConfig accountConfig = config.accounts();
     AccessTokens accessTokens = new AccessTokens(vertx, accountConfig.jwtSecret(), accountConfig.accessTtlSeconds());
     Sessions sessions = new Sessions(pool, accountConfig.sessionTtlDays());
+    Mailer mailer = Mailer.create(vertx, accountConfig);
     Future<AccountRoutes> accounts = SignInLimiter.create(vertx, redis).map(limiter -> new AccountRoutes(
         new AccountStore(pool), sessions, accessTokens, new PasswordHasher(vertx), limiter,
-        Mailer.create(vertx, accountConfig), accountConfig.publicUrl(), accountConfig.sessionTtlDays()));
+        mailer, accountConfig.publicUrl(), accountConfig.sessionTtlDays()));
     return Future.all(KeyInvalidations.start(vertx, config.redisUrl(), keys), metering, accounts).compose(started -> {
       KeyInvalidations invalidations = started.resultAt(0);
       // Every feature of the /api JSON API, in mounting order.
       List<ApiRoutes> apiRoutes = List.of(
           accounts.result(),
+          new OrgRoutes(new OrgStore(pool), new Memberships(pool), mailer, accountConfig.publicUrl()),
           new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())));
       GatewayContext context = new GatewayContext(config, catalog, registry, keys, new KeyHasher(config.keyPepper()),
           lastUsed, metering.result(), metrics, apiRoutes, new SessionCheck(accessTokens, sessions));

@@ -5,20 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.gpt.api.testing.ApiClient;
 import ai.gpt.api.testing.GatewayHarness;
-import com.icegreen.greenmail.util.GreenMail;
-import com.icegreen.greenmail.util.GreenMailUtil;
-import com.icegreen.greenmail.util.ServerSetup;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
-import jakarta.mail.internet.MimeMessage;
-import java.net.ServerSocket;
-import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -29,28 +22,20 @@ import io.vertx.junit5.VertxExtension;
 /** Sign-up to sign-out through real HTTP, with the e-mails read from a real SMTP server. */
 @ExtendWith(VertxExtension.class)
 class AccountApiTest {
-  private static final Pattern TOKEN = Pattern.compile("token=([A-Za-z0-9_-]+)");
-  private static final String PASSWORD = "correct horse battery";
+  private static final String PASSWORD = ApiClient.PASSWORD;
 
-  private GreenMail smtp;
+  private ApiClient api;
   private GatewayHarness gw;
 
   @BeforeEach
   void start(Vertx vertx) throws Exception {
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    smtp = new GreenMail(new ServerSetup(port, "127.0.0.1", ServerSetup.PROTOCOL_SMTP));
-    smtp.start();
-    gw = GatewayHarness.start(vertx, Map.of("SMTP_HOST", "127.0.0.1", "SMTP_PORT", String.valueOf(port),
-        "SMTP_FROM", "no-reply@gpt.test", "PUBLIC_URL", "https://gpt.test"));
+    api = ApiClient.start(vertx);
+    gw = api.gateway();
   }
 
   @AfterEach
   void stop() {
-    gw.close();
-    smtp.stop();
+    api.close();
   }
 
   @Test
@@ -245,27 +230,10 @@ class AccountApiTest {
   }
 
   private String tokenFromMail(String to, String subject) {
-    Matcher m = TOKEN.matcher(mailTo(to, subject));
-    assertTrue(m.find(), "the e-mail carries a link with a token");
-    return m.group(1);
+    return api.tokenFromMail(to, subject);
   }
 
-  /** The body of the newest message to {@code to} with that subject, waiting for it to arrive. */
   private String mailTo(String to, String subject) {
-    long deadline = System.currentTimeMillis() + 10_000;
-    while (System.currentTimeMillis() < deadline) {
-      MimeMessage[] all = smtp.getReceivedMessages();
-      for (int i = all.length - 1; i >= 0; i--) {
-        try {
-          if (all[i].getAllRecipients()[0].toString().equals(to) && all[i].getSubject().startsWith(subject)) {
-            return GreenMailUtil.getBody(all[i]);
-          }
-        } catch (Exception e) {
-          throw new AssertionError(e);
-        }
-      }
-      smtp.waitForIncomingEmail(200, all.length + 1);
-    }
-    throw new AssertionError("no e-mail '" + subject + "' to " + to);
+    return api.mailTo(to, subject);
   }
 }
