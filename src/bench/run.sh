@@ -180,6 +180,7 @@ GW_ENV=(
   "REDIS_URL=redis://127.0.0.1:6379/$REDIS_DB"
   "KEY_PEPPER=bench-pepper-0123456789abcdef"
   "JWT_SECRET=bench-jwt-secret-0123456789abcdef0123"
+  "SECRETS_KEY=bench-secrets-key-0123456789abcdef0123"
   "PORT=$GW_PORT"
   "METRICS_PORT=$METRICS_PORT"
   "HOST=127.0.0.1"

@@ -4,9 +4,12 @@ import ai.gpt.api.account.AccessTokens;
 import ai.gpt.api.account.AccountRoutes;
 import ai.gpt.api.account.AccountStore;
 import ai.gpt.api.account.PasswordHasher;
+import ai.gpt.api.account.SecretBox;
 import ai.gpt.api.account.SessionCheck;
 import ai.gpt.api.account.Sessions;
 import ai.gpt.api.account.SignInLimiter;
+import ai.gpt.api.account.TwoFactor;
+import ai.gpt.api.account.TwoFactorRoutes;
 import ai.gpt.api.api.ApiRoutes;
 import ai.gpt.api.auth.KeyHasher;
 import ai.gpt.api.auth.KeyInvalidations;
@@ -111,14 +114,19 @@ public final class Gateway {
     AccessTokens accessTokens = new AccessTokens(vertx, accountConfig.jwtSecret(), accountConfig.accessTtlSeconds());
     Sessions sessions = new Sessions(pool, accountConfig.sessionTtlDays());
     Mailer mailer = Mailer.create(vertx, accountConfig);
-    Future<AccountRoutes> accounts = SignInLimiter.create(vertx, redis).map(limiter -> new AccountRoutes(
-        new AccountStore(pool), sessions, accessTokens, new PasswordHasher(vertx), limiter,
-        mailer, accountConfig.publicUrl(), accountConfig.sessionTtlDays()));
-    return Future.all(KeyInvalidations.start(vertx, config.redisUrl(), keys), metering, accounts).compose(started -> {
+    AccountStore accountStore = new AccountStore(pool);
+    PasswordHasher passwordHasher = new PasswordHasher(vertx);
+    TwoFactor twoFactor = new TwoFactor(pool, new SecretBox(accountConfig.secretsKey()));
+    Future<SignInLimiter> limiter = SignInLimiter.create(vertx, redis);
+    return Future.all(KeyInvalidations.start(vertx, config.redisUrl(), keys), metering, limiter).compose(started -> {
       KeyInvalidations invalidations = started.resultAt(0);
+      AccountRoutes accounts = new AccountRoutes(accountStore, sessions, accessTokens, passwordHasher,
+          limiter.result(), twoFactor, mailer, accountConfig.publicUrl(),
+          accountConfig.sessionTtlDays());
       // Every feature of the /api JSON API, in mounting order.
       List<ApiRoutes> apiRoutes = List.of(
-          accounts.result(),
+          accounts,
+          new TwoFactorRoutes(accounts, accountStore, twoFactor, passwordHasher, limiter.result()),
           new OrgRoutes(new OrgStore(pool), new Memberships(pool), mailer, accountConfig.publicUrl()),
           new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())));
       GatewayContext context = new GatewayContext(config, catalog, registry, keys, new KeyHasher(config.keyPepper()),

@@ -17,7 +17,8 @@ import java.util.regex.Pattern;
 /**
  * Sign-up, e-mail verification, sign-in, session refresh and sign-out, and passwords (forgot, reset, change).
  * Answers never tell whether an e-mail address has an account: sign-up and forgot-password look the same either
- * way, and a failed sign-in says only that the e-mail or password is wrong.
+ * way, and a failed sign-in says only that the e-mail or password is wrong. For an account with two-factor
+ * authentication the right password earns only a challenge; {@link TwoFactorRoutes} completes the sign-in.
  */
 public final class AccountRoutes implements ApiRoutes {
   static final String REFRESH_COOKIE = "gptapi_refresh";
@@ -31,17 +32,19 @@ public final class AccountRoutes implements ApiRoutes {
   private final AccessTokens tokens;
   private final PasswordHasher hasher;
   private final SignInLimiter limiter;
+  private final TwoFactor twoFactor;
   private final Mailer mailer;
   private final String publicUrl;
   private final int sessionTtlDays;
 
   public AccountRoutes(AccountStore store, Sessions sessions, AccessTokens tokens, PasswordHasher hasher,
-      SignInLimiter limiter, Mailer mailer, String publicUrl, int sessionTtlDays) {
+      SignInLimiter limiter, TwoFactor twoFactor, Mailer mailer, String publicUrl, int sessionTtlDays) {
     this.store = store;
     this.sessions = sessions;
     this.tokens = tokens;
     this.hasher = hasher;
     this.limiter = limiter;
+    this.twoFactor = twoFactor;
     this.mailer = mailer;
     this.publicUrl = publicUrl;
     this.sessionTtlDays = sessionTtlDays;
@@ -108,9 +111,18 @@ public final class AccountRoutes implements ApiRoutes {
         return Future.failedFuture(ApiError.of(403, "email_not_verified",
             "Verify your e-mail address first: open the link we sent you.", null));
       }
-      return sessions.create(found.account().id(), ctx.request().getHeader("user-agent"), clientAddress(ctx))
-          .map(issued -> signedIn(ctx, issued).put("user", found.account().toJson()));
+      // With two-factor authentication the password only earns a short-lived challenge, not a session.
+      return twoFactor.enabled(found.account().id()).compose(twoFactorOn -> twoFactorOn
+          ? twoFactor.newChallenge(found.account().id()).map(challenge -> new JsonObject()
+              .put("two_factor_required", true).put("challenge", challenge))
+          : startSession(ctx, found.account()));
     })).onSuccess(json -> Json.send(ctx, 200, json)).onFailure(ctx::fail);
+  }
+
+  /** A new session for a user who proved who they are: the sign-in answer, with the refresh cookie set. */
+  Future<JsonObject> startSession(RoutingContext ctx, Account account) {
+    return sessions.create(account.id(), ctx.request().getHeader("user-agent"), clientAddress(ctx))
+        .map(issued -> signedIn(ctx, issued).put("user", account.toJson()));
   }
 
   private void refresh(RoutingContext ctx) {
@@ -226,7 +238,7 @@ public final class AccountRoutes implements ApiRoutes {
     return password;
   }
 
-  private static String clientAddress(RoutingContext ctx) {
+  static String clientAddress(RoutingContext ctx) {
     return ctx.request().remoteAddress() == null ? "" : ctx.request().remoteAddress().host();
   }
 

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 class GatewayConfigTest {
   private static final Map<String, String> BASE = Map.of(
       "DATABASE_URL", "postgresql://u:p@db:5432/gptapi", "REDIS_URL", "redis://cache:6379", "KEY_PEPPER", "0123456789abcdef",
-      "JWT_SECRET", "0123456789abcdef0123456789abcdef");
+      "JWT_SECRET", "0123456789abcdef0123456789abcdef", "SECRETS_KEY", "fedcba9876543210fedcba9876543210");
 
   private static GatewayConfig with(String name, String value) {
     Map<String, String> env = new HashMap<>(BASE);
@@ -75,6 +75,21 @@ class GatewayConfigTest {
     rejects("SMTP_HOST", "smtp.example.com");
     assertNull(with("PORT", "8080").accounts().smtp(), "no SMTP: e-mails go to the log");
     assertEquals("https://gpt.ai", with("PUBLIC_URL", "https://gpt.ai/").accounts().publicUrl());
+  }
+
+  @Test
+  @DisplayName("SECRETS_KEY: required with DATABASE_URL and at least 32 characters; a dev value for the local run")
+  void secretsKey() {
+    Map<String, String> env = new HashMap<>(BASE);
+    env.remove("SECRETS_KEY");
+    ConfigException missing = assertThrows(ConfigException.class, () -> GatewayConfig.from(Env.of(env)));
+    assertTrue(missing.getMessage().contains("SECRETS_KEY"), missing.getMessage());
+    rejects("SECRETS_KEY", "0123456789abcdef0123456789abcde");
+    assertEquals("fedcba9876543210fedcba9876543210", with("PORT", "8080").accounts().secretsKey());
+    Map<String, String> local = new HashMap<>(env);
+    local.remove("DATABASE_URL");
+    local.remove("REDIS_URL");
+    assertEquals(AccountConfig.DEV_SECRETS_KEY, GatewayConfig.from(Env.of(local)).accounts().secretsKey());
   }
 
   @Test

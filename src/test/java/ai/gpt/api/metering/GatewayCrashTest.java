@@ -309,6 +309,7 @@ class GatewayCrashTest {
     env.put("REDIS_URL", TestServices.REDIS_URL);
     env.put("KEY_PEPPER", TestServices.PEPPER);
     env.put("JWT_SECRET", TestServices.JWT_SECRET);
+    env.put("SECRETS_KEY", TestServices.SECRETS_KEY);
     env.put("PORT", String.valueOf(port));
     env.put("METRICS_PORT", String.valueOf(metricsPort));
     env.put("HOST", "127.0.0.1");

@@ -59,6 +59,7 @@ public final class GatewayHarness implements AutoCloseable {
     env.put("REDIS_URL", TestServices.REDIS_URL);
     env.put("KEY_PEPPER", TestServices.PEPPER);
     env.put("JWT_SECRET", TestServices.JWT_SECRET);
+    env.put("SECRETS_KEY", TestServices.SECRETS_KEY);
     env.put("PORT", String.valueOf(freePort()));
     env.put("METRICS_PORT", String.valueOf(freePort()));
     env.put("HOST", "127.0.0.1");

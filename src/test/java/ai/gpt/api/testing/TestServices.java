@@ -19,6 +19,7 @@ public final class TestServices {
   public static final String REDIS_URL = env("TEST_REDIS_URL", "redis://127.0.0.1:6379/9");
   public static final String PEPPER = "test-pepper-0123456789";
   public static final String JWT_SECRET = "test-jwt-secret-0123456789abcdef0123";
+  public static final String SECRETS_KEY = "test-secrets-key-0123456789abcdef0123";
 
   private static boolean ready;
 
