@@ -8,6 +8,7 @@ import ai.gpt.api.account.SessionCheck;
 import ai.gpt.api.account.Sessions;
 import ai.gpt.api.account.SignInLimiter;
 import ai.gpt.api.api.ApiRoutes;
+import ai.gpt.api.apikeys.KeyRoutes;
 import ai.gpt.api.auth.KeyHasher;
 import ai.gpt.api.auth.KeyInvalidations;
 import ai.gpt.api.auth.KeyStore;
@@ -24,6 +25,7 @@ import ai.gpt.api.metrics.OpsServer;
 import ai.gpt.api.routing.BackendRegistry;
 import ai.gpt.api.routing.HealthChecker;
 import ai.gpt.api.routing.RoutingSettings;
+import ai.gpt.api.billing.CreditRoutes;
 import ai.gpt.api.billing.Ledger;
 import ai.gpt.api.limits.HotBalances;
 import ai.gpt.api.limits.LimiterSettings;
@@ -112,7 +114,9 @@ public final class Gateway {
       KeyInvalidations invalidations = started.resultAt(0);
       // Every feature of the /api JSON API, in mounting order.
       List<ApiRoutes> apiRoutes = List.of(
-          accounts.result());
+          accounts.result(),
+          new KeyRoutes(pool, redis, new KeyHasher(config.keyPepper())),
+          new CreditRoutes(pool, redis));
       GatewayContext context = new GatewayContext(config, catalog, registry, keys, new KeyHasher(config.keyPepper()),
           lastUsed, metering.result(), metrics, apiRoutes, new SessionCheck(accessTokens, sessions));
       return vertx.deployVerticle(new CatalogLoader(pool, Database.connectOptions(config.databaseUrl()), catalog,
