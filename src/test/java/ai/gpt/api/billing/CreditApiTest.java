@@ -11,11 +11,15 @@ import ai.gpt.api.apikeys.ApiUsers;
 import ai.gpt.api.apikeys.ApiUsers.User;
 import ai.gpt.api.limits.RedisKeys;
 import ai.gpt.api.testing.TestServices;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.PoolOptions;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
@@ -161,6 +165,28 @@ class CreditApiTest {
       HttpResponse<Buffer> resp = users.call("POST", sender + "/credits/transfer", ada.token(), bad);
       assertEquals(400, resp.statusCode(), bad.encode() + " " + resp.bodyAsString());
     }
+  }
+
+  @Test
+  @DisplayName("concurrent transfers can never overdraw the sender: of 40 for $0.50 from $10, exactly 20 succeed")
+  void concurrentTransfers(Vertx vertx) {
+    User ada = users.signUp("ada@example.com");
+    long to = users.createOrgOwnedBy(ada, "ada-team");
+    users.gw.credit(ada.orgId(), 10_000_000);
+    WebClient parallel = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
+        .setDefaultPort(users.gw.port()), new PoolOptions().setHttp1MaxSize(40));
+    List<Future<HttpResponse<Buffer>>> sent = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      sent.add(parallel.post("/api/orgs/" + ada.orgId() + "/credits/transfer")
+          .bearerTokenAuthentication(ada.token())
+          .sendJsonObject(new JsonObject().put("to_org_id", to).put("usd", "0.50").put("reason", "race " + i)));
+    }
+    Future.join(new ArrayList<>(sent)).await();
+    parallel.close();
+    assertEquals(20, sent.stream().filter(f -> f.result().statusCode() == 201).count());
+    assertEquals(20, sent.stream().filter(f -> f.result().statusCode() == 402).count());
+    assertEquals(0L, users.gw.ledgerBalance(ada.orgId()));
+    assertEquals(10_000_000L, users.gw.ledgerBalance(to));
   }
 
   @Test
