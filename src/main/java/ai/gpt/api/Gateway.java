@@ -11,6 +11,7 @@ import ai.gpt.api.account.SignInLimiter;
 import ai.gpt.api.account.TwoFactor;
 import ai.gpt.api.account.TwoFactorRoutes;
 import ai.gpt.api.api.ApiRoutes;
+import ai.gpt.api.apikeys.KeyRoutes;
 import ai.gpt.api.auth.KeyHasher;
 import ai.gpt.api.auth.KeyInvalidations;
 import ai.gpt.api.auth.KeyStore;
@@ -27,6 +28,7 @@ import ai.gpt.api.metrics.OpsServer;
 import ai.gpt.api.routing.BackendRegistry;
 import ai.gpt.api.routing.HealthChecker;
 import ai.gpt.api.routing.RoutingSettings;
+import ai.gpt.api.billing.CreditRoutes;
 import ai.gpt.api.billing.Ledger;
 import ai.gpt.api.limits.HotBalances;
 import ai.gpt.api.limits.LimiterSettings;
@@ -128,6 +130,8 @@ public final class Gateway {
           accounts,
           new TwoFactorRoutes(accounts, accountStore, twoFactor, passwordHasher, limiter.result()),
           new OrgRoutes(new OrgStore(pool), new Memberships(pool), mailer, accountConfig.publicUrl()),
+          new KeyRoutes(pool, redis, new KeyHasher(config.keyPepper())),
+          new CreditRoutes(pool, redis),
           new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())));
       GatewayContext context = new GatewayContext(config, catalog, registry, keys, new KeyHasher(config.keyPepper()),
           lastUsed, metering.result(), metrics, apiRoutes, new SessionCheck(accessTokens, sessions));
