@@ -153,19 +153,26 @@ public final class Metering {
         long now = System.nanoTime();
         metrics.settleLatency(now - start);
         metrics.settled(now - p.endedNanos());
+        if (!first) {
+          pending.resolved();
+        }
         return Future.succeededFuture();
       }
       String message = String.valueOf(ar.cause().getMessage());
       if (message.contains("GPTAPI_MISMATCH")) {
         // A bug, not an outage: replaying cannot fix it, and the reservation expires on its own.
         LOG.error("Settlement of {} refused by Redis: {}", p.usage().requestId(), message);
+        if (!first) {
+          pending.resolved();
+        }
         return Future.succeededFuture();
       }
       outage.failed(ar.cause());
-      pending.add(p);
       if (!first) {
+        pending.requeue(p);
         return Future.succeededFuture();
       }
+      pending.add(p);
       return durable.write(p.usage()).recover(e -> {
         LOG.error("Settlement of {} is held only in memory until Redis returns (PostgreSQL write failed too: {})",
             p.usage().requestId(), e.toString());

@@ -16,21 +16,32 @@ final class PendingSettlements {
   private final ConcurrentLinkedQueue<Pending> queue = new ConcurrentLinkedQueue<>();
   private final AtomicInteger size = new AtomicInteger();
 
+  /** A settlement Redis refused for the first time. */
   void add(Pending p) {
     queue.add(p);
     size.incrementAndGet();
   }
 
+  /** A replayed settlement Redis refused again: back in the queue, still counted once. */
+  void requeue(Pending p) {
+    queue.add(p);
+  }
+
+  /** A replayed settlement Redis accepted (or that can never be accepted). */
+  void resolved() {
+    size.decrementAndGet();
+  }
+
+  /** Settlements not yet accepted by Redis, including those being replayed right now. */
   int size() {
     return size.get();
   }
 
-  /** Takes up to {@code max} settlements, oldest first. */
+  /** Takes up to {@code max} settlements to replay, oldest first; they stay counted until resolved or requeued. */
   List<Pending> take(int max) {
     List<Pending> out = new ArrayList<>();
     Pending p;
     while (out.size() < max && (p = queue.poll()) != null) {
-      size.decrementAndGet();
       out.add(p);
     }
     return out;
