@@ -10,6 +10,7 @@ import ai.gpt.api.account.Sessions;
 import ai.gpt.api.account.SignInLimiter;
 import ai.gpt.api.account.TwoFactor;
 import ai.gpt.api.account.TwoFactorRoutes;
+import ai.gpt.api.admin.AdminRoutes;
 import ai.gpt.api.api.ApiRoutes;
 import ai.gpt.api.apikeys.KeyRoutes;
 import ai.gpt.api.auth.KeyHasher;
@@ -132,7 +133,8 @@ public final class Gateway {
           new OrgRoutes(new OrgStore(pool), new Memberships(pool), mailer, accountConfig.publicUrl()),
           new KeyRoutes(pool, redis, new KeyHasher(config.keyPepper())),
           new CreditRoutes(pool, redis),
-          new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())));
+          new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())),
+          new AdminRoutes(pool, redis, registry));
       GatewayContext context = new GatewayContext(config, catalog, registry, keys, new KeyHasher(config.keyPepper()),
           lastUsed, metering.result(), metrics, apiRoutes, new SessionCheck(accessTokens, sessions));
       return vertx.deployVerticle(new CatalogLoader(pool, Database.connectOptions(config.databaseUrl()), catalog,
