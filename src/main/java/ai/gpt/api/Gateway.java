@@ -12,6 +12,7 @@ import ai.gpt.api.account.TwoFactor;
 import ai.gpt.api.account.TwoFactorRoutes;
 import ai.gpt.api.admin.AdminRoutes;
 import ai.gpt.api.api.ApiRoutes;
+import ai.gpt.api.api.DocsRoutes;
 import ai.gpt.api.apikeys.KeyRoutes;
 import ai.gpt.api.auth.KeyHasher;
 import ai.gpt.api.auth.KeyInvalidations;
@@ -49,6 +50,7 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.ext.web.Router;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisOptions;
 import io.vertx.sqlclient.Pool;
@@ -77,9 +79,10 @@ public final class Gateway {
   private final Metering metering;
   private final List<String> deployments;
   private final int port;
+  private final Router router;
 
   private Gateway(Vertx vertx, Pool pool, Redis redis, KeyInvalidations invalidations, LastUsedTracker lastUsed,
-      OpsServer ops, Metering metering, List<String> deployments, int port) {
+      OpsServer ops, Metering metering, List<String> deployments, int port, Router router) {
     this.vertx = vertx;
     this.pool = pool;
     this.redis = redis;
@@ -89,6 +92,7 @@ public final class Gateway {
     this.ops = ops;
     this.deployments = deployments;
     this.port = port;
+    this.router = router;
   }
 
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config) {
@@ -121,13 +125,16 @@ public final class Gateway {
     PasswordHasher passwordHasher = new PasswordHasher(vertx);
     TwoFactor twoFactor = new TwoFactor(pool, new SecretBox(accountConfig.secretsKey()));
     Future<SignInLimiter> limiter = SignInLimiter.create(vertx, redis);
-    return Future.all(KeyInvalidations.start(vertx, config.redisUrl(), keys), metering, limiter).compose(started -> {
+    Future<DocsRoutes> docs = DocsRoutes.load(vertx);
+    Future<KeyInvalidations> subscribed = KeyInvalidations.start(vertx, config.redisUrl(), keys);
+    return Future.all(subscribed, metering, limiter, docs).compose(started -> {
       KeyInvalidations invalidations = started.resultAt(0);
       AccountRoutes accounts = new AccountRoutes(accountStore, sessions, accessTokens, passwordHasher,
           limiter.result(), twoFactor, mailer, accountConfig.publicUrl(),
           accountConfig.sessionTtlDays());
       // Every feature of the /api JSON API, in mounting order.
       List<ApiRoutes> apiRoutes = List.of(
+          docs.result(), // public: /api/openapi.json and /api/docs
           accounts,
           new TwoFactorRoutes(accounts, accountStore, twoFactor, passwordHasher, limiter.result()),
           new OrgRoutes(new OrgStore(pool), new Memberships(pool), mailer, accountConfig.publicUrl()),
@@ -165,9 +172,14 @@ public final class Gateway {
           .map(id -> {
             deployments.add(id);
             return new Gateway(vertx, pool, redis, invalidations, lastUsed, ops, metering.result(), deployments,
-                servers.get(0).actualPort());
+                servers.get(0).actualPort(), servers.get(0).router());
           });
     });
+  }
+
+  /** The public router (of the first event loop's server; every server has the same routes). */
+  public Router router() {
+    return router;
   }
 
   /** The public port actually bound. */

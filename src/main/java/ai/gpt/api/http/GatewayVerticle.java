@@ -27,6 +27,7 @@ public final class GatewayVerticle extends VerticleBase {
   private final GatewayContext gateway;
   private HttpClient upstreamClient;
   private HttpServer server;
+  private Router router;
 
   public GatewayVerticle(GatewayContext gateway) {
     this.gateway = gateway;
@@ -44,7 +45,7 @@ public final class GatewayVerticle extends VerticleBase {
             .setTcpNoDelay(true),
         new PoolOptions().setHttp1MaxSize(config.upstreamPoolSize()));
     return StaticSite.load(vertx).compose(site -> {
-      Router router = router(site);
+      router = router(site);
       return vertx.createHttpServer(new HttpServerOptions()
               .setTcpNoDelay(true)
               .setCompressionSupported(false)
@@ -62,6 +63,11 @@ public final class GatewayVerticle extends VerticleBase {
   /** The port actually bound, useful when PORT=0 in tests. */
   public int actualPort() {
     return server.actualPort();
+  }
+
+  /** The routes this server answers (the /api ones in the sub-router of the /api/* route). */
+  public Router router() {
+    return router;
   }
 
   private Router router(StaticSite site) {

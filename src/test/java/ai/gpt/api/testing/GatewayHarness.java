@@ -79,6 +79,11 @@ public final class GatewayHarness implements AutoCloseable {
     return gateway.port();
   }
 
+  /** The gateway's public router, to compare its routes with the OpenAPI document. */
+  public io.vertx.ext.web.Router router() {
+    return gateway.router();
+  }
+
   public int metricsPort() {
     return gateway.metricsPort();
   }

@@ -1,0 +1,67 @@
+package ai.gpt.api.api;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+
+/**
+ * The API reference, public: the OpenAPI document at {@code /api/openapi.json} and a ReDoc page at
+ * {@code /api/docs} that renders it. The page and ReDoc's bundle are served from this origin (the bundle is
+ * copied into the jar at build time from the version pinned in {@code src/main/docs/package-lock.json}).
+ */
+public final class DocsRoutes implements ApiRoutes {
+  static final String BUNDLE = "apidocs/redoc.standalone.js";
+  /**
+   * Like the web app's policy, scripts only from this origin. ReDoc also needs inline styles (styled-components),
+   * a blob: worker for its search, and eval for the JSON-schema compiler it bundles; this page shows only the
+   * gateway's own document.
+   */
+  static final String CSP = "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+      + "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+      + "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
+
+  private final Buffer document;
+  private final Buffer page;
+
+  private DocsRoutes(Buffer document, Buffer page) {
+    this.document = document;
+    this.page = page;
+  }
+
+  /** Merges the document and reads the page once, asynchronously, so no request touches the file system for them. */
+  public static Future<DocsRoutes> load(Vertx vertx) {
+    Future<Buffer> document = OpenApiDocument.load(vertx).map(json -> json.toBuffer());
+    Future<Buffer> page = vertx.fileSystem().readFile("apidocs/index.html");
+    return Future.all(document, page).map(all -> new DocsRoutes(document.result(), page.result()));
+  }
+
+  @Override
+  public void mountPublic(Router api) {
+    api.get("/openapi.json").handler(ctx -> ctx.response()
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .putHeader("Access-Control-Allow-Origin", "*")
+        .end(document));
+    api.get("/docs").handler(this::page);
+    api.get("/docs/redoc.standalone.js").handler(ctx -> {
+      // The ApiRouter sets no-store; the pinned bundle changes only with a deploy.
+      ctx.response()
+          .putHeader(HttpHeaders.CONTENT_TYPE, "text/javascript; charset=utf-8")
+          .putHeader(HttpHeaders.CACHE_CONTROL, "public, max-age=3600")
+          .sendFile(BUNDLE)
+          .onFailure(ctx::fail);
+    });
+  }
+
+  private void page(RoutingContext ctx) {
+    ctx.response()
+        .putHeader(HttpHeaders.CONTENT_TYPE, "text/html; charset=utf-8")
+        .putHeader("Content-Security-Policy", CSP)
+        .end(page);
+  }
+
+  @Override
+  public void mountSignedIn(Router api) {}
+}
