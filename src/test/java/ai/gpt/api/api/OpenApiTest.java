@@ -35,7 +35,8 @@ class OpenApiTest {
    * hashed assets. Routes without a path (middleware such as request ids, the access log, the session check, the
    * web app's fallback and the not-found answers) are not endpoints either.
    */
-  private static final Set<String> NOT_ENDPOINTS = Set.of("/api/", "/v1/", "/assets/");
+  /** Prefix routes that are guards or fallbacks, not endpoints (/api/admin/ is the admin check). */
+  private static final Set<String> NOT_ENDPOINTS = Set.of("/api/", "/api/admin/", "/v1/", "/assets/");
   private static final Set<String> OPERATIONS = Set.of("get", "put", "post", "delete", "patch", "head", "options");
   private static final Pattern PARAM = Pattern.compile(":([A-Za-z0-9_]+)");
 
