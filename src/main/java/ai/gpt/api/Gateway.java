@@ -3,6 +3,8 @@ package ai.gpt.api;
 import ai.gpt.api.account.AccessTokens;
 import ai.gpt.api.account.AccountRoutes;
 import ai.gpt.api.account.AccountStore;
+import ai.gpt.api.account.OAuthRoutes;
+import ai.gpt.api.account.OAuthStore;
 import ai.gpt.api.account.PasswordHasher;
 import ai.gpt.api.account.SecretBox;
 import ai.gpt.api.account.SessionCheck;
@@ -137,6 +139,8 @@ public final class Gateway {
           docs.result(), // public: /api/openapi.json and /api/docs
           accounts,
           new TwoFactorRoutes(accounts, accountStore, twoFactor, passwordHasher, limiter.result()),
+          new OAuthRoutes(vertx, accountConfig.oauth(), accounts, accountStore, new OAuthStore(pool), twoFactor,
+              redis, accountConfig.publicUrl()),
           new OrgRoutes(new OrgStore(pool), new Memberships(pool), mailer, accountConfig.publicUrl()),
           new KeyRoutes(pool, redis, new KeyHasher(config.keyPepper())),
           new CreditRoutes(pool, redis),

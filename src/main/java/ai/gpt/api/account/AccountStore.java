@@ -29,18 +29,27 @@ public final class AccountStore {
    * Returns the raw verification token, or null when the e-mail is already registered (nothing is changed).
    */
   Future<String> signUp(String email, String name, String passwordHash) {
-    return pool.withTransaction(conn -> conn.preparedQuery(
-            "INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING "
-                + "RETURNING id")
-        .execute(Tuple.of(email, name, passwordHash))
+    return pool.withTransaction(conn -> createUser(conn, email, name, passwordHash, false)
+        .compose(userId -> userId == null ? Future.succeededFuture(null)
+            : insertToken(conn, userId, "verify", VERIFY_TTL)));
+  }
+
+  /**
+   * Inserts the user (verified or not; passwordHash null for an OAuth-only account) and their personal
+   * organization; returns the user's id, or null when the e-mail is already registered (nothing is changed).
+   */
+  static Future<Long> createUser(SqlConnection conn, String email, String name, String passwordHash,
+      boolean verified) {
+    return conn.preparedQuery("INSERT INTO users (email, name, password_hash, email_verified_at) "
+            + "VALUES ($1, $2, $3, CASE WHEN $4 THEN now() END) ON CONFLICT (email) DO NOTHING RETURNING id")
+        .execute(Tuple.of(email, name, passwordHash, verified))
         .compose(rows -> {
           if (rows.size() == 0) {
             return Future.succeededFuture(null);
           }
           long userId = rows.iterator().next().getLong(0);
-          return personalOrganization(conn, userId, email)
-              .compose(orgId -> insertToken(conn, userId, "verify", VERIFY_TTL));
-        }));
+          return personalOrganization(conn, userId, email).map(userId);
+        });
   }
 
   /** Organization names are unique; the e-mail is, unless an operator took it already. */

@@ -1,5 +1,9 @@
 package ai.gpt.api.config;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
 /**
  * Settings of the account API (/api): session tokens, links in e-mails, and the SMTP server.
  *
@@ -9,9 +13,36 @@ package ai.gpt.api.config;
  * @param smtp            null: e-mails are written to the log instead of sent (local runs)
  * @param accessTtlSeconds lifetime of an access token
  * @param sessionTtlDays  lifetime of a session (its refresh tokens) since sign-in
+ * @param oauth           the enabled OAuth sign-in providers (those with a client id and secret)
+ * @param corsOrigins     origins allowed to call /api from a browser (CORS_ORIGINS); empty: none
  */
 public record AccountConfig(String jwtSecret, String secretsKey, String publicUrl, Smtp smtp, int accessTtlSeconds,
-    int sessionTtlDays) {
+    int sessionTtlDays, List<OAuthProvider> oauth, List<String> corsOrigins) {
+
+  /**
+   * An OAuth sign-in provider: {@code <NAME>_CLIENT_ID} and {@code <NAME>_CLIENT_SECRET} enable it. Its endpoints
+   * are the provider's own unless {@code <NAME>_OAUTH_SITE} (e.g. a test double) replaces their scheme and host.
+   *
+   * @param name         google, github, facebook or indeed
+   * @param emailsUrl    GitHub only: the list of the user's addresses with their verified flag (else null)
+   */
+  public record OAuthProvider(String name, String clientId, String clientSecret, String authorizeUrl,
+      String tokenUrl, String userInfoUrl, String emailsUrl, List<String> scopes, boolean pkce) {}
+
+  /** The providers this gateway knows, with their real endpoints. */
+  private static final List<OAuthProvider> KNOWN = List.of(
+      new OAuthProvider("google", null, null, "https://accounts.google.com/o/oauth2/v2/auth",
+          "https://oauth2.googleapis.com/token", "https://openidconnect.googleapis.com/v1/userinfo", null,
+          List.of("openid", "email", "profile"), true),
+      new OAuthProvider("github", null, null, "https://github.com/login/oauth/authorize",
+          "https://github.com/login/oauth/access_token", "https://api.github.com/user",
+          "https://api.github.com/user/emails", List.of("read:user", "user:email"), true),
+      new OAuthProvider("facebook", null, null, "https://www.facebook.com/v19.0/dialog/oauth",
+          "https://graph.facebook.com/v19.0/oauth/access_token",
+          "https://graph.facebook.com/v19.0/me?fields=id,name,email", null, List.of("email", "public_profile"), true),
+      new OAuthProvider("indeed", null, null, "https://secure.indeed.com/oauth/v2/authorize",
+          "https://apis.indeed.com/oauth/v2/tokens", "https://secure.indeed.com/v2/api/userinfo", null,
+          List.of("email"), false));
 
   /** SMTP_HOST/PORT/USERNAME/PASSWORD/FROM; STARTTLS is used when the server offers it. */
   public record Smtp(String host, int port, String username, String password, String from) {}
@@ -41,7 +72,56 @@ public record AccountConfig(String jwtSecret, String secretsKey, String publicUr
       }
       smtp = new Smtp(host, port, env.get("SMTP_USERNAME"), env.get("SMTP_PASSWORD"), from);
     }
-    return new AccountConfig(secret, secretsKey, publicUrl.replaceAll("/+$", ""), smtp, 900, 30);
+    return new AccountConfig(secret, secretsKey, publicUrl.replaceAll("/+$", ""), smtp, 900, 30, oauth(env),
+        corsOrigins(env.get("CORS_ORIGINS")));
+  }
+
+  private static List<OAuthProvider> oauth(Env env) {
+    List<OAuthProvider> enabled = new ArrayList<>();
+    for (OAuthProvider p : KNOWN) {
+      String prefix = p.name().toUpperCase(Locale.ROOT);
+      String id = env.get(prefix + "_CLIENT_ID");
+      String secret = env.get(prefix + "_CLIENT_SECRET");
+      if (id == null || secret == null) {
+        if (id != null || secret != null) {
+          throw new ConfigException(prefix + (id == null ? "_CLIENT_ID" : "_CLIENT_SECRET"),
+              "is required with " + prefix + (id == null ? "_CLIENT_SECRET" : "_CLIENT_ID"));
+        }
+        continue;
+      }
+      String site = env.get(prefix + "_OAUTH_SITE");
+      if (site != null && !site.matches("https?://[^/\\s]+")) {
+        throw new ConfigException(prefix + "_OAUTH_SITE", "must be a scheme and host, e.g. http://127.0.0.1:9999");
+      }
+      enabled.add(new OAuthProvider(p.name(), id, secret, onSite(site, p.authorizeUrl()), onSite(site, p.tokenUrl()),
+          onSite(site, p.userInfoUrl()), onSite(site, p.emailsUrl()), p.scopes(), p.pkce()));
+    }
+    return List.copyOf(enabled);
+  }
+
+  /** The URL with its scheme and host replaced by {@code site} (when set). */
+  private static String onSite(String site, String url) {
+    return site == null || url == null ? url : site + url.replaceFirst("^https://[^/]+", "");
+  }
+
+  /** CORS_ORIGINS: exact origins (scheme, host, optional port), comma-separated. */
+  static List<String> corsOrigins(String value) {
+    List<String> origins = new ArrayList<>();
+    if (value == null) {
+      return origins;
+    }
+    for (String raw : value.split(",")) {
+      String origin = raw.strip();
+      if (origin.isEmpty()) {
+        continue;
+      }
+      if (!origin.matches("https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")) {
+        throw new ConfigException("CORS_ORIGINS", "must list exact origins like https://app.example.com, got '"
+            + origin + "'");
+      }
+      origins.add(origin);
+    }
+    return List.copyOf(origins);
   }
 
   /** A secret of at least 32 characters: required with a real database, a fixed dev value for the local run. */

@@ -74,6 +74,13 @@ public final class GatewayVerticle extends VerticleBase {
     var config = gateway.config();
     Router router = Router.router(vertx);
     router.route().handler(RequestIds.create());
+    if (config.accounts().publicUrl().startsWith("https://")) {
+      // Served over HTTPS (behind TLS termination): browsers must never fall back to plain HTTP.
+      router.route().handler(ctx -> {
+        ctx.response().putHeader("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+        ctx.next();
+      });
+    }
     router.route().handler(AccessLog.create(config.jsonLogs(), gateway.metrics()));
 
     AuthHandler auth = AuthHandler.create(gateway.keys(), gateway.hasher(), gateway.lastUsed());
@@ -89,7 +96,8 @@ public final class GatewayVerticle extends VerticleBase {
     ModelsHandler models = new ModelsHandler(gateway.catalog());
     router.get("/v1/models").handler(auth).handler(models::list);
     router.get("/v1/models/:id").handler(auth).handler(models::get);
-    router.route("/api/*").subRouter(ApiRouter.create(vertx, gateway.apiRoutes(), gateway.sessionCheck()));
+    router.route("/api/*").subRouter(ApiRouter.create(vertx, gateway.apiRoutes(), gateway.sessionCheck(),
+        config.accounts().corsOrigins()));
     router.route("/v1/*").handler(ctx -> ctx.fail(ApiError.notFound(
         "Unknown request URL: " + ctx.request().method() + " " + ctx.request().path() + ".")));
 

@@ -36,6 +36,11 @@ public final class ApiClient implements AutoCloseable {
   }
 
   public static ApiClient start(Vertx vertx) throws Exception {
+    return start(vertx, Map.of());
+  }
+
+  /** With more environment variables (e.g. OAuth providers). */
+  public static ApiClient start(Vertx vertx, Map<String, String> extra) throws Exception {
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
@@ -43,8 +48,10 @@ public final class ApiClient implements AutoCloseable {
     GreenMail smtp = new GreenMail(new ServerSetup(port, "127.0.0.1", ServerSetup.PROTOCOL_SMTP));
     smtp.start();
     try {
-      return new ApiClient(smtp, GatewayHarness.start(vertx, Map.of("SMTP_HOST", "127.0.0.1",
-          "SMTP_PORT", String.valueOf(port), "SMTP_FROM", "no-reply@gpt.test", "PUBLIC_URL", PUBLIC_URL)));
+      Map<String, String> env = new java.util.HashMap<>(Map.of("SMTP_HOST", "127.0.0.1",
+          "SMTP_PORT", String.valueOf(port), "SMTP_FROM", "no-reply@gpt.test", "PUBLIC_URL", PUBLIC_URL));
+      env.putAll(extra);
+      return new ApiClient(smtp, GatewayHarness.start(vertx, env));
     } catch (RuntimeException e) {
       smtp.stop();
       throw e;
