@@ -128,11 +128,11 @@ public final class CreditRoutes implements ApiRoutes {
       }
       // Scoped to the sender, so one organization's keys can never meet (or probe) another's.
       String key = "api-transfer:" + fromOrgId + ":" + (header == null ? UUID.randomUUID() : header);
-      // The target must be an organization the caller belongs to; any other is 404, as for an unknown id.
-      return memberships.roleOf(toOrgId, userId).compose(targetRole -> {
-        if (targetRole == null) {
-          return Future.failedFuture(ApiError.of(404, "not_found",
-              "No such organization, or you are not a member of it.", "to_org_id"));
+      // Any existing organization may receive credit by its id (paying a partner's or a customer's usage); the
+      // sender learns only that the id exists, and reads nothing of it.
+      return pool.preparedQuery("SELECT 1 FROM organizations WHERE id = $1").execute(Tuple.of(toOrgId)).compose(rows -> {
+        if (rows.size() == 0) {
+          return Future.failedFuture(ApiError.of(404, "not_found", "No organization " + toOrgId + ".", "to_org_id"));
         }
         return queued.queuedCosts(fromOrgId);
       }).compose(costs -> transfers.transfer(fromOrgId, toOrgId, micros, reason, key, costs))

@@ -221,9 +221,6 @@ class CreditApiTest {
     assertNotFound(users.call("POST", bBase + "/transfer", a.token(),
         new JsonObject().put("to_org_id", a.orgId()).put("usd", "1").put("reason", "steal")));
     assertNotFound(users.call("POST", bBase + "/transfer", a.token(), new JsonObject()));
-    // Giving to B is refused too: the target must be an organization of the caller, so ids reveal nothing.
-    assertNotFound(users.call("POST", "/api/orgs/" + a.orgId() + "/credits/transfer", a.token(),
-        new JsonObject().put("to_org_id", b.orgId()).put("usd", "1").put("reason", "gift")));
     // B's ledger entry id as a cursor in A's ledger: refused, not B's rows.
     HttpResponse<Buffer> cursor = users.call("GET", "/api/orgs/" + a.orgId() + "/credits/ledger?before=" + bLedgerId,
         a.token(), null);
@@ -233,6 +230,14 @@ class CreditApiTest {
     assertEquals(rows, ledgerRows());
     assertEquals(7_000_000L, users.gw.ledgerBalance(b.orgId()));
     assertEquals(5_000_000L, users.gw.ledgerBalance(a.orgId()));
+
+    // Giving is allowed by id (the "another organization, by its id"); it reveals nothing of B.
+    HttpResponse<Buffer> gift = users.call("POST", "/api/orgs/" + a.orgId() + "/credits/transfer", a.token(),
+        new JsonObject().put("to_org_id", b.orgId()).put("usd", "1").put("reason", "gift"));
+    assertEquals(201, gift.statusCode(), gift.bodyAsString());
+    assertFalse(gift.bodyAsString().contains("7.00") || gift.bodyAsString().contains("8.00"), "B's balance stays B's");
+    assertEquals(8_000_000L, users.gw.ledgerBalance(b.orgId()));
+    assertEquals(4_000_000L, users.gw.ledgerBalance(a.orgId()));
   }
 
   private void assertNotFound(HttpResponse<Buffer> resp) {
