@@ -1,0 +1,84 @@
+package ai.gpt.api.admin;
+
+import ai.gpt.api.error.ApiError;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.util.List;
+
+/** Reads and checks the admin routes' path ids, query parameters and body numbers; bad input is a 400 or 404. */
+final class AdminParams {
+  private static final int DEFAULT_PAGE = 50;
+  private static final int MAX_PAGE = 200;
+  private static final int MAX_QUERY = 200;
+
+  private AdminParams() {}
+
+  /** The {@code q} search text, or null when absent or blank. */
+  static String query(RoutingContext ctx) {
+    List<String> values = ctx.queryParam("q");
+    if (values.isEmpty() || values.get(0).isBlank()) {
+      return null;
+    }
+    String q = values.get(0).strip();
+    if (q.length() > MAX_QUERY) {
+      throw ApiError.invalidRequest("'q' is longer than " + MAX_QUERY + " characters.", "q");
+    }
+    return q;
+  }
+
+  /** The {@code limit} query parameter of a list page. */
+  static int limit(RoutingContext ctx) {
+    return (int) queryNumber(ctx, "limit", DEFAULT_PAGE, MAX_PAGE);
+  }
+
+  /** The {@code before} cursor of a list page, or null for the first page. */
+  static Long before(RoutingContext ctx) {
+    long before = queryNumber(ctx, "before", 0, Long.MAX_VALUE);
+    return before == 0 ? null : before;
+  }
+
+  private static long queryNumber(RoutingContext ctx, String name, long absent, long max) {
+    List<String> values = ctx.queryParam(name);
+    if (values.isEmpty() || values.get(0).isEmpty()) {
+      return absent;
+    }
+    try {
+      long v = Long.parseLong(values.get(0));
+      if (v >= 1 && v <= max) {
+        return v;
+      }
+    } catch (NumberFormatException e) {
+      // answered below
+    }
+    throw ApiError.invalidRequest("'" + name + "' must be a whole number from 1" + (max == Long.MAX_VALUE ? ""
+        : " to " + max) + ".", name);
+  }
+
+  static int positiveInt(JsonObject body, String field, int absent) {
+    Object v = body.getValue(field);
+    if (v == null) {
+      return absent;
+    }
+    if (!(v instanceof Integer n) || n < 1) {
+      throw ApiError.invalidRequest("'" + field + "' must be a whole number >= 1.", field);
+    }
+    return n;
+  }
+
+  /** A malformed id is answered like an unknown one: neither names anything. */
+  static long pathId(RoutingContext ctx, String name, String what) {
+    try {
+      long id = Long.parseLong(ctx.pathParam(name));
+      if (id > 0) {
+        return id;
+      }
+    } catch (NumberFormatException e) {
+      // answered below
+    }
+    throw noSuch(what);
+  }
+
+  static ApiError noSuch(String what) {
+    return ApiError.of(404, "not_found", "No such " + what + ".", null);
+  }
+}
