@@ -192,9 +192,12 @@ class RoutingTest {
     FakeLlamaServer second = fake(vertx, new FakeLlamaServer.Options());
     gw.addBackend("gpt-fast", second);
     gw.setBackendState(firstId, "draining");
+    // One request missing the first backend proves nothing (it may have picked the second anyway): wait for eight.
     GatewayHarness.awaitTrue("drain applied", () -> {
       int before = first.requestCount();
-      gw.post("/v1/chat/completions", key, chat("gpt-fast"));
+      for (int i = 0; i < 8; i++) {
+        gw.post("/v1/chat/completions", key, chat("gpt-fast"));
+      }
       return first.requestCount() == before;
     });
     int firstCount = first.requestCount();
