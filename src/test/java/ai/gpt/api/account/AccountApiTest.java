@@ -146,6 +146,17 @@ class AccountApiTest {
     assertEquals(known.bodyAsString(), unknown.bodyAsString(), "no hint whether the e-mail has an account");
     String token = tokenFromMail("cy@example.com", "Reset your GPT API password");
 
+    // An expired link is refused like a used one.
+    post("/api/auth/password/forgot", new JsonObject().put("email", "cy@example.com"));
+    String expiring = tokenFromMail("cy@example.com", "Reset your GPT API password");
+    assertNotEquals(token, expiring);
+    gw.pool().preparedQuery("UPDATE email_tokens SET expires_at = now() - interval '1 second' WHERE token_hash = $1")
+        .execute(io.vertx.sqlclient.Tuple.of(SecretTokens.hash(expiring))).await();
+    HttpResponse<Buffer> expired = post("/api/auth/password/reset",
+        new JsonObject().put("token", expiring).put("password", "never applied"));
+    assertEquals(400, expired.statusCode());
+    assertEquals("invalid_token", code(expired));
+
     String next = "a brand new passphrase";
     assertEquals(200, post("/api/auth/password/reset", new JsonObject().put("token", token).put("password", next))
         .statusCode());
