@@ -1,5 +1,6 @@
 package ai.gpt.api.admin;
 
+import ai.gpt.api.api.Json;
 import ai.gpt.api.error.ApiError;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -28,30 +29,13 @@ final class AdminParams {
 
   /** The {@code limit} query parameter of a list page. */
   static int limit(RoutingContext ctx) {
-    return (int) queryNumber(ctx, "limit", DEFAULT_PAGE, MAX_PAGE);
+    return (int) Json.queryNumber(ctx, "limit", DEFAULT_PAGE, MAX_PAGE);
   }
 
   /** The {@code before} cursor of a list page, or null for the first page. */
   static Long before(RoutingContext ctx) {
-    long before = queryNumber(ctx, "before", 0, Long.MAX_VALUE);
+    long before = Json.queryNumber(ctx, "before", 0, Long.MAX_VALUE);
     return before == 0 ? null : before;
-  }
-
-  private static long queryNumber(RoutingContext ctx, String name, long absent, long max) {
-    List<String> values = ctx.queryParam(name);
-    if (values.isEmpty() || values.get(0).isEmpty()) {
-      return absent;
-    }
-    try {
-      long v = Long.parseLong(values.get(0));
-      if (v >= 1 && v <= max) {
-        return v;
-      }
-    } catch (NumberFormatException e) {
-      // answered below
-    }
-    throw ApiError.invalidRequest("'" + name + "' must be a whole number from 1" + (max == Long.MAX_VALUE ? ""
-        : " to " + max) + ".", name);
   }
 
   static int positiveInt(JsonObject body, String field, int absent) {

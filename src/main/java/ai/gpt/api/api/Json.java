@@ -3,6 +3,7 @@ package ai.gpt.api.api;
 import ai.gpt.api.error.ApiError;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import java.util.List;
 
 /** Reading /api request bodies with clear 400s, and writing JSON answers. */
 public final class Json {
@@ -40,5 +41,23 @@ public final class Json {
 
   public static void send(RoutingContext ctx, int status, JsonObject json) {
     ctx.response().setStatusCode(status).putHeader("content-type", "application/json").end(json.toBuffer());
+  }
+
+  /** A query parameter that must be a whole number from 1 to {@code max}; {@code absent} when not given. */
+  public static long queryNumber(RoutingContext ctx, String name, long absent, long max) {
+    List<String> values = ctx.queryParam(name);
+    if (values.isEmpty() || values.get(0).isEmpty()) {
+      return absent;
+    }
+    try {
+      long v = Long.parseLong(values.get(0));
+      if (v >= 1 && v <= max) {
+        return v;
+      }
+    } catch (NumberFormatException e) {
+      // answered below
+    }
+    throw ApiError.invalidRequest("'" + name + "' must be a whole number from 1" + (max == Long.MAX_VALUE ? ""
+        : " to " + max) + ".", name);
   }
 }

@@ -75,8 +75,8 @@ public final class CreditRoutes implements ApiRoutes {
   private void history(RoutingContext ctx) {
     long orgId = Memberships.pathId(ctx, "orgId");
     memberships.require(orgId, ApiAuth.of(ctx).userId(), Role.MEMBER).compose(role -> {
-      int limit = (int) queryNumber(ctx, "limit", DEFAULT_PAGE, MAX_PAGE);
-      long before = queryNumber(ctx, "before", 0, Long.MAX_VALUE);
+      int limit = (int) Json.queryNumber(ctx, "limit", DEFAULT_PAGE, MAX_PAGE);
+      long before = Json.queryNumber(ctx, "before", 0, Long.MAX_VALUE);
       Future<Void> cursorOk = before == 0 ? Future.succeededFuture()
           : pool.preparedQuery(CURSOR_EXISTS).execute(Tuple.of(before, orgId)).compose(rows -> rows.size() > 0
               ? Future.succeededFuture()
@@ -164,23 +164,6 @@ public final class CreditRoutes implements ApiRoutes {
 
   private Future<Void> del(long orgId) {
     return redis.send(Request.cmd(Command.DEL).arg(RedisKeys.balance(orgId))).mapEmpty();
-  }
-
-  private static long queryNumber(RoutingContext ctx, String name, long absent, long max) {
-    List<String> values = ctx.queryParam(name);
-    if (values.isEmpty() || values.get(0).isEmpty()) {
-      return absent;
-    }
-    try {
-      long v = Long.parseLong(values.get(0));
-      if (v >= 1 && v <= max) {
-        return v;
-      }
-    } catch (NumberFormatException e) {
-      // answered below
-    }
-    throw ApiError.invalidRequest("'" + name + "' must be a whole number from 1" + (max == Long.MAX_VALUE ? ""
-        : " to " + max) + ".", name);
   }
 
   static JsonObject toJson(LedgerEntry e) {
