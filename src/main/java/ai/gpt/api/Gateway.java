@@ -195,11 +195,6 @@ public final class Gateway {
     return ops.actualPort();
   }
 
-  /** Settlements this replica holds because Redis refused them. */
-  public int pendingSettlements() {
-    return metering.pendingSettlements();
-  }
-
   /**
    * Stops everything in reverse order of start. Each step gets a few seconds: a step that hangs is logged and
    * skipped, so a shutdown (or a test's teardown) always completes.

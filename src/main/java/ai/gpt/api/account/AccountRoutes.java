@@ -214,7 +214,7 @@ public final class AccountRoutes implements ApiRoutes {
         .setSecure(true).setSameSite(CookieSameSite.STRICT).setMaxAge(0));
   }
 
-  static void requireCsrfHeader(RoutingContext ctx) {
+  private static void requireCsrfHeader(RoutingContext ctx) {
     if (!"1".equals(ctx.request().getHeader(CSRF_HEADER))) {
       throw ApiError.of(403, "csrf_header_missing", "Send the header " + CSRF_HEADER + ": 1 with this request.",
           null);

@@ -190,11 +190,6 @@ public final class Metering {
     Future.join(batch.stream().map(p -> send(p, false)).toList()).onComplete(v -> replaying.set(0));
   }
 
-  /** Settlements waiting for Redis on this replica. */
-  public int pendingSettlements() {
-    return pending.size();
-  }
-
   /**
    * Stops the replayer after trying, for up to {@code timeoutMs}, to hand the settlements still waiting to Redis.
    */

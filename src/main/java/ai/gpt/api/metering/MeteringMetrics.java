@@ -10,6 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * The metering metrics of one replica: admissions by outcome, holds outstanding, settle and script latency,
@@ -106,7 +107,7 @@ final class MeteringMetrics {
   }
 
   private static void count(Map<String, Counter> cache, String key, long amount,
-      java.util.function.Supplier<Counter> create) {
+      Supplier<Counter> create) {
     if (amount > 0) {
       cache.computeIfAbsent(key, k -> create.get()).increment(amount);
     }

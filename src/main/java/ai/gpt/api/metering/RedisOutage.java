@@ -35,10 +35,6 @@ final class RedisOutage {
     }
   }
 
-  boolean down() {
-    return down;
-  }
-
   private synchronized void start(Throwable cause) {
     if (down) {
       return;

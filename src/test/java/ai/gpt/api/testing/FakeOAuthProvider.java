@@ -39,7 +39,7 @@ public final class FakeOAuthProvider implements AutoCloseable {
   public static FakeOAuthProvider start(Vertx vertx) {
     FakeOAuthProvider[] self = new FakeOAuthProvider[1];
     Router router = Router.router(vertx);
-    router.route().handler(BodyHandler.create());
+    router.route().handler(BodyHandler.create(false)); // no uploads: no file-uploads directory
     router.get("/login/oauth/authorize").handler(ctx -> self[0].authorize(ctx));
     router.get("/o/oauth2/v2/auth").handler(ctx -> self[0].authorize(ctx));
     router.post("/login/oauth/access_token").handler(ctx -> self[0].token(ctx));
