@@ -3,6 +3,8 @@ package ai.gpt.api;
 import ai.gpt.api.account.AccessTokens;
 import ai.gpt.api.account.AccountRoutes;
 import ai.gpt.api.account.AccountStore;
+import ai.gpt.api.account.Attempts;
+import ai.gpt.api.account.MailLimits;
 import ai.gpt.api.account.OAuthRoutes;
 import ai.gpt.api.account.OAuthStore;
 import ai.gpt.api.account.PasswordHasher;
@@ -17,6 +19,9 @@ import ai.gpt.api.api.ApiRoutes;
 import ai.gpt.api.api.DocsRoutes;
 import ai.gpt.api.apikeys.KeyRoutes;
 import ai.gpt.api.auth.KeyHasher;
+import ai.gpt.api.auth.AuthFailures;
+import ai.gpt.api.auth.AuthHandler;
+import ai.gpt.api.auth.AuthMetrics;
 import ai.gpt.api.auth.KeyInvalidations;
 import ai.gpt.api.auth.KeyStore;
 import ai.gpt.api.auth.LastUsedTracker;
@@ -126,28 +131,34 @@ public final class Gateway {
     AccountStore accountStore = new AccountStore(pool);
     PasswordHasher passwordHasher = new PasswordHasher(vertx);
     TwoFactor twoFactor = new TwoFactor(pool, new SecretBox(accountConfig.secretsKey()));
-    Future<SignInLimiter> limiter = SignInLimiter.create(vertx, redis);
+    Future<Attempts> attempts = Attempts.load(vertx, redis);
     Future<DocsRoutes> docs = DocsRoutes.load(vertx);
     Future<KeyInvalidations> subscribed = KeyInvalidations.start(vertx, config.redisUrl(), keys);
-    return Future.all(subscribed, metering, limiter, docs).compose(started -> {
+    AuthFailures authFailures = new AuthFailures();
+    AuthMetrics.register(metrics.registry(), keys, authFailures, lastUsed);
+    return Future.all(subscribed, metering, attempts, docs).compose(started -> {
       KeyInvalidations invalidations = started.resultAt(0);
-      AccountRoutes accounts = new AccountRoutes(accountStore, sessions, accessTokens, passwordHasher,
-          limiter.result(), twoFactor, mailer, accountConfig.publicUrl(),
+      SignInLimiter limiter = new SignInLimiter(attempts.result());
+      MailLimits mailLimits = new MailLimits(attempts.result());
+      AccountRoutes accounts = new AccountRoutes(accountStore, sessions, accessTokens, passwordHasher, limiter,
+          mailLimits, accountConfig.clientAddress(), twoFactor, mailer, accountConfig.publicUrl(),
           accountConfig.sessionTtlDays());
       // Every feature of the /api JSON API, in mounting order.
       List<ApiRoutes> apiRoutes = List.of(
           docs.result(), // public: /api/openapi.json and /api/docs
           accounts,
-          new TwoFactorRoutes(accounts, accountStore, twoFactor, passwordHasher, limiter.result()),
+          new TwoFactorRoutes(accounts, accountStore, twoFactor, passwordHasher, limiter),
           new OAuthRoutes(vertx, accountConfig.oauth(), accounts, accountStore, new OAuthStore(pool), twoFactor,
               redis, accountConfig.publicUrl()),
-          new OrgRoutes(new OrgStore(pool), new Memberships(pool), mailer, accountConfig.publicUrl()),
+          new OrgRoutes(new OrgStore(pool), new Memberships(pool), mailer, mailLimits, accountConfig.publicUrl()),
           new KeyRoutes(pool, redis, new KeyHasher(config.keyPepper())),
           new CreditRoutes(pool, redis),
           new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())),
           new AdminRoutes(pool, redis, registry));
-      GatewayContext context = new GatewayContext(config, catalog, registry, keys, new KeyHasher(config.keyPepper()),
-          lastUsed, metering.result(), metrics, apiRoutes, new SessionCheck(accessTokens, sessions));
+      AuthHandler auth = new AuthHandler(keys, new KeyHasher(config.keyPepper()), lastUsed, authFailures,
+          accountConfig.clientAddress());
+      GatewayContext context = new GatewayContext(config, catalog, registry, auth, metering.result(), metrics,
+          apiRoutes, new SessionCheck(accessTokens, sessions));
       return vertx.deployVerticle(new CatalogLoader(pool, Database.connectOptions(config.databaseUrl()), catalog,
               registry))
           .compose(id -> {

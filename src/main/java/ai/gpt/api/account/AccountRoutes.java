@@ -3,6 +3,7 @@ package ai.gpt.api.account;
 import ai.gpt.api.api.ApiAuth;
 import ai.gpt.api.api.ApiRoutes;
 import ai.gpt.api.api.Json;
+import ai.gpt.api.auth.ClientAddress;
 import ai.gpt.api.error.ApiError;
 import ai.gpt.api.mail.Mailer;
 import io.vertx.core.Future;
@@ -19,6 +20,7 @@ import java.util.regex.Pattern;
  * Answers never tell whether an e-mail address has an account: sign-up and forgot-password look the same either
  * way, and a failed sign-in says only that the e-mail or password is wrong. For an account with two-factor
  * authentication the right password earns only a challenge; {@link TwoFactorRoutes} completes the sign-in.
+ * Routes that send e-mail are limited per recipient and per client address ({@link MailLimits}).
  */
 public final class AccountRoutes implements ApiRoutes {
   static final String REFRESH_COOKIE = "gptapi_refresh";
@@ -32,18 +34,23 @@ public final class AccountRoutes implements ApiRoutes {
   private final AccessTokens tokens;
   private final PasswordHasher hasher;
   private final SignInLimiter limiter;
+  private final MailLimits mailLimits;
+  private final ClientAddress clientAddress;
   private final TwoFactor twoFactor;
   private final Mailer mailer;
   private final String publicUrl;
   private final int sessionTtlDays;
 
   public AccountRoutes(AccountStore store, Sessions sessions, AccessTokens tokens, PasswordHasher hasher,
-      SignInLimiter limiter, TwoFactor twoFactor, Mailer mailer, String publicUrl, int sessionTtlDays) {
+      SignInLimiter limiter, MailLimits mailLimits, ClientAddress clientAddress, TwoFactor twoFactor, Mailer mailer,
+      String publicUrl, int sessionTtlDays) {
     this.store = store;
     this.sessions = sessions;
     this.tokens = tokens;
     this.hasher = hasher;
     this.limiter = limiter;
+    this.mailLimits = mailLimits;
+    this.clientAddress = clientAddress;
     this.twoFactor = twoFactor;
     this.mailer = mailer;
     this.publicUrl = publicUrl;
@@ -72,13 +79,17 @@ public final class AccountRoutes implements ApiRoutes {
     String email = email(body);
     String password = password(body, "password");
     String name = body.getValue("name") == null ? "" : Json.string(body, "name", 200);
-    hasher.hash(password)
-        .compose(hash -> store.signUp(email, name, hash))
-        .compose(token -> token == null
-            ? mailer.send(email, "Your GPT API account", "Someone tried to sign up with this address, which already "
-                + "has an account. Sign in, or reset your password at " + publicUrl + "/forgot-password.")
-            : mailer.send(email, "Verify your e-mail for GPT API", "Open this link to verify your address (valid "
-                + "24 hours):\n" + publicUrl + "/verify?token=" + token))
+    // The address limit comes before the password hash, the costly part; the recipient limit only stops the mail.
+    mailLimits.fromClient(clientAddress(ctx))
+        .compose(v -> mailLimits.mayMail(email))
+        .compose(mayMail -> hasher.hash(password)
+            .compose(hash -> store.signUp(email, name, hash))
+            .compose(token -> !mayMail ? Future.<Void>succeededFuture()
+                : token == null ? mailer.send(email, "Your GPT API account", "Someone tried to sign up with this "
+                    + "address, which already has an account. Sign in, or reset your password at " + publicUrl
+                    + "/forgot-password.")
+                : mailer.send(email, "Verify your e-mail for GPT API", "Open this link to verify your address "
+                    + "(valid 24 hours):\n" + publicUrl + "/verify?token=" + token)))
         .onSuccess(v -> Json.send(ctx, 202, message("Check your e-mail to verify your address.")))
         .onFailure(ctx::fail);
   }
@@ -153,10 +164,12 @@ public final class AccountRoutes implements ApiRoutes {
 
   private void forgot(RoutingContext ctx) {
     String email = email(Json.body(ctx));
-    store.byEmail(email).compose(found -> found == null ? Future.succeededFuture()
-            : store.newResetToken(found.account().id()).compose(token -> mailer.send(email,
-                "Reset your GPT API password", "Open this link to choose a new password (valid 1 hour, once):\n"
-                    + publicUrl + "/reset-password?token=" + token)))
+    mailLimits.fromClient(clientAddress(ctx))
+        .compose(v -> mailLimits.mayMail(email))
+        .compose(mayMail -> !mayMail ? Future.succeededFuture() : store.byEmail(email).compose(found ->
+            found == null ? Future.succeededFuture() : store.newResetToken(found.account().id()).compose(token ->
+                mailer.send(email, "Reset your GPT API password", "Open this link to choose a new password (valid "
+                    + "1 hour, once):\n" + publicUrl + "/reset-password?token=" + token))))
         .onSuccess(v -> Json.send(ctx, 202,
             message("If an account uses this address, we sent it a link to reset the password.")))
         .onFailure(ctx::fail);
@@ -238,8 +251,9 @@ public final class AccountRoutes implements ApiRoutes {
     return password;
   }
 
-  static String clientAddress(RoutingContext ctx) {
-    return ctx.request().remoteAddress() == null ? "" : ctx.request().remoteAddress().host();
+  /** The client's address, as every per-address limit and session record sees it. */
+  String clientAddress(RoutingContext ctx) {
+    return clientAddress.of(ctx);
   }
 
   private static ApiError invalidToken() {

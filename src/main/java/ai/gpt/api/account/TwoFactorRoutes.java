@@ -68,7 +68,7 @@ public final class TwoFactorRoutes implements ApiRoutes {
     String password = Json.string(body, "password", PasswordHasher.MAX_LENGTH);
     String code = Json.string(body, "code", MAX_CODE_LENGTH);
     long userId = ApiAuth.of(ctx).userId();
-    store.byId(userId).compose(found -> limiter.attempt(found.account().email(), AccountRoutes.clientAddress(ctx))
+    store.byId(userId).compose(found -> limiter.attempt(found.account().email(), accounts.clientAddress(ctx))
             .compose(wait -> wait > 0 ? Future.failedFuture(tooManyAttempts(wait))
                 : hasher.verify(password, found.passwordHash())))
         .compose(ok -> ok ? twoFactor.disable(userId, code).recover(TwoFactorRoutes::stateError)
@@ -87,7 +87,7 @@ public final class TwoFactorRoutes implements ApiRoutes {
       if (pending == null) {
         return Future.failedFuture(invalidChallenge());
       }
-      return limiter.attempt(pending.email(), AccountRoutes.clientAddress(ctx))
+      return limiter.attempt(pending.email(), accounts.clientAddress(ctx))
           .compose(wait -> wait > 0 ? Future.failedFuture(tooManyAttempts(wait)) : twoFactor.verify(challenge, code))
           .compose(verdict -> switch (verdict) {
             case OK -> store.byId(pending.userId()).compose(found -> accounts.startSession(ctx, found.account()));

@@ -6,7 +6,13 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Instant;
 
-/** Resolves the bearer key to an {@link ApiKey} and puts it on the context, or fails with 401. */
+/**
+ * Resolves the bearer key to an {@link ApiKey} and puts it on the context, or fails with 401. Every failure counts
+ * against the client's address ({@link AuthFailures}); an address over its limit gets 429 without a PostgreSQL
+ * lookup. One exception keeps clients behind a shared address (NAT, a company proxy) working while someone there
+ * sends bad keys: a key this replica already holds in its cache of valid keys is still accepted, since checking
+ * it costs no query. Any other key from a throttled address waits like the bad ones.
+ */
 public final class AuthHandler implements Handler<RoutingContext> {
   public static final String KEY = "apiKey";
   private static final String BEARER = "Bearer ";
@@ -14,15 +20,16 @@ public final class AuthHandler implements Handler<RoutingContext> {
   private final KeyStore store;
   private final KeyHasher hasher;
   private final LastUsedTracker lastUsed;
+  private final AuthFailures failures;
+  private final ClientAddress clientAddress;
 
-  private AuthHandler(KeyStore store, KeyHasher hasher, LastUsedTracker lastUsed) {
+  public AuthHandler(KeyStore store, KeyHasher hasher, LastUsedTracker lastUsed, AuthFailures failures,
+      ClientAddress clientAddress) {
     this.store = store;
     this.hasher = hasher;
     this.lastUsed = lastUsed;
-  }
-
-  public static AuthHandler create(KeyStore store, KeyHasher hasher, LastUsedTracker lastUsed) {
-    return new AuthHandler(store, hasher, lastUsed);
+    this.failures = failures;
+    this.clientAddress = clientAddress;
   }
 
   public static ApiKey key(RoutingContext ctx) {
@@ -31,15 +38,26 @@ public final class AuthHandler implements Handler<RoutingContext> {
 
   @Override
   public void handle(RoutingContext ctx) {
+    String address = clientAddress.of(ctx);
     String header = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
-    if (header == null || !header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
-      ctx.fail(ApiError.invalidApiKey(
-          "You didn't provide an API key. Provide it in the Authorization header as 'Bearer YOUR_KEY'."));
+    boolean bearer = header != null && header.regionMatches(true, 0, BEARER, 0, BEARER.length());
+    ApiKeyFormat.Presented presented = bearer ? ApiKeyFormat.parse(header.substring(BEARER.length()).trim()) : null;
+    long wait = failures.retryAfterMs(address);
+    if (wait > 0) {
+      ApiKey cached = presented == null ? null : store.cached(presented.publicId());
+      if (accepts(cached, presented)) {
+        admit(ctx, cached);
+      } else {
+        failures.countThrottled();
+        ctx.fail(ApiError.of(429, "too_many_auth_failures", "Too many requests with a missing or incorrect API key "
+            + "came from your address. Check the key and retry after the time in the Retry-After header.", wait));
+      }
       return;
     }
-    ApiKeyFormat.Presented presented = ApiKeyFormat.parse(header.substring(BEARER.length()).trim());
     if (presented == null) {
-      ctx.fail(incorrect());
+      failures.failed(address);
+      ctx.fail(bearer ? incorrect() : ApiError.invalidApiKey(
+          "You didn't provide an API key. Provide it in the Authorization header as 'Bearer YOUR_KEY'."));
       return;
     }
     store.find(presented.publicId()).onComplete(ar -> {
@@ -48,14 +66,23 @@ public final class AuthHandler implements Handler<RoutingContext> {
         return;
       }
       ApiKey key = ar.result().orElse(null);
-      if (key == null || !hasher.matches(presented.secret(), key.secretHash()) || !key.usable(Instant.now())) {
+      if (!accepts(key, presented)) {
+        failures.failed(address);
         ctx.fail(incorrect());
         return;
       }
-      ctx.put(KEY, key);
-      lastUsed.touch(key.id());
-      ctx.next();
+      admit(ctx, key);
     });
+  }
+
+  private boolean accepts(ApiKey key, ApiKeyFormat.Presented presented) {
+    return key != null && hasher.matches(presented.secret(), key.secretHash()) && key.usable(Instant.now());
+  }
+
+  private void admit(RoutingContext ctx, ApiKey key) {
+    ctx.put(KEY, key);
+    lastUsed.touch(key.id());
+    ctx.next();
   }
 
   private static ApiError incorrect() {

@@ -1,26 +1,35 @@
 package ai.gpt.api.auth;
 
 import ai.gpt.api.limits.Limits;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Key lookups by public id, cached in memory so the hot path does not touch PostgreSQL. Entries are
  * dropped on a revocation message (see {@link KeyInvalidations}) and expire after a while anyway, so a
- * lost message cannot keep a revoked key alive for long. Unknown ids are cached briefly too, so a flood
- * of made-up keys does not become a flood of queries.
+ * lost message cannot keep a revoked key alive for long.
+ *
+ * <p>Both caches are bounded by size and age: anyone can present any well-formed id, so nothing keyed by it may
+ * grow with the number of ids tried. Unknown ids are remembered only briefly ({@link #MISS_TTL}), which spares
+ * PostgreSQL a client that repeats one wrong key yet lets a key created after a miss work within a second. A flood
+ * of different made-up ids is stopped before it gets here, by {@link AuthFailures}.
  */
 public final class KeyStore {
-  static final long TTL_NANOS = 60_000_000_000L;
-  static final long MISS_TTL_NANOS = 5_000_000_000L;
+  static final Duration TTL = Duration.ofSeconds(60);
+  static final Duration MISS_TTL = Duration.ofMillis(500);
+  static final long MAX_KEYS = 100_000;
+  static final long MAX_MISSES = 10_000;
   private static final String SELECT = """
       SELECT k.id, k.public_id, k.secret_hash, k.org_id, o.name AS org_name, k.status, k.expires_at, k.allowed_models,
              COALESCE(o.rpm, p.rpm) AS o_rpm, COALESCE(o.rph, p.rph) AS o_rph, COALESCE(o.rpd, p.rpd) AS o_rpd,
@@ -31,34 +40,72 @@ public final class KeyStore {
         FROM api_keys k JOIN organizations o ON o.id = k.org_id JOIN plans p ON p.id = o.plan_id
        WHERE k.public_id = $1""";
 
-  private record Entry(Optional<ApiKey> key, long loadedAt) {}
-
   private final Pool pool;
-  private final ConcurrentHashMap<String, Entry> cache = new ConcurrentHashMap<>();
+  private final Cache<String, ApiKey> keys =
+      Caffeine.newBuilder().maximumSize(MAX_KEYS).expireAfterWrite(TTL).build();
+  private final Cache<String, Boolean> misses =
+      Caffeine.newBuilder().maximumSize(MAX_MISSES).expireAfterWrite(MISS_TTL).build();
+  /** Bumped by every invalidation: a lookup that raced with one must not cache what it read before it. */
+  private final AtomicLong generation = new AtomicLong();
+  private final AtomicLong queries = new AtomicLong();
 
   public KeyStore(Pool pool) {
     this.pool = pool;
   }
 
   public Future<Optional<ApiKey>> find(String publicId) {
-    Entry e = cache.get(publicId);
-    long now = System.nanoTime();
-    if (e != null && now - e.loadedAt < (e.key.isPresent() ? TTL_NANOS : MISS_TTL_NANOS)) {
-      return Future.succeededFuture(e.key);
+    ApiKey cached = keys.getIfPresent(publicId);
+    if (cached != null) {
+      return Future.succeededFuture(Optional.of(cached));
     }
+    if (misses.getIfPresent(publicId) != null) {
+      return Future.succeededFuture(Optional.empty());
+    }
+    long seen = generation.get();
+    queries.incrementAndGet();
     return pool.preparedQuery(SELECT).execute(Tuple.of(publicId)).map(rows -> {
-      Optional<ApiKey> key = rows.size() == 0 ? Optional.empty() : Optional.of(toKey(rows.iterator().next()));
-      cache.put(publicId, new Entry(key, System.nanoTime()));
-      return key;
+      ApiKey key = rows.size() == 0 ? null : toKey(rows.iterator().next());
+      if (generation.get() == seen) {
+        if (key == null) {
+          misses.put(publicId, Boolean.TRUE);
+        } else {
+          keys.put(publicId, key);
+        }
+      }
+      return Optional.ofNullable(key);
     });
   }
 
+  /** The key if this replica has it cached, else null; never queries PostgreSQL. */
+  public ApiKey cached(String publicId) {
+    return keys.getIfPresent(publicId);
+  }
+
   public void invalidate(String publicId) {
-    cache.remove(publicId);
+    generation.incrementAndGet();
+    keys.invalidate(publicId);
+    misses.invalidate(publicId);
   }
 
   public void invalidateAll() {
-    cache.clear();
+    generation.incrementAndGet();
+    keys.invalidateAll();
+    misses.invalidateAll();
+  }
+
+  /** Known keys cached (approximate, as Caffeine counts). */
+  public long cachedKeys() {
+    return keys.estimatedSize();
+  }
+
+  /** Unknown ids remembered (approximate). */
+  public long cachedMisses() {
+    return misses.estimatedSize();
+  }
+
+  /** Lookups sent to PostgreSQL since start. */
+  public long queries() {
+    return queries.get();
   }
 
   private static ApiKey toKey(Row r) {

@@ -1,11 +1,13 @@
 package ai.gpt.api.config;
 
+import ai.gpt.api.auth.ClientAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * Settings of the account API (/api): session tokens, links in e-mails, and the SMTP server.
+ * Settings of the account API (/api): session tokens, links in e-mails, and the SMTP server; and who a client is
+ * (its address, for sessions and for the per-address limits of /api sign-in and /v1 authentication).
  *
  * @param jwtSecret       HMAC-SHA256 key of the access tokens (JWT_SECRET)
  * @param secretsKey      encrypts stored secrets such as TOTP keys, and keys the recovery-code HMAC (SECRETS_KEY)
@@ -15,9 +17,10 @@ import java.util.Locale;
  * @param sessionTtlDays  lifetime of a session (its refresh tokens) since sign-in
  * @param oauth           the enabled OAuth sign-in providers (those with a client id and secret)
  * @param corsOrigins     origins allowed to call /api from a browser (CORS_ORIGINS); empty: none
+ * @param clientAddress   the client behind the load balancers listed in TRUSTED_PROXIES (see {@link ClientAddress})
  */
 public record AccountConfig(String jwtSecret, String secretsKey, String publicUrl, Smtp smtp, int accessTtlSeconds,
-    int sessionTtlDays, List<OAuthProvider> oauth, List<String> corsOrigins) {
+    int sessionTtlDays, List<OAuthProvider> oauth, List<String> corsOrigins, ClientAddress clientAddress) {
 
   /**
    * An OAuth sign-in provider: {@code <NAME>_CLIENT_ID} and {@code <NAME>_CLIENT_SECRET} enable it. Its endpoints
@@ -73,7 +76,15 @@ public record AccountConfig(String jwtSecret, String secretsKey, String publicUr
       smtp = new Smtp(host, port, env.get("SMTP_USERNAME"), env.get("SMTP_PASSWORD"), from);
     }
     return new AccountConfig(secret, secretsKey, publicUrl.replaceAll("/+$", ""), smtp, 900, 30, oauth(env),
-        corsOrigins(env.get("CORS_ORIGINS")));
+        corsOrigins(env.get("CORS_ORIGINS")), trustedProxies(env.get("TRUSTED_PROXIES")));
+  }
+
+  private static ClientAddress trustedProxies(String value) {
+    try {
+      return ClientAddress.trusting(value);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("TRUSTED_PROXIES", e.getMessage() + "; list addresses or ranges, e.g. 10.0.0.0/8");
+    }
   }
 
   private static List<OAuthProvider> oauth(Env env) {

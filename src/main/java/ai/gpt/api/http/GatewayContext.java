@@ -2,9 +2,7 @@ package ai.gpt.api.http;
 
 import ai.gpt.api.api.ApiRoutes;
 import ai.gpt.api.account.SessionCheck;
-import ai.gpt.api.auth.KeyHasher;
-import ai.gpt.api.auth.KeyStore;
-import ai.gpt.api.auth.LastUsedTracker;
+import ai.gpt.api.auth.AuthHandler;
 import ai.gpt.api.catalog.Catalog;
 import ai.gpt.api.config.GatewayConfig;
 import ai.gpt.api.metering.Metering;
@@ -17,9 +15,7 @@ public record GatewayContext(
     GatewayConfig config,
     Catalog catalog,
     BackendRegistry backends,
-    KeyStore keys,
-    KeyHasher hasher,
-    LastUsedTracker lastUsed,
+    AuthHandler auth,
     Metering metering,
     GatewayMetrics metrics,
     List<ApiRoutes> apiRoutes,

@@ -83,7 +83,7 @@ public final class GatewayVerticle extends VerticleBase {
     }
     router.route().handler(AccessLog.create(config.jsonLogs(), gateway.metrics()));
 
-    AuthHandler auth = AuthHandler.create(gateway.keys(), gateway.hasher(), gateway.lastUsed());
+    AuthHandler auth = gateway.auth();
     BodyHandler body = BodyHandler.create(false).setBodyLimit(config.maxBodyBytes());
     RequestPreparer preparer = new RequestPreparer(gateway.catalog());
     for (Endpoint endpoint : Endpoint.values()) {

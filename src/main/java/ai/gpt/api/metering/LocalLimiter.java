@@ -5,12 +5,15 @@ import ai.gpt.api.limits.AdmissionResult;
 import ai.gpt.api.limits.Bucket;
 import ai.gpt.api.limits.LimiterSettings;
 import ai.gpt.api.limits.SettledUsage;
+import ai.gpt.api.limits.Window;
 import ai.gpt.api.limits.WindowState;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The fail-open approximation of {@code admit_v1.lua}, used only while Redis is down and the policy is
@@ -20,6 +23,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * replica has not seen since it started is refused (503), since nothing here knows its balance.
  *
  * <p>Synchronized: it serves every event loop, and only during an outage.
+ *
+ * <p>Bounded: remembered credit and bucket levels are caches with a size cap and an age limit of the longest
+ * window (a bucket untouched for that long is full again, so forgetting it changes nothing); leases and
+ * reservations live only while their requests are in flight.
  */
 final class LocalLimiter {
   private static final double EPS = 1e-9;
@@ -36,14 +43,20 @@ final class LocalLimiter {
     }
   }
 
+  static final long MAX_ORGS = 100_000;
+  static final long MAX_BUCKETS = 1_000_000;
+
   private final LimiterSettings settings;
-  private final Map<Long, Long> available = new ConcurrentHashMap<>();
-  private final Map<String, Level> levels = new HashMap<>();
+  private final Cache<Long, Long> available;
+  private final Cache<String, Level> levels;
   private final Map<Long, Integer> leases = new HashMap<>();
   private final Map<String, Reservation> reservations = new HashMap<>();
 
   LocalLimiter(LimiterSettings settings) {
     this.settings = settings;
+    Duration longestWindow = Duration.ofMillis(settings.windowMs(Window.DAY));
+    this.available = Caffeine.newBuilder().maximumSize(MAX_ORGS).expireAfterWrite(longestWindow).build();
+    this.levels = Caffeine.newBuilder().maximumSize(MAX_BUCKETS).expireAfterAccess(longestWindow).build();
   }
 
   /** Remembers the organization's credit after a Redis admission, for use if Redis goes away. */
@@ -52,7 +65,7 @@ final class LocalLimiter {
   }
 
   synchronized AdmissionResult admit(AdmissionRequest r, long nowMs) {
-    Long credit = available.get(r.orgId());
+    Long credit = available.getIfPresent(r.orgId());
     if (credit == null) {
       throw new UnknownBalance(r.orgId());
     }
@@ -113,7 +126,7 @@ final class LocalLimiter {
       }
     }
     if (admitted) {
-      available.merge(r.orgId(), -r.holdMicros(), Long::sum);
+      available.asMap().merge(r.orgId(), -r.holdMicros(), Long::sum);
       if (concurrency != null) {
         leases.merge(r.keyId(), 1, Integer::sum);
       }
@@ -149,17 +162,17 @@ final class LocalLimiter {
       double level = level(key, cap, b, nowMs);
       levels.put(key, new Level(Math.min(cap, level + unused), nowMs));
     }
-    available.merge(res.orgId(), res.holdMicros() - u.costMicros(), Long::sum);
+    available.asMap().merge(res.orgId(), res.holdMicros() - u.costMicros(), Long::sum);
     return true;
   }
 
   /** Forgets the buckets (Redis has its own again); reservations stay until their requests settle. */
   synchronized void reset() {
-    levels.clear();
+    levels.invalidateAll();
   }
 
   private double level(String key, long cap, Bucket b, long nowMs) {
-    Level l = levels.get(key);
+    Level l = levels.getIfPresent(key);
     if (l == null) {
       return cap;
     }

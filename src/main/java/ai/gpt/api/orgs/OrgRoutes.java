@@ -1,10 +1,12 @@
 package ai.gpt.api.orgs;
 
+import ai.gpt.api.account.MailLimits;
 import ai.gpt.api.api.ApiAuth;
 import ai.gpt.api.api.ApiRoutes;
 import ai.gpt.api.api.Json;
 import ai.gpt.api.error.ApiError;
 import ai.gpt.api.mail.Mailer;
+import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -23,12 +25,14 @@ public final class OrgRoutes implements ApiRoutes {
   private final OrgStore store;
   private final Memberships memberships;
   private final Mailer mailer;
+  private final MailLimits mailLimits;
   private final String publicUrl;
 
-  public OrgRoutes(OrgStore store, Memberships memberships, Mailer mailer, String publicUrl) {
+  public OrgRoutes(OrgStore store, Memberships memberships, Mailer mailer, MailLimits mailLimits, String publicUrl) {
     this.store = store;
     this.memberships = memberships;
     this.mailer = mailer;
+    this.mailLimits = mailLimits;
     this.publicUrl = publicUrl;
   }
 
@@ -116,16 +120,20 @@ public final class OrgRoutes implements ApiRoutes {
     long orgId = Memberships.pathId(ctx, "orgId");
     long userId = ApiAuth.of(ctx).userId();
     memberships.require(orgId, userId, Role.ADMIN)
-        .compose(role -> {
+        .compose(role -> mailLimits.invitation(orgId, userId))
+        .compose(v -> {
           JsonObject body = Json.body(ctx);
           return store.invite(orgId, email(body), grantableRole(body), userId);
         })
-        .compose(invited -> mailer.send(invited.invitation().getString("email"),
-                "You are invited to join " + invited.orgName() + " on GPT API",
-                "You are invited to join the organization \"" + invited.orgName() + "\" on GPT API as "
-                    + invited.invitation().getString("role") + ".\nOpen this link to accept (valid 7 days, once):\n"
-                    + publicUrl + "/invite?token=" + invited.token()
-                    + "\n\nSign in (or sign up) with this e-mail address to accept.")
+        // An address over its mail limit still gets the invitation (it is listed and can be accepted), not the mail.
+        .compose(invited -> mailLimits.mayMail(invited.invitation().getString("email"))
+            .compose(mayMail -> !mayMail ? Future.<Void>succeededFuture()
+                : mailer.send(invited.invitation().getString("email"),
+                    "You are invited to join " + invited.orgName() + " on GPT API",
+                    "You are invited to join the organization \"" + invited.orgName() + "\" on GPT API as "
+                        + invited.invitation().getString("role") + ".\nOpen this link to accept (valid 7 days, "
+                        + "once):\n" + publicUrl + "/invite?token=" + invited.token()
+                        + "\n\nSign in (or sign up) with this e-mail address to accept."))
             .map(invited.invitation()))
         .onSuccess(invitation -> Json.send(ctx, 201, invitation)).onFailure(ctx::fail);
   }
