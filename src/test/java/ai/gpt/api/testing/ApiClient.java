@@ -114,6 +114,19 @@ public final class ApiClient implements AutoCloseable {
     throw new AssertionError("no e-mail '" + subject + "' to " + to);
   }
 
+  /** How many e-mails to {@code to} have arrived so far. */
+  public long mailCountTo(String to) {
+    long n = 0;
+    for (MimeMessage m : smtp.getReceivedMessages()) {
+      try {
+        n += m.getAllRecipients()[0].toString().equals(to) ? 1 : 0;
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+    }
+    return n;
+  }
+
   /** How many e-mails have arrived so far. */
   public int mailCount() {
     return smtp.getReceivedMessages().length;
