@@ -42,8 +42,12 @@ public final class AccessLog implements Handler<RoutingContext> {
     int status = ctx.response().closed() && !ctx.response().ended() ? 499 : ctx.response().getStatusCode();
     String path = ctx.request().path();
     if (trace != null) {
-      metrics.request(trace.model == null ? "" : trace.model, path, status);
-      metrics.overhead(path, totalNanos - trace.upstreamNanos(System.nanoTime()));
+      // Labelled by the path the router matched, never the raw one: "/v1/x/../chat/completions" reaches the same
+      // route, and a label per spelling would grow the registry without bound.
+      String route = ctx.normalizedPath();
+      String endpoint = route.length() > 1 && route.endsWith("/") ? route.substring(0, route.length() - 1) : route;
+      metrics.request(trace.model == null ? "" : trace.model, endpoint, status);
+      metrics.overhead(endpoint, totalNanos - trace.upstreamNanos(System.nanoTime()));
     }
     if (!LOG.isInfoEnabled()) {
       return;

@@ -73,6 +73,8 @@ class GatewayConfigTest {
     rejects("JWT_SECRET", "too-short");
     rejects("PUBLIC_URL", "gpt.ai");
     rejects("SMTP_HOST", "smtp.example.com");
+    rejects("TRUSTED_PROXIES", "proxy.example.com");
+    rejects("TRUSTED_PROXIES", "10.0.0.0/40");
     assertNull(with("PORT", "8080").accounts().smtp(), "no SMTP: e-mails go to the log");
     assertEquals("https://gpt.ai", with("PUBLIC_URL", "https://gpt.ai/").accounts().publicUrl());
   }
