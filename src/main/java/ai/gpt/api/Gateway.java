@@ -149,7 +149,7 @@ public final class Gateway {
           accounts,
           new TwoFactorRoutes(accounts, accountStore, twoFactor, passwordHasher, limiter),
           new OAuthRoutes(vertx, accountConfig.oauth(), accounts, accountStore, new OAuthStore(pool), twoFactor,
-              redis, accountConfig.publicUrl()),
+              redis, attempts.result(), accountConfig.publicUrl()),
           new OrgRoutes(new OrgStore(pool), new Memberships(pool), mailer, mailLimits, accountConfig.publicUrl()),
           new KeyRoutes(pool, redis, new KeyHasher(config.keyPepper())),
           new CreditRoutes(pool, redis),

@@ -2,6 +2,7 @@ package ai.gpt.api.account;
 
 import ai.gpt.api.api.ApiRoutes;
 import ai.gpt.api.api.Json;
+import ai.gpt.api.auth.ClientAddress;
 import ai.gpt.api.config.AccountConfig.OAuthProvider;
 import ai.gpt.api.error.ApiError;
 import io.vertx.core.Future;
@@ -45,6 +46,11 @@ public final class OAuthRoutes implements ApiRoutes {
   private static final String STATE_PATH = "/api/auth/oauth";
   private static final long STATE_TTL_SECONDS = 600;
   private static final String STATE_KEY = "gptapi:oauth:state:";
+  /**
+   * Sign-ins a client address may start per state lifetime. Each start stores a state in Redis for 10 minutes, so
+   * this bounds what one address can make Redis hold; over it the start is 429 {@code too_many_attempts}.
+   */
+  static final int STARTS_PER_ADDRESS = 30;
   private static final String TAKE = "local v = redis.call('GET', KEYS[1]) "
       + "if v then redis.call('DEL', KEYS[1]) end return v";
 
@@ -56,11 +62,12 @@ public final class OAuthRoutes implements ApiRoutes {
   private final OAuthStore identities;
   private final TwoFactor twoFactor;
   private final Redis redis;
+  private final Attempts attempts;
   private final WebClient http;
   private final String publicUrl;
 
   public OAuthRoutes(Vertx vertx, List<OAuthProvider> enabled, AccountRoutes accounts, AccountStore store,
-      OAuthStore identities, TwoFactor twoFactor, Redis redis, String publicUrl) {
+      OAuthStore identities, TwoFactor twoFactor, Redis redis, Attempts attempts, String publicUrl) {
     for (OAuthProvider p : enabled) {
       URI authorize = URI.create(p.authorizeUrl());
       OAuth2Options options = new OAuth2Options()
@@ -75,6 +82,7 @@ public final class OAuthRoutes implements ApiRoutes {
     this.identities = identities;
     this.twoFactor = twoFactor;
     this.redis = redis;
+    this.attempts = attempts;
     this.http = WebClient.create(vertx);
     this.publicUrl = publicUrl;
   }
@@ -100,8 +108,12 @@ public final class OAuthRoutes implements ApiRoutes {
     String state = SecretTokens.newToken();
     String verifier = provider.config().pkce() ? SecretTokens.newToken() : null;
     JsonObject pending = new JsonObject().put("provider", provider.config().name()).put("verifier", verifier);
-    redis.send(Request.cmd(Command.SET).arg(STATE_KEY + SecretTokens.hash(state)).arg(pending.encode())
-            .arg("EX").arg(STATE_TTL_SECONDS))
+    attempts.count(STATE_TTL_SECONDS * 1000, new Attempts.Counter("gptapi:oauth:ip:"
+            + ClientAddress.limitKey(accounts.clientAddress(ctx)), STARTS_PER_ADDRESS))
+        .compose(wait -> wait > 0 ? Future.failedFuture(ApiError.of(429, "too_many_attempts",
+            "Too many sign-ins started from your address. Please try again later.", wait))
+            : redis.send(Request.cmd(Command.SET).arg(STATE_KEY + SecretTokens.hash(state)).arg(pending.encode())
+                .arg("EX").arg(STATE_TTL_SECONDS)))
         .onSuccess(ok -> {
           OAuth2AuthorizationURL url = new OAuth2AuthorizationURL().setRedirectUri(redirectUri(provider))
               .setState(state).setScopes(provider.config().scopes());

@@ -171,6 +171,19 @@ class OAuthTest {
   }
 
   @Test
+  @DisplayName("one client address starts at most STARTS_PER_ADDRESS sign-ins per state lifetime, then gets 429")
+  void startsPerAddress() {
+    for (int i = 0; i < OAuthRoutes.STARTS_PER_ADDRESS; i++) {
+      authorize(i % 2 == 0 ? "github" : "google");
+    }
+    HttpResponse<Buffer> refused = api.gateway().client().get("/api/auth/oauth/github/start").followRedirects(false)
+        .send().await();
+    assertEquals(429, refused.statusCode(), refused.bodyAsString());
+    assertEquals("too_many_attempts", ApiClient.code(refused));
+    assertTrue(Long.parseLong(refused.getHeader("Retry-After")) <= 600, refused.getHeader("Retry-After"));
+  }
+
+  @Test
   @DisplayName("an account with two-factor authentication gets the 2FA challenge, not a session")
   void twoFactorHandOver() {
     String email = "tf-" + UUID.randomUUID() + "@example.com";
