@@ -101,6 +101,11 @@ class RequestValidationTest {
     assertError(gw.client().post("/v1/chat/completions").bearerTokenAuthentication(key)
         .putHeader("content-type", "application/json").sendBuffer(Buffer.buffer(utf16)).await(), 400, null,
         "invalid_json");
+    for (String body : new String[] {"{\"email\":\"a@example.com\" /* x */,\"password\":\"p\"}",
+        "{\"email\":\"a@example.com\",\"password\":\"p\",\"password\":\"q\"}"}) {
+      assertError(gw.client().post("/api/auth/signin").putHeader("content-type", "application/json")
+          .sendBuffer(Buffer.buffer(body)).await(), 400, null, "invalid_json"); // /api uses the same parser
+    }
     assertEquals(0, fake.requestCount(), "nothing reached the backend");
     assertEquals(200, raw("{" + ok + ",\"max_tokens\":1,\"user\":\"caf\u00e9 \\u00e9\"}").statusCode());
   }
