@@ -27,9 +27,10 @@ import java.util.Map;
  * {@link JsonFactory} has all of Jackson's leniencies off (comments, single quotes, unquoted names, trailing
  * commas, NaN/Infinity, leading zeros, control characters in strings); on top of that this class refuses
  * duplicate keys, anything after the one root value, bytes that are not UTF-8, and numbers that overflow a
- * double. {@link StreamReadConstraints} bound nesting, number, string and name lengths so the cost of a body is
- * linear in its size with a small constant: a 4 MiB body parses in tens of milliseconds, cheap enough for the
- * event loop, and the deep-nesting and huge-number shapes are refused before they cost anything.
+ * double. {@link StreamReadConstraints} bound nesting, number and name lengths so the cost of a body is linear in
+ * its size with a small constant, and the deep-nesting and huge-number shapes are refused before they cost
+ * anything. /api bodies (64 KiB at most) parse on the event loop in about a millisecond; /v1 parses bodies above
+ * 64 KiB (up to MAX_BODY_BYTES, 4 MiB, tens to hundreds of milliseconds) on a worker thread.
  */
 public final class StrictJson {
   /** Deep enough for any JSON schema a tool or response_format sends, far from a stack problem. */
@@ -46,6 +47,7 @@ public final class StrictJson {
           .maxNameLength(MAX_NAME_CHARS)
           .build())
       .disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION) // never echo client bytes into an error
+      .enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER) // several times faster than Double.parseDouble
       .build();
 
   private StrictJson() {}

@@ -132,6 +132,21 @@ class GenerationParamsTest {
   }
 
   @Test
+  @DisplayName("a body over 64 KiB is parsed and checked on a worker thread with the same answers")
+  void largeBodies() {
+    String big = "x".repeat(ProxyHandler.INLINE_PARSE_BYTES * 4);
+    JsonObject body = new JsonObject().put("model", "gpt-fast").put("max_tokens", 2).put("messages",
+        new JsonArray().add(new JsonObject().put("role", "user").put("content", big)));
+    assertBudget(gw.post("/v1/chat/completions", key, body), 2);
+    assertError(gw.post("/v1/chat/completions", key, body.copy().put("n", 2)), 400, "n", null);
+    HttpResponse<Buffer> badJson = gw.client().post("/v1/chat/completions").bearerTokenAuthentication(key)
+        .putHeader("content-type", "application/json")
+        .sendBuffer(Buffer.buffer(body.encode().replace("\"max_tokens\":2", "\"max_tokens\":2 /* c */"))).await();
+    assertError(badJson, 400, null, "invalid_json");
+    assertEquals(1, fake.requestCount());
+  }
+
+  @Test
   @DisplayName("images are inline data only: an http or file URL would make the backend fetch it")
   void noImageLinks() {
     JsonArray parts = new JsonArray().add(new JsonObject().put("type", "text").put("text", "what is this?"))
