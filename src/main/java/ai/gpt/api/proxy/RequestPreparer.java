@@ -4,8 +4,8 @@ import ai.gpt.api.auth.ApiKey;
 import ai.gpt.api.catalog.Catalog;
 import ai.gpt.api.catalog.ModelInfo;
 import ai.gpt.api.error.ApiError;
-import io.vertx.core.buffer.Buffer;
 import ai.gpt.api.json.StrictJson;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 
 /**
