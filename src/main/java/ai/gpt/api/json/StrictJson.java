@@ -26,8 +26,8 @@ import java.util.Map;
  * <p>Vert.x's shared Jackson mapper accepts comments, so every request body goes through here instead. A fresh
  * {@link JsonFactory} has all of Jackson's leniencies off (comments, single quotes, unquoted names, trailing
  * commas, NaN/Infinity, leading zeros, control characters in strings); on top of that this class refuses
- * duplicate keys, anything after the one root value, bytes that are not UTF-8, and numbers that overflow a
- * double. {@link StreamReadConstraints} bound nesting, number and name lengths so the cost of a body is linear in
+ * duplicate keys, anything after the one root value, bytes that are not UTF-8, escaped lone surrogates, and
+ * numbers that overflow a double. {@link StreamReadConstraints} bound nesting, number and name lengths so the cost of a body is linear in
  * its size with a small constant, and the deep-nesting and huge-number shapes are refused before they cost
  * anything. /api bodies (64 KiB at most) parse on the event loop in about a millisecond; /v1 parses bodies above
  * 64 KiB (up to MAX_BODY_BYTES, 4 MiB, tens to hundreds of milliseconds) on a worker thread.
@@ -100,7 +100,7 @@ public final class StrictJson {
     return switch (token) {
       case START_OBJECT -> readObject(p);
       case START_ARRAY -> readArray(p);
-      case VALUE_STRING -> p.getText();
+      case VALUE_STRING -> unicode(p.getText());
       case VALUE_NUMBER_INT -> integer(p);
       case VALUE_NUMBER_FLOAT -> decimal(p);
       case VALUE_TRUE -> Boolean.TRUE;
@@ -113,7 +113,7 @@ public final class StrictJson {
   private static JsonObject readObject(JsonParser p) throws IOException {
     Map<String, Object> map = new LinkedHashMap<>();
     for (JsonToken t = p.nextToken(); t != JsonToken.END_OBJECT; t = p.nextToken()) {
-      String name = p.currentName();
+      String name = unicode(p.currentName());
       Object value = read(p, p.nextToken());
       if (map.containsKey(name)) {
         throw ApiError.invalidJson(); // {"max_tokens":1,"max_tokens":9999}: which one did the client mean?
@@ -129,6 +129,23 @@ public final class StrictJson {
       list.add(read(p, t));
     }
     return new JsonArray(list);
+  }
+
+  /**
+   * Refuses an escaped lone surrogate (a backslash-u escape of D800 to DFFF without its pair): valid JSON grammar
+   * but no Unicode text. llama.cpp's JSON parser refuses it with a server error, which the gateway would retry on
+   * every backend and answer as 500 for what is the client's mistake.
+   */
+  private static String unicode(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        throw ApiError.invalidJson();
+      }
+    }
+    return s;
   }
 
   /** Integers keep their exact value: Integer, Long, or BigInteger beyond a long. */

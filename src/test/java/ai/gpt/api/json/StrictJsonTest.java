@@ -47,12 +47,19 @@ class StrictJsonTest {
   }
 
   @Test
+  @DisplayName("escaped pairs decode to one code point")
+  void surrogatePairs() {
+    assertEquals("\uD83D\uDE00", StrictJson.object(Buffer.buffer("{\"a\":\"\\ud83d\\ude00\"}")).getString("a"));
+  }
+
+  @Test
   @DisplayName("the non-standard and ambiguous shapes are refused")
   void refusals() {
     for (String body : new String[] {"", " ", "null", "[]", "\"x\"", "{} {}", "{}x", "{\"a\":1,}", "[1,]",
         "{/*c*/}", "{}//c", "{\"a\":1 # c\n}", "{'a':1}", "{a:1}", "{\"a\":NaN}", "{\"a\":-Infinity}",
         "{\"a\":01}", "{\"a\":+1}", "{\"a\":.5}", "{\"a\":1e400}", "{\"a\":-1e400}", "{\"a\":1,\"a\":1}",
-        "{\"a\":\"tab\there\"}", "{\"a\":\"\\x41\"}", "\uFEFF{}", "{\"a\":0x10}"}) {
+        "{\"a\":\"tab\there\"}", "{\"a\":\"\\x41\"}", "\uFEFF{}", "{\"a\":0x10}",
+        "{\"a\":\"x\\ud800y\"}", "{\"a\":\"\\udc00\"}", "{\"\\ud800\":1}"}) {
       refused(body);
     }
     refused(Buffer.buffer(new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xC3, '"', '}'})); // truncated UTF-8
