@@ -18,7 +18,7 @@ class StrictJsonTest {
   /** Refusals happen at the first byte past a limit, on the event loop: generous for a loaded CI machine. */
   private static final long REFUSAL_BOUND_NANOS = 1_000_000_000L;
   /**
-   * Valid 4 MiB bodies parse on a worker thread (ProxyHandler) in 50-300 ms on an idle machine; the bound is
+   * Valid 4 MiB bodies parse on a worker thread (ProxyHandler) in tens to hundreds of milliseconds; the bound is
    * generous for a loaded CI machine and still catches a superlinear parse (the quadratic exponent of issue 8).
    */
   private static final long PARSE_BOUND_NANOS = 5_000_000_000L;
