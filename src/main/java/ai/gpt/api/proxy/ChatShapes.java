@@ -70,9 +70,9 @@ final class ChatShapes {
     }
   }
 
-  /** A string or an array of up to 4 strings. */
+  /** A string or an array of up to 4 strings (an empty array: no stop sequence, as llama.cpp reads it). */
   static void stop(Object v, String param) {
-    if (!(v instanceof String)) {
+    if (!(v instanceof String) && !(v instanceof JsonArray a && a.isEmpty())) {
       ParamCheck.strings(v, param, MAX_STOP);
     }
   }

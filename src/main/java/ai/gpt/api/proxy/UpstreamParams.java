@@ -154,8 +154,8 @@ final class UpstreamParams {
         return;
       }
       if (rule.fate() == Fate.REFUSE || !rule.endpoints().contains(endpoint)) {
-        throw ApiError.invalidRequest("Unsupported parameter: '" + name + "' is not supported on "
-            + endpoint.path() + ".", name);
+        throw ApiError.of(400, "unsupported_parameter", "Unsupported parameter: '" + name
+            + "' is not supported on " + endpoint.path() + ".", name); // OpenAI's code for the same answer
       }
       rule.check().check(endpoint, value, name);
       out.put(name, value);

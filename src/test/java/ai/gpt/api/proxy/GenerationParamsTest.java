@@ -115,7 +115,7 @@ class GenerationParamsTest {
   void allowlist() {
     for (String field : new String[] {"id_slot", "slot_id", "lora", "speculative.n_max", "chat_format",
         "response_fields", "n_cache_reuse"}) {
-      assertError(chatWith(new JsonObject().put(field, 1)), 400, field, null);
+      assertError(chatWith(new JsonObject().put(field, 1)), 400, field, "unsupported_parameter");
     }
     assertEquals(0, fake.requestCount());
 

@@ -154,7 +154,7 @@ class RequestValidationTest {
     JsonObject completion = new JsonObject().put("model", "gpt-fast").put("prompt", "Hi");
     assertError(gw.post("/v1/completions", key, completion.copy().put("logprobs", 6)), 400, "logprobs", null);
     assertError(gw.post("/v1/completions", key, completion.copy().put("tools", new io.vertx.core.json.JsonArray())),
-        400, "tools", null);
+        400, "tools", "unsupported_parameter");
     assertError(gw.post("/v1/completions", key, completion.copy().put("prompt", 5)), 400, "prompt", null);
     assertError(gw.post("/v1/completions", key, completion.copy().put("echo", true)), 400, "echo", null);
     JsonObject embed = new JsonObject().put("model", "embed").put("input", "x");
