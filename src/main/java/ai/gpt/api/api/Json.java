@@ -1,6 +1,7 @@
 package ai.gpt.api.api;
 
 import ai.gpt.api.error.ApiError;
+import ai.gpt.api.json.StrictJson;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.util.List;
@@ -9,17 +10,9 @@ import java.util.List;
 public final class Json {
   private Json() {}
 
-  /** The body as a JSON object; 400 invalid_json otherwise. */
+  /** The body as a JSON object, parsed strictly (see {@link StrictJson}); 400 invalid_json otherwise. */
   public static JsonObject body(RoutingContext ctx) {
-    try {
-      JsonObject body = ctx.body().asJsonObject();
-      if (body != null) {
-        return body;
-      }
-    } catch (RuntimeException e) {
-      // answered below
-    }
-    throw ApiError.invalidJson();
+    return StrictJson.object(ctx.body().buffer());
   }
 
   /** A required string field of at most {@code max} characters. */

@@ -4,20 +4,32 @@ import ai.gpt.api.auth.ApiKey;
 import ai.gpt.api.catalog.Catalog;
 import ai.gpt.api.catalog.ModelInfo;
 import ai.gpt.api.error.ApiError;
+import ai.gpt.api.json.StrictJson;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.json.DecodeException;
-import io.vertx.core.json.Json;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 /**
- * Validates a request body and rewrites it for llama.cpp: the model's max_tokens default and cap, and
- * {@code stream_options.include_usage} always on so every stream can be metered. Fields the gateway does
- * not know pass through untouched.
+ * Validates a request body and builds the one llama.cpp receives: only the fields {@link UpstreamParams} allows,
+ * the input checked by {@link InputShapes}, the gateway's output-token budget in every field llama.cpp reads
+ * for it, and {@code stream_options.include_usage} always on so every stream can be metered.
  */
 public final class RequestPreparer {
   /** Characters per token for the rough prompt estimate; llama.cpp's real count replaces it when available. */
   private static final int CHARS_PER_TOKEN = 4;
+  /**
+   * The output-token limit in llama.cpp's order of precedence (server-task.cpp reads {@code n_predict}, else
+   * {@code max_completion_tokens}, else {@code max_tokens}). The client's choice follows the same order, and the
+   * effective budget is written back into all three, so whichever one llama.cpp honours is the one held for.
+   */
+  private static final String[] BUDGET_FIELDS = {"n_predict", "max_completion_tokens", "max_tokens"};
+  /**
+   * Fields that ask for several completions in one request: llama.cpp reads {@code n_cmpl}, else {@code n};
+   * {@code best_of} is OpenAI's. Only 1 is accepted: the hold, the token reservation and the concurrency lease
+   * are sized for one completion, and refusing keeps that one truth instead of multiplying it on every path.
+   */
+  private static final String[] CHOICE_FIELDS = {"n_cmpl", "n", "best_of"};
+  /** OpenAI's own upper bound for n. */
+  private static final int MAX_CHOICES = 128;
 
   private final Catalog catalog;
 
@@ -26,49 +38,55 @@ public final class RequestPreparer {
   }
 
   public PreparedRequest prepare(Endpoint endpoint, Buffer body, ApiKey key) {
-    JsonObject json = parse(body);
+    JsonObject json = StrictJson.object(body);
     ModelInfo model = model(json, key, endpoint);
     Object input = json.getValue(endpoint.inputField());
-    checkInput(endpoint, input);
+    InputShapes.check(endpoint, input);
+    JsonObject upstream = UpstreamParams.forward(endpoint, json);
+    upstream.put("model", model.id()).put(endpoint.inputField(), input);
 
-    boolean stream = false;
-    boolean clientWantsUsage = false;
+    boolean stream = optionalBool(json, "stream");
+    boolean clientWantsUsage = includeUsage(json, stream);
     int maxTokens = 0;
     if (endpoint.generates()) {
-      stream = bool(json, "stream");
-      Integer requested = positiveInt(json, "max_tokens");
-      Integer requestedCompletion = positiveInt(json, "max_completion_tokens");
-      if (requestedCompletion != null) {
-        requested = requestedCompletion; // the newer name wins, as in OpenAI's API
+      oneCompletion(json);
+      maxTokens = model.effectiveMaxTokens(requestedMaxTokens(json));
+      for (String field : BUDGET_FIELDS) {
+        upstream.put(field, maxTokens);
       }
-      maxTokens = model.effectiveMaxTokens(requested);
-      json.remove("max_completion_tokens");
-      json.put("max_tokens", maxTokens);
       if (stream) {
-        clientWantsUsage = includeUsage(json);
-        JsonObject options = json.getJsonObject("stream_options");
-        json.put("stream_options", (options == null ? new JsonObject() : options).put("include_usage", true));
+        upstream.put("stream", true).put("stream_options", new JsonObject().put("include_usage", true));
       }
-    } else if (json.containsKey("stream") && bool(json, "stream")) {
+    } else if (stream) {
       throw ApiError.invalidRequest("Embeddings cannot be streamed.", "stream");
     }
     return new PreparedRequest(endpoint, model, stream, clientWantsUsage, maxTokens,
-        estimatePrompt(input), json.toBuffer());
+        estimatePrompt(input), upstream.toBuffer());
   }
 
-  private static JsonObject parse(Buffer body) {
-    if (body == null || body.length() == 0) {
-      throw ApiError.invalidJson();
-    }
-    try {
-      Object value = Json.decodeValue(body);
-      if (value instanceof JsonObject obj) {
-        return obj;
+  /** The client's limit (null: the model's default), each alias checked even when another one wins. */
+  private static Integer requestedMaxTokens(JsonObject json) {
+    Integer requested = null;
+    for (String field : BUDGET_FIELDS) {
+      Object v = json.getValue(field);
+      if (v != null) {
+        long n = ParamCheck.integer(v, field, 1, Long.MAX_VALUE);
+        if (requested == null) {
+          requested = (int) Math.min(Integer.MAX_VALUE, n);
+        }
       }
-    } catch (DecodeException e) {
-      // fall through to the same answer as a non-object body
     }
-    throw ApiError.invalidJson();
+    return requested;
+  }
+
+  private static void oneCompletion(JsonObject json) {
+    for (String field : CHOICE_FIELDS) {
+      Object v = json.getValue(field);
+      if (v != null && ParamCheck.integer(v, field, 1, MAX_CHOICES) > 1) {
+        throw ApiError.invalidRequest("Invalid '" + field + "': only one completion per request is supported ("
+            + field + " must be 1); send several requests instead.", field);
+      }
+    }
   }
 
   private ModelInfo model(JsonObject json, ApiKey key, Endpoint endpoint) {
@@ -92,62 +110,24 @@ public final class RequestPreparer {
     return model;
   }
 
-  private static void checkInput(Endpoint endpoint, Object input) {
-    String field = endpoint.inputField();
-    if (input == null) {
-      throw ApiError.invalidRequest("Missing required parameter: '" + field + "'.", field);
-    }
-    boolean ok = switch (endpoint) {
-      case CHAT -> input instanceof JsonArray a && !a.isEmpty() && a.stream().allMatch(m -> m instanceof JsonObject);
-      case COMPLETIONS -> input instanceof String || input instanceof JsonArray a && !a.isEmpty();
-      case EMBEDDINGS -> input instanceof String s && !s.isEmpty() || input instanceof JsonArray a && !a.isEmpty();
-    };
-    if (!ok) {
-      String expected = switch (endpoint) {
-        case CHAT -> "a non-empty array of message objects";
-        case COMPLETIONS -> "a string or a non-empty array";
-        case EMBEDDINGS -> "a non-empty string or a non-empty array";
-      };
-      throw ApiError.invalidRequest("Invalid type for '" + field + "': expected " + expected + ".", field);
-    }
-  }
-
-  private static boolean bool(JsonObject json, String field) {
+  private static boolean optionalBool(JsonObject json, String field) {
     Object v = json.getValue(field);
-    if (v == null) {
-      return false;
-    }
-    if (!(v instanceof Boolean b)) {
-      throw ApiError.invalidRequest("Invalid type for '" + field + "': expected a boolean.", field);
-    }
-    return b;
+    return v != null && ParamCheck.bool(v, field);
   }
 
-  private static Integer positiveInt(JsonObject json, String field) {
-    Object v = json.getValue(field);
-    if (v == null) {
-      return null;
-    }
-    if (!(v instanceof Integer || v instanceof Long) || ((Number) v).longValue() < 1) {
-      throw ApiError.invalidRequest("Invalid '" + field + "': expected an integer of at least 1.", field);
-    }
-    return (int) Math.min(Integer.MAX_VALUE, ((Number) v).longValue());
-  }
-
-  private static boolean includeUsage(JsonObject json) {
+  /** Whether the client asked for the usage chunk; stream_options is only allowed on a stream, as in OpenAI. */
+  private static boolean includeUsage(JsonObject json, boolean stream) {
     Object options = json.getValue("stream_options");
     if (options == null) {
       return false;
     }
-    if (!(options instanceof JsonObject o)) {
-      throw ApiError.invalidRequest("Invalid type for 'stream_options': expected an object.", "stream_options");
+    JsonObject o = ParamCheck.object(options, "stream_options");
+    if (!stream) {
+      throw ApiError.invalidRequest("The 'stream_options' parameter is only allowed when 'stream' is true.",
+          "stream_options");
     }
     Object include = o.getValue("include_usage");
-    if (include != null && !(include instanceof Boolean)) {
-      throw ApiError.invalidRequest("Invalid type for 'stream_options.include_usage': expected a boolean.",
-          "stream_options.include_usage");
-    }
-    return Boolean.TRUE.equals(include);
+    return include != null && ParamCheck.bool(include, "stream_options.include_usage");
   }
 
   /** Rough token count of the input: characters / 4, at least 1. */

@@ -72,21 +72,24 @@ class ChatCompletionsTest {
     gw.post("/v1/chat/completions", key, chat(false).put("max_tokens", 1_000_000));
     assertEquals(16384, fake.lastRequestBody().getInteger("max_tokens"));
     gw.post("/v1/chat/completions", key, chat(false).put("max_completion_tokens", 7));
-    assertEquals(7, fake.lastRequestBody().getInteger("max_tokens"));
-    assertFalse(fake.lastRequestBody().containsKey("max_completion_tokens"));
+    for (String alias : new String[] {"max_tokens", "max_completion_tokens", "n_predict"}) {
+      assertEquals(7, fake.lastRequestBody().getInteger(alias), "every field llama.cpp reads holds the budget");
+    }
   }
 
   @Test
-  @DisplayName("fields the gateway does not know are passed to llama.cpp untouched")
-  void unknownFieldsPassThrough() {
+  @DisplayName("reviewed llama.cpp extensions reach llama.cpp untouched; fields nobody reviewed are dropped")
+  void extensionsPassUnknownFieldsDropped() {
     JsonObject extra = new JsonObject().put("mirostat", 2).put("grammar", "root ::= \"x\"")
+        .put("samplers", new JsonArray().add("top_k").add("temperature"));
+    JsonObject body = chat(false).put("max_tokens", 3)
         .put("nested", new JsonObject().put("a", new JsonArray().add(1).add("b")));
-    JsonObject body = chat(false).put("max_tokens", 3);
     extra.forEach(e -> body.put(e.getKey(), e.getValue()));
     assertEquals(200, gw.post("/v1/chat/completions", key, body).statusCode());
     JsonObject seen = fake.lastRequestBody();
     extra.forEach(e -> assertEquals(e.getValue(), seen.getValue(e.getKey()), e.getKey()));
     assertEquals(body.getJsonArray("messages"), seen.getJsonArray("messages"));
+    assertFalse(seen.containsKey("nested"), "an unknown field is not forwarded");
   }
 
   @Test

@@ -80,6 +80,104 @@ class RequestValidationTest {
   }
 
   @Test
+  @DisplayName("JSON is parsed strictly: comments, trailing commas, quotes, NaN, leading zeros, duplicate keys, "
+      + "trailing data, overflowing numbers, deep nesting and bad UTF-8 all get 400 invalid_json")
+  void strictJson() {
+    String ok = "\"model\":\"gpt-fast\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]";
+    for (String body : new String[] {
+        "{" + ok + " /* comment */}", "{" + ok + ", // comment\n\"max_tokens\":1}", "{" + ok + ",}",
+        "{" + ok + ",'max_tokens':1}", "{" + ok + ",max_tokens:1}", "{" + ok + ",\"temperature\":NaN}",
+        "{" + ok + ",\"temperature\":Infinity}", "{" + ok + ",\"max_tokens\":01}", "{" + ok + ",\"temperature\":1e400}",
+        "{" + ok + ",\"max_tokens\":1,\"max_tokens\":9999}", "{" + ok + "} {}", "{" + ok + "} x",
+        "{" + ok + ",\"t\":" + "[".repeat(100) + "]".repeat(100) + "}",
+        "{" + ok + ",\"temperature\":0." + "1".repeat(100) + "}"}) {
+      assertError(raw(body), 400, null, "invalid_json");
+    }
+    byte[] latin1 = ("{" + ok + ",\"user\":\"caf\u00e9\"}").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    assertError(gw.client().post("/v1/chat/completions").bearerTokenAuthentication(key)
+        .putHeader("content-type", "application/json").sendBuffer(Buffer.buffer(latin1)).await(), 400, null,
+        "invalid_json");
+    byte[] utf16 = ("{" + ok + "}").getBytes(java.nio.charset.StandardCharsets.UTF_16LE);
+    assertError(gw.client().post("/v1/chat/completions").bearerTokenAuthentication(key)
+        .putHeader("content-type", "application/json").sendBuffer(Buffer.buffer(utf16)).await(), 400, null,
+        "invalid_json");
+    for (String body : new String[] {"{\"email\":\"a@example.com\" /* x */,\"password\":\"p\"}",
+        "{\"email\":\"a@example.com\",\"password\":\"p\",\"password\":\"q\"}"}) {
+      assertError(gw.client().post("/api/auth/signin").putHeader("content-type", "application/json")
+          .sendBuffer(Buffer.buffer(body)).await(), 400, null, "invalid_json"); // /api uses the same parser
+    }
+    assertEquals(0, fake.requestCount(), "nothing reached the backend");
+    assertEquals(200, raw("{" + ok + ",\"max_tokens\":1,\"user\":\"caf\u00e9 \\u00e9\"}").statusCode());
+  }
+
+  @Test
+  @DisplayName("every documented OpenAI parameter is checked for type and range, with a nested param name")
+  void openAiParameterTypes() {
+    Object[][] chatCases = {
+        {"temperature", "hot", "temperature"}, {"temperature", 2.5, "temperature"}, {"temperature", -0.1, "temperature"},
+        {"top_p", 1.5, "top_p"}, {"presence_penalty", -3, "presence_penalty"},
+        {"frequency_penalty", 2.01, "frequency_penalty"}, {"seed", 1.5, "seed"}, {"seed", "1", "seed"},
+        {"max_tokens", 1000.0, "max_tokens"}, {"n", 1.0, "n"}, {"n", 0, "n"},
+        {"stop", new io.vertx.core.json.JsonArray().add("a").add("b").add("c").add("d").add("e"), "stop"},
+        {"stop", new io.vertx.core.json.JsonArray().add(1), "stop[0]"}, {"stop", 5, "stop"},
+        {"logit_bias", new JsonObject().put("hello", 1), "logit_bias"},
+        {"logit_bias", new JsonObject().put("50256", 101), "logit_bias.50256"},
+        {"logit_bias", new io.vertx.core.json.JsonArray(), "logit_bias"},
+        {"logprobs", "yes", "logprobs"}, {"logprobs", 1, "logprobs"},
+        {"response_format", new JsonObject().put("type", "xml"), "response_format.type"},
+        {"response_format", "json", "response_format"},
+        {"response_format", new JsonObject().put("type", "json_schema"), "response_format.json_schema"},
+        {"tools", new io.vertx.core.json.JsonArray().add(new JsonObject().put("type", "function")), "tools[0].function"},
+        {"tools", new io.vertx.core.json.JsonArray().add(new JsonObject().put("type", "function")
+            .put("function", new JsonObject().put("name", "has space"))), "tools[0].function.name"},
+        {"tool_choice", "sometimes", "tool_choice"},
+        {"tool_choice", new JsonObject().put("type", "function"), "tool_choice.function"},
+        {"parallel_tool_calls", "true", "parallel_tool_calls"}, {"user", 5, "user"},
+        {"stream_options", new JsonObject().put("include_usage", true), "stream_options"},
+        {"top_k", -1, "top_k"}, {"min_p", 2, "min_p"}, {"n_probs", 1000, "n_probs"},
+        {"messages", new io.vertx.core.json.JsonArray().add(new JsonObject().put("role", "robot").put("content", "x")),
+            "messages[0].role"},
+        {"messages", new io.vertx.core.json.JsonArray().add(new JsonObject().put("role", "user")), "messages[0].content"},
+        {"messages", new io.vertx.core.json.JsonArray().add(new JsonObject().put("role", "user").put("content",
+            new io.vertx.core.json.JsonArray().add(new JsonObject().put("type", "video")))), "messages[0].content[0].type"},
+        {"messages", new io.vertx.core.json.JsonArray().add("hi"), "messages[0]"},
+        {"messages", new io.vertx.core.json.JsonArray(), "messages"},
+    };
+    for (Object[] c : chatCases) {
+      assertError(gw.post("/v1/chat/completions", key, chat("gpt-fast").put((String) c[0], c[1])), 400, (String) c[2],
+          null);
+    }
+    assertError(gw.post("/v1/chat/completions", key, chat("gpt-fast").put("top_logprobs", 3)), 400, "top_logprobs",
+        null);
+    assertError(gw.post("/v1/chat/completions", key, chat("gpt-fast").put("logprobs", true).put("top_logprobs", 21)),
+        400, "top_logprobs", null);
+    JsonObject completion = new JsonObject().put("model", "gpt-fast").put("prompt", "Hi");
+    assertError(gw.post("/v1/completions", key, completion.copy().put("logprobs", 6)), 400, "logprobs", null);
+    assertError(gw.post("/v1/completions", key, completion.copy().put("tools", new io.vertx.core.json.JsonArray())),
+        400, "tools", "unsupported_parameter");
+    assertError(gw.post("/v1/completions", key, completion.copy().put("prompt", 5)), 400, "prompt", null);
+    assertError(gw.post("/v1/completions", key, completion.copy().put("echo", true)), 400, "echo", null);
+    JsonObject embed = new JsonObject().put("model", "embed").put("input", "x");
+    gw.addBackend("embed", fake);
+    assertError(gw.post("/v1/embeddings", key, embed.copy().put("encoding_format", "hex")), 400, "encoding_format", null);
+    assertError(gw.post("/v1/embeddings", key, embed.copy().put("dimensions", 1.5)), 400, "dimensions", null);
+    assertError(gw.post("/v1/embeddings", key, embed.copy().put("dimensions", 256)), 400, "dimensions", null);
+    assertError(gw.post("/v1/embeddings", key, embed.copy().put("input", new io.vertx.core.json.JsonArray().add("a")
+        .add(7))), 400, "input[1]", null);
+    assertError(gw.post("/v1/embeddings", key, embed.copy().put("input", new io.vertx.core.json.JsonArray().add(1)
+        .add(-2))), 400, "input[1]", null);
+    assertEquals(0, fake.requestCount(), "invalid requests never reach a backend");
+
+    JsonObject valid = chat("gpt-fast").put("temperature", 0).put("top_p", 1).put("presence_penalty", -2)
+        .put("frequency_penalty", 2).put("seed", -5).put("stop", "\n").put("max_tokens", 2)
+        .put("logit_bias", new JsonObject().put("50256", -100)).put("logprobs", true).put("top_logprobs", 20)
+        .put("response_format", new JsonObject().put("type", "json_object")).put("n", 1)
+        .put("tool_choice", "auto").put("stream", false).put("user", "u").put("stop", (Object) null);
+    HttpResponse<Buffer> ok = gw.post("/v1/chat/completions", key, valid);
+    assertEquals(200, ok.statusCode(), ok.bodyAsString());
+  }
+
+  @Test
   @DisplayName("an unknown model gets 404 model_not_found")
   void unknownModel() {
     assertError(gw.post("/v1/chat/completions", key, chat("gpt-7")), 404, "model", "model_not_found");

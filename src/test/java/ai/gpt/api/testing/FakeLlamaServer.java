@@ -45,9 +45,13 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>chat prompt tokens = total characters of message contents / 4 + 10 (10 = chat template overhead);</li>
  *   <li>completion prompt tokens = characters of the prompt / 4 + 1 (1 = BOS);</li>
  *   <li>embedding input tokens = characters / 4 + 1, or the array length for token-array inputs;</li>
- *   <li>completion tokens = {@code n_predict}, else {@code max_tokens}, else {@code max_completion_tokens}
- *       (finish_reason "length"); without any of them {@link Options#defaultTokens} (finish_reason "stop",
+ *   <li>completion tokens = {@code n_predict}, else {@code max_completion_tokens}, else {@code max_tokens}
+ *       (llama.cpp's precedence in server-task.cpp; the first one present wins, a negative value means no
+ *       limit), finish_reason "length"; without any limit {@link Options#defaultTokens} (finish_reason "stop",
  *       as if the model emitted EOS).</li>
+ *   <li>completions per request = {@code n_cmpl}, else {@code n}, else 1 (400 above the slot count, like
+ *       llama.cpp), times the number of prompts of a /v1/completions {@code prompt} array that holds no token id
+ *       (llama.cpp runs one task per prompt); every completion generates the whole limit, and usage sums them.</li>
  * </ul>
  *
  * <p>All state shared between event loops is atomic or guarded by {@code slotLock}; per-connection state lives
@@ -429,8 +433,10 @@ public final class FakeLlamaServer {
     final Kind kind;
     final boolean stream;
     final boolean includeUsage;
-    /** Tokens to generate. */
+    /** Tokens to generate, per completion. */
     final int tokens;
+    /** Completions generated for this request (n_cmpl/n times the prompts); choices are indexed 0..n-1. */
+    final int completions;
     /** Requested limit as reported in /slots params (-1 = none). */
     final int requestedTokens;
     final int promptTokens;
@@ -451,7 +457,7 @@ public final class FakeLlamaServer {
     byte[] tail;
 
     Job(Instance instance, Conn conn, HttpServerRequest request, Kind kind, boolean stream, boolean includeUsage,
-        int requestedTokens, int promptTokens, List<Object> inputs, boolean base64) {
+        int requestedTokens, int completions, int promptTokens, List<Object> inputs, boolean base64) {
       this.instance = instance;
       this.conn = conn;
       this.response = request.response();
@@ -459,9 +465,10 @@ public final class FakeLlamaServer {
       this.stream = stream;
       this.includeUsage = includeUsage;
       this.requestedTokens = requestedTokens;
+      this.completions = completions;
       this.tokens = kind == Kind.EMBEDDING ? 0 : requestedTokens >= 0 ? requestedTokens : options.defaultTokens;
       this.finishReason = requestedTokens >= 0 ? "length" : "stop";
-      this.promptTokens = promptTokens;
+      this.promptTokens = promptTokens * completions;
       this.inputs = inputs;
       this.base64 = base64;
     }
@@ -624,6 +631,7 @@ public final class FakeLlamaServer {
     }
 
     private Job chatJob(HttpServerRequest request, Conn conn, JsonObject body) {
+      int completions = completionsPerPrompt(body);
       Object messages = body.getValue("messages");
       if (messages == null) {
         throw new IllegalArgumentException("'messages' is required");
@@ -639,7 +647,7 @@ public final class FakeLlamaServer {
       }
       boolean stream = Boolean.TRUE.equals(body.getValue("stream"));
       return new Job(this, conn, request, Kind.CHAT, stream, stream && includeUsage(body),
-          requestedTokens(body), chars / 4 + 10, null, false);
+          requestedTokens(body), completions, chars / 4 + 10, null, false);
     }
 
     private Job completionJob(HttpServerRequest request, Conn conn, JsonObject body) {
@@ -647,9 +655,11 @@ public final class FakeLlamaServer {
       if (prompt == null) {
         throw new IllegalArgumentException("\"prompt\" must be provided");
       }
+      int prompts = prompt instanceof JsonArray a && a.stream().noneMatch(p -> p instanceof Number) ? a.size() : 1;
+      int completions = completionsPerPrompt(body) * prompts;
       boolean stream = Boolean.TRUE.equals(body.getValue("stream"));
       return new Job(this, conn, request, Kind.COMPLETION, stream, false,
-          requestedTokens(body), contentChars(prompt) / 4 + 1, null, false);
+          requestedTokens(body), completions, (contentChars(prompt) / 4 + 1) / prompts, null, false);
     }
 
     private Job embeddingJob(HttpServerRequest request, Conn conn, JsonObject body) {
@@ -663,7 +673,7 @@ public final class FakeLlamaServer {
         tokens += in instanceof String s ? s.length() / 4 + 1 : ((int[]) in).length;
       }
       boolean base64 = "base64".equals(body.getValue("encoding_format"));
-      return new Job(this, conn, request, Kind.EMBEDDING, false, false, -1, tokens, inputs, base64);
+      return new Job(this, conn, request, Kind.EMBEDDING, false, false, -1, 1, tokens, inputs, base64);
     }
   }
 
@@ -770,7 +780,7 @@ public final class FakeLlamaServer {
   private void recordUsage(Job job) {
     long nanos = System.nanoTime() - job.startNanos;
     promptTokensTotal.addAndGet(job.promptTokens);
-    predictedTokensTotal.addAndGet(job.decoded);
+    predictedTokensTotal.addAndGet((long) job.decoded * job.completions);
     predictedNanosTotal.addAndGet(nanos);
     maxSequence.accumulateAndGet(job.promptTokens + job.decoded, Math::max);
   }
@@ -828,7 +838,10 @@ public final class FakeLlamaServer {
   private void writeToken(Job job) {
     int word = job.decoded % WORDS.length;
     byte[] head = job.kind == Kind.CHAT ? CHAT_TOKEN_HEAD[word] : TEXT_TOKEN_HEAD[word];
-    job.response.write(Buffer.buffer(head.length + job.tail.length).appendBytes(head).appendBytes(job.tail));
+    for (int choice = 0; choice < job.completions; choice++) {
+      byte[] indexed = choice == 0 ? head : withIndex(head, choice);
+      job.response.write(Buffer.buffer(indexed.length + job.tail.length).appendBytes(indexed).appendBytes(job.tail));
+    }
     job.decoded++;
   }
 
@@ -836,6 +849,10 @@ public final class FakeLlamaServer {
     recordUsage(job);
     HttpServerResponse r = job.response;
     if (job.kind == Kind.CHAT) {
+      for (int choice = 1; choice < job.completions; choice++) {
+        r.write("data: {\"choices\":[{\"finish_reason\":\"" + job.finishReason + "\",\"index\":" + choice
+            + ",\"delta\":{}}]" + chatTail(job) + "}\n\n");
+      }
       StringBuilder fin = new StringBuilder(512).append("data: {\"choices\":[{\"finish_reason\":\"")
           .append(job.finishReason).append("\",\"index\":0,\"delta\":{}}]").append(chatTail(job));
       if (job.includeUsage) {
@@ -871,10 +888,14 @@ public final class FakeLlamaServer {
     recordUsage(job);
     StringBuilder sb = new StringBuilder(768 + job.tokens * 8);
     if (job.kind == Kind.CHAT) {
-      sb.append("{\"choices\":[{\"finish_reason\":\"").append(job.finishReason)
-          .append("\",\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
-      appendContent(sb, job.tokens);
-      sb.append("}}],\"created\":").append(job.created).append(",\"model\":").append(modelJson)
+      sb.append("{\"choices\":[");
+      for (int choice = 0; choice < job.completions; choice++) {
+        sb.append(choice == 0 ? "" : ",").append("{\"finish_reason\":\"").append(job.finishReason)
+            .append("\",\"index\":").append(choice).append(",\"message\":{\"role\":\"assistant\",\"content\":");
+        appendContent(sb, job.tokens);
+        sb.append("}}");
+      }
+      sb.append("],\"created\":").append(job.created).append(",\"model\":").append(modelJson)
           .append(",\"system_fingerprint\":\"").append(FINGERPRINT).append("\",\"object\":\"chat.completion\",");
       appendUsage(sb, job);
       sb.append(",\"id\":\"").append(job.id).append("\",");
@@ -891,8 +912,12 @@ public final class FakeLlamaServer {
 
   /** The final text_completion object, shared by non-stream responses and the last stream chunk. */
   private void appendTextCompletion(StringBuilder sb, Job job, CharSequence textJson) {
-    sb.append("{\"choices\":[{\"text\":").append(textJson).append(",\"index\":0,\"logprobs\":null,\"finish_reason\":\"")
-        .append(job.finishReason).append("\"}],\"created\":").append(job.created).append(",\"model\":")
+    sb.append("{\"choices\":[");
+    for (int choice = 0; choice < job.completions; choice++) {
+      sb.append(choice == 0 ? "" : ",").append("{\"text\":").append(textJson).append(",\"index\":").append(choice)
+          .append(",\"logprobs\":null,\"finish_reason\":\"").append(job.finishReason).append("\"}");
+    }
+    sb.append("],\"created\":").append(job.created).append(",\"model\":")
         .append(modelJson).append(",\"system_fingerprint\":\"").append(FINGERPRINT)
         .append("\",\"object\":\"text_completion\",");
     appendUsage(sb, job);
@@ -910,9 +935,10 @@ public final class FakeLlamaServer {
   }
 
   private static void appendUsage(StringBuilder sb, Job job) {
-    sb.append("\"usage\":{\"completion_tokens\":").append(job.decoded)
+    long completionTokens = (long) job.decoded * job.completions;
+    sb.append("\"usage\":{\"completion_tokens\":").append(completionTokens)
         .append(",\"prompt_tokens\":").append(job.promptTokens)
-        .append(",\"total_tokens\":").append(job.decoded + job.promptTokens)
+        .append(",\"total_tokens\":").append(completionTokens + job.promptTokens)
         .append(",\"prompt_tokens_details\":{\"cached_tokens\":0}}");
   }
 
@@ -1248,16 +1274,32 @@ public final class FakeLlamaServer {
     return Route.NOT_FOUND;
   }
 
-  private static final String[] TOKEN_LIMIT_KEYS = {"n_predict", "max_tokens", "max_completion_tokens"};
+  /** llama-server's precedence (server-task.cpp params_from_json_cmpl): n_predict, max_completion_tokens, max_tokens. */
+  private static final String[] TOKEN_LIMIT_KEYS = {"n_predict", "max_completion_tokens", "max_tokens"};
 
-  /** n_predict wins over max_tokens (as in llama-server), then max_completion_tokens; -1 = not set. */
+  /** The first limit present wins, as in llama-server (non-numbers are skipped, like its json_value); -1 = none. */
   private static int requestedTokens(JsonObject body) {
     for (String key : TOKEN_LIMIT_KEYS) {
-      if (body.getValue(key) instanceof Number n && n.intValue() >= 0) {
-        return n.intValue();
+      if (body.getValue(key) instanceof Number n) {
+        return Math.max(-1, n.intValue());
       }
     }
     return -1;
+  }
+
+  /** n_cmpl, else n, else 1 (llama-server); more than the slot count is refused as llama-server does. */
+  private int completionsPerPrompt(JsonObject body) {
+    Object v = body.getValue("n_cmpl") instanceof Number ? body.getValue("n_cmpl") : body.getValue("n");
+    int n = v instanceof Number num ? Math.max(1, num.intValue()) : 1;
+    if (n > options.slots) {
+      throw new IllegalArgumentException("n_cmpl cannot be greater than the number of slots, please increase -np");
+    }
+    return n;
+  }
+
+  /** A token chunk head for choice {@code index} (the cached heads are for choice 0). */
+  private static byte[] withIndex(byte[] head, int index) {
+    return bytes(new String(head, StandardCharsets.UTF_8).replace("\"index\":0,", "\"index\":" + index + ","));
   }
 
   private static boolean includeUsage(JsonObject body) {

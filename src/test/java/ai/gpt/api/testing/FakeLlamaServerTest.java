@@ -143,6 +143,67 @@ class FakeLlamaServerTest {
   }
 
   @Test
+  @DisplayName("token limit and completions follow llama-server: n_predict, then max_completion_tokens, then "
+      + "max_tokens; n_cmpl, then n; one task per prompt of a prompt array; usage sums every completion")
+  void generationParamsPrecedence(Vertx vertx, VertxTestContext ctx) {
+    start(vertx, new Options().slots(4))
+        .compose(s -> call(HttpMethod.POST, CHAT, HI + ",\"max_tokens\":1,\"n_predict\":7}"))
+        .compose(r -> {
+          assertEquals(7, usage(r).getInteger("completion_tokens"), "n_predict wins over max_tokens");
+          return call(HttpMethod.POST, CHAT, HI + ",\"max_tokens\":1,\"max_completion_tokens\":5}");
+        })
+        .compose(r -> {
+          assertEquals(5, usage(r).getInteger("completion_tokens"), "max_completion_tokens wins over max_tokens");
+          return call(HttpMethod.POST, CHAT, HI + ",\"max_tokens\":2,\"n\":3}");
+        })
+        .compose(r -> {
+          assertEquals(3, r.json().getJsonArray("choices").size());
+          assertEquals(2, r.json().getJsonArray("choices").getJsonObject(2).getInteger("index"));
+          assertEquals(6, usage(r).getInteger("completion_tokens"), "every choice is generated and counted");
+          return call(HttpMethod.POST, CHAT, HI + ",\"max_tokens\":2,\"n\":1,\"n_cmpl\":2}");
+        })
+        .compose(r -> {
+          assertEquals(4, usage(r).getInteger("completion_tokens"), "n_cmpl wins over n");
+          return call(HttpMethod.POST, "/v1/completions", "{\"prompt\":[\"a\",\"b\",\"c\"],\"max_tokens\":2}");
+        })
+        .compose(r -> {
+          assertEquals(3, r.json().getJsonArray("choices").size(), "one task per prompt");
+          assertEquals(6, usage(r).getInteger("completion_tokens"));
+          return call(HttpMethod.POST, "/v1/completions", "{\"prompt\":[1,2,3],\"max_tokens\":2}");
+        })
+        .compose(r -> {
+          assertEquals(2, usage(r).getInteger("completion_tokens"), "an array of token ids is one prompt");
+          return call(HttpMethod.POST, CHAT, HI + ",\"n\":5}");
+        })
+        .map(r -> {
+          assertEquals(400, r.status, "more completions than slots is refused, as by llama-server");
+          return null;
+        })
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @DisplayName("a streamed request for two completions sends every token for each choice index")
+  void streamSeveralChoices(Vertx vertx, VertxTestContext ctx) {
+    start(vertx, new Options())
+        .compose(s -> call(HttpMethod.POST, CHAT, HI + ",\"stream\":true,\"n\":2,\"max_tokens\":3,"
+            + "\"stream_options\":{\"include_usage\":true}}"))
+        .map(r -> {
+          List<String> events = events(r.body);
+          long second = events.stream().filter(e -> e.contains("\"index\":1,\"delta\":{\"content\"")).count();
+          assertEquals(3, second, r.body);
+          assertTrue(r.body.contains("\"completion_tokens\":6"), r.body);
+          return null;
+        })
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  private static JsonObject usage(Resp r) {
+    assertEquals(200, r.status, r.body);
+    return r.json().getJsonObject("usage");
+  }
+
+  @Test
   @DisplayName("LOADING: /health and completions answer 503 Loading model, /v1/models still works; OK again after")
   void healthLoading(Vertx vertx, VertxTestContext ctx) {
     String loading = "{\"error\":{\"code\":503,\"message\":\"Loading model\",\"type\":\"unavailable_error\"}}";
