@@ -25,6 +25,7 @@ import ai.gpt.api.catalog.CatalogLoader;
 import ai.gpt.api.config.AccountConfig;
 import ai.gpt.api.config.GatewayConfig;
 import ai.gpt.api.db.Database;
+import ai.gpt.api.http.ConnectionGuard;
 import ai.gpt.api.http.GatewayContext;
 import ai.gpt.api.http.GatewayVerticle;
 import ai.gpt.api.metrics.GatewayMetrics;
@@ -109,7 +110,7 @@ public final class Gateway {
         new RoutingSettings(config.queueSize(), config.queueTimeoutMs(), config.healthIntervalMs()), metrics);
     KeyStore keys = new KeyStore(pool);
     LastUsedTracker lastUsed = new LastUsedTracker(vertx, pool);
-    OpsServer ops = new OpsServer(metrics, pool, redis, config.host(), config.metricsPort());
+    OpsServer ops = new OpsServer(metrics, pool, redis, config.http().metricsHost(), config.metricsPort());
     List<String> deployments = new ArrayList<>();
     List<GatewayVerticle> servers = new ArrayList<>();
     UsageWriter writer = new UsageWriter(pool, redis, config.replicaName(), UsageWriterSettings.defaults(),
@@ -147,7 +148,8 @@ public final class Gateway {
           new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())),
           new AdminRoutes(pool, redis, registry));
       GatewayContext context = new GatewayContext(config, catalog, registry, keys, new KeyHasher(config.keyPepper()),
-          lastUsed, metering.result(), metrics, apiRoutes, new SessionCheck(accessTokens, sessions));
+          lastUsed, metering.result(), metrics, apiRoutes, new SessionCheck(accessTokens, sessions),
+          new ConnectionGuard(config.http(), metrics));
       return vertx.deployVerticle(new CatalogLoader(pool, Database.connectOptions(config.databaseUrl()), catalog,
               registry))
           .compose(id -> {

@@ -23,4 +23,5 @@ public record GatewayContext(
     Metering metering,
     GatewayMetrics metrics,
     List<ApiRoutes> apiRoutes,
-    SessionCheck sessionCheck) {}
+    SessionCheck sessionCheck,
+    ConnectionGuard connections) {}

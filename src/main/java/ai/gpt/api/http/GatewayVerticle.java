@@ -16,7 +16,8 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.ext.web.Router;
-import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.core.Handler;
+import io.vertx.ext.web.RoutingContext;
 
 /**
  * The public HTTP server: the OpenAI API under /v1 and the web app. One instance runs per event loop, all
@@ -46,10 +47,15 @@ public final class GatewayVerticle extends VerticleBase {
         new PoolOptions().setHttp1MaxSize(config.upstreamPoolSize()));
     return StaticSite.load(vertx).compose(site -> {
       router = router(site);
-      return vertx.createHttpServer(new HttpServerOptions()
-              .setTcpNoDelay(true)
-              .setCompressionSupported(false)
-              .setIdleTimeout(0))
+      ConnectionGuard guard = gateway.connections();
+      HttpServerOptions options = guard.configure(new HttpServerOptions()
+          .setTcpNoDelay(true)
+          .setCompressionSupported(false));
+      ProtocolErrors protocolErrors = new ProtocolErrors(gateway.metrics());
+      return vertx.createHttpServer(options)
+          .connectionHandler(connection -> guard.accept(connection, options))
+          .invalidRequestHandler(protocolErrors::invalidRequest)
+          .exceptionHandler(protocolErrors::connectionException)
           .requestHandler(router)
           .listen(config.port(), config.host());
     }).onSuccess(s -> server = s);
@@ -84,7 +90,7 @@ public final class GatewayVerticle extends VerticleBase {
     router.route().handler(AccessLog.create(config.jsonLogs(), gateway.metrics()));
 
     AuthHandler auth = AuthHandler.create(gateway.keys(), gateway.hasher(), gateway.lastUsed());
-    BodyHandler body = BodyHandler.create(false).setBodyLimit(config.maxBodyBytes());
+    Handler<RoutingContext> body = BodyLimit.create(config.maxBodyBytes());
     RequestPreparer preparer = new RequestPreparer(gateway.catalog());
     for (Endpoint endpoint : Endpoint.values()) {
       router.post(endpoint.path())
@@ -102,7 +108,11 @@ public final class GatewayVerticle extends VerticleBase {
         "Unknown request URL: " + ctx.request().method() + " " + ctx.request().path() + ".")));
 
     site.mount(router);
-    router.route().failureHandler(FailureHandler.create(config.maxBodyBytes()));
+    FailureHandler failures = FailureHandler.create();
+    router.route().failureHandler(failures);
+    // No route matched (a missing file, an unknown path) or none for this method: JSON too, never an HTML page.
+    router.errorHandler(404, failures);
+    router.errorHandler(405, failures);
     return router;
   }
 }
