@@ -52,6 +52,15 @@ public final class RawHttp implements AutoCloseable {
     }
   }
 
+  /** Bytes the server sent that are waiting to be read, without blocking. */
+  public int available() {
+    try {
+      return socket.getInputStream().available();
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
   /** Milliseconds since the connection was opened. */
   public long ageMs() {
     return (System.nanoTime() - openedAtNanos) / 1_000_000;
