@@ -53,6 +53,9 @@ public final class ConnectionGuard {
       return;
     }
     ChannelPipeline pipeline = channel.pipeline();
+    if (pipeline.get("httpDecoder") == null) {
+      return; // already closed (its handlers removed): nothing left to guard
+    }
     pipeline.replace("httpDecoder", "httpDecoder", new StrictRequestDecoder(options));
     ConnectionDeadlines deadlines = new ConnectionDeadlines(settings, metrics);
     pipeline.addFirst("requestBytes", deadlines.byteWatch());
