@@ -20,7 +20,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>This reaches below Vert.x's public API (its Netty pipeline) because Vert.x has no header or body read
  * timeout: its idle timeout counts any byte, so a client trickling one byte a second is never cut, and it would
- * also cut a request waiting minutes, silently, for a slow model.
+ * also cut a request waiting minutes, silently, for a slow model. It uses Vert.x internals (ConnectionBase, the
+ * pipeline handler names, VertxHttpRequestDecoder): on a Vert.x upgrade, ConnectionLimitsTest and HttpHygieneTest
+ * say whether they still hold.
  */
 public final class ConnectionGuard {
   private final HttpSettings settings;
