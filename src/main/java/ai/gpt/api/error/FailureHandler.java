@@ -1,6 +1,7 @@
 package ai.gpt.api.error;
 
 import ai.gpt.api.http.BodyLimit;
+import ai.gpt.api.http.RequestIds;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
@@ -25,6 +26,10 @@ public final class FailureHandler implements Handler<RoutingContext> {
       // nothing can be sent, and a client leaving is not a server error.
       LOG.debug("Failure after the connection closed on {}: {}", ctx.request().path(), String.valueOf(ctx.failure()));
       return;
+    }
+    if (response.headers().get(RequestIds.HEADER) == null) {
+      // The router refused the request before any route ran (a path it cannot normalize, such as "*").
+      response.putHeader(RequestIds.HEADER, RequestIds.generate());
     }
     ApiError error = toApiError(ctx);
     if (response.headWritten()) {

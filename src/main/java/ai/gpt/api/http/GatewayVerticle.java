@@ -80,6 +80,7 @@ public final class GatewayVerticle extends VerticleBase {
     var config = gateway.config();
     Router router = Router.router(vertx);
     router.route().handler(RequestIds.create());
+    router.route().handler(new PathEncoding());
     if (config.accounts().publicUrl().startsWith("https://")) {
       // Served over HTTPS (behind TLS termination): browsers must never fall back to plain HTTP.
       router.route().handler(ctx -> {
@@ -110,9 +111,11 @@ public final class GatewayVerticle extends VerticleBase {
     site.mount(router);
     FailureHandler failures = FailureHandler.create();
     router.route().failureHandler(failures);
-    // No route matched (a missing file, an unknown path) or none for this method: JSON too, never an HTML page.
-    router.errorHandler(404, failures);
-    router.errorHandler(405, failures);
+    // What the router answers by itself (no route matched, none for this method, a path it cannot read, a failure
+    // no route handled): JSON too, never Vert.x's HTML page.
+    for (int status : new int[] {400, 404, 405, 500}) {
+      router.errorHandler(status, failures);
+    }
     return router;
   }
 }

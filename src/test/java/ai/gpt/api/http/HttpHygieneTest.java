@@ -102,6 +102,21 @@ class HttpHygieneTest {
   }
 
   @Test
+  @DisplayName("odd request targets and methods get a JSON 4xx with a request id, never a 500 or an HTML page")
+  void oddTargets() {
+    for (String line : new String[] {"GET * HTTP/1.1", "OPTIONS * HTTP/1.1", "GET http://elsewhere/v1/models HTTP/1.1",
+        "BREW /v1/models HTTP/1.1", "DELETE /v1/chat/completions HTTP/1.1", "GET /%zz HTTP/1.1", "GET /% HTTP/1.1",
+        "GET /%ff%fe.js HTTP/1.1", "GET /assets/%c0%ae%c0%ae/x.js HTTP/1.1", "GET /api/%00 HTTP/1.1"}) {
+      try (RawHttp http = RawHttp.connect(gw.port())) {
+        RawHttp.Reply reply = http.send(line + "\r\nHost: gw\r\n\r\n").readResponse();
+        assertTrue(reply.status() >= 400 && reply.status() < 500, line + ": " + reply.head());
+        assertNotNull(reply.error().getString("message"), line);
+        assertTrue(reply.header("x-request-id").startsWith("req_"), line + ": " + reply.head());
+      }
+    }
+  }
+
+  @Test
   @DisplayName("each route's 413 names its own body limit")
   void bodyLimitPerRoute() {
     var v1 = gw.client().post("/v1/chat/completions").putHeader("content-type", "application/json")
