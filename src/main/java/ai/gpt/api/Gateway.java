@@ -30,6 +30,7 @@ import ai.gpt.api.catalog.CatalogLoader;
 import ai.gpt.api.config.AccountConfig;
 import ai.gpt.api.config.GatewayConfig;
 import ai.gpt.api.db.Database;
+import ai.gpt.api.http.ConnectionGuard;
 import ai.gpt.api.http.GatewayContext;
 import ai.gpt.api.http.GatewayVerticle;
 import ai.gpt.api.metrics.GatewayMetrics;
@@ -114,7 +115,7 @@ public final class Gateway {
         new RoutingSettings(config.queueSize(), config.queueTimeoutMs(), config.healthIntervalMs()), metrics);
     KeyStore keys = new KeyStore(pool);
     LastUsedTracker lastUsed = new LastUsedTracker(vertx, pool);
-    OpsServer ops = new OpsServer(metrics, pool, redis, config.host(), config.metricsPort());
+    OpsServer ops = new OpsServer(metrics, pool, redis, config.http().metricsHost(), config.metricsPort());
     List<String> deployments = new ArrayList<>();
     List<GatewayVerticle> servers = new ArrayList<>();
     UsageWriter writer = new UsageWriter(pool, redis, config.replicaName(), UsageWriterSettings.defaults(),
@@ -158,7 +159,7 @@ public final class Gateway {
       AuthHandler auth = new AuthHandler(keys, new KeyHasher(config.keyPepper()), lastUsed, authFailures,
           accountConfig.clientAddress());
       GatewayContext context = new GatewayContext(config, catalog, registry, auth, metering.result(), metrics,
-          apiRoutes, new SessionCheck(accessTokens, sessions));
+          apiRoutes, new SessionCheck(accessTokens, sessions), new ConnectionGuard(config.http(), metrics));
       return vertx.deployVerticle(new CatalogLoader(pool, Database.connectOptions(config.databaseUrl()), catalog,
               registry))
           .compose(id -> {

@@ -2,10 +2,10 @@ package ai.gpt.api.api;
 
 import ai.gpt.api.account.SessionCheck;
 import ai.gpt.api.error.ApiError;
+import ai.gpt.api.http.BodyLimit;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Router;
-import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.CorsHandler;
 import java.util.List;
 import java.util.Set;
@@ -47,7 +47,7 @@ public final class ApiRouter {
           .putHeader("Referrer-Policy", "no-referrer");
       ctx.next();
     });
-    api.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
+    api.route().handler(BodyLimit.create(MAX_BODY_BYTES));
     features.forEach(f -> f.mountPublic(api));
     api.route().handler(sessionCheck);
     features.forEach(f -> f.mountSignedIn(api));

@@ -61,7 +61,7 @@ final class LocalServices implements AutoCloseable {
         configured.maxBodyBytes(), configured.healthIntervalMs(), configured.queueSize(), configured.queueTimeoutMs(),
         configured.upstreamConnectTimeoutMs(), configured.upstreamIdleTimeoutMs(), configured.upstreamPoolSize(),
         configured.eventLoops(), configured.jsonLogs(), configured.dataDir(), configured.backends(),
-        configured.failurePolicy(), configured.replicaName(), configured.accounts());
+        configured.failurePolicy(), configured.replicaName(), configured.accounts(), configured.http());
   }
 
   GatewayConfig config() {

@@ -15,6 +15,7 @@ import java.util.List;
  * @param failurePolicy what admission does while Redis is unreachable (METERING_FAILURE_POLICY)
  * @param replicaName  this replica's name as a usage-stream consumer (REPLICA_NAME, else HOSTNAME)
  * @param accounts     the account API's settings (sessions, e-mail)
+ * @param http         connection limits and timeouts of the public server, and the operator port's address
  */
 public record GatewayConfig(
     String databaseUrl,
@@ -36,7 +37,8 @@ public record GatewayConfig(
     List<BackendSpec> backends,
     FailurePolicy failurePolicy,
     String replicaName,
-    AccountConfig accounts) {
+    AccountConfig accounts,
+    HttpSettings http) {
 
   /** A backend named in BACKENDS: {@code gpt-fast=http://127.0.0.1:8081}. */
   public record BackendSpec(String model, String url) {}
@@ -91,7 +93,8 @@ public record GatewayConfig(
         backends(env.get("BACKENDS")),
         failurePolicy,
         replica == null || replica.isBlank() ? "gateway-" + ProcessHandle.current().pid() : replica,
-        AccountConfig.from(env, databaseUrl == null));
+        AccountConfig.from(env, databaseUrl == null),
+        HttpSettings.from(env));
   }
 
   public boolean embedded() {
@@ -103,7 +106,7 @@ public record GatewayConfig(
     return v == null ? fallback : v;
   }
 
-  private static long positiveLong(Env env, String name, long fallback) {
+  static long positiveLong(Env env, String name, long fallback) {
     String v = env.get(name);
     if (v == null) {
       return fallback;

@@ -116,6 +116,25 @@ public final class ApiError extends RuntimeException {
     return new ApiError(503, "server_error", "service_unavailable", null, message, 1_000L);
   }
 
+  /** The client connection limit of this replica is reached (the connection is refused and closed). */
+  public static ApiError connectionLimit() {
+    return new ApiError(503, "server_error", "overloaded",
+        null, "The server has too many open connections. Please retry shortly.", 1_000L);
+  }
+
+  /** The request was not complete (head or body) within its deadline; the connection is closed. */
+  public static ApiError requestTimeout(String message) {
+    return new ApiError(408, "invalid_request_error", "request_timeout", null, message, null);
+  }
+
+  /**
+   * A request that is not acceptable HTTP/1.1 (malformed framing, too long a line or head, an unsupported
+   * transfer coding), refused before it reaches any route.
+   */
+  public static ApiError malformedHttp(int status, String code, String message) {
+    return new ApiError(status, status >= 500 ? "server_error" : "invalid_request_error", code, null, message, null);
+  }
+
   public int status() {
     return status;
   }

@@ -1,5 +1,7 @@
 package ai.gpt.api.error;
 
+import ai.gpt.api.http.BodyLimit;
+import ai.gpt.api.http.RequestIds;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
@@ -10,20 +12,26 @@ import org.slf4j.LoggerFactory;
 /** The one place where failures become HTTP responses, always as OpenAI-shaped JSON. */
 public final class FailureHandler implements Handler<RoutingContext> {
   private static final Logger LOG = LoggerFactory.getLogger(FailureHandler.class);
-  private final long maxBodyBytes;
+  private FailureHandler() {}
 
-  private FailureHandler(long maxBodyBytes) {
-    this.maxBodyBytes = maxBodyBytes;
-  }
-
-  public static FailureHandler create(long maxBodyBytes) {
-    return new FailureHandler(maxBodyBytes);
+  public static FailureHandler create() {
+    return new FailureHandler();
   }
 
   @Override
   public void handle(RoutingContext ctx) {
-    ApiError error = toApiError(ctx);
     HttpServerResponse response = ctx.response();
+    if (response.closed()) {
+      // The client is gone (or the connection was cut as malformed or too slow, which was logged then):
+      // nothing can be sent, and a client leaving is not a server error.
+      LOG.debug("Failure after the connection closed on {}: {}", ctx.request().path(), String.valueOf(ctx.failure()));
+      return;
+    }
+    if (response.headers().get(RequestIds.HEADER) == null) {
+      // The router refused the request before any route ran (a path it cannot normalize, such as "*").
+      response.putHeader(RequestIds.HEADER, RequestIds.generate());
+    }
+    ApiError error = toApiError(ctx);
     if (response.headWritten()) {
       // Headers are gone (a stream already started): the only honest thing left is to end it.
       if (!response.ended()) {
@@ -53,7 +61,9 @@ public final class FailureHandler implements Handler<RoutingContext> {
       case 400 -> ApiError.invalidRequest("The request could not be read.", null);
       case 404 -> ApiError.notFound("Unknown path " + ctx.request().path());
       case 405 -> ApiError.methodNotAllowed();
-      case 413 -> ApiError.bodyTooLarge(maxBodyBytes);
+      case 413 -> BodyLimit.of(ctx) == null
+          ? ApiError.of(413, "request_too_large", "The request body is too large.", null)
+          : ApiError.bodyTooLarge(BodyLimit.of(ctx));
       case 415 -> ApiError.unsupportedMediaType();
       default -> {
         LOG.error("Unhandled failure on {} {}", ctx.request().method(), ctx.request().path(), failure);

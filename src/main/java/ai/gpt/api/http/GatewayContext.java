@@ -19,4 +19,5 @@ public record GatewayContext(
     Metering metering,
     GatewayMetrics metrics,
     List<ApiRoutes> apiRoutes,
-    SessionCheck sessionCheck) {}
+    SessionCheck sessionCheck,
+    ConnectionGuard connections) {}

@@ -9,6 +9,7 @@ import ai.gpt.api.proxy.ModelsHandler;
 import ai.gpt.api.proxy.ProxyHandler;
 import ai.gpt.api.proxy.RequestPreparer;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
@@ -16,7 +17,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.ext.web.Router;
-import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.RoutingContext;
 
 /**
  * The public HTTP server: the OpenAI API under /v1 and the web app. One instance runs per event loop, all
@@ -46,10 +47,15 @@ public final class GatewayVerticle extends VerticleBase {
         new PoolOptions().setHttp1MaxSize(config.upstreamPoolSize()));
     return StaticSite.load(vertx).compose(site -> {
       router = router(site);
-      return vertx.createHttpServer(new HttpServerOptions()
-              .setTcpNoDelay(true)
-              .setCompressionSupported(false)
-              .setIdleTimeout(0))
+      ConnectionGuard guard = gateway.connections();
+      HttpServerOptions options = guard.configure(new HttpServerOptions()
+          .setTcpNoDelay(true)
+          .setCompressionSupported(false));
+      ProtocolErrors protocolErrors = new ProtocolErrors(gateway.metrics());
+      return vertx.createHttpServer(options)
+          .connectionHandler(connection -> guard.accept(connection, options))
+          .invalidRequestHandler(protocolErrors::invalidRequest)
+          .exceptionHandler(protocolErrors::connectionException)
           .requestHandler(router)
           .listen(config.port(), config.host());
     }).onSuccess(s -> server = s);
@@ -74,6 +80,7 @@ public final class GatewayVerticle extends VerticleBase {
     var config = gateway.config();
     Router router = Router.router(vertx);
     router.route().handler(RequestIds.create());
+    router.route().handler(new PathEncoding());
     if (config.accounts().publicUrl().startsWith("https://")) {
       // Served over HTTPS (behind TLS termination): browsers must never fall back to plain HTTP.
       router.route().handler(ctx -> {
@@ -84,7 +91,7 @@ public final class GatewayVerticle extends VerticleBase {
     router.route().handler(AccessLog.create(config.jsonLogs(), gateway.metrics()));
 
     AuthHandler auth = gateway.auth();
-    BodyHandler body = BodyHandler.create(false).setBodyLimit(config.maxBodyBytes());
+    Handler<RoutingContext> body = BodyLimit.create(config.maxBodyBytes());
     RequestPreparer preparer = new RequestPreparer(gateway.catalog());
     for (Endpoint endpoint : Endpoint.values()) {
       router.post(endpoint.path())
@@ -102,7 +109,13 @@ public final class GatewayVerticle extends VerticleBase {
         "Unknown request URL: " + ctx.request().method() + " " + ctx.request().path() + ".")));
 
     site.mount(router);
-    router.route().failureHandler(FailureHandler.create(config.maxBodyBytes()));
+    FailureHandler failures = FailureHandler.create();
+    router.route().failureHandler(failures);
+    // What the router answers by itself (no route matched, none for this method, a path it cannot read, a failure
+    // no route handled): JSON too, never Vert.x's HTML page.
+    for (int status : new int[] {400, 404, 405, 500}) {
+      router.errorHandler(status, failures);
+    }
     return router;
   }
 }

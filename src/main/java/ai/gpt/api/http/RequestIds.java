@@ -31,7 +31,8 @@ public final class RequestIds implements Handler<RoutingContext> {
     ctx.next();
   }
 
-  static String generate() {
+  /** A fresh id, for answers given before (or without) this handler running. */
+  public static String generate() {
     ThreadLocalRandom r = ThreadLocalRandom.current();
     char[] out = new char[4 + 24];
     "req_".getChars(0, 4, out, 0);

@@ -9,9 +9,9 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.StaticHandler;
 
 /**
- * Serves the web app from {@code webroot/} in the jar. Hashed assets are cached for a year; any other GET
- * that is not a file (a client-side route such as /dashboard/keys) gets index.html, never cached, so a
- * deploy is picked up on the next load.
+ * Serves the web app from {@code webroot/} in the jar. Hashed assets are cached for a year; a GET of a client-side
+ * route (such as /dashboard/keys) gets index.html, never cached, so a deploy is picked up on the next load. A
+ * missing file is a 404.
  */
 public final class StaticSite {
   private static final String ROOT = "webroot";
@@ -48,9 +48,8 @@ public final class StaticSite {
     router.route().method(HttpMethod.GET).method(HttpMethod.HEAD)
         .handler(StaticHandler.create(ROOT).setCachingEnabled(false).setIndexPage("index.html"));
     router.route().method(HttpMethod.GET).handler(ctx -> {
-      String path = ctx.normalizedPath();
-      if (path.startsWith("/v1/") || path.startsWith("/api/") || path.startsWith("/assets/")) {
-        ctx.next();
+      if (!isAppRoute(ctx.normalizedPath())) {
+        ctx.next(); // a missing file or an unknown API path: 404, never the page
         return;
       }
       ctx.response()
@@ -58,5 +57,19 @@ public final class StaticSite {
           .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache")
           .end(indexHtml);
     });
+  }
+
+  /**
+   * A client-side route of the web app (/dashboard/keys): not the APIs, not under /assets, and with no file
+   * extension in its last segment. Anything else that reached here names a file that does not exist
+   * (/favicon.ico, /x.js): the page in its place would be served as the wrong type and cached by browsers.
+   */
+  static boolean isAppRoute(String path) {
+    if (path.equals("/v1") || path.startsWith("/v1/") || path.equals("/api") || path.startsWith("/api/")
+        || path.startsWith("/assets/")) {
+      return false;
+    }
+    String last = path.substring(path.lastIndexOf('/') + 1);
+    return !last.contains(".");
   }
 }

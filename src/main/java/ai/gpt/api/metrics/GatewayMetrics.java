@@ -28,6 +28,12 @@ public final class GatewayMetrics {
   private final Map<String, Counter> queueRejections = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> queueDepths = new ConcurrentHashMap<>();
   private final Map<Long, List<Meter>> backendMeters = new ConcurrentHashMap<>();
+  private final Map<String, Counter> connectionTimeouts = new ConcurrentHashMap<>();
+  private final Map<Integer, Counter> protocolErrors = new ConcurrentHashMap<>();
+  private final Map<String, Counter> localFailures = new ConcurrentHashMap<>();
+  private final Counter refusedConnections = Counter.builder("gptapi_http_connections_refused")
+      .description("Client connections refused (503 and closed) because MAX_CONNECTIONS were open")
+      .register(registry);
 
   public PrometheusMeterRegistry registry() {
     return registry;
@@ -85,9 +91,41 @@ public final class GatewayMetrics {
     }).set(depth);
   }
 
+  /** The open client connections of the public port, read from the one counter all event loops share. */
+  public void openConnections(AtomicInteger open) {
+    Gauge.builder("gptapi_http_connections_open", open, AtomicInteger::get)
+        .description("Client connections open on the public port").register(registry);
+  }
+
+  public void connectionRefused() {
+    refusedConnections.increment();
+  }
+
+  /** A client connection closed by a deadline: kind is header, body or idle. */
+  public void connectionTimeout(String kind) {
+    connectionTimeouts.computeIfAbsent(kind, k -> Counter.builder("gptapi_http_timeouts")
+        .description("Client connections closed by a deadline, by kind (header, body, idle)")
+        .tags("kind", k).register(registry)).increment();
+  }
+
+  /** A request refused before routing because it was not acceptable HTTP/1.1 (400, 414, 431, 501). */
+  public void protocolError(int status) {
+    protocolErrors.computeIfAbsent(status, s -> Counter.builder("gptapi_http_protocol_errors")
+        .description("Requests refused as malformed HTTP, by status")
+        .tags("status", String.valueOf(s)).register(registry)).increment();
+  }
+
+  /** An upstream call failed for a reason of this process (descriptors, pool), not of the backend. */
+  public void localUpstreamFailure(String model) {
+    localFailures.computeIfAbsent(model, m -> Counter.builder("gptapi_upstream_local_failures")
+        .description("Upstream calls failed on a local resource limit; the backend was not blamed")
+        .tags("model", m).register(registry)).increment();
+  }
+
   public void registerBackend(Backend backend) {
+    // The URL label never carries credentials: userinfo, query and fragment are dropped (Backend#displayUrl).
     Tags tags = Tags.of("backend", String.valueOf(backend.id()), "model", backend.definition().model(),
-        "url", backend.definition().baseUrl());
+        "url", backend.displayUrl());
     backendMeters.put(backend.id(), List.of(
         Gauge.builder("gptapi_backend_in_flight", backend, Backend::inFlightSnapshot)
             .description("Requests this gateway has in flight on the backend").tags(tags).register(registry),

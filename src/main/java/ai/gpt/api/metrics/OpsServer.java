@@ -3,6 +3,7 @@ package ai.gpt.api.metrics;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.redis.client.Command;
@@ -11,10 +12,11 @@ import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.Pool;
 
 /**
- * The operator port (METRICS_PORT), kept off the public one: {@code /metrics} for Prometheus,
+ * The operator port (METRICS_PORT on METRICS_HOST), kept off the public one: {@code /metrics} for Prometheus,
  * {@code /health} (the process answers) and {@code /ready} (PostgreSQL and Redis answer) for Kubernetes.
  */
 public final class OpsServer extends VerticleBase {
+  private static final int OPS_IDLE_TIMEOUT_SECONDS = 30;
   private final GatewayMetrics metrics;
   private final Pool pool;
   private final Redis redis;
@@ -48,7 +50,9 @@ public final class OpsServer extends VerticleBase {
             .put("redis", cache.result() ? "ok" : "down"));
       });
     });
-    return vertx.createHttpServer().requestHandler(router).listen(port, host).onSuccess(s -> server = s);
+    // Every answer here is immediate, so an idle timeout cannot cut real work; it frees what scrapers leave open.
+    return vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(OPS_IDLE_TIMEOUT_SECONDS))
+        .requestHandler(router).listen(port, host).onSuccess(s -> server = s);
   }
 
   public int actualPort() {

@@ -14,6 +14,7 @@ import ai.gpt.api.metering.Metering;
 import ai.gpt.api.metrics.GatewayMetrics;
 import ai.gpt.api.routing.Backend;
 import ai.gpt.api.routing.BackendRegistry;
+import ai.gpt.api.routing.LocalFailures;
 import ai.gpt.api.routing.ModelPool;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -164,6 +165,12 @@ public final class ProxyHandler implements Handler<RoutingContext> {
       return;
     }
     String reason = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+    if (LocalFailures.isLocal(cause)) {
+      // This process is out of descriptors or pool room: the backend is fine and another would fail the same way.
+      metrics.localUpstreamFailure(ex.request.model().id());
+      ex.fail(ApiError.unavailable("The gateway is temporarily out of connection resources. Please retry shortly."));
+      return;
+    }
     ex.pool.reportFailure(backend, reason);
     retryOrFail(ex, ApiError.upstreamFailed("The model backend could not be reached: " + reason));
   }

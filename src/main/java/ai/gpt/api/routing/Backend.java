@@ -18,6 +18,7 @@ public final class Backend {
   private final int port;
   private final boolean ssl;
   private final String basePath;
+  private final String displayUrl;
 
   /** Requests this gateway has in flight on the backend; guarded by the pool lock. */
   int inFlight;
@@ -39,6 +40,8 @@ public final class Backend {
     this.port = uri.getPort() > 0 ? uri.getPort() : ssl ? 443 : 80;
     String path = uri.getRawPath() == null ? "" : uri.getRawPath();
     this.basePath = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+    this.displayUrl = (ssl ? "https" : "http") + "://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port
+        + basePath;
   }
 
   public long id() {
@@ -68,6 +71,14 @@ public final class Backend {
   /** The request path on this backend, keeping any prefix in its base URL (e.g. a RunPod proxy path). */
   public String path(String apiPath) {
     return basePath + apiPath;
+  }
+
+  /**
+   * The base URL for logs and metric labels: scheme, host, port and path only. A base URL may carry credentials
+   * (user:password@ or a token in the query) that must never reach a log line or a scrape.
+   */
+  public String displayUrl() {
+    return displayUrl;
   }
 
   public String apiKey() {
@@ -148,6 +159,6 @@ public final class Backend {
 
   @Override
   public String toString() {
-    return "backend " + id() + " (" + definition.model() + " " + definition.baseUrl() + ")";
+    return "backend " + id() + " (" + definition.model() + " " + displayUrl + ")";
   }
 }

@@ -88,7 +88,10 @@ public final class HealthChecker extends VerticleBase {
       });
     }).onComplete(ar -> {
       long now = System.currentTimeMillis();
-      if (ar.failed()) {
+      if (ar.failed() && LocalFailures.isLocal(ar.cause())) {
+        // The probe never left this process (out of descriptors): the backend keeps its state.
+        LOG.warn("Could not probe {}: {}", backend, ar.cause().getMessage());
+      } else if (ar.failed()) {
         backend.markFailed(now, intervalMs);
       }
       backend.probeDone(now, intervalMs);

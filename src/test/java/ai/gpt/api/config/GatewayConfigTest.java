@@ -95,6 +95,26 @@ class GatewayConfigTest {
   }
 
   @Test
+  @DisplayName("HTTP limits: deadlines, a connection cap derived from the descriptor limit, the operator address")
+  void httpSettings() {
+    HttpSettings defaults = GatewayConfig.from(Env.of(BASE)).http();
+    assertEquals("0.0.0.0", defaults.metricsHost());
+    assertEquals(10_000, defaults.headerTimeoutMs());
+    assertEquals(60_000, defaults.bodyTimeoutMs());
+    assertEquals(75_000, defaults.keepAliveTimeoutMs());
+    assertTrue(defaults.maxConnections() > 0);
+    assertEquals(15_000, HttpSettings.defaultMaxConnections(20_000), "a quarter of the descriptors kept in reserve");
+    assertEquals(512, HttpSettings.defaultMaxConnections(1024), "at least 512 kept in reserve");
+    assertEquals(HttpSettings.FALLBACK_MAX_CONNECTIONS, HttpSettings.defaultMaxConnections(-1));
+    assertEquals("127.0.0.1", with("METRICS_HOST", "127.0.0.1").http().metricsHost());
+    assertEquals(100, with("MAX_CONNECTIONS", "100").http().maxConnections());
+    rejects("MAX_CONNECTIONS", "0");
+    rejects("HTTP_HEADER_TIMEOUT_MS", "soon");
+    rejects("HTTP_BODY_TIMEOUT_MS", "-5");
+    rejects("HTTP_KEEPALIVE_TIMEOUT_MS", "0");
+  }
+
+  @Test
   @DisplayName(".env values are read, real environment variables win")
   void dotEnv() throws Exception {
     java.nio.file.Path file = java.nio.file.Files.createTempFile("env", ".env");

@@ -92,4 +92,32 @@ class OperationsTest {
     assertFalse(line.contains(key.substring(22)), "no secret");
     assertFalse(line.contains("secret prompt"), "no prompt");
   }
+
+  @Test
+  @DisplayName("backend credentials (userinfo, query token, api_key) reach no metric label and no log line")
+  void noBackendCredentialsInMetricsOrLogs(Vertx vertx) {
+    ListAppender<ILoggingEvent> all = new ListAppender<>();
+    Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    all.start();
+    root.addAppender(all);
+    try {
+      FakeLlamaServer secured = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options().apiKey("sk-backend-key"))
+          .await();
+      long id = gw.addBackend("gpt-full", "http://admin:s3cr3t-pw@127.0.0.1:" + secured.port() + "/?token=t0ken", 4,
+          "sk-backend-key");
+      String key = gw.createKey();
+      assertEquals(200, gw.post("/v1/chat/completions", key, chat("gpt-full")).statusCode());
+      String metrics = gw.metrics();
+      assertTrue(metrics.contains("gptapi_backend_healthy{backend=\"" + id + "\""), metrics);
+      secured.close().await();
+      GatewayHarness.awaitTrue("the stopped backend logged", () -> all.list.stream()
+          .anyMatch(e -> e.getFormattedMessage().contains("backend " + id + " (gpt-full")));
+      for (String secret : List.of("s3cr3t", "t0ken", "sk-backend-key", "admin:")) {
+        assertFalse(metrics.contains(secret), secret + " in a metric");
+        assertTrue(all.list.stream().noneMatch(e -> e.getFormattedMessage().contains(secret)), secret + " logged");
+      }
+    } finally {
+      root.detachAppender(all);
+    }
+  }
 }

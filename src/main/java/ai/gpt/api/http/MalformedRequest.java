@@ -1,0 +1,34 @@
+package ai.gpt.api.http;
+
+import ai.gpt.api.error.ApiError;
+import io.netty.handler.codec.DecoderException;
+
+/** Why {@link StrictRequestDecoder} refused a request head; carried as the request's decoder failure. */
+final class MalformedRequest extends DecoderException {
+  private final transient ApiError error;
+
+  private MalformedRequest(ApiError error) {
+    super(error.getMessage());
+    this.error = error;
+  }
+
+  /** Framing a proxy in front of us could read differently (smuggling shapes): 400. */
+  static MalformedRequest badFraming(String message) {
+    return new MalformedRequest(ApiError.malformedHttp(400, "invalid_http_request", message));
+  }
+
+  /** A transfer coding other than chunked: 501, as RFC 9112 asks. */
+  static MalformedRequest unsupportedCoding(String coding) {
+    return new MalformedRequest(ApiError.malformedHttp(501, "unsupported_transfer_encoding",
+        "Transfer-Encoding '" + (coding.length() > 40 ? coding.substring(0, 40) + "..." : coding) + "' is not supported; send Content-Length or Transfer-Encoding: chunked."));
+  }
+
+  ApiError error() {
+    return error;
+  }
+
+  @Override
+  public synchronized Throwable fillInStackTrace() {
+    return this; // an expected client error: the stack says nothing
+  }
+}
