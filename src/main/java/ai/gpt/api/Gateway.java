@@ -32,6 +32,7 @@ import ai.gpt.api.metrics.OpsServer;
 import ai.gpt.api.routing.BackendRegistry;
 import ai.gpt.api.routing.HealthChecker;
 import ai.gpt.api.routing.RoutingSettings;
+import ai.gpt.api.billing.CreditDebits;
 import ai.gpt.api.billing.CreditRoutes;
 import ai.gpt.api.billing.Ledger;
 import ai.gpt.api.limits.HotBalances;
@@ -115,10 +116,12 @@ public final class Gateway {
     UsageWriter writer = new UsageWriter(pool, redis, config.replicaName(), UsageWriterSettings.defaults(),
         new UsageWriterMetrics(metrics.registry(), config.replicaName()));
 
+    QueuedUsageBalance balanceLoader = new QueuedUsageBalance(new Ledger(pool), redis);
     Future<Metering> metering = HotBalances.reconcile(redis)
         .onSuccess(n -> LOG.info("Dropped {} hot balances; they reload from the ledger on next use", n))
-        .compose(n -> Metering.create(vertx, redis, new QueuedUsageBalance(new Ledger(pool), redis)::load,
+        .compose(n -> Metering.create(vertx, redis, balanceLoader::load,
             LimiterSettings.defaults(), config.failurePolicy(), new DirectUsageWriter(pool), metrics.registry()));
+    Future<CreditDebits> debits = CreditDebits.create(vertx, redis, balanceLoader::load, LimiterSettings.defaults());
     AccountConfig accountConfig = config.accounts();
     AccessTokens accessTokens = new AccessTokens(vertx, accountConfig.jwtSecret(), accountConfig.accessTtlSeconds());
     Sessions sessions = new Sessions(pool, accountConfig.sessionTtlDays());
@@ -129,7 +132,7 @@ public final class Gateway {
     Future<SignInLimiter> limiter = SignInLimiter.create(vertx, redis);
     Future<DocsRoutes> docs = DocsRoutes.load(vertx);
     Future<KeyInvalidations> subscribed = KeyInvalidations.start(vertx, config.redisUrl(), keys);
-    return Future.all(subscribed, metering, limiter, docs).compose(started -> {
+    return Future.all(subscribed, metering, limiter, docs, debits).compose(started -> {
       KeyInvalidations invalidations = started.resultAt(0);
       AccountRoutes accounts = new AccountRoutes(accountStore, sessions, accessTokens, passwordHasher,
           limiter.result(), twoFactor, mailer, accountConfig.publicUrl(),
@@ -143,9 +146,9 @@ public final class Gateway {
               redis, accountConfig.publicUrl()),
           new OrgRoutes(new OrgStore(pool), new Memberships(pool), mailer, accountConfig.publicUrl()),
           new KeyRoutes(pool, redis, new KeyHasher(config.keyPepper())),
-          new CreditRoutes(pool, redis),
+          new CreditRoutes(pool, debits.result()),
           new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())),
-          new AdminRoutes(pool, redis, registry));
+          new AdminRoutes(pool, redis, registry, debits.result()));
       GatewayContext context = new GatewayContext(config, catalog, registry, keys, new KeyHasher(config.keyPepper()),
           lastUsed, metering.result(), metrics, apiRoutes, new SessionCheck(accessTokens, sessions));
       return vertx.deployVerticle(new CatalogLoader(pool, Database.connectOptions(config.databaseUrl()), catalog,
