@@ -56,15 +56,9 @@ final class AdminCreditRoutes {
     long orgId = pathId(ctx, "orgId", "organization");
     long adminId = ApiAuth.of(ctx).userId();
     JsonObject body = Json.body(ctx);
-    long micros;
-    try {
-      micros = Money.parseUsd(Json.string(body, "usd", 40));
-    } catch (IllegalArgumentException e) {
-      throw ApiError.invalidRequest("'usd' must be a USD amount as a string, such as \"10.00\" or \"-2.50\" ("
-          + e.getMessage() + ").", "usd");
-    }
+    long micros = Json.usd(body, "usd", true);
     if (micros == 0) {
-      throw ApiError.invalidRequest("'usd' must not be zero.", "usd");
+      throw Json.invalidAmount("'usd' must not be zero.", "usd");
     }
     String reason = Json.string(body, "reason", MAX_REASON);
     String header = ctx.request().getHeader("Idempotency-Key");

@@ -210,12 +210,8 @@ final class AdminOrgRoutes {
       }
       Object v = l.getValue(name);
       long max = name.equals("concurrency") ? Integer.MAX_VALUE : Long.MAX_VALUE;
-      if (v != null && !((v instanceof Integer || v instanceof Long) && ((Number) v).longValue() >= 1
-          && ((Number) v).longValue() <= max)) {
-        throw ApiError.invalidRequest("'limits." + name + "' must be a whole number >= 1, or null to clear it.",
-            "limits." + name);
-      }
-      limits.put(name, v == null ? null : ((Number) v).longValue());
+      // null clears the limit
+      limits.put(name, v == null ? null : Json.wholeNumber(v, "limits." + name, 1, max));
     }
     return limits;
   }

@@ -90,23 +90,13 @@ public final class CreditRoutes implements ApiRoutes {
     long userId = ApiAuth.of(ctx).userId();
     memberships.require(fromOrgId, userId, Role.ADMIN).compose(role -> {
       JsonObject body = Json.body(ctx);
-      Object rawTo = body.getValue("to_org_id");
-      if (!(rawTo instanceof Integer || rawTo instanceof Long) || ((Number) rawTo).longValue() <= 0) {
-        throw ApiError.invalidRequest("'to_org_id' is required and must be an organization id.", "to_org_id");
-      }
-      long toOrgId = ((Number) rawTo).longValue();
+      long toOrgId = Json.wholeNumber(body.getValue("to_org_id"), "to_org_id", 1, Long.MAX_VALUE);
       if (toOrgId == fromOrgId) {
         throw ApiError.invalidRequest("'to_org_id' must be another organization than the sender.", "to_org_id");
       }
-      long micros;
-      try {
-        micros = Money.parseUsd(Json.string(body, "usd", 40));
-      } catch (IllegalArgumentException e) {
-        throw ApiError.invalidRequest("'usd' must be a positive USD amount as a string, such as \"1.50\" ("
-            + e.getMessage() + ").", "usd");
-      }
-      if (micros <= 0) {
-        throw ApiError.invalidRequest("'usd' must be a positive amount.", "usd");
+      long micros = Json.usd(body, "usd", false);
+      if (micros == 0) {
+        throw Json.invalidAmount("'usd' must be a positive amount.", "usd");
       }
       String reason = Json.string(body, "reason", MAX_REASON);
       String header = ctx.request().getHeader("Idempotency-Key");

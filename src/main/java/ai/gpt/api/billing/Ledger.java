@@ -132,7 +132,7 @@ public final class Ledger {
   public Future<CreditResult> creditUsd(String org, String usd, String reason, String idempotencyKey) {
     long micros;
     try {
-      micros = Money.parseUsd(usd);
+      micros = Money.parseUsd(usd, false);
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(new LedgerException("Invalid --usd: " + e.getMessage()));
     }

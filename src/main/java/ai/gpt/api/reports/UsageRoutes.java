@@ -198,20 +198,9 @@ public final class UsageRoutes implements ApiRoutes {
   }
 
   private static int pageSize(RoutingContext ctx) {
-    String raw = ctx.request().getParam("limit");
-    if (raw == null || raw.isEmpty()) {
-      return DEFAULT_PAGE;
-    }
-    try {
-      int n = Integer.parseInt(raw);
-      if (n >= 1 && n <= MAX_PAGE) {
-        return n;
-      }
-    } catch (NumberFormatException e) {
-      // answered below
-    }
-    throw ApiError.invalidRequest("'limit' must be a whole number from 1 to " + MAX_PAGE + ".", "limit");
+    return (int) Json.queryNumber(ctx, "limit", DEFAULT_PAGE, MAX_PAGE);
   }
+
 
   // ---------------------------------------------------------------------------------------------------------
   // CSV export
