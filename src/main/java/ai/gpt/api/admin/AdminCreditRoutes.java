@@ -92,18 +92,18 @@ final class AdminCreditRoutes {
             .put("ledger_entry_id", r[0])
             .put("kind", kind)
             .put("amount_micros", micros)
-            .put("amount_usd", Money.formatUsd(micros))
+            .put("amount_usd", Money.decimalUsd(micros))
             .put("reason", reason)
             .put("replayed", r[1] == 0)
             .put("balance_micros", r[2])
-            .put("balance_usd", Money.formatUsd(r[2]))))
+            .put("balance_usd", Money.decimalUsd(r[2]))))
         .onFailure(ctx::fail);
   }
 
   private static Future<long[]> audit(SqlConnection tx, long adminId, long orgId, long micros, String reason,
       String key, long entryId) {
     return AdminAudit.record(tx, adminId, micros > 0 ? "credits.deposit" : "credits.deduct", "organization",
-            orgId, new JsonObject().put("amount_micros", micros).put("amount_usd", Money.formatUsd(micros))
+            orgId, new JsonObject().put("amount_micros", micros).put("amount_usd", Money.decimalUsd(micros))
                 .put("reason", reason).put("ledger_entry_id", entryId).put("idempotency_key", key))
         .compose(v -> balance(tx, orgId)).map(balance -> new long[] {entryId, 1, balance});
   }

@@ -56,7 +56,7 @@ public final class CreditRoutes implements ApiRoutes {
     memberships.require(orgId, ApiAuth.of(ctx).userId(), Role.MEMBER)
         .compose(role -> ledger.balance(orgId))
         .map(micros -> new JsonObject().put("object", "credit_balance").put("org_id", orgId)
-            .put("balance_micros", micros).put("balance_usd", Money.formatUsd(micros)))
+            .put("balance_micros", micros).put("balance_usd", Money.decimalUsd(micros)))
         .onSuccess(json -> Json.send(ctx, 200, json)).onFailure(ctx::fail);
   }
 
@@ -119,11 +119,11 @@ public final class CreditRoutes implements ApiRoutes {
         .put("from_org_id", result.out().orgId())
         .put("to_org_id", result.in().orgId())
         .put("amount_micros", result.in().amountMicros())
-        .put("amount_usd", Money.formatUsd(result.in().amountMicros()))
+        .put("amount_usd", Money.decimalUsd(result.in().amountMicros()))
         .put("reason", result.in().reason())
         .put("replayed", !result.applied())
         .put("balance_micros", result.senderBalanceMicros())
-        .put("balance_usd", Money.formatUsd(result.senderBalanceMicros()))
+        .put("balance_usd", Money.decimalUsd(result.senderBalanceMicros()))
         .put("entries", new JsonArray(List.of(toJson(result.out()), toJson(result.in()))))))
         .onFailure(ctx::fail);
   }
@@ -133,7 +133,7 @@ public final class CreditRoutes implements ApiRoutes {
         .put("id", e.id())
         .put("kind", e.kind())
         .put("amount_micros", e.amountMicros())
-        .put("amount_usd", Money.formatUsd(e.amountMicros()))
+        .put("amount_usd", Money.decimalUsd(e.amountMicros()))
         .put("reason", e.reason())
         .put("request_id", e.requestId())
         .put("created_at", e.createdAt() == null ? null : e.createdAt().toInstant().toString());

@@ -285,7 +285,7 @@ public final class UsageRoutes implements ApiRoutes {
         Csv.value(r.getInteger("completion_tokens")),
         Csv.value(r.getInteger("cached_tokens")),
         Csv.value(cost),
-        Money.toUsd(cost).toPlainString(),
+        Money.decimalUsd(cost),
         Csv.value(r.getInteger("status")),
         Csv.value(r.getBoolean("estimated")),
         Csv.value(r.getInteger("latency_ms")),
@@ -361,7 +361,7 @@ public final class UsageRoutes implements ApiRoutes {
 
   /** Money both ways: exact integer micro-USD, and the same amount as a decimal USD string. */
   static JsonObject cost(JsonObject into, long micros) {
-    return into.put("cost_micros", micros).put("cost_usd", Money.toUsd(micros).toPlainString());
+    return into.put("cost_micros", micros).put("cost_usd", Money.decimalUsd(micros));
   }
 
   static String iso(OffsetDateTime t) {

@@ -62,7 +62,7 @@ class CreditApiTest {
     String base = "/api/orgs/" + ada.orgId() + "/credits";
     JsonObject balance = users.call("GET", base, ada.token(), null).bodyAsJsonObject();
     assertEquals(14_999_750L, balance.getLong("balance_micros"));
-    assertEquals("$14.99975", balance.getString("balance_usd"));
+    assertEquals("14.999750", balance.getString("balance_usd"));
 
     List<Long> seen = new ArrayList<>();
     String next = base + "/ledger?limit=2";
@@ -83,7 +83,7 @@ class CreditApiTest {
         .getJsonArray("data").getJsonObject(0);
     assertEquals("debit", newest.getString("kind"));
     assertEquals(-250L, newest.getLong("amount_micros"));
-    assertEquals("-$0.00025", newest.getString("amount_usd"));
+    assertEquals("-0.000250", newest.getString("amount_usd"));
     assertEquals("r1", newest.getString("request_id"));
 
     for (String bad : List.of("limit=0", "limit=201", "limit=x", "before=-1", "before=999")) {
@@ -111,7 +111,7 @@ class CreditApiTest {
         .await();
     assertEquals(201, done.statusCode(), done.bodyAsString());
     assertEquals(8_500_000L, done.bodyAsJsonObject().getLong("balance_micros"));
-    assertEquals("$1.50", done.bodyAsJsonObject().getString("amount_usd"));
+    assertEquals("1.500000", done.bodyAsJsonObject().getString("amount_usd"));
     assertEquals(8_500_000L, users.gw.ledgerBalance(from));
     assertEquals(1_500_000L, users.gw.ledgerBalance(to));
     assertEquals("8500000", hotBalance(from), "both hot balances follow the ledger");
