@@ -106,7 +106,6 @@ class LedgerTest {
     ledgerError(ledger.credit(org, -5, "x", "neg-" + org));
     ledgerError(ledger.credit(org, 5, "x", ""));
     ledgerError(ledger.credit(org, 5, "x", "usage:req-1"));
-    ledgerError(ledger.adjust(org, 0, "x", "adj0-" + org));
     assertTrue(ledgerError(ledger.credit(987_654_321L, 5, "x", "ghost-" + org)).getMessage().contains("organization"));
     assertTrue(ledgerError(ledger.creditUsd("no-such-org-" + org, "5", "x", null)).getMessage().contains("No organization"));
     assertTrue(ledgerError(ledger.creditUsd(String.valueOf(org), "0.0000001", "x", null)).getMessage().contains("6 decimals"));
@@ -121,7 +120,8 @@ class LedgerTest {
     pool.preparedQuery("INSERT INTO credit_ledger (org_id, amount_micros, kind, reason, idempotency_key, request_id)"
         + " VALUES ($1, -1250, 'debit', 'usage gpt-fast', $2, $3)").execute(Tuple.of(org, "usage:r-" + org, "r-" + org))
         .await();
-    ledger.adjust(org, -1, "rounding", "h2-" + org).await();
+    pool.preparedQuery("INSERT INTO credit_ledger (org_id, amount_micros, kind, reason, idempotency_key)"
+        + " VALUES ($1, -1, 'adjustment', 'rounding', $2)").execute(Tuple.of(org, "h2-" + org)).await();
     CreditResult last = ledger.credit(org, 500_000, "second", "h3-" + org).await();
     assertEquals(10_000_000 - 1_250 - 1 + 500_000, last.balanceMicros());
     assertEquals(10_498_749, ledger.balance(org).await());
@@ -130,22 +130,6 @@ class LedgerTest {
     assertEquals(List.of("second", "rounding", "usage gpt-fast"), history.stream().map(LedgerEntry::reason).toList());
     assertEquals("r-" + org, history.get(2).requestId());
     assertEquals(Map.of(org, 10_498_749L), ledger.balances(List.of(org, 987_654_321L)).await());
-  }
-
-  @Test
-  @DisplayName("a transfer moves money between organizations once, both legs or neither")
-  void transfer() {
-    long a = createOrg(newOrgName());
-    long b = createOrg(newOrgName());
-    ledger.credit(a, 3_000_000, "seed", "t-seed-" + a).await();
-    List<LedgerEntry> legs = ledger.transfer(a, b, 1_000_000, "move", "t-" + a).await();
-    assertEquals(-1_000_000, legs.get(0).amountMicros());
-    assertEquals(1_000_000, legs.get(1).amountMicros());
-    ledger.transfer(a, b, 1_000_000, "move", "t-" + a).await();
-    assertEquals(2_000_000, ledger.balance(a).await());
-    assertEquals(1_000_000, ledger.balance(b).await());
-    ledgerError(ledger.transfer(a, 987_654_321L, 1, "ghost", "t-ghost-" + a));
-    assertEquals(2_000_000, ledger.balance(a).await(), "the debit leg was rolled back with the failed credit leg");
   }
 
   @Test

@@ -119,7 +119,8 @@ class CliTest {
     assertTrue(cli("backend", "list").out().contains("draining"));
     assertEquals(0, cli("backend", "enable", "1").code());
     assertEquals(0, cli("backend", "remove", "1").code());
-    assertTrue(!cli("backend", "list").out().contains(fake.baseUrl()));
+    String after = cli("backend", "list").out();
+    assertTrue(!after.contains(fake.baseUrl()), after);
 
     assertError(cli("backend", "add", "--model", "nope", "--url", fake.baseUrl()), "Unknown model 'nope'");
     assertError(cli("backend", "add", "--model", "gpt-fast", "--url", "ftp://x"), "--url must be");
