@@ -12,6 +12,8 @@ import ai.gpt.api.limits.AdmissionResult.Outcome;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Request;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -312,6 +314,24 @@ class AdmissionTest {
     assertEquals(initial - charged, f.balance(), "exact to the micro-dollar");
     assertEquals(Map.of("_total", "0"), f.hgetall(RedisKeys.holds(f.org)));
     assertEquals(Map.of(), f.zrange(RedisKeys.holdExpiries(f.org)));
+  }
+
+  @Test
+  @DisplayName("a load that read the ledger before a credit or debit dropped the balance is not stored: reloaded")
+  void staleLoadIsNotStored(Vertx vertx) {
+    AtomicInteger loads = new AtomicInteger();
+    f = LimiterFixture.start(vertx, LimiterSettings.defaults(), orgId -> {
+      if (loads.incrementAndGet() > 1) {
+        return Future.succeededFuture(500_000L); // the ledger after the change
+      }
+      // The first load reads the ledger (1,000,000), then a transfer commits and drops the balance before the
+      // load's answer is stored, as debit_end_v1.lua does: it bumps the generation.
+      return f.redis.send(Request.cmd(Command.INCR).arg(RedisKeys.balanceGeneration(orgId))).map(1_000_000L);
+    });
+    AdmissionResult r = f.admit(new AdmissionRequest(f.newRequestId(), f.org, f.key, null, null, 10, 1000));
+    assertTrue(r.admitted());
+    assertEquals(2, loads.get(), "the stale load was thrown away and the balance read again");
+    assertEquals(500_000, f.balance());
   }
 
   @Test
