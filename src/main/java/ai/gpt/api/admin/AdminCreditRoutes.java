@@ -18,7 +18,6 @@ import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.util.UUID;
-import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /** POST /admin/orgs/:orgId/credits: deposits into or deducts from an organization's credit ledger. */
@@ -34,6 +33,9 @@ final class AdminCreditRoutes {
   private static final String BALANCE = "SELECT COALESCE(SUM(amount_micros), 0)::bigint FROM credit_ledger"
       + " WHERE org_id = $1";
 
+  /** The ledger row of a credit or deduction, whether this call wrote it, and the balance after. */
+  private record Posted(long entryId, boolean applied, long balanceMicros) {}
+
   private final Pool pool;
   private final CreditDebits debits;
 
@@ -48,9 +50,9 @@ final class AdminCreditRoutes {
 
   /**
    * {usd: "10.00" (negative deducts), reason}: one ledger row ('credit' or 'adjustment') under an idempotency key
-   * (the Idempotency-Key header, else a fresh one), its audit row in the same transaction, then the hot balance in
-   * Redis is dropped so the gateway reloads it from the ledger. A deduction beyond the available credit is refused
-   * (402 insufficient_quota), so no balance is ever taken below zero by an admin.
+   * (the Idempotency-Key header, else a fresh one) and its audit row in one transaction, applied to the hot balance
+   * by {@link CreditDebits}. A deduction is held first against the available credit and refused beyond it (402
+   * insufficient_quota), so no balance is ever taken below zero by an admin.
    */
   private void credits(RoutingContext ctx) {
     long orgId = pathId(ctx, "orgId", "organization");
@@ -75,41 +77,40 @@ final class AdminCreditRoutes {
           if (prior != null) {
             return Future.succeededFuture(prior);
           }
-          Supplier<Future<long[]>> write = () -> pool.withTransaction(tx -> CreditDebits.boundTransaction(tx)
+          Supplier<Future<Posted>> write = () -> pool.withTransaction(tx -> CreditDebits.boundTransaction(tx)
               .compose(v -> tx.preparedQuery(LEDGER_INSERT).execute(Tuple.of(orgId, micros, kind, reason, key)))
               .compose(inserted -> inserted.size() == 0
                   // A concurrent call with the same Idempotency-Key committed first.
                   ? replay(tx, orgId, micros, key)
                   : audit(tx, adminId, orgId, micros, reason, key, inserted.iterator().next().getLong(0))));
           // A deduction is held against the available credit (balance − holds − queued usage) like a request.
-          Predicate<long[]> applied = r -> r[1] == 1;
-          return micros < 0 ? debits.debit(orgId, -micros, key, write, applied)
-              : debits.credit(orgId, micros, write, applied);
+          return micros < 0 ? debits.debit(orgId, -micros, key, write, Posted::applied)
+              : debits.credit(orgId, micros, write, Posted::applied);
         })
-        .onSuccess(r -> Json.send(ctx, r[1] == 1 ? 201 : 200, new JsonObject()
+        .onSuccess(r -> Json.send(ctx, r.applied() ? 201 : 200, new JsonObject()
             .put("object", "admin.credit")
             .put("org_id", orgId)
-            .put("ledger_entry_id", r[0])
+            .put("ledger_entry_id", r.entryId())
             .put("kind", kind)
             .put("amount_micros", micros)
             .put("amount_usd", Money.decimalUsd(micros))
             .put("reason", reason)
-            .put("replayed", r[1] == 0)
-            .put("balance_micros", r[2])
-            .put("balance_usd", Money.decimalUsd(r[2]))))
+            .put("replayed", !r.applied())
+            .put("balance_micros", r.balanceMicros())
+            .put("balance_usd", Money.decimalUsd(r.balanceMicros()))))
         .onFailure(ctx::fail);
   }
 
-  private static Future<long[]> audit(SqlConnection tx, long adminId, long orgId, long micros, String reason,
+  private static Future<Posted> audit(SqlConnection tx, long adminId, long orgId, long micros, String reason,
       String key, long entryId) {
     return AdminAudit.record(tx, adminId, micros > 0 ? "credits.deposit" : "credits.deduct", "organization",
             orgId, new JsonObject().put("amount_micros", micros).put("amount_usd", Money.decimalUsd(micros))
                 .put("reason", reason).put("ledger_entry_id", entryId).put("idempotency_key", key))
-        .compose(v -> balance(tx, orgId)).map(balance -> new long[] {entryId, 1, balance});
+        .compose(v -> balance(tx, orgId)).map(balance -> new Posted(entryId, true, balance));
   }
 
-  /** The row a first call with this key made (entry id, 0, balance), null if none; 409 for another amount. */
-  private static Future<long[]> replay(SqlClient client, long orgId, long micros, String key) {
+  /** The row a first call with this key made, null if none; 409 for another amount. */
+  private static Future<Posted> replay(SqlClient client, long orgId, long micros, String key) {
     return client.preparedQuery(LEDGER_BY_KEY).execute(Tuple.of(key)).compose(existing -> {
       if (existing.size() == 0) {
         return Future.succeededFuture(null);
@@ -119,7 +120,7 @@ final class AdminCreditRoutes {
         return Future.failedFuture(ApiError.of(409, "idempotency_key_reused",
             "This Idempotency-Key was already used for a different amount.", "Idempotency-Key"));
       }
-      return balance(client, orgId).map(balance -> new long[] {e.getLong("id"), 0, balance});
+      return balance(client, orgId).map(balance -> new Posted(e.getLong("id"), false, balance));
     });
   }
 
