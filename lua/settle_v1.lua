@@ -7,7 +7,7 @@
 --   1  gptapi:{s<shard>}:org:<orgId>:balance     string: hot balance, integer micro-USD (not created if missing)
 --   2  gptapi:{s<shard>}:org:<orgId>:holds       hash: requestId -> held micro-USD, field "_total" = sum of holds
 --   3  gptapi:{s<shard>}:org:<orgId>:holdexp     zset: requestId -> hold expiry ms
---   4  gptapi:{s<shard>}:req:<requestId>         hash: the reservation written by admit_v1.lua (may have expired)
+--   4  gptapi:{s<shard>}:req:<requestId>         hash: the reservation written by admit_v2.lua (may have expired)
 --   5  gptapi:{s<shard>}:settled:<requestId>     settlement marker
 --   6  gptapi:{s<shard>}:conc:<keyId>            zset: requestId -> lease expiry ms
 --   7  gptapi:{s<shard>}:usage                   stream of usage events (never trimmed here; the writer trims)
@@ -70,7 +70,7 @@ if found == 1 then
       level = math.min(cap, tonumber(state[1]) + elapsed * cap / win)
     end
     level = math.min(cap, level + delta)
-    -- Same TTL rule as admit_v1.lua: live until full + one window; renew (+ another window) when x falls short.
+    -- Same TTL rule as admit_v2.lua: live until full + one window; renew (+ another window) when x falls short.
     local until_full = math.ceil((cap - level) * win / cap)
     if now + until_full + win > (tonumber(state[3]) or 0) then
       local ttl = until_full + 2 * win

@@ -38,6 +38,7 @@ import ai.gpt.api.metrics.OpsServer;
 import ai.gpt.api.routing.BackendRegistry;
 import ai.gpt.api.routing.HealthChecker;
 import ai.gpt.api.routing.RoutingSettings;
+import ai.gpt.api.billing.CreditDebits;
 import ai.gpt.api.billing.CreditRoutes;
 import ai.gpt.api.billing.Ledger;
 import ai.gpt.api.limits.HotBalances;
@@ -121,10 +122,12 @@ public final class Gateway {
     UsageWriter writer = new UsageWriter(pool, redis, config.replicaName(), UsageWriterSettings.defaults(),
         new UsageWriterMetrics(metrics.registry(), config.replicaName()));
 
+    QueuedUsageBalance balanceLoader = new QueuedUsageBalance(new Ledger(pool), redis);
     Future<Metering> metering = HotBalances.reconcile(redis)
         .onSuccess(n -> LOG.info("Dropped {} hot balances; they reload from the ledger on next use", n))
-        .compose(n -> Metering.create(vertx, redis, new QueuedUsageBalance(new Ledger(pool), redis)::load,
+        .compose(n -> Metering.create(vertx, redis, balanceLoader::load,
             LimiterSettings.defaults(), config.failurePolicy(), new DirectUsageWriter(pool), metrics.registry()));
+    Future<CreditDebits> debits = CreditDebits.create(vertx, redis, balanceLoader::load, LimiterSettings.defaults());
     AccountConfig accountConfig = config.accounts();
     AccessTokens accessTokens = new AccessTokens(vertx, accountConfig.jwtSecret(), accountConfig.accessTtlSeconds());
     Sessions sessions = new Sessions(pool, accountConfig.sessionTtlDays());
@@ -137,7 +140,7 @@ public final class Gateway {
     Future<KeyInvalidations> subscribed = KeyInvalidations.start(vertx, config.redisUrl(), keys);
     AuthFailures authFailures = new AuthFailures();
     AuthMetrics.register(metrics.registry(), keys, authFailures, lastUsed);
-    return Future.all(subscribed, metering, attempts, docs).compose(started -> {
+    return Future.all(subscribed, metering, attempts, docs, debits).compose(started -> {
       KeyInvalidations invalidations = started.resultAt(0);
       SignInLimiter limiter = new SignInLimiter(attempts.result());
       MailLimits mailLimits = new MailLimits(attempts.result());
@@ -153,9 +156,9 @@ public final class Gateway {
               redis, attempts.result(), accountConfig.publicUrl()),
           new OrgRoutes(new OrgStore(pool), new Memberships(pool), mailer, mailLimits, accountConfig.publicUrl()),
           new KeyRoutes(pool, redis, new KeyHasher(config.keyPepper())),
-          new CreditRoutes(pool, redis),
+          new CreditRoutes(pool, debits.result()),
           new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())),
-          new AdminRoutes(pool, redis, registry));
+          new AdminRoutes(pool, redis, registry, debits.result()));
       AuthHandler auth = new AuthHandler(keys, new KeyHasher(config.keyPepper()), lastUsed, authFailures,
           accountConfig.clientAddress());
       GatewayContext context = new GatewayContext(config, catalog, registry, auth, metering.result(), metrics,

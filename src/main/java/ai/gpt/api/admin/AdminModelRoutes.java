@@ -69,11 +69,7 @@ final class AdminModelRoutes {
           assignments.add("active = $" + values.size() + "::boolean");
         }
         case "default_max_tokens", "max_max_tokens" -> {
-          Object v = body.getValue(field);
-          if (!(v instanceof Integer n) || n < 1) {
-            throw ApiError.invalidRequest("'" + field + "' must be a whole number >= 1.", field);
-          }
-          values.add(n);
+          values.add((int) Json.wholeNumber(body.getValue(field), field, 1, Integer.MAX_VALUE));
           assignments.add(field + " = $" + values.size() + "::int");
         }
         default -> throw ApiError.invalidRequest("Unknown field '" + field + "'; give input_price_usd_per_m,"
@@ -104,21 +100,9 @@ final class AdminModelRoutes {
   }
 
   private static long price(JsonObject body, String field) {
-    if (!(body.getValue(field) instanceof String text)) {
-      throw ApiError.invalidRequest("'" + field + "' must be a decimal string such as \"0.25\" (USD per 1M"
-          + " tokens), not a number.", field);
-    }
-    long micros;
-    try {
-      micros = Money.parseUsd(text);
-    } catch (IllegalArgumentException e) {
-      throw ApiError.invalidRequest("'" + field + "' is not a USD price: " + e.getMessage() + ".", field);
-    }
-    if (micros < 0) {
-      throw ApiError.invalidRequest("'" + field + "' must not be negative.", field);
-    }
-    return micros;
+    return Json.usd(body, field, false);
   }
+
 
   private static JsonObject model(Row r) {
     long in = r.getLong("input_price_micros_per_m");
@@ -129,8 +113,8 @@ final class AdminModelRoutes {
         .put("kind", r.getString("kind"))
         .put("input_price_micros_per_m", in)
         .put("output_price_micros_per_m", out)
-        .put("input_price_usd_per_m", Money.toUsd(in).toPlainString())
-        .put("output_price_usd_per_m", Money.toUsd(out).toPlainString())
+        .put("input_price_usd_per_m", Money.decimalUsd(in))
+        .put("output_price_usd_per_m", Money.decimalUsd(out))
         .put("default_max_tokens", r.getInteger("default_max_tokens"))
         .put("max_max_tokens", r.getInteger("max_max_tokens"))
         .put("context_length", r.getInteger("context_length"))

@@ -53,12 +53,12 @@ final class AdminMonitor {
           .put("errors", t.getLong("errors"))
           .put("tokens", t.getLong("tokens"))
           .put("cost_micros", t.getLong("cost"))
-          .put("cost_usd", Money.formatUsd(t.getLong("cost")));
+          .put("cost_usd", Money.decimalUsd(t.getLong("cost")));
       JsonArray topOrgs = new JsonArray();
       for (Row r : top.result()) {
         topOrgs.add(new JsonObject().put("org_id", r.getLong("org_id")).put("name", r.getString("name"))
             .put("requests", r.getLong("requests")).put("tokens", r.getLong("tokens"))
-            .put("cost_micros", r.getLong("cost")).put("cost_usd", Money.formatUsd(r.getLong("cost"))));
+            .put("cost_micros", r.getLong("cost")).put("cost_usd", Money.decimalUsd(r.getLong("cost"))));
       }
       JsonArray last = new JsonArray();
       for (Row r : recent.result()) {

@@ -84,7 +84,7 @@ final class AdminOrgRoutes {
             .put("plan_id", r.getString("plan_id"))
             .put("members", r.getLong("members"))
             .put("balance_micros", r.getLong("balance"))
-            .put("balance_usd", Money.formatUsd(r.getLong("balance")))
+            .put("balance_usd", Money.decimalUsd(r.getLong("balance")))
             .put("created_at", time(r.getOffsetDateTime("created_at")))))
         .onSuccess(json -> Json.send(ctx, 200, json)).onFailure(ctx::fail);
   }
@@ -121,7 +121,7 @@ final class AdminOrgRoutes {
           .put("limits", overrides)
           .put("effective_limits", effective)
           .put("balance_micros", balance)
-          .put("balance_usd", Money.formatUsd(balance))
+          .put("balance_usd", Money.decimalUsd(balance))
           .put("key_count", r.getLong("keys"))
           .put("active_key_count", r.getLong("active_keys"));
       return pool.preparedQuery(MEMBERS).execute(Tuple.of(orgId)).map(members -> {
@@ -210,12 +210,8 @@ final class AdminOrgRoutes {
       }
       Object v = l.getValue(name);
       long max = name.equals("concurrency") ? Integer.MAX_VALUE : Long.MAX_VALUE;
-      if (v != null && !((v instanceof Integer || v instanceof Long) && ((Number) v).longValue() >= 1
-          && ((Number) v).longValue() <= max)) {
-        throw ApiError.invalidRequest("'limits." + name + "' must be a whole number >= 1, or null to clear it.",
-            "limits." + name);
-      }
-      limits.put(name, v == null ? null : ((Number) v).longValue());
+      // null clears the limit
+      limits.put(name, v == null ? null : Json.wholeNumber(v, "limits." + name, 1, max));
     }
     return limits;
   }

@@ -40,26 +40,12 @@ final class AdminParams {
 
   static int positiveInt(JsonObject body, String field, int absent) {
     Object v = body.getValue(field);
-    if (v == null) {
-      return absent;
-    }
-    if (!(v instanceof Integer n) || n < 1) {
-      throw ApiError.invalidRequest("'" + field + "' must be a whole number >= 1.", field);
-    }
-    return n;
+    return v == null ? absent : (int) Json.wholeNumber(v, field, 1, Integer.MAX_VALUE);
   }
 
   /** A malformed id is answered like an unknown one: neither names anything. */
   static long pathId(RoutingContext ctx, String name, String what) {
-    try {
-      long id = Long.parseLong(ctx.pathParam(name));
-      if (id > 0) {
-        return id;
-      }
-    } catch (NumberFormatException e) {
-      // answered below
-    }
-    throw noSuch(what);
+    return Json.pathId(ctx, name, () -> noSuch(what));
   }
 
   static ApiError noSuch(String what) {

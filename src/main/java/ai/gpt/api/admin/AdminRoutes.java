@@ -1,6 +1,7 @@
 package ai.gpt.api.admin;
 
 import ai.gpt.api.api.ApiRoutes;
+import ai.gpt.api.billing.CreditDebits;
 import ai.gpt.api.routing.BackendRegistry;
 import io.vertx.ext.web.Router;
 import io.vertx.redis.client.Redis;
@@ -24,12 +25,12 @@ public final class AdminRoutes implements ApiRoutes {
   private final AdminAuditRoutes audit;
 
   /** {@code registry} is this gateway's live backend view, for health in the monitor; null reads the table only. */
-  public AdminRoutes(Pool pool, Redis redis, BackendRegistry registry) {
+  public AdminRoutes(Pool pool, Redis redis, BackendRegistry registry, CreditDebits debits) {
     AdminBackendView backendView = new AdminBackendView(registry);
     this.guard = new AdminGuard(pool);
     this.users = new AdminUserRoutes(pool);
     this.orgs = new AdminOrgRoutes(pool, redis);
-    this.credits = new AdminCreditRoutes(pool, redis);
+    this.credits = new AdminCreditRoutes(pool, debits);
     this.models = new AdminModelRoutes(pool);
     this.backends = new AdminBackendRoutes(pool, backendView);
     this.monitor = new AdminMonitor(pool, backendView);

@@ -1,12 +1,18 @@
 package ai.gpt.api.api;
 
+import ai.gpt.api.billing.Money;
 import ai.gpt.api.error.ApiError;
 import ai.gpt.api.json.StrictJson;
+import ai.gpt.api.input.WholeNumber;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.util.List;
+import java.util.function.Supplier;
 
-/** Reading /api request bodies with clear 400s, and writing JSON answers. */
+/**
+ * Reading /api request bodies, query and path parameters with clear 400s (one parser per kind of value: whole
+ * numbers {@link WholeNumber}, money {@link Money#parseUsd}), and writing JSON answers.
+ */
 public final class Json {
   private Json() {}
 
@@ -36,21 +42,64 @@ public final class Json {
     ctx.response().setStatusCode(status).putHeader("content-type", "application/json").end(json.toBuffer());
   }
 
-  /** A query parameter that must be a whole number from 1 to {@code max}; {@code absent} when not given. */
+  /**
+   * A query parameter that must be a whole number from 1 to {@code max} (ASCII digits, see {@link WholeNumber});
+   * {@code absent} when not given.
+   */
   public static long queryNumber(RoutingContext ctx, String name, long absent, long max) {
     List<String> values = ctx.queryParam(name);
     if (values.isEmpty() || values.get(0).isEmpty()) {
       return absent;
     }
     try {
-      long v = Long.parseLong(values.get(0));
-      if (v >= 1 && v <= max) {
-        return v;
-      }
-    } catch (NumberFormatException e) {
-      // answered below
+      return WholeNumber.parse(values.get(0), 1, max);
+    } catch (IllegalArgumentException e) {
+      throw ApiError.invalidRequest("'" + name + "' must be a whole number from 1" + (max == Long.MAX_VALUE ? ""
+          : " to " + max) + " (it " + e.getMessage() + ").", name);
     }
-    throw ApiError.invalidRequest("'" + name + "' must be a whole number from 1" + (max == Long.MAX_VALUE ? ""
-        : " to " + max) + ".", name);
+  }
+
+  /** A numeric path parameter (an id, >= 1); anything else is answered with {@code unknown}, like an unknown id. */
+  public static long pathId(RoutingContext ctx, String name, Supplier<ApiError> unknown) {
+    try {
+      return WholeNumber.parse(ctx.pathParam(name), 1, Long.MAX_VALUE);
+    } catch (IllegalArgumentException e) {
+      throw unknown.get();
+    }
+  }
+
+  /**
+   * A JSON body value that must be a whole number from {@code min} to {@code max}: a JSON integer, never
+   * {@code 1.5}, {@code 1e3}, {@code "12"}, a boolean or a number beyond a long. 400 naming {@code param}.
+   */
+  public static long wholeNumber(Object value, String param, long min, long max) {
+    try {
+      return WholeNumber.ofJson(value, min, max);
+    } catch (IllegalArgumentException e) {
+      throw ApiError.invalidRequest("'" + param + "' " + e.getMessage() + ".", param);
+    }
+  }
+
+  /**
+   * A required USD amount, as a JSON string in {@link Money#parseUsd}'s plain decimal form, in micro-USD; 400
+   * {@code invalid_amount} naming the field otherwise. A sign is allowed only when {@code signed}.
+   */
+  public static long usd(JsonObject body, String field, boolean signed) {
+    Object v = body.getValue(field);
+    String example = signed ? "\"10.00\" or \"-2.50\"" : "\"1.50\"";
+    if (!(v instanceof String text)) {
+      throw invalidAmount("'" + field + "' is required and must be a USD amount as a string, such as " + example
+          + ".", field);
+    }
+    try {
+      return Money.parseUsd(text, signed);
+    } catch (IllegalArgumentException e) {
+      throw invalidAmount("'" + field + "' must be a USD amount as a string, such as " + example + ": "
+          + e.getMessage() + ".", field);
+    }
+  }
+
+  public static ApiError invalidAmount(String message, String param) {
+    return ApiError.of(400, "invalid_amount", message, param);
   }
 }

@@ -19,7 +19,6 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -202,17 +201,14 @@ public final class KeyRoutes implements ApiRoutes {
     if (raw == null) {
       return null;
     }
-    OffsetDateTime expires;
     try {
-      expires = OffsetDateTime.parse((String) raw);
-    } catch (ClassCastException | DateTimeParseException e) {
-      throw ApiError.invalidRequest("'expires_at' must be an ISO-8601 time with an offset, such as "
-          + "2027-01-31T00:00:00Z.", "expires_at");
+      if (raw instanceof String text) {
+        return KeyExpiry.parse(text);
+      }
+      throw new IllegalArgumentException("must be a string: an ISO-8601 time such as 2027-01-31T00:00:00Z");
+    } catch (IllegalArgumentException e) {
+      throw ApiError.invalidRequest("'expires_at' " + e.getMessage() + ".", "expires_at");
     }
-    if (!expires.isAfter(OffsetDateTime.now())) {
-      throw ApiError.invalidRequest("'expires_at' must be in the future.", "expires_at");
-    }
-    return expires;
   }
 
   /** The limits object: each given field an integer >= 1, or null to clear it; absent fields are not returned. */
@@ -236,14 +232,13 @@ public final class KeyRoutes implements ApiRoutes {
         continue;
       }
       Object v = limits.getValue(field);
-      long max = field.equals("concurrency") ? Integer.MAX_VALUE : Long.MAX_VALUE;
-      if (v != null && !(v instanceof Integer || v instanceof Long) || v != null && (((Number) v).longValue() < 1
-          || ((Number) v).longValue() > max)) {
-        throw ApiError.invalidRequest("'limits." + field + "' must be a whole number >= 1, or null for no limit "
-            + "of the key's own.", "limits." + field);
+      if (v == null) {
+        out.put(field, null); // no limit of the key's own
+      } else if (field.equals("concurrency")) {
+        out.put(field, (int) Json.wholeNumber(v, "limits." + field, 1, Integer.MAX_VALUE));
+      } else {
+        out.put(field, Json.wholeNumber(v, "limits." + field, 1, Long.MAX_VALUE));
       }
-      out.put(field, v == null ? null
-          : field.equals("concurrency") ? (Number) Integer.valueOf(((Number) v).intValue()) : ((Number) v).longValue());
     }
     return out;
   }

@@ -4,33 +4,25 @@ import ai.gpt.api.api.ApiAuth;
 import ai.gpt.api.api.ApiRoutes;
 import ai.gpt.api.api.Json;
 import ai.gpt.api.error.ApiError;
-import ai.gpt.api.limits.RedisKeys;
 import ai.gpt.api.orgs.Memberships;
 import ai.gpt.api.orgs.Role;
-import ai.gpt.api.usage.QueuedUsageBalance;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.redis.client.Command;
-import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.util.List;
 import java.util.UUID;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * An organization's credit: balance, ledger history (newest first, keyset-paginated by entry id) and transfers to
- * another organization of the caller. The ledger in PostgreSQL is the truth; after a transfer both organizations'
- * hot balances in Redis are dropped so the gateway reloads them from the ledger.
+ * another organization of the caller. The ledger in PostgreSQL is the truth; a transfer is held against the
+ * sender's available credit and both organizations' hot balances are dropped after it (see {@link Transfers}).
  */
 public final class CreditRoutes implements ApiRoutes {
-  private static final Logger LOG = LoggerFactory.getLogger(CreditRoutes.class);
   static final int DEFAULT_PAGE = 50;
   static final int MAX_PAGE = 200;
   static final int MAX_REASON = 500;
@@ -40,19 +32,15 @@ public final class CreditRoutes implements ApiRoutes {
       + " WHERE id = $2 AND org_id = $1)) ORDER BY created_at DESC, id DESC LIMIT $3";
   private static final String CURSOR_EXISTS = "SELECT 1 FROM credit_ledger WHERE id = $1 AND org_id = $2";
 
-  private final Redis redis;
   private final Pool pool;
   private final Ledger ledger;
   private final Transfers transfers;
-  private final QueuedUsageBalance queued;
   private final Memberships memberships;
 
-  public CreditRoutes(Pool pool, Redis redis) {
+  public CreditRoutes(Pool pool, CreditDebits debits) {
     this.pool = pool;
-    this.redis = redis;
     this.ledger = new Ledger(pool);
-    this.transfers = new Transfers(pool);
-    this.queued = new QueuedUsageBalance(ledger, redis);
+    this.transfers = new Transfers(pool, debits);
     this.memberships = new Memberships(pool);
   }
 
@@ -68,7 +56,7 @@ public final class CreditRoutes implements ApiRoutes {
     memberships.require(orgId, ApiAuth.of(ctx).userId(), Role.MEMBER)
         .compose(role -> ledger.balance(orgId))
         .map(micros -> new JsonObject().put("object", "credit_balance").put("org_id", orgId)
-            .put("balance_micros", micros).put("balance_usd", Money.formatUsd(micros)))
+            .put("balance_micros", micros).put("balance_usd", Money.decimalUsd(micros)))
         .onSuccess(json -> Json.send(ctx, 200, json)).onFailure(ctx::fail);
   }
 
@@ -102,23 +90,13 @@ public final class CreditRoutes implements ApiRoutes {
     long userId = ApiAuth.of(ctx).userId();
     memberships.require(fromOrgId, userId, Role.ADMIN).compose(role -> {
       JsonObject body = Json.body(ctx);
-      Object rawTo = body.getValue("to_org_id");
-      if (!(rawTo instanceof Integer || rawTo instanceof Long) || ((Number) rawTo).longValue() <= 0) {
-        throw ApiError.invalidRequest("'to_org_id' is required and must be an organization id.", "to_org_id");
-      }
-      long toOrgId = ((Number) rawTo).longValue();
+      long toOrgId = Json.wholeNumber(body.getValue("to_org_id"), "to_org_id", 1, Long.MAX_VALUE);
       if (toOrgId == fromOrgId) {
         throw ApiError.invalidRequest("'to_org_id' must be another organization than the sender.", "to_org_id");
       }
-      long micros;
-      try {
-        micros = Money.parseUsd(Json.string(body, "usd", 40));
-      } catch (IllegalArgumentException e) {
-        throw ApiError.invalidRequest("'usd' must be a positive USD amount as a string, such as \"1.50\" ("
-            + e.getMessage() + ").", "usd");
-      }
-      if (micros <= 0) {
-        throw ApiError.invalidRequest("'usd' must be a positive amount.", "usd");
+      long micros = Json.usd(body, "usd", false);
+      if (micros == 0) {
+        throw Json.invalidAmount("'usd' must be a positive amount.", "usd");
       }
       String reason = Json.string(body, "reason", MAX_REASON);
       String header = ctx.request().getHeader("Idempotency-Key");
@@ -134,36 +112,20 @@ public final class CreditRoutes implements ApiRoutes {
         if (rows.size() == 0) {
           return Future.failedFuture(ApiError.of(404, "not_found", "No organization " + toOrgId + ".", "to_org_id"));
         }
-        return queued.queuedCosts(fromOrgId);
-      }).compose(costs -> transfers.transfer(fromOrgId, toOrgId, micros, reason, key, costs))
-          .compose(result -> dropHotBalances(fromOrgId, toOrgId).map(result));
+        return transfers.transfer(fromOrgId, toOrgId, micros, reason, key);
+      });
     }).onSuccess(result -> Json.send(ctx, result.applied() ? 201 : 200, new JsonObject()
         .put("object", "credit_transfer")
         .put("from_org_id", result.out().orgId())
         .put("to_org_id", result.in().orgId())
         .put("amount_micros", result.in().amountMicros())
-        .put("amount_usd", Money.formatUsd(result.in().amountMicros()))
+        .put("amount_usd", Money.decimalUsd(result.in().amountMicros()))
         .put("reason", result.in().reason())
         .put("replayed", !result.applied())
         .put("balance_micros", result.senderBalanceMicros())
-        .put("balance_usd", Money.formatUsd(result.senderBalanceMicros()))
+        .put("balance_usd", Money.decimalUsd(result.senderBalanceMicros()))
         .put("entries", new JsonArray(List.of(toJson(result.out()), toJson(result.in()))))))
         .onFailure(ctx::fail);
-  }
-
-  /**
-   * Drops both hot balances (one DEL each: the keys live in different cluster slots). The ledger is committed, so a
-   * failure is logged; the gateway reconciles hot balances on its next start.
-   */
-  private Future<Void> dropHotBalances(long a, long b) {
-    return Future.all(del(a), del(b)).<Void>mapEmpty().recover(err -> {
-      LOG.warn("Could not drop the hot balances of organizations {} and {}: {}", a, b, err.toString());
-      return Future.succeededFuture();
-    });
-  }
-
-  private Future<Void> del(long orgId) {
-    return redis.send(Request.cmd(Command.DEL).arg(RedisKeys.balance(orgId))).mapEmpty();
   }
 
   static JsonObject toJson(LedgerEntry e) {
@@ -171,7 +133,7 @@ public final class CreditRoutes implements ApiRoutes {
         .put("id", e.id())
         .put("kind", e.kind())
         .put("amount_micros", e.amountMicros())
-        .put("amount_usd", Money.formatUsd(e.amountMicros()))
+        .put("amount_usd", Money.decimalUsd(e.amountMicros()))
         .put("reason", e.reason())
         .put("request_id", e.requestId())
         .put("created_at", e.createdAt() == null ? null : e.createdAt().toInstant().toString());

@@ -17,7 +17,9 @@ import java.util.UUID;
  * The credit ledger in PostgreSQL, the source of truth for balances: a balance is the sum of the
  * organization's rows (credits positive, debits negative). Every write carries an idempotency key, so retrying
  * an operation never applies it twice. Usage debits are written by {@code ai.gpt.api.usage.UsageWriter} with
- * the key {@code usage:<request_id>}; this class writes credits, adjustments and transfers and reads balances.
+ * the key {@code usage:<request_id>}; this class writes credits and reads balances. Debits (transfers,
+ * deductions) must be held against the available credit first, so they are written only through
+ * {@link CreditDebits} ({@link Transfers}, the admin API).
  * All methods are asynchronous and safe to call from an event loop; the CLI may {@code await()} them.
  */
 public final class Ledger {
@@ -38,45 +40,6 @@ public final class Ledger {
           + Money.formatUsd(micros) + "."));
     }
     return post(orgId, micros, "credit", reason, idempotencyKey);
-  }
-
-  /** Corrects a balance by a signed, non-zero amount (refunds, goodwill, fixing a mistake). */
-  public Future<CreditResult> adjust(long orgId, long micros, String reason, String idempotencyKey) {
-    if (micros == 0) {
-      return Future.failedFuture(new LedgerException("An adjustment must not be zero."));
-    }
-    return post(orgId, micros, "adjustment", reason, idempotencyKey);
-  }
-
-  /**
-   * Moves {@code micros} (> 0) from one organization to another in one transaction: two 'transfer' rows with
-   * the keys {@code <idempotencyKey>:from} and {@code <idempotencyKey>:to}. Returns both rows, debit first
-   * (the existing ones when the transfer was already made).
-   */
-  public Future<List<LedgerEntry>> transfer(long fromOrgId, long toOrgId, long micros, String reason,
-      String idempotencyKey) {
-    if (micros <= 0) {
-      return Future.failedFuture(new LedgerException("A transfer must be a positive amount."));
-    }
-    if (fromOrgId == toOrgId) {
-      return Future.failedFuture(new LedgerException("A transfer needs two different organizations."));
-    }
-    Future<Void> checked = checkKey(idempotencyKey);
-    String from = idempotencyKey + ":from";
-    String to = idempotencyKey + ":to";
-    return checked.compose(v -> pool.withTransaction(tx -> insert(tx, fromOrgId, -micros, "transfer", reason, from)
-            .compose(a -> insert(tx, toOrgId, micros, "transfer", reason, to))
-            .compose(b -> tx.preparedQuery(LedgerSql.BY_KEY).execute(Tuple.of(from)))
-            .compose(a -> tx.preparedQuery(LedgerSql.BY_KEY).execute(Tuple.of(to)).map(b -> {
-              LedgerEntry out = entry(a.iterator().next());
-              LedgerEntry in = entry(b.iterator().next());
-              if (out.orgId() != fromOrgId || in.orgId() != toOrgId || in.amountMicros() != micros) {
-                throw new LedgerException("Idempotency key '" + idempotencyKey
-                    + "' was already used for a different transfer.");
-              }
-              return List.of(out, in);
-            }))))
-        .recover(Ledger::translate);
   }
 
   /** The organization's balance in micro-USD: SUM(amount_micros), 0 without rows. */
@@ -132,7 +95,7 @@ public final class Ledger {
   public Future<CreditResult> creditUsd(String org, String usd, String reason, String idempotencyKey) {
     long micros;
     try {
-      micros = Money.parseUsd(usd);
+      micros = Money.parseUsd(usd, false);
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(new LedgerException("Invalid --usd: " + e.getMessage()));
     }

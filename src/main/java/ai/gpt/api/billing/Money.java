@@ -13,45 +13,75 @@ public final class Money {
 
   private Money() {}
 
+  /** "-" + 13 integer digits + "." + 6 decimals: more than a long of micro-USD can hold, so enough. */
+  public static final int MAX_USD_TEXT = 21;
+
   /**
-   * Parses a USD amount such as {@code 10}, {@code 0.25}, {@code $1,000.000001} or {@code -3.5} into micros.
+   * THE parser of USD amounts typed by users (API, admin API, CLI): plain decimal such as {@code 10},
+   * {@code 0.25} or {@code -3.5} (the sign only when {@code signed}), ASCII digits, at most 6 decimals; no
+   * exponent, '+', '$', ',', '_' or whitespace. The length is checked before anything is parsed, so no input can
+   * make parsing slow, and the result is exact integer micro-USD.
    *
-   * @throws IllegalArgumentException for text that is not a number, has more than 6 decimals, or overflows
+   * @throws IllegalArgumentException with the reason, for text that is not such an amount or overflows a long
    */
-  public static long parseUsd(String text) {
-    if (text == null || text.isBlank()) {
-      throw new IllegalArgumentException("amount is empty");
+  public static long parseUsd(String text, boolean signed) {
+    if (text == null || text.isEmpty()) {
+      throw new IllegalArgumentException("the amount is empty");
     }
-    String s = text.trim().replace(",", "").replace("_", "");
-    boolean negative = s.startsWith("-");
-    if (negative || s.startsWith("+")) {
-      s = s.substring(1);
+    if (text.length() > MAX_USD_TEXT) {
+      throw new IllegalArgumentException("the amount is longer than " + MAX_USD_TEXT + " characters");
     }
-    if (s.startsWith("$")) {
-      s = s.substring(1);
+    boolean negative = signed && text.charAt(0) == '-';
+    int i = negative ? 1 : 0;
+    long whole = 0;
+    int digits = 0;
+    long fraction = 0;
+    int decimals = -1; // -1: no decimal point yet
+    for (; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c == '.' && decimals < 0 && digits > 0) {
+        decimals = 0;
+      } else if (c >= '0' && c <= '9') {
+        if (decimals < 0) {
+          whole = whole * 10 + (c - '0'); // at most 20 digits fit the length bound; overflow is checked below
+          digits++;
+          if (digits > 13) {
+            throw new IllegalArgumentException("the amount is too large");
+          }
+        } else if (++decimals > 6) {
+          throw new IllegalArgumentException("amounts are exact to the micro-dollar (at most 6 decimals)");
+        } else {
+          fraction = fraction * 10 + (c - '0');
+        }
+      } else {
+        throw new IllegalArgumentException("write a plain decimal such as 10 or 0.25 ("
+            + (signed ? "an optional '-', " : "") + "digits 0-9 and one '.')");
+      }
     }
-    BigDecimal usd;
+    if (digits == 0 || decimals == 0) {
+      throw new IllegalArgumentException("write a plain decimal such as 10 or 0.25");
+    }
+    for (int d = Math.max(decimals, 0); d < 6; d++) {
+      fraction *= 10;
+    }
+    long micros;
     try {
-      usd = new BigDecimal(s);
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("not a USD amount: " + text);
-    }
-    if (usd.signum() < 0) {
-      throw new IllegalArgumentException("not a USD amount: " + text);
-    }
-    BigDecimal micros = usd.movePointRight(6);
-    if (micros.stripTrailingZeros().scale() > 0) {
-      throw new IllegalArgumentException("amounts are exact to the micro-dollar (at most 6 decimals): " + text);
-    }
-    try {
-      long m = micros.longValueExact();
-      return negative ? -m : m;
+      micros = Math.addExact(Math.multiplyExact(whole, MICROS_PER_USD), fraction);
     } catch (ArithmeticException e) {
-      throw new IllegalArgumentException("amount too large: " + text);
+      throw new IllegalArgumentException("the amount is too large");
     }
+    return negative ? -micros : micros;
   }
 
-  /** {@code 10000000 → "$10.00"}, {@code 250 → "$0.00025"}, {@code -1234567 → "-$1.234567"}. */
+  /**
+   * JSON's one format for money: fixed 6 decimals, no currency sign, e.g. {@code 12500000 → "12.500000"},
+   * {@code -16000 → "-0.016000"}; always sent next to the integer {@code *_micros} field.
+   */
+  public static String decimalUsd(long micros) {
+    return toUsd(micros).toPlainString();
+  }
+
+  /** For people (CLI output, error messages): {@code 10000000 → "$10.00"}, {@code -1234567 → "-$1.234567"}. */
   public static String formatUsd(long micros) {
     BigDecimal usd = BigDecimal.valueOf(micros).movePointLeft(6).stripTrailingZeros();
     if (usd.scale() < 2) {

@@ -1,5 +1,6 @@
 package ai.gpt.api.cli;
 
+import ai.gpt.api.input.WholeNumber;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -53,14 +54,10 @@ final class Args {
       return null;
     }
     try {
-      int n = Integer.parseInt(v);
-      if (n > 0) {
-        return n;
-      }
-    } catch (NumberFormatException e) {
-      // reported below
+      return (int) WholeNumber.parse(v, 1, Integer.MAX_VALUE);
+    } catch (IllegalArgumentException e) {
+      throw new CliException("--" + name + " must be a positive whole number (it " + e.getMessage() + ").");
     }
-    throw new CliException("--" + name + " must be a positive whole number, got '" + v + "'.");
   }
 
   void allowOnly(String... names) {

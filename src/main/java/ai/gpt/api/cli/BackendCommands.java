@@ -1,5 +1,6 @@
 package ai.gpt.api.cli;
 
+import ai.gpt.api.input.WholeNumber;
 import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -83,9 +84,9 @@ final class BackendCommands {
     String raw = args.word(2, "backend id");
     long id;
     try {
-      id = Long.parseLong(raw);
-    } catch (NumberFormatException e) {
-      throw new CliException("Backend id must be a number, got '" + raw + "'.");
+      id = WholeNumber.parse(raw, 1, Long.MAX_VALUE);
+    } catch (IllegalArgumentException e) {
+      throw new CliException("The backend id " + e.getMessage() + ".");
     }
     Tuple params = state == null ? Tuple.of(id) : Tuple.of(id, state);
     if (pool.preparedQuery(sql).execute(params).await().rowCount() == 0) {

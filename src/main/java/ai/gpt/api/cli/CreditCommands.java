@@ -6,10 +6,9 @@ import ai.gpt.api.billing.Ledger;
 import ai.gpt.api.billing.LedgerEntry;
 import ai.gpt.api.billing.LedgerException;
 import ai.gpt.api.billing.Money;
-import ai.gpt.api.limits.RedisKeys;
-import io.vertx.redis.client.Command;
+import ai.gpt.api.limits.HotBalances;
+import ai.gpt.api.limits.LimiterSettings;
 import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.Pool;
 
 /**
@@ -41,7 +40,7 @@ final class CreditCommands {
     CreditResult result = ledger.creditUsd(args.required("org"), args.required("usd"), args.required("reason"),
         args.option("idempotency-key")).await();
     long orgId = result.entry().orgId();
-    redis.send(Request.cmd(Command.DEL).arg(RedisKeys.balance(orgId))).await();
+    HotBalances.drop(redis, orgId, LimiterSettings.defaults().balanceTtlMs()).await();
     System.out.println((result.applied() ? "Credited " : "Already credited (same idempotency key) ")
         + Money.formatUsd(result.entry().amountMicros()) + " to organization " + orgId
         + "; balance " + Money.formatUsd(result.balanceMicros()));

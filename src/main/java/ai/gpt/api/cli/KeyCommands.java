@@ -1,5 +1,6 @@
 package ai.gpt.api.cli;
 
+import ai.gpt.api.apikeys.KeyExpiry;
 import ai.gpt.api.auth.ApiKeyFormat;
 import ai.gpt.api.auth.KeyHasher;
 import ai.gpt.api.auth.KeyInvalidations;
@@ -9,7 +10,6 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.Tuple;
 import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.Arrays;
 
 /** {@code key create} and {@code key revoke}. */
@@ -55,9 +55,9 @@ final class KeyCommands {
     OffsetDateTime expires = null;
     if (args.option("expires") != null) {
       try {
-        expires = OffsetDateTime.parse(args.option("expires"));
-      } catch (DateTimeParseException e) {
-        throw new CliException("--expires must be an ISO-8601 time such as 2027-01-31T00:00:00Z.");
+        expires = KeyExpiry.parse(args.option("expires"));
+      } catch (IllegalArgumentException e) {
+        throw new CliException("--expires " + e.getMessage() + ".");
       }
     }
     String key = create(pool, hasher, orgId, args.option("name") == null ? "" : args.option("name"), models, expires);

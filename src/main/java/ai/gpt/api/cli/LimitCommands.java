@@ -1,6 +1,7 @@
 package ai.gpt.api.cli;
 
 import ai.gpt.api.auth.KeyInvalidations;
+import ai.gpt.api.input.WholeNumber;
 import io.vertx.pgclient.PgException;
 import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.Pool;
@@ -101,14 +102,10 @@ final class LimitCommands {
       return null;
     }
     try {
-      long v = Long.parseLong(raw);
-      if (v >= 1) {
-        return v;
-      }
-    } catch (NumberFormatException e) {
-      // reported below
+      return WholeNumber.parse(raw, 1, column.equals("concurrency") ? Integer.MAX_VALUE : Long.MAX_VALUE);
+    } catch (IllegalArgumentException e) {
+      throw new CliException("--" + column + " must be a whole number >= 1 or 'none' (it " + e.getMessage() + ").");
     }
-    throw new CliException("--" + column + " must be a whole number >= 1 or 'none', got '" + raw + "'.");
   }
 
   private static void show(Pool pool, String org, String key) {

@@ -79,7 +79,7 @@ final class LocalServices implements AutoCloseable {
         long orgId = org.iterator().next().getLong(0);
         String key = KeyCommands.create(pool, hasher, orgId, "demo", null, null);
         // Enough to try the API locally; the idempotency key makes it once per data directory's database.
-        new Ledger(pool).credit(orgId, Money.parseUsd(DEMO_CREDIT_USD), "demo credit", "demo-credit").await();
+        new Ledger(pool).credit(orgId, Money.parseUsd(DEMO_CREDIT_USD, false), "demo credit", "demo-credit").await();
         Files.writeString(file, key + "\n");
       }
       LOG.info("Demo API key (organization '{}', ${} of credit at first start): {}", DEMO_ORG, DEMO_CREDIT_USD,

@@ -1,38 +1,28 @@
 package ai.gpt.api.limits;
 
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
-import io.vertx.redis.client.Command;
-import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Admission of one request with {@code lua/admit_v1.lua}: one EVALSHA checks and consumes every bucket, takes the
- * concurrency lease and places the credit hold, or consumes nothing. When Redis has no balance for the org, the
- * {@link BalanceLoader} supplies it (concurrent loads of one org on this replica are coalesced), it is stored with
- * SET NX, and the script runs once more.
+ * Admission of one request with {@code lua/admit_v2.lua}: one EVALSHA checks and consumes every bucket, takes the
+ * concurrency lease and places the credit hold, or consumes nothing. When Redis has no balance for the org,
+ * {@link BalanceLoads} supplies it and the script runs once more with it.
  */
 public final class Admission {
-  public static final String SCRIPT = "lua/admit_v1.lua";
+  public static final String SCRIPT = "lua/admit_v2.lua";
 
   /** Every possible bucket, in the order they are passed to the script. */
   static final List<Bucket> ALL_BUCKETS = Bucket.ALL;
 
   private final RedisScript script;
-  private final Redis redis;
-  private final BalanceLoader loader;
+  private final BalanceLoads balances;
   private final LimiterSettings settings;
-  private final Map<Long, Future<Void>> loading = new ConcurrentHashMap<>();
 
-  public Admission(RedisScript script, Redis redis, BalanceLoader loader, LimiterSettings settings) {
+  public Admission(RedisScript script, BalanceLoads balances, LimiterSettings settings) {
     this.script = script;
-    this.redis = redis;
-    this.loader = loader;
+    this.balances = balances;
     this.settings = settings;
   }
 
@@ -50,6 +40,7 @@ public final class Admission {
     keys.add(RedisKeys.request(r.orgId(), r.requestId()));
     keys.add(RedisKeys.settled(r.orgId(), r.requestId()));
     keys.add(RedisKeys.concurrency(r.orgId(), r.keyId()));
+    keys.add(RedisKeys.balanceGeneration(r.orgId()));
     Integer concurrency = r.keyLimits().concurrency();
     args.add(r.requestId());
     args.add(Long.toString(r.orgId()));
@@ -59,6 +50,8 @@ public final class Admission {
     args.add(Integer.toString(concurrency == null ? 0 : concurrency));
     args.add(Long.toString(settings.reservationTtlMs()));
     args.add(Long.toString(settings.balanceTtlMs()));
+    args.add(""); // loaded balance and its generation, set per call
+    args.add("");
     args.add(""); // bucket count, set below
     for (Bucket b : ALL_BUCKETS) {
       Limits limits = b.scope() == Bucket.Scope.ORG ? r.orgLimits() : r.keyLimits();
@@ -72,43 +65,13 @@ public final class Admission {
       args.add(Long.toString(capacity));
       args.add(Long.toString(settings.windowMs(b.window())));
     }
-    args.set(8, Integer.toString(buckets.size()));
+    args.set(10, Integer.toString(buckets.size()));
 
-    return script.call(keys, args).compose(resp -> {
-      if (!"no_balance".equals(resp.get(0).toString())) {
-        return parse(r, buckets, resp);
-      }
-      return loadBalance(r.orgId())
-          .compose(v -> script.call(keys, args))
-          .compose(again -> "no_balance".equals(again.get(0).toString())
-              ? Future.failedFuture(new IllegalStateException("balance of org " + r.orgId() + " vanished after load"))
-              : parse(r, buckets, again));
-    });
-  }
-
-  private Future<Void> loadBalance(long orgId) {
-    Promise<Void> promise = Promise.promise();
-    Future<Void> running = loading.putIfAbsent(orgId, promise.future());
-    if (running != null) {
-      return running;
-    }
-    Future<Long> loaded;
-    try {
-      loaded = loader.load(orgId);
-    } catch (RuntimeException e) {
-      loaded = Future.failedFuture(e);
-    }
-    loaded.compose(balance -> {
-      if (balance == null) {
-        return Future.failedFuture(new IllegalStateException("no balance for org " + orgId));
-      }
-      return redis.send(Request.cmd(Command.SET).arg(RedisKeys.balance(orgId)).arg(balance)
-          .arg("NX").arg("PX").arg(settings.balanceTtlMs()));
-    }).<Void>mapEmpty().onComplete(ar -> {
-      loading.remove(orgId, promise.future());
-      promise.handle(ar);
-    });
-    return promise.future();
+    return balances.call(r.orgId(), (balance, generation) -> {
+      args.set(8, balance);
+      args.set(9, generation);
+      return script.call(keys, args);
+    }).compose(resp -> parse(r, buckets, resp));
   }
 
   private Future<AdmissionResult> parse(AdmissionRequest r, List<Bucket> buckets, Response resp) {
@@ -132,7 +95,7 @@ public final class Admission {
       default -> null;
     };
     return result == null
-        ? Future.failedFuture(new IllegalStateException("unexpected admit_v1 answer: " + resp))
+        ? Future.failedFuture(new IllegalStateException("unexpected admit_v2 answer: " + resp))
         : Future.succeededFuture(result);
   }
 

@@ -19,6 +19,19 @@ public final class HotBalances {
 
   private HotBalances() {}
 
+  /**
+   * Drops one organization's hot balance after a ledger change made outside {@code CreditDebits} (the CLI). The
+   * generation is bumped FIRST: a load that read the ledger before the change can then no longer be stored, and
+   * one stored before the bump is deleted right after.
+   */
+  public static Future<Void> drop(Redis redis, long orgId, long balanceTtlMs) {
+    String generation = RedisKeys.balanceGeneration(orgId);
+    return redis.send(Request.cmd(Command.INCR).arg(generation))
+        .compose(v -> redis.send(Request.cmd(Command.PEXPIRE).arg(generation).arg(balanceTtlMs)))
+        .compose(v -> redis.send(Request.cmd(Command.DEL).arg(RedisKeys.balance(orgId))))
+        .mapEmpty();
+  }
+
   /** Deletes every hot balance; returns how many there were. */
   public static Future<Integer> reconcile(Redis redis) {
     return scan(redis, "0", 0);

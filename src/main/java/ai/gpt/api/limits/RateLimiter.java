@@ -27,7 +27,7 @@ public final class RateLimiter {
     Future<RedisScript> admit = RedisScript.load(vertx, redis, Admission.SCRIPT);
     Future<RedisScript> settle = RedisScript.load(vertx, redis, Settlement.SCRIPT);
     return Future.all(admit, settle).map(v -> new RateLimiter(
-        new Admission(admit.result(), redis, loader, settings), new Settlement(settle.result(), settings)));
+        new Admission(admit.result(), new BalanceLoads(loader), settings), new Settlement(settle.result(), settings)));
   }
 
   public Future<AdmissionResult> admit(AdmissionRequest request) {

@@ -11,6 +11,7 @@ import java.util.List;
  * gptapi:{s&lt;shard&gt;}:org:&lt;orgId&gt;:balance        string  hot balance, integer micro-USD
  * gptapi:{s&lt;shard&gt;}:org:&lt;orgId&gt;:holds          hash    requestId -&gt; held micros, "_total" = sum
  * gptapi:{s&lt;shard&gt;}:org:&lt;orgId&gt;:holdexp        zset    requestId -&gt; hold expiry ms
+ * gptapi:{s&lt;shard&gt;}:org:&lt;orgId&gt;:balgen         string  generation of the hot balance (bumped on each drop)
  * gptapi:{s&lt;shard&gt;}:req:&lt;requestId&gt;            hash    one request's reservation
  * gptapi:{s&lt;shard&gt;}:settled:&lt;requestId&gt;        string  settlement marker (24 h)
  * gptapi:{s&lt;shard&gt;}:conc:&lt;keyId&gt;               zset    requestId -&gt; lease expiry ms
@@ -49,6 +50,14 @@ public final class RedisKeys {
   /** Expiry of each hold, so the holds of requests that never settle (dead gateway) are released. */
   public static String holdExpiries(long orgId) {
     return base(orgId) + "org:" + orgId + ":holdexp";
+  }
+
+  /**
+   * Bumped whenever the hot balance is dropped for a ledger change, so a load that read the ledger before the
+   * change is never stored (see {@link BalanceLoads}).
+   */
+  public static String balanceGeneration(long orgId) {
+    return base(orgId) + "org:" + orgId + ":balgen";
   }
 
   public static String request(long orgId, String requestId) {

@@ -1,5 +1,6 @@
 package ai.gpt.api.orgs;
 
+import ai.gpt.api.api.Json;
 import ai.gpt.api.error.ApiError;
 import io.vertx.core.Future;
 import io.vertx.ext.web.RoutingContext;
@@ -41,16 +42,7 @@ public final class Memberships {
 
   /** The numeric path parameter {@code name}; anything else is a 404 like an unknown id. */
   public static long pathId(RoutingContext ctx, String name) {
-    String raw = ctx.pathParam(name);
-    try {
-      long id = Long.parseLong(raw);
-      if (id > 0) {
-        return id;
-      }
-    } catch (NumberFormatException e) {
-      // answered below
-    }
-    throw notFound();
+    return Json.pathId(ctx, name, Memberships::notFound);
   }
 
   public static ApiError notFound() {

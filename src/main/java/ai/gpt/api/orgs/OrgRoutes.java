@@ -191,11 +191,7 @@ public final class OrgRoutes implements ApiRoutes {
   }
 
   private static long userIdField(JsonObject body) {
-    Object v = body.getValue("user_id");
-    if (!(v instanceof Number n) || n.longValue() <= 0 || n.doubleValue() != n.longValue()) {
-      throw ApiError.invalidRequest("'user_id' is required and must be a positive integer.", "user_id");
-    }
-    return n.longValue();
+    return Json.wholeNumber(body.getValue("user_id"), "user_id", 1, Long.MAX_VALUE);
   }
 
   private static String email(JsonObject body) {

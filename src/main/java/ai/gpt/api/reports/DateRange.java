@@ -1,11 +1,11 @@
 package ai.gpt.api.reports;
 
 import ai.gpt.api.error.ApiError;
+import ai.gpt.api.input.Dates;
 import io.vertx.ext.web.RoutingContext;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
 
 /**
@@ -41,13 +41,11 @@ record DateRange(LocalDate from, LocalDate to) {
       return null;
     }
     try {
-      if (raw.length() == 10) {
-        return LocalDate.parse(raw);
-      }
-    } catch (DateTimeParseException e) {
-      // answered below
+      return Dates.day(raw);
+    } catch (IllegalArgumentException e) {
+      // Not echoed back: it may be anything, of any length.
+      throw ApiError.invalidRequest("'" + name + "' must be a date as YYYY-MM-DD (UTC).", name);
     }
-    throw ApiError.invalidRequest("'" + name + "' must be a date as YYYY-MM-DD (UTC), got '" + raw + "'.", name);
   }
 
   /** The first instant of the range. */

@@ -24,7 +24,7 @@ import java.util.List;
 /**
  * An organization's effective limits (plan, override, effective, computed as {@link ai.gpt.api.auth.KeyStore}
  * does) with what is left in each window, read from the same Redis buckets admission uses and refilled with the
- * same formula as {@code admit_v1.lua}: level = min(C, v + (now - t) * C / W), a missing bucket being full; and
+ * same formula as {@code admit_v2.lua}: level = min(C, v + (now - t) * C / W), a missing bucket being full; and
  * the credit balance. Optionally the same for one key. Reading changes nothing in Redis.
  */
 public final class LimitsReport {
@@ -171,9 +171,9 @@ public final class LimitsReport {
     long balance = loaded ? Long.parseLong(hot.toString()) : ledger;
     long held = holds == null ? 0 : Long.parseLong(holds.toString());
     long available = balance - held;
-    return new JsonObject().put("balance_micros", balance).put("balance_usd", Money.toUsd(balance).toPlainString())
+    return new JsonObject().put("balance_micros", balance).put("balance_usd", Money.decimalUsd(balance))
         .put("held_micros", held).put("available_micros", available)
-        .put("available_usd", Money.toUsd(available).toPlainString())
+        .put("available_usd", Money.decimalUsd(available))
         .put("ledger_balance_micros", ledger).put("source", loaded ? "redis" : "ledger");
   }
 

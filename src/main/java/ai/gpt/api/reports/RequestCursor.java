@@ -1,6 +1,7 @@
 package ai.gpt.api.reports;
 
 import ai.gpt.api.error.ApiError;
+import ai.gpt.api.input.WholeNumber;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -21,12 +22,18 @@ record RequestCursor(OffsetDateTime createdAt, String requestId) {
         .encodeToString((micros + ":" + requestId).getBytes(StandardCharsets.UTF_8));
   }
 
+  /** Request ids are short; anything longer was not made by {@link #encode}. */
+  private static final int MAX_CURSOR = 200;
+
   static RequestCursor decode(String raw) {
     try {
+      if (raw.length() > MAX_CURSOR) {
+        throw new IllegalArgumentException("too long");
+      }
       String s = new String(Base64.getUrlDecoder().decode(raw), StandardCharsets.UTF_8);
       int sep = s.indexOf(':');
       if (sep > 0 && sep < s.length() - 1) {
-        long micros = Long.parseLong(s.substring(0, sep));
+        long micros = WholeNumber.parse(s.substring(0, sep), 0, Long.MAX_VALUE);
         Instant t = Instant.EPOCH.plus(micros, ChronoUnit.MICROS);
         return new RequestCursor(t.atOffset(ZoneOffset.UTC), s.substring(sep + 1));
       }

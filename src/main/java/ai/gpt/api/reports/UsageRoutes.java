@@ -198,20 +198,9 @@ public final class UsageRoutes implements ApiRoutes {
   }
 
   private static int pageSize(RoutingContext ctx) {
-    String raw = ctx.request().getParam("limit");
-    if (raw == null || raw.isEmpty()) {
-      return DEFAULT_PAGE;
-    }
-    try {
-      int n = Integer.parseInt(raw);
-      if (n >= 1 && n <= MAX_PAGE) {
-        return n;
-      }
-    } catch (NumberFormatException e) {
-      // answered below
-    }
-    throw ApiError.invalidRequest("'limit' must be a whole number from 1 to " + MAX_PAGE + ".", "limit");
+    return (int) Json.queryNumber(ctx, "limit", DEFAULT_PAGE, MAX_PAGE);
   }
+
 
   // ---------------------------------------------------------------------------------------------------------
   // CSV export
@@ -296,7 +285,7 @@ public final class UsageRoutes implements ApiRoutes {
         Csv.value(r.getInteger("completion_tokens")),
         Csv.value(r.getInteger("cached_tokens")),
         Csv.value(cost),
-        Money.toUsd(cost).toPlainString(),
+        Money.decimalUsd(cost),
         Csv.value(r.getInteger("status")),
         Csv.value(r.getBoolean("estimated")),
         Csv.value(r.getInteger("latency_ms")),
@@ -372,7 +361,7 @@ public final class UsageRoutes implements ApiRoutes {
 
   /** Money both ways: exact integer micro-USD, and the same amount as a decimal USD string. */
   static JsonObject cost(JsonObject into, long micros) {
-    return into.put("cost_micros", micros).put("cost_usd", Money.toUsd(micros).toPlainString());
+    return into.put("cost_micros", micros).put("cost_usd", Money.decimalUsd(micros));
   }
 
   static String iso(OffsetDateTime t) {

@@ -6,7 +6,8 @@ import io.vertx.sqlclient.Pool;
 import java.util.List;
 
 /**
- * Writes one settled request straight to PostgreSQL (usage row + ledger debit), bypassing the Redis stream. Used
+ * Writes one settled request straight to PostgreSQL (usage row + ledger debit, if it cost anything), bypassing
+ * the Redis stream. Used
  * when Redis cannot take a settlement, so the charge is durable even if this replica dies before Redis returns.
  * It is the usage writer's own statement, idempotent by request id: when the settlement later reaches Redis and
  * the writer sees it in the stream, nothing is written twice.

@@ -20,8 +20,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * One settled request as carried by a usage stream entry and stored as a {@code usage} row plus a ledger debit
- * of {@code -costMicros}. Nullable fields are the ones the gateway may not know (no key, no backend reached,
+ * One settled request as carried by a usage stream entry and stored as a {@code usage} row plus, unless it cost
+ * nothing, a ledger debit of {@code -costMicros}. Nullable fields are the ones the gateway may not know (no key, no backend reached,
  * no first token).
  */
 public record UsageRecord(

@@ -9,9 +9,10 @@ final class UsageSql {
 
   /**
    * Writes a batch of usage events in ONE statement, hence one transaction: $1..$15 are parallel arrays, one
-   * element per event (request ids unique within the batch). The ledger debit is inserted first with
-   * idempotency key 'usage:<request_id>'; only debits that were really inserted (not already present from an
-   * earlier delivery of the same event) produce a usage row. The row count is the number of usage rows written.
+   * element per event (request ids unique within the batch). Exactly once per request id: a paid event's ledger
+   * debit is inserted first with idempotency key 'usage:<request_id>', a free event (cost 0, no ledger row: no
+   * money moved) inserts its request id into usage_free_requests; only events whose key was really inserted (not
+   * already present from an earlier delivery) produce a usage row. The row count is the number of usage rows.
    */
   static final String INSERT_BATCH = """
       WITH v AS (
@@ -20,21 +21,28 @@ final class UsageSql {
                              $13::int[], $14::int[], $15::bigint[])
           AS v(request_id, org_id, key_id, model, backend_id, endpoint, prompt_tokens, completion_tokens,
                cached_tokens, cost_micros, status, estimated, latency_ms, ttft_ms, ts_ms)
-      ), l AS (
+      ), paid AS (
         INSERT INTO credit_ledger (org_id, amount_micros, kind, reason, idempotency_key, request_id, created_at)
         SELECT org_id, -cost_micros, 'debit', 'usage ' || model, 'usage:' || request_id, request_id,
                timestamptz 'epoch' + ts_ms * interval '1 millisecond'
-        FROM v
+        FROM v WHERE cost_micros <> 0
         ON CONFLICT (idempotency_key) DO NOTHING
-        RETURNING request_id, created_at
+        RETURNING request_id
+      ), free AS (
+        INSERT INTO usage_free_requests (request_id)
+        SELECT request_id FROM v WHERE cost_micros = 0
+        ON CONFLICT (request_id) DO NOTHING
+        RETURNING request_id
+      ), fresh AS (
+        SELECT request_id FROM paid UNION ALL SELECT request_id FROM free
       )
       INSERT INTO usage (request_id, org_id, key_id, model, backend_id, endpoint, prompt_tokens,
                          completion_tokens, cached_tokens, cost_micros, status, estimated, latency_ms, ttft_ms,
                          created_at)
       SELECT v.request_id, v.org_id, v.key_id, v.model, v.backend_id, v.endpoint, v.prompt_tokens,
              v.completion_tokens, v.cached_tokens, v.cost_micros, v.status, v.estimated, v.latency_ms, v.ttft_ms,
-             l.created_at
-      FROM l JOIN v ON v.request_id = l.request_id""";
+             timestamptz 'epoch' + v.ts_ms * interval '1 millisecond'
+      FROM fresh JOIN v ON v.request_id = fresh.request_id""";
 
   /** Keeps entries that cannot be stored (malformed, unknown organization…) so they can be inspected and replayed. */
   static final String INSERT_REJECTS = """

@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Moves usage events from the Redis usage streams ({@link UsageStreams}) into PostgreSQL: a {@code usage} row
- * and a ledger debit per request, exactly once.
+ * and a ledger debit per request (none for a request that cost nothing), exactly once.
  *
  * <p>Several writers (one per gateway replica, each with its own stable consumer name) share the streams
  * through the consumer group {@value UsageStreams#GROUP}. Everything runs on this verticle's event loop and
@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * its own pending entries again (ID 0) before new ones, exactly as at start. Entries left pending by a dead
  * writer are taken over with XAUTOCLAIM once idle for {@code claimIdleMs}. A replayed or re-delivered event
  * writes nothing: the statement inserts the debit ON CONFLICT DO NOTHING on its idempotency key
- * {@code usage:<request_id>} and the usage row only with a newly inserted debit. Entries that can never be
+ * {@code usage:<request_id>} (a free request: its id into {@code usage_free_requests}) and the usage row only
+ * with a newly inserted key (see {@link UsageSql#INSERT_BATCH}). Entries that can never be
  * stored (malformed, unknown organization) go to {@code usage_rejects} instead of blocking the stream.
  *
  * <p>This class runs the loop; {@link UsageStreamReader} reads, {@link ChunkQueue} batches, {@link ChunkStore}

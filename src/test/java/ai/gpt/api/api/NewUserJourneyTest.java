@@ -151,7 +151,7 @@ class NewUserJourneyTest {
         .sendJsonObject(new JsonObject().put("usd", "10.00").put("reason", "welcome credit")).await();
     checkDocumented("POST", "/api/admin/orgs/" + org + "/credits");
     assertEquals(201, deposit.statusCode(), deposit.bodyAsString());
-    assertEquals("$10.00", deposit.bodyAsJsonObject().getString("balance_usd"));
+    assertEquals("10.000000", deposit.bodyAsJsonObject().getString("balance_usd"));
 
     // 6. Create an API key and use it on /v1/chat/completions.
     HttpResponse<Buffer> keyResp = call("POST", "/api/orgs/" + org + "/keys", access,

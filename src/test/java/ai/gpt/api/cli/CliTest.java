@@ -18,6 +18,7 @@ import io.vertx.redis.client.Request;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -64,6 +65,22 @@ class CliTest {
   }
 
   @Test
+  @DisplayName("CLI numbers, amounts and dates use the API's parsers and rules: a past --expires fails as in the API")
+  void strictArguments() {
+    assertEquals(0, cli("org", "create", "acme").code());
+    Result past = cli("key", "create", "--org", "acme", "--expires", "2020-01-01T00:00:00Z");
+    assertTrue(past.code() != 0, past.out());
+    assertTrue(past.err().contains("--expires must be in the future"), past.err());
+    for (String usd : List.of("1e3", "\u0661", "$1", "1,000", "-1")) {
+      Result bad = cli("credits", "add", "--org", "acme", "--usd", usd, "--reason", "x");
+      assertTrue(bad.code() != 0, usd + " " + bad.out());
+    }
+    assertTrue(cli("limits", "set", "--org", "acme", "--rpm", "\u0661\u0660").code() != 0);
+    assertTrue(cli("backend", "drain", "\u0661").code() != 0);
+    assertTrue(cli("backend", "add", "--model", "gpt-fast", "--url", fake.baseUrl(), "--slots", "+2").code() != 0);
+  }
+
+  @Test
   @DisplayName("org create, key create (printed once) and key revoke work end to end against the gateway")
   void orgAndKeys() {
     assertEquals(0, cli("org", "create", "acme").code());
@@ -102,7 +119,8 @@ class CliTest {
     assertTrue(cli("backend", "list").out().contains("draining"));
     assertEquals(0, cli("backend", "enable", "1").code());
     assertEquals(0, cli("backend", "remove", "1").code());
-    assertTrue(!cli("backend", "list").out().contains(fake.baseUrl()));
+    String after = cli("backend", "list").out();
+    assertTrue(!after.contains(fake.baseUrl()), after);
 
     assertError(cli("backend", "add", "--model", "nope", "--url", fake.baseUrl()), "Unknown model 'nope'");
     assertError(cli("backend", "add", "--model", "gpt-fast", "--url", "ftp://x"), "--url must be");

@@ -12,6 +12,8 @@ import ai.gpt.api.limits.AdmissionResult.Outcome;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Request;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -315,12 +317,31 @@ class AdmissionTest {
   }
 
   @Test
+  @DisplayName("a load that read the ledger before a credit or debit dropped the balance is not stored: reloaded")
+  void staleLoadIsNotStored(Vertx vertx) {
+    AtomicInteger loads = new AtomicInteger();
+    f = LimiterFixture.start(vertx, LimiterSettings.defaults(), orgId -> {
+      if (loads.incrementAndGet() > 1) {
+        return Future.succeededFuture(500_000L); // the ledger after the change
+      }
+      // The first load reads the ledger (1,000,000), then a transfer commits and drops the balance before the
+      // load's answer is stored, as debit_end_v1.lua does: it bumps the generation.
+      return f.redis.send(Request.cmd(Command.INCR).arg(RedisKeys.balanceGeneration(orgId))).map(1_000_000L);
+    });
+    AdmissionResult r = f.admit(new AdmissionRequest(f.newRequestId(), f.org, f.key, null, null, 10, 1000));
+    assertTrue(r.admitted());
+    assertEquals(2, loads.get(), "the stale load was thrown away and the balance read again");
+    assertEquals(500_000, f.balance());
+  }
+
+  @Test
   @DisplayName("a missing balance is loaded once (concurrent first requests coalesce), stored, then used")
   void balanceLoading(Vertx vertx) {
     AtomicInteger loads = new AtomicInteger();
     f = LimiterFixture.start(vertx, LimiterSettings.defaults(), orgId -> {
       loads.incrementAndGet();
-      return Future.succeededFuture(50_000L);
+      // As a PostgreSQL read: answered later, while the other first requests wait for the same load.
+      return vertx.timer(50).map(50_000L);
     });
     List<Future<AdmissionResult>> all = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
@@ -329,7 +350,7 @@ class AdmissionTest {
     Future.join(all).await();
     all.forEach(r -> assertTrue(r.result().admitted()));
     // Coalesced: one load, or rarely two (a call whose "no_balance" answer arrives just after the first load
-    // finished starts another; SET NX makes it harmless). Uncoalesced, 20 calls would load about 20 times.
+    // finished starts another; the generation check makes it harmless). Uncoalesced, 20 calls would load about 20 times.
     assertTrue(loads.get() <= 2, "loads: " + loads.get());
     int loaded = loads.get();
     assertEquals(50_000, f.balance());

@@ -192,6 +192,7 @@ final class LimiterFixture implements AutoCloseable {
     List<String> keys = new ArrayList<>(created);
     keys.add(RedisKeys.balance(org));
     keys.add(RedisKeys.holds(org));
+    keys.add(RedisKeys.balanceGeneration(org));
     keys.add(RedisKeys.holdExpiries(org));
     for (long k : new long[] {key, key + 1, key + 2}) {
       keys.add(RedisKeys.concurrency(org, k));

@@ -1,4 +1,4 @@
--- admit_v1.lua: admits one request, atomically. Checks every limit and the credit, and only if ALL pass consumes
+-- admit_v2.lua: admits one request, atomically. Checks every limit and the credit, and only if ALL pass consumes
 -- one request from every request bucket, reserves the estimated tokens in every token bucket, takes a concurrency
 -- lease and places a credit hold. A rejected call changes nothing (beyond dropping already expired leases/holds).
 -- Every key belongs to one organization and carries its shard hash tag {s<orgId % 16>}, so all share one slot.
@@ -10,7 +10,9 @@
 --   4  gptapi:{s<shard>}:req:<requestId>         hash: the reservation, read by settle_v1.lua
 --   5  gptapi:{s<shard>}:settled:<requestId>     settlement marker (an id already settled cannot be admitted again)
 --   6  gptapi:{s<shard>}:conc:<keyId>            zset: requestId -> lease expiry ms
---   7… gptapi:{s<shard>}:b:<org|key>:<id>:<req|tok>:<m|h|d>, one per enforced limit, in ARGV order
+--   7  gptapi:{s<shard>}:org:<orgId>:balgen      string: generation of the hot balance, bumped whenever it is
+--                                                dropped or stored; a load read before a bump is not stored
+--   8… gptapi:{s<shard>}:b:<org|key>:<id>:<req|tok>:<m|h|d>, one per enforced limit, in ARGV order
 -- ARGV
 --   1  request id            2  org id               3  key id
 --   4  hold, micro-USD (>= 0; the request's maximum cost)
@@ -18,9 +20,12 @@
 --   6  concurrency limit of the key (0 = unlimited: no lease is taken)
 --   7  reservation TTL ms (request record, lease, hold expiry)
 --   8  balance TTL ms (balance, holds, holdexp; renewed by admissions once half of it has passed)
---   9  number of buckets N, then N triples: kind ("r" = 1 request, "t" = reserved tokens), capacity, window ms
+--   9  balance loaded from PostgreSQL by the caller, micro-USD ("" = none)
+--  10  the generation returned with "no_balance" before that load: the loaded balance is stored only if the
+--      generation is still the same (nothing dropped the balance while it was being read)
+--  11  number of buckets N, then N triples: kind ("r" = 1 request, "t" = reserved tokens), capacity, window ms
 -- Returns
---   {"no_balance"}  the balance key does not exist: load it from PostgreSQL (SET NX) and call again
+--   {"no_balance", generation}  no balance key (or a stale load): load it from PostgreSQL and call again with it
 --   {"duplicate"}   the request id already has a reservation or was already settled; nothing changed
 --   otherwise an array of 12:
 --    [1]  "ok" | "insufficient_quota" | "rate_limit" | "concurrency"  (reported in that order of precedence)
@@ -41,21 +46,20 @@ local rid = ARGV[1]
 if redis.call('EXISTS', KEYS[4], KEYS[5]) > 0 then
   return {'duplicate'}
 end
-local balance = redis.call('GET', KEYS[1])
-if not balance then
-  return {'no_balance'}
-end
-balance = tonumber(balance)
 
 local hold = tonumber(ARGV[4])
 local tokens = tonumber(ARGV[5])
 local conc_limit = tonumber(ARGV[6])
 local res_ttl = tonumber(ARGV[7])
 local bal_ttl = tonumber(ARGV[8])
-local n = tonumber(ARGV[9])
+local n = tonumber(ARGV[11])
 
 -- Holds of requests that never settled (their gateway died) expire with their reservation; drop a few per call.
+-- An expired debit hold ("debit:<key>", see debit_hold_v1.lua) belongs to a transfer or deduction whose outcome
+-- is unknown (its gateway died between the hold and the end): the ledger is the truth, so the hot balance is
+-- dropped and reloaded from it.
 local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 16)
+local drop = false
 for _, id in ipairs(expired) do
   local amount = redis.call('HGET', KEYS[2], id)
   if amount then
@@ -63,7 +67,27 @@ for _, id in ipairs(expired) do
     redis.call('HINCRBY', KEYS[2], '_total', -tonumber(amount))
   end
   redis.call('ZREM', KEYS[3], id)
+  if string.sub(id, 1, 6) == 'debit:' then drop = true end
 end
+if drop then
+  redis.call('DEL', KEYS[1])
+  redis.call('INCR', KEYS[7])
+  redis.call('PEXPIRE', KEYS[7], bal_ttl)
+end
+
+local balance = redis.call('GET', KEYS[1])
+if not balance then
+  local generation = redis.call('GET', KEYS[7]) or '0'
+  if ARGV[9] == '' or ARGV[10] ~= generation then
+    return {'no_balance', generation}
+  end
+  balance = ARGV[9]
+  redis.call('SET', KEYS[1], balance, 'PX', bal_ttl)
+  -- A new incarnation of the balance: a debit or credit that began before it must not adjust it (debit_end_v1).
+  redis.call('INCR', KEYS[7])
+  redis.call('PEXPIRE', KEYS[7], bal_ttl)
+end
+balance = tonumber(balance)
 
 -- Credit: available = balance - sum(holds) must cover the hold (a zero hold still needs a positive balance).
 local available = balance - tonumber(redis.call('HGET', KEYS[2], '_total') or '0')
@@ -74,12 +98,12 @@ if hold > 0 then quota_ok = available >= hold else quota_ok = available > 0 end
 local kinds, caps, wins, amounts, levels, deadlines = {}, {}, {}, {}, {}, {}
 local fail, fail_retry = 0, 0
 for i = 1, n do
-  local a = 9 + (i - 1) * 3
+  local a = 11 + (i - 1) * 3
   local kind, cap, win = ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   local amount = 1
   if kind == 't' then amount = tokens end
   local level = cap
-  local state = redis.call('HMGET', KEYS[6 + i], 'v', 't', 'x')
+  local state = redis.call('HMGET', KEYS[7 + i], 'v', 't', 'x')
   deadlines[i] = tonumber(state[3]) or 0
   if state[1] then
     local elapsed = now - (tonumber(state[2]) or now)
@@ -117,7 +141,7 @@ if status == 'ok' then
   for i = 1, n do
     local after = levels[i] - amounts[i]
     levels[i] = after
-    local key = KEYS[6 + i]
+    local key = KEYS[7 + i]
     -- Once full, a bucket equals a missing key. It must live at least until full (+ one window of slack); x is
     -- the expiry last set, renewed (with another window of slack) only when that is no longer enough.
     local until_full = math.ceil((caps[i] - after) * wins[i] / caps[i])
@@ -151,7 +175,7 @@ if status == 'ok' then
     if kinds[i] == 't' then
       nt = nt + 1
       local j = tostring(nt)
-      rec[#rec + 1] = 'tk' .. j; rec[#rec + 1] = KEYS[6 + i]
+      rec[#rec + 1] = 'tk' .. j; rec[#rec + 1] = KEYS[7 + i]
       rec[#rec + 1] = 'tc' .. j; rec[#rec + 1] = caps[i]
       rec[#rec + 1] = 'tw' .. j; rec[#rec + 1] = wins[i]
     end

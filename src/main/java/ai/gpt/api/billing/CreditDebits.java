@@ -1,0 +1,159 @@
+package ai.gpt.api.billing;
+
+import ai.gpt.api.error.ApiError;
+import ai.gpt.api.limits.BalanceLoader;
+import ai.gpt.api.limits.BalanceLoads;
+import ai.gpt.api.limits.LimiterSettings;
+import ai.gpt.api.limits.RedisKeys;
+import ai.gpt.api.limits.RedisScript;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import io.vertx.sqlclient.SqlConnection;
+import java.util.List;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every debit that is not a usage settlement (a transfer out, an admin deduction, later refunds and disputes)
+ * goes through here, so that "available = balance − holds − queued usage" is decided in ONE place: the Redis
+ * hot balance (already net of queued usage) minus the holds of requests in flight, the same check admission makes.
+ *
+ * <ol>
+ *   <li>{@code debit_hold_v1.lua} places a hold {@code debit:<idempotency key>} for the amount, atomically with
+ *       admissions, or refuses with 402 insufficient_quota;</li>
+ *   <li>the caller's PostgreSQL transaction writes the ledger rows;</li>
+ *   <li>{@code debit_end_v1.lua} removes the hold and takes the amount from the hot balance (or drops it to be
+ *       reloaded, when it was reloaded meanwhile); if the transaction failed it only removes the hold.</li>
+ * </ol>
+ * Credits ({@link #credit}) add to the hot balance the same way, without a hold.
+ * A crash between the steps leaves a hold that expires after {@link #HOLD_TTL_MS}; admission then drops the hot
+ * balance, since only the ledger knows whether the debit happened. The transaction is bounded by
+ * {@link #boundTransaction} well below that TTL, so it cannot commit after its hold is gone.
+ */
+public final class CreditDebits {
+  private static final Logger LOG = LoggerFactory.getLogger(CreditDebits.class);
+  public static final String HOLD_SCRIPT = "lua/debit_hold_v1.lua";
+  public static final String END_SCRIPT = "lua/debit_end_v1.lua";
+  /** How long a debit may take from its hold to its end before admission treats its outcome as unknown. */
+  public static final long HOLD_TTL_MS = 60_000;
+  /** Per statement; a debit's transaction runs a handful of statements, far below {@link #HOLD_TTL_MS}. */
+  private static final String BOUND = "SET LOCAL statement_timeout = 5000";
+
+  private final Redis redis;
+  private final RedisScript hold;
+  private final RedisScript end;
+  private final BalanceLoads balances;
+  private final LimiterSettings settings;
+
+  private CreditDebits(Redis redis, RedisScript hold, RedisScript end, BalanceLoads balances,
+      LimiterSettings settings) {
+    this.redis = redis;
+    this.hold = hold;
+    this.end = end;
+    this.balances = balances;
+    this.settings = settings;
+  }
+
+  /**
+   * Loads both scripts (classpath read on a worker, then SCRIPT LOAD).
+   *
+   * @param loader the hot balance's loader, the same as admission's (ledger net of queued usage)
+   */
+  public static Future<CreditDebits> create(Vertx vertx, Redis redis, BalanceLoader loader,
+      LimiterSettings settings) {
+    Future<RedisScript> hold = RedisScript.load(vertx, redis, HOLD_SCRIPT);
+    Future<RedisScript> end = RedisScript.load(vertx, redis, END_SCRIPT);
+    return Future.all(hold, end).map(v -> new CreditDebits(redis, hold.result(), end.result(),
+        new BalanceLoads(loader), settings));
+  }
+
+  /** The first statement of a debit's transaction: it must end (commit or fail) long before its hold expires. */
+  public static Future<Void> boundTransaction(SqlConnection tx) {
+    return tx.query(BOUND).execute().mapEmpty();
+  }
+
+  /**
+   * Debits {@code micros} (> 0) from the organization: holds it against the available credit, runs {@code write}
+   * (a transaction that starts with {@link #boundTransaction} and writes the ledger rows, or finds them already
+   * written under the same idempotency key), then ends the hold. Callers answer a replay they can detect before
+   * calling this without holding anything.
+   *
+   * @param applied whether the write made the rows (false: a concurrent call with the same key made them first)
+   * @throws ApiError 402 insufficient_quota (nothing held, nothing written), 409 when the same debit is running
+   */
+  public <T> Future<T> debit(long orgId, long micros, String idempotencyKey, Supplier<Future<T>> write,
+      Predicate<T> applied) {
+    String holdId = "debit:" + idempotencyKey;
+    List<String> keys = keys(orgId);
+    return balances.call(orgId, (balance, generation) -> hold.call(keys, List.of(holdId, Long.toString(micros),
+            Long.toString(HOLD_TTL_MS), Long.toString(settings.balanceTtlMs()), balance, generation)))
+        .recover(err -> {
+          // Redis (or the ledger, to load the balance) is unreachable: the debit cannot be checked, so it waits.
+          LOG.warn("Could not hold a debit of organization {}: {}", orgId, err.toString());
+          return Future.failedFuture(ApiError.unavailable("The organization's credit cannot be checked right now;"
+              + " retry shortly."));
+        })
+        .compose(resp -> held(resp, micros))
+        .compose(generation -> write.get()
+            .compose(result -> end(orgId, holdId, applied.test(result) ? -micros : 0, generation).map(result),
+                err -> end(orgId, holdId, 0, "").compose(v -> Future.failedFuture(err))));
+  }
+
+  /**
+   * Credits {@code micros} (> 0): runs {@code write} (the ledger transaction), then adds the amount to the hot
+   * balance if it is still the incarnation read before the write, else drops it to be reloaded.
+   */
+  public <T> Future<T> credit(long orgId, long micros, Supplier<Future<T>> write, Predicate<T> applied) {
+    return redis.send(Request.cmd(Command.GET).arg(RedisKeys.balanceGeneration(orgId)))
+        .map(gen -> gen == null ? "0" : gen.toString())
+        .otherwise("") // unknown: the balance will be dropped
+        .compose(generation -> write.get().compose(result -> applied.test(result)
+            ? end(orgId, "", micros, generation).map(result) : Future.succeededFuture(result)));
+  }
+
+  /** The generation the hold was placed at, or the refusal. */
+  private static Future<String> held(Response resp, long micros) {
+    String status = resp.get(0).toString();
+    if ("held".equals(status)) {
+      return Future.succeededFuture(resp.get(3).toString());
+    }
+    if ("in_progress".equals(status)) {
+      return Future.failedFuture(ApiError.of(409, "idempotency_key_in_use",
+          "A debit with this Idempotency-Key is in progress; retry once it has finished.", "Idempotency-Key"));
+    }
+    if ("insufficient_quota".equals(status)) {
+      long balance = resp.get(1).toLong();
+      long held = resp.get(2).toLong();
+      return Future.failedFuture(ApiError.insufficientQuota("The organization's available credit ("
+          + Money.formatUsd(balance - held) + ": balance " + Money.formatUsd(balance) + ", of which "
+          + Money.formatUsd(held) + " is held by requests in flight) does not cover " + Money.formatUsd(micros)
+          + "."));
+    }
+    return Future.failedFuture(new IllegalStateException("unexpected debit_hold_v1 answer: " + resp));
+  }
+
+  /**
+   * Applies {@code delta} to the hot balance (0: only releases the hold). The ledger is already decided, so a
+   * Redis failure is only logged: the hold then expires and admission drops the hot balance (see admit_v2.lua).
+   */
+  private Future<Void> end(long orgId, String holdId, long delta, String generation) {
+    return end.call(keys(orgId), List.of(holdId, Long.toString(delta), generation,
+            Long.toString(settings.balanceTtlMs())))
+        .<Void>mapEmpty().recover(err -> {
+          LOG.warn("Could not apply {} micro-USD (hold '{}') to the hot balance of organization {}: {}; a debit"
+              + " hold expires within {} ms and then drops it", delta, holdId, orgId, err.toString(), HOLD_TTL_MS);
+          return Future.succeededFuture();
+        });
+  }
+
+  private static List<String> keys(long orgId) {
+    return List.of(RedisKeys.balance(orgId), RedisKeys.holds(orgId), RedisKeys.holdExpiries(orgId),
+        RedisKeys.balanceGeneration(orgId));
+  }
+}
