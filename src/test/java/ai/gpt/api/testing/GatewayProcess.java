@@ -55,6 +55,7 @@ public final class GatewayProcess implements AutoCloseable {
     int metricsPort = GatewayHarness.freePort();
     env.put("PORT", String.valueOf(port));
     env.put("METRICS_PORT", String.valueOf(metricsPort));
+    java.nio.file.Files.deleteIfExists(log); // a previous run's
     Process process = ChildJvm.start("ai.gpt.api.Main", List.of("serve"), env, "256m", log);
     GatewayProcess gw = new GatewayProcess(process, port, metricsPort, log);
     WebClient ops = WebClient.create(vertx);
@@ -125,6 +126,11 @@ public final class GatewayProcess implements AutoCloseable {
     } catch (Exception notListeningYet) {
       return false;
     }
+    return routesTo(ops, backendIds);
+  }
+
+  /** The health checker has every one of these backends in rotation (false when the gateway does not answer). */
+  public boolean routesTo(WebClient ops, long... backendIds) {
     String metrics = metrics(ops);
     if (metrics == null) {
       return false;
