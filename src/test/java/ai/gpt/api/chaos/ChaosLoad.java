@@ -20,6 +20,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -52,6 +53,8 @@ final class ChaosLoad {
   /** Request id of every answer received whole -> its organization. */
   private final Map<String, Long> completed = new ConcurrentHashMap<>();
   private final AtomicBoolean stop = new AtomicBoolean();
+  /** Organization id -> its requests sent and not yet ended (admitted or not: the client cannot tell). */
+  private final Map<Long, AtomicInteger> inFlight = new ConcurrentHashMap<>();
 
   ChaosLoad(Vertx vertx, List<ChaosOrg> rich, List<ChaosOrg> low, AtomicIntegerArray ports, long total, int clients) {
     this.vertx = vertx;
@@ -96,6 +99,12 @@ final class ChaosLoad {
     return completed;
   }
 
+  /** The organization's requests in flight as the clients see them. */
+  int inFlight(long orgId) {
+    AtomicInteger n = inFlight.get(orgId);
+    return n == null ? 0 : n.get();
+  }
+
   /** Ends the loops after their current request (the time cap of the run). */
   void stop() {
     stop.set(true);
@@ -134,6 +143,9 @@ final class ChaosLoad {
         .putHeader("Authorization", "Bearer " + org.keys()[replica].fullKey())
         .putHeader("Content-Type", "application/json");
     Promise<Outcome> outcome = Promise.promise();
+    AtomicInteger orgInFlight = inFlight.computeIfAbsent(org.id(), id -> new AtomicInteger());
+    orgInFlight.incrementAndGet();
+    outcome.future().onComplete(ar -> orgInFlight.decrementAndGet());
     AtomicBoolean cut = new AtomicBoolean();
     http.request(options).compose(req -> {
       if (cutAfterMs > 0) {

@@ -72,7 +72,8 @@ class ChaosRunTest {
   private TcpProxy postgresProxy;
   private TcpProxy redisProxy;
   private final List<FakeLlamaProcess> fakes = new ArrayList<>();
-  private final List<GatewayProcess> gateways = new ArrayList<>();
+  /** Replica A, then every generation of B; the fault thread adds to it while others read it. */
+  private final List<GatewayProcess> gateways = new java.util.concurrent.CopyOnWriteArrayList<>();
   private ChaosLoad load;
   private ChaosTransfers transfers;
   private ChaosFaults faults;
@@ -130,11 +131,18 @@ class ChaosRunTest {
     load = new ChaosLoad(vertx, rich, low, ports, REQUESTS, CLIENTS);
     // Signed in before the load: Argon2 on a busy 2-core machine takes seconds.
     String token = signIn(ports.get(0));
-    transfers = new ChaosTransfers(vertx, pool, rich, low, ports, token, () -> signIn(ports.get(0)));
+    transfers = new ChaosTransfers(vertx, pool, rich, low, ports, load::inFlight, token, () -> signIn(ports.get(0)));
     faults = new ChaosFaults(fakes, postgresProxy, redisProxy);
     long[] replicaKilledAt = {0};
     var loadDone = load.run(CLIENTS, deadline, SEED);
-    Thread transferThread = new Thread(() -> transfers.run(deadline, SEED + 1), "chaos-transfers");
+    Throwable[] transferFailure = {null};
+    Thread transferThread = new Thread(() -> {
+      try {
+        transfers.run(deadline, SEED + 1);
+      } catch (Throwable e) {
+        transferFailure[0] = e;
+      }
+    }, "chaos-transfers");
     transferThread.start();
     threads.add(transferThread);
     threads.addAll(faults.start(SEED + 2,
@@ -160,6 +168,7 @@ class ChaosRunTest {
     long loadMs = System.currentTimeMillis() - start;
     stopBackgroundWork();
     assertNull(faults.failure(), () -> "a fault thread failed: " + faults.failure());
+    assertNull(transferFailure[0], () -> "the transfer thread failed: " + transferFailure[0]);
 
     // ---- everything restored; wait (bounded) until every settlement reached PostgreSQL -----------------------
     postgresProxy.restore();

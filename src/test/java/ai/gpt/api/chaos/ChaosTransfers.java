@@ -10,6 +10,7 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 import java.math.BigDecimal;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongToIntFunction;
 import java.util.function.Supplier;
 
 /**
@@ -46,6 +48,8 @@ final class ChaosTransfers {
   private final List<ChaosOrg> rich;
   private final List<ChaosOrg> low;
   private final AtomicIntegerArray ports;
+  /** Organization id -> its requests in flight (from the load). */
+  private final LongToIntFunction inFlight;
   /** Signs the owner of every organization in again; returns the access token. */
   private final Supplier<String> signIn;
   private final Map<Result, AtomicLong> results = new EnumMap<>(Result.class);
@@ -58,7 +62,8 @@ final class ChaosTransfers {
   private String token;
 
   ChaosTransfers(Vertx vertx, Pool pool, List<ChaosOrg> rich, List<ChaosOrg> low, AtomicIntegerArray ports,
-      String token, Supplier<String> signIn) {
+      LongToIntFunction inFlight, String token, Supplier<String> signIn) {
+    this.inFlight = inFlight;
     this.token = token;
     this.web = WebClient.create(vertx);
     this.pool = pool;
@@ -83,7 +88,9 @@ final class ChaosTransfers {
         sameKeyRetries.incrementAndGet();
         t = history.get(random.nextInt(history.size()));
       } else if (op < 0.35) {
-        ChaosOrg from = pick(low, random);
+        // The low organization with most requests in flight: its holds are what a sweep must not spend.
+        ChaosOrg from = low.stream().max(Comparator.comparingInt(o -> inFlight.applyAsInt(o.id())))
+            .orElseThrow();
         long balance = ledgerBalance(from.id());
         if (balance <= 0) {
           continue;
