@@ -222,10 +222,15 @@ final class ChaosAudit {
           .getLong(0);
       // The hold of the largest request the org sends (prompt estimate left out), or the dearest one it paid.
       long maxCost = Math.max(maxRow, ceilDiv(org.maxTokens() * p[1], 1_000_000));
-      long minBalance = ledgerBalance(org.id());
-      table.put(org.id(), (org.low() ? "low " : "rich") + " balance " + minBalance + ", bound -" + maxCost);
-      if (minBalance < -maxCost) {
-        below.add("org " + org.id() + ": balance " + minBalance + " < -" + maxCost + " (one request's maximum cost)");
+      // The balance at every point of the ledger's history (rows in insertion order), not only at the end: top-ups
+      // that came later would hide an overdraft.
+      long lowest = one("SELECT COALESCE(MIN(running), 0) FROM (SELECT SUM(amount_micros) OVER (ORDER BY id) AS running"
+          + " FROM credit_ledger WHERE org_id = $1) history", Tuple.of(org.id())).getLong(0);
+      table.put(org.id(), (org.low() ? "low " : "rich") + " balance " + ledgerBalance(org.id()) + ", lowest " + lowest
+          + ", bound -" + maxCost);
+      if (lowest < -maxCost) {
+        below.add("org " + org.id() + ": balance went down to " + lowest + " < -" + maxCost
+            + " (one request's maximum cost)");
       }
     }
     table.forEach((id, line) -> figure("org " + id, line));
