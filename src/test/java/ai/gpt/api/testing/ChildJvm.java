@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Starts a class of the test classpath in a JVM of its own, so that a test can kill it for real (SIGKILL: no
@@ -16,6 +18,14 @@ import java.util.Map;
 public final class ChildJvm {
   /** Exit status of a process killed by signal 9 as Java reports it on Linux: 128 + SIGKILL. */
   public static final int KILLED_BY_SIGKILL = 128 + 9;
+
+  /** Every child started by this JVM: killed when it exits, should a test's own cleanup never run (a killed fork). */
+  private static final Set<Process> CHILDREN = ConcurrentHashMap.newKeySet();
+
+  static {
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> CHILDREN.forEach(Process::destroyForcibly),
+        "child-jvm-reaper"));
+  }
 
   private ChildJvm() {}
 
@@ -39,7 +49,10 @@ public final class ChildJvm {
       childEnv.put("PATH", path);
     }
     childEnv.putAll(env);
-    return builder.start();
+    Process process = builder.start();
+    CHILDREN.add(process);
+    process.onExit().thenRun(() -> CHILDREN.remove(process));
+    return process;
   }
 
   /**
