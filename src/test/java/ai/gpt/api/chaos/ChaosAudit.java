@@ -10,6 +10,7 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -97,7 +98,7 @@ final class ChaosAudit {
     for (Row r : pool.query("SELECT request_id, org_id FROM usage").execute().await()) {
       rowOrg.put(r.getString(0), r.getLong(1));
     }
-    Set<String> debitKeys = new java.util.HashSet<>();
+    Set<String> debitKeys = new HashSet<>();
     for (Row r : pool.query("SELECT idempotency_key FROM credit_ledger WHERE kind = 'debit' AND amount_micros <> 0")
         .execute().await()) {
       debitKeys.add(r.getString(0));

@@ -53,6 +53,8 @@ final class ChaosLoad {
   /** Request id of every answer received whole -> its organization. */
   private final Map<String, Long> completed = new ConcurrentHashMap<>();
   private final AtomicBoolean stop = new AtomicBoolean();
+  private volatile long startMillis;
+  private volatile long minLoadMs;
   /** Organization id -> its requests sent and not yet ended (admitted or not: the client cannot tell). */
   private final Map<Long, AtomicInteger> inFlight = new ConcurrentHashMap<>();
 
@@ -69,8 +71,14 @@ final class ChaosLoad {
     }
   }
 
-  /** Starts the client loops; the future completes when every loop has ended (all requests answered or cut). */
-  Future<Void> run(int clients, long deadlineMillis, long seed) {
+  /**
+   * Starts the client loops; the future completes when every loop has ended (all requests answered or cut). The
+   * requests are spread over at least {@code minLoadMs}: on an idle machine 10,000 take 25 s, too short for every
+   * kind of fault to happen several times.
+   */
+  Future<Void> run(int clients, long minLoadMs, long deadlineMillis, long seed) {
+    this.startMillis = System.currentTimeMillis();
+    this.minLoadMs = minLoadMs;
     List<Future<Void>> loops = new ArrayList<>();
     SplittableRandom seeds = new SplittableRandom(seed);
     for (int c = 0; c < clients; c++) {
@@ -115,10 +123,20 @@ final class ChaosLoad {
   }
 
   private void next(SplittableRandom random, long deadlineMillis, Promise<Void> done) {
-    if (stop.get() || System.currentTimeMillis() > deadlineMillis || taken.getAndIncrement() >= total) {
+    long n;
+    if (stop.get() || System.currentTimeMillis() > deadlineMillis || (n = taken.getAndIncrement()) >= total) {
       done.complete();
       return;
     }
+    long wait = startMillis + n * minLoadMs / total - System.currentTimeMillis();
+    if (wait > 0) {
+      vertx.setTimer(wait, t -> send(random, deadlineMillis, done));
+    } else {
+      send(random, deadlineMillis, done);
+    }
+  }
+
+  private void send(SplittableRandom random, long deadlineMillis, Promise<Void> done) {
     one(random).onComplete(ar -> {
       outcomes.get(ar.succeeded() ? ar.result() : Outcome.NO_ANSWER).incrementAndGet();
       next(random, deadlineMillis, done);

@@ -27,6 +27,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.stream.Stream;
@@ -43,14 +45,16 @@ import org.junit.jupiter.api.Timeout;
  * TCP proxies, and credit is transferred between the organizations through the API. Afterwards, once the usage
  * writers have drained, the money must add up exactly (see {@link ChaosAudit}); the figures are printed.
  *
- * <p>CI size: 10,000 requests, about 3 minutes on 2 cores. Longer: {@code CHAOS_REQUESTS=100000} (environment) or
- * {@code -Dchaos.requests=100000}, with {@code -Djunit.jupiter.execution.timeout.mode=disabled} (the run is
- * bounded by its own time cap, {@link #loadCapMs}).
+ * <p>CI size: 10,000 requests over at least a minute, about 2 to 2.5 minutes in all on 2 cores. Longer:
+ * {@code CHAOS_REQUESTS=100000} (environment) or {@code -Dchaos.requests=100000}, with
+ * {@code -Djunit.jupiter.execution.timeout.mode=disabled} (the run is bounded by its own time cap, {@link #loadCapMs}).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ChaosRunTest {
   private static final long REQUESTS = requests();
   private static final int CLIENTS = 32;
+  /** The load lasts at least this long, so that every kind of fault happens several times. */
+  private static final long MIN_LOAD_MS = 60_000;
   private static final int BACKEND_SLOTS = 32;
   private static final long TOKEN_DELAY_MS = 1;
   private static final int RICH_ORGS = 4;
@@ -73,7 +77,7 @@ class ChaosRunTest {
   private TcpProxy redisProxy;
   private final List<FakeLlamaProcess> fakes = new ArrayList<>();
   /** Replica A, then every generation of B; the fault thread adds to it while others read it. */
-  private final List<GatewayProcess> gateways = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<GatewayProcess> gateways = new CopyOnWriteArrayList<>();
   private ChaosLoad load;
   private ChaosTransfers transfers;
   private ChaosFaults faults;
@@ -134,7 +138,7 @@ class ChaosRunTest {
     transfers = new ChaosTransfers(vertx, pool, rich, low, ports, load::inFlight, token, () -> signIn(ports.get(0)));
     faults = new ChaosFaults(fakes, postgresProxy, redisProxy);
     long[] replicaKilledAt = {0};
-    var loadDone = load.run(CLIENTS, deadline, SEED);
+    var loadDone = load.run(CLIENTS, MIN_LOAD_MS, deadline, SEED);
     Throwable[] transferFailure = {null};
     Thread transferThread = new Thread(() -> {
       try {
@@ -191,7 +195,7 @@ class ChaosRunTest {
     for (Outcome o : Outcome.values()) {
       audit.figure("  " + o.name().toLowerCase(), load.count(o));
     }
-    audit.figure("answers other than 200, by error code", new java.util.TreeMap<>(load.refusals()));
+    audit.figure("answers other than 200, by error code", new TreeMap<>(load.refusals()));
     audit.figure("faults: backend SIGKILLs / PostgreSQL cuts / Redis cuts / replica SIGKILLs",
         faults.backendKills + " / " + faults.postgresCuts + " / " + faults.redisCuts + " / " + faults.replicaKills);
     audit.figure("transfers: 201 / 200 replayed / 402 / 409 / no answer",

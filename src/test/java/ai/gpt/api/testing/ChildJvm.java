@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Starts a class of the test classpath in a JVM of its own, so that a test can kill it for real (SIGKILL: no
@@ -61,7 +62,7 @@ public final class ChildJvm {
    */
   public static int kill(Process process) throws InterruptedException {
     process.destroyForcibly();
-    if (!process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+    if (!process.waitFor(10, TimeUnit.SECONDS)) {
       throw new AssertionError("process " + process.pid() + " did not exit within 10 s of SIGKILL");
     }
     return process.exitValue();

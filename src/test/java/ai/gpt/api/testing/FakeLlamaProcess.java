@@ -4,8 +4,10 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * {@link FakeLlamaServer} in a JVM of its own, to be killed with SIGKILL and started again on the same port, as a
@@ -58,7 +60,7 @@ public final class FakeLlamaProcess implements AutoCloseable {
     }
     starts++;
     Files.writeString(log, "--- start " + starts + " ---\n", StandardCharsets.UTF_8,
-        java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     process = ChildJvm.start(FakeLlamaServer.class.getName(), args, Map.of(), "128m", log);
     long deadline = System.currentTimeMillis() + START_TIMEOUT_MS;
     while (!listeningSince(starts)) {
@@ -83,7 +85,7 @@ public final class FakeLlamaProcess implements AutoCloseable {
     if (process != null) {
       process.destroyForcibly();
       try {
-        process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+        process.waitFor(10, TimeUnit.SECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }

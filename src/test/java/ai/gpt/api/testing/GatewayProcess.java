@@ -3,10 +3,12 @@ package ai.gpt.api.testing;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.client.WebClient;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A gateway in its own JVM ({@code ai.gpt.api.Main serve}, the production entry point) against the test database
@@ -55,7 +57,7 @@ public final class GatewayProcess implements AutoCloseable {
     int metricsPort = GatewayHarness.freePort();
     env.put("PORT", String.valueOf(port));
     env.put("METRICS_PORT", String.valueOf(metricsPort));
-    java.nio.file.Files.deleteIfExists(log); // a previous run's
+    Files.deleteIfExists(log); // a previous run's
     Process process = ChildJvm.start("ai.gpt.api.Main", List.of("serve"), env, "256m", log);
     GatewayProcess gw = new GatewayProcess(process, port, metricsPort, log);
     WebClient ops = WebClient.create(vertx);
@@ -149,7 +151,7 @@ public final class GatewayProcess implements AutoCloseable {
   public void close() {
     process.destroyForcibly();
     try {
-      process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+      process.waitFor(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
