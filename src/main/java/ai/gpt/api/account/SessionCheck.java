@@ -27,16 +27,28 @@ public final class SessionCheck implements Handler<RoutingContext> {
           null));
       return;
     }
-    tokens.verify(header.substring(7).strip())
-        .compose(claims -> sessions.active(claims.sessionId(), claims.userId()).map(active -> active ? claims : null))
-        .onComplete(ar -> {
-          if (ar.failed() || ar.result() == null) {
-            ctx.fail(ApiError.of(401, "invalid_session", "The access token is invalid or expired, or the session "
-                + "has ended. Refresh it, or sign in again.", null));
-            return;
-          }
-          new ApiAuth(ar.result().userId(), ar.result().sessionId()).attach(ctx);
+    tokens.verify(header.substring(7).strip()).onComplete(verified -> {
+      if (verified.failed()) {
+        ctx.fail(invalidSession());
+        return;
+      }
+      AccessTokens.Claims claims = verified.result();
+      sessions.active(claims.sessionId(), claims.userId()).onComplete(active -> {
+        if (active.failed()) {
+          // PostgreSQL unreachable says nothing about the session: a 401 would sign a valid user out.
+          ctx.fail(ApiError.unavailable("The session could not be checked; retry in a moment."));
+        } else if (!active.result()) {
+          ctx.fail(invalidSession());
+        } else {
+          new ApiAuth(claims.userId(), claims.sessionId()).attach(ctx);
           ctx.next();
-        });
+        }
+      });
+    });
+  }
+
+  private static ApiError invalidSession() {
+    return ApiError.of(401, "invalid_session", "The access token is invalid or expired, or the session has ended. "
+        + "Refresh it, or sign in again.", null);
   }
 }

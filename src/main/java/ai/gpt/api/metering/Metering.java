@@ -112,12 +112,22 @@ public final class Metering {
       }
     }
     metrics.admission("unavailable", "", policy == FailurePolicy.OPEN ? "local" : "redis");
-    if (cause instanceof TimeoutException) {
-      // The script may still run once Redis answers, taking a hold and a lease nobody will settle: settling the
-      // request id now (for nothing) releases them, or makes a late admission see a settled id and do nothing.
+    if (mayHaveRun(cause)) {
+      // The script may have run, taking a hold and a lease nobody will settle: settling the request id now (for
+      // nothing) releases them, or makes a late admission see a settled id and do nothing.
       send(new PendingSettlements.Pending(SettledUsage.unserved(r, model, endpoint, 503), System.nanoTime()), true);
     }
     return Future.failedFuture(ApiError.unavailable("Rate limiting is temporarily unavailable. Please retry shortly."));
+  }
+
+  /**
+   * Whether an admission call that failed may still have run in Redis: it timed out (it may run later), or the
+   * connection closed while it waited for its reply (vertx-redis fails the calls in flight with CONNECTION_CLOSED; the
+   * script ran and only its answer was lost). A call refused before it was written (connection refused, a channel
+   * already closed) never ran.
+   */
+  private static boolean mayHaveRun(Throwable cause) {
+    return cause instanceof TimeoutException || String.valueOf(cause.getMessage()).contains("CONNECTION_CLOSED");
   }
 
   private void count(AdmissionResult result, AdmissionRequest r, String source) {

@@ -149,7 +149,19 @@ public final class Backend {
     health = Health.LOADING;
   }
 
-  /** Takes the backend out of rotation; each failure in a row doubles the wait before it is probed again. */
+  /**
+   * A request could not reach the backend: out of rotation until the next probe. Only the first failed request
+   * counts as a failure: when a backend dies, every request it had in flight fails at once, and counting each one
+   * would double the back-off as many times (a crash with ten requests in flight kept a backend restarted a second
+   * later out for the maximum 30 s). The back-off grows with failed probes only.
+   */
+  void markRequestFailed(long nowMs, long baseIntervalMs) {
+    if (health != Health.QUARANTINED) {
+      markFailed(nowMs, baseIntervalMs);
+    }
+  }
+
+  /** Takes the backend out of rotation; each failed probe in a row doubles the wait before it is probed again. */
   void markFailed(long nowMs, long baseIntervalMs) {
     int failures = ++consecutiveFailures;
     long backoff = Math.min(MAX_BACKOFF_MS, baseIntervalMs << Math.min(failures - 1, 10));

@@ -107,7 +107,7 @@ public final class ModelPool {
       if (backend.health() != Backend.Health.QUARANTINED) {
         LOG.warn("{} quarantined after a failed request: {}", backend, reason);
       }
-      backend.markFailed(System.currentTimeMillis(), settings.healthIntervalMs());
+      backend.markRequestFailed(System.currentTimeMillis(), settings.healthIntervalMs());
       failWaitersIfNoneRoutable();
     }
   }

@@ -20,6 +20,8 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -57,12 +59,25 @@ class CliTest {
       System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
       System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
       int code = Cli.run(env, args);
-      return new Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+      return new Result(code, withoutLogLines(o), withoutLogLines(e));
     } finally {
       System.setOut(out);
       System.setErr(err);
     }
   }
+
+  /**
+   * What the CLI printed, without the lines the in-process gateway logged meanwhile (System.out is shared): e.g.
+   * "Removed backend 1 (gpt-fast http://...)" logged while the next "backend list" runs would name the URL.
+   */
+  private static String withoutLogLines(ByteArrayOutputStream captured) {
+    return captured.toString(StandardCharsets.UTF_8).lines()
+        .filter(l -> !l.startsWith("ts=") && !LOG_LINE.matcher(l).lookingAt())
+        .collect(Collectors.joining("\n", "", captured.size() == 0 ? "" : "\n"));
+  }
+
+  private static final Pattern LOG_LINE =
+      Pattern.compile("\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z (TRACE|DEBUG|INFO|WARN|ERROR) ");
 
   @Test
   @DisplayName("CLI numbers, amounts and dates use the API's parsers and rules: a past --expires fails as in the API")

@@ -7,9 +7,12 @@ import ai.gpt.api.auth.ApiKeyFormat;
 import ai.gpt.api.auth.KeyHasher;
 import ai.gpt.api.db.Database;
 import ai.gpt.api.limits.RedisKeys;
+import ai.gpt.api.testing.ChildJvm;
 import ai.gpt.api.testing.FakeLlamaServer;
+import ai.gpt.api.testing.GatewayProcess;
+import ai.gpt.api.testing.Sleep;
 import ai.gpt.api.testing.TestServices;
-import ai.gpt.api.usage.UsageStreams;
+import ai.gpt.api.testing.UsageQueues;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -24,12 +27,10 @@ import io.vertx.junit5.VertxExtension;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
-import io.vertx.redis.client.Response;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,7 +41,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
@@ -72,13 +72,10 @@ class GatewayCrashTest {
   private static final long LOAD_MS = 1_500;
   private static final long MAX_LOAD_MS = 8_000;
   private static final int TARGET_COMPLETED = 150;
-  private static final long START_TIMEOUT_MS = 30_000;
   private static final long SETTLE_TIMEOUT_MS = 20_000;
-  /** Exit status of a process killed by signal 9 as Java reports it on Linux: 128 + SIGKILL. */
-  private static final int KILLED_BY_SIGKILL = 128 + 9;
   private static final Path LOG_DIR = Path.of("target", "gateway-crash-test");
 
-  private final List<Process> processes = new ArrayList<>();
+  private final List<GatewayProcess> gateways = new ArrayList<>();
   private Vertx vertx;
   private FakeLlamaServer fake;
   private Pool pool;
@@ -87,10 +84,7 @@ class GatewayCrashTest {
   @AfterEach
   void tearDown() throws InterruptedException {
     // Only the processes this test started, whatever happened to the test.
-    for (Process p : processes) {
-      p.destroyForcibly();
-      p.waitFor(10, TimeUnit.SECONDS);
-    }
+    gateways.forEach(GatewayProcess::close);
     if (client != null) {
       client.close();
     }
@@ -133,8 +127,8 @@ class GatewayCrashTest {
         Tuple.of(fake.baseUrl(), fake.slots()));
 
     // ---- first gateway process, under load, killed ----------------------------------------------------------
-    Gateway first = startGateway(1, backend);
-    client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(first.port)
+    GatewayProcess first = startGateway(1, backend);
+    client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(first.port())
         .setKeepAlive(true), new PoolOptions().setHttp1MaxSize(CLIENTS));
     // Request id -> when the client had the whole answer (System.nanoTime) and whether it was a stream.
     Map<String, Completion> completedAt = new ConcurrentHashMap<>();
@@ -153,17 +147,15 @@ class GatewayCrashTest {
     long loadStart = System.currentTimeMillis();
     while (System.currentTimeMillis() - loadStart < LOAD_MS
         || (completed.size() < TARGET_COMPLETED && System.currentTimeMillis() - loadStart < MAX_LOAD_MS)) {
-      sleep(25);
+      Sleep.ms(25);
     }
     int completedBeforeKill = completed.size();
-    // Process.destroyForcibly() on Linux sends SIGKILL (ProcessHandleImpl.destroy0(pid, true) -> kill(pid,
-    // SIGKILL)): no shutdown hook runs, nothing is flushed. The exit status checked below confirms it.
+    // SIGKILL: no shutdown hook runs, nothing is flushed. The exit status checked below confirms it.
     long killedAt = System.nanoTime();
-    first.process.destroyForcibly();
-    assertTrue(first.process.waitFor(10, TimeUnit.SECONDS), "the killed gateway exits");
+    int exit = first.kill();
     // Only now stop the clients: at the moment of the kill every client had a request in flight.
     stop.set(true);
-    assertEquals(KILLED_BY_SIGKILL, first.process.exitValue(), "the gateway died of SIGKILL");
+    assertEquals(ChildJvm.KILLED_BY_SIGKILL, exit, "the gateway died of SIGKILL");
     Future.join(new ArrayList<>(loops)).await();
     Set<String> seen = Set.copyOf(completed); // final: no client is running any more
     assertTrue(failed.get() > 0, "the kill cut requests in flight (else it tested a quiet gateway)");
@@ -171,20 +163,20 @@ class GatewayCrashTest {
     Redis redis = Redis.createClient(vertx, TestServices.REDIS_URL);
     try {
       // For the record: how much the restarted writer has to pick up (pending = read by the dead one, unacked).
-      long pendingAtKill = pendingEntries(redis);
-      long unreadAtKill = streamEntries(redis) - pendingAtKill;
+      long pendingAtKill = UsageQueues.pending(redis);
+      long unreadAtKill = UsageQueues.entries(redis) - pendingAtKill;
       System.out.printf("GatewayCrashTest: %d requests completed in %d ms (%d before SIGKILL was sent), %d cut by "
           + "the kill; usage events the dead writer left pending: %d, unread: %d%n", seen.size(),
           System.currentTimeMillis() - loadStart, completedBeforeKill, failed.get(), pendingAtKill, unreadAtKill);
 
       // ---- restart: the same replica name re-reads what the dead writer had read but not acknowledged -----
-      Gateway second = startGateway(2, backend);
+      GatewayProcess second = startGateway(2, backend);
 
       // ---- every request a client saw complete is billed exactly once --------------------------------------
       // The writer deletes a stream entry only after its row and debit committed: once the streams are empty,
       // everything the dead gateway settled is in PostgreSQL, and whatever is still missing will never come.
       awaitTrue("the new gateway's usage writer to empty the usage streams",
-          () -> streamEntries(redis) == 0 && pendingEntries(redis) == 0, first, second);
+          () -> UsageQueues.entries(redis) == 0 && UsageQueues.pending(redis) == 0, first, second);
 
       Map<String, Long> rows = countBy("SELECT request_id, count(*) FROM usage GROUP BY request_id");
       Map<String, Long> debits = countBy("SELECT request_id, count(*) FROM credit_ledger WHERE kind = 'debit' "
@@ -279,80 +271,12 @@ class GatewayCrashTest {
     }
   }
 
-  // ---- the gateway process ----------------------------------------------------------------------------------
-
-  private record Gateway(Process process, int port, int metricsPort, Path log) {}
-
   /** Starts {@code Main serve} in its own JVM and waits until it is ready and routes to the backend. */
-  private Gateway startGateway(int generation, long backendId) throws IOException {
-    int port = freePort();
-    int metricsPort = freePort();
-    Files.createDirectories(LOG_DIR);
-    Path log = LOG_DIR.resolve("gateway-" + generation + ".log");
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    ProcessBuilder builder = new ProcessBuilder(java, "-Xmx256m",
-        // C1 only: a fresh JVM warms up much sooner, so a short test gets a real load on a 2-core machine.
-        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
-        "ai.gpt.api.Main", "serve")
-        // Not the project root: a developer's .env there must not change the gateway under test.
-        .directory(LOG_DIR.toFile())
-        .redirectErrorStream(true)
-        .redirectOutput(log.toFile());
-    Map<String, String> env = builder.environment();
-    // Only these variables: an inherited BACKENDS, LOG_LEVEL, ... must not change the gateway under test.
-    String path = env.get("PATH");
-    env.clear();
-    if (path != null) {
-      env.put("PATH", path);
-    }
-    env.put("DATABASE_URL", TestServices.DATABASE_URL);
-    env.put("REDIS_URL", TestServices.REDIS_URL);
-    env.put("KEY_PEPPER", TestServices.PEPPER);
-    env.put("JWT_SECRET", TestServices.JWT_SECRET);
-    env.put("SECRETS_KEY", TestServices.SECRETS_KEY);
-    env.put("PORT", String.valueOf(port));
-    env.put("METRICS_PORT", String.valueOf(metricsPort));
-    env.put("HOST", "127.0.0.1");
-    env.put("EVENT_LOOPS", "2");
-    env.put("HEALTH_INTERVAL_MS", "200");
-    env.put("REPLICA_NAME", REPLICA);
-    Process process = builder.start();
-    processes.add(process);
-    Gateway gw = new Gateway(process, port, metricsPort, log);
-    WebClient ops = WebClient.create(vertx);
-    try {
-      long deadline = System.currentTimeMillis() + START_TIMEOUT_MS;
-      while (true) {
-        if (!process.isAlive()) {
-          throw new AssertionError("gateway " + generation + " exited with " + process.exitValue() + ":\n"
-              + tail(log));
-        }
-        if (ready(ops, gw, backendId)) {
-          return gw;
-        }
-        if (System.currentTimeMillis() > deadline) {
-          throw new AssertionError("gateway " + generation + " not ready in " + START_TIMEOUT_MS + " ms:\n"
-              + tail(log));
-        }
-        sleep(50);
-      }
-    } finally {
-      ops.close();
-    }
-  }
-
-  /** /ready answers 200 (PostgreSQL and Redis reachable) and the health checker has the backend in rotation. */
-  private static boolean ready(WebClient ops, Gateway gw, long backendId) {
-    try {
-      if (ops.get(gw.metricsPort, "127.0.0.1", "/ready").send().await().statusCode() != 200) {
-        return false;
-      }
-      String metrics = ops.get(gw.metricsPort, "127.0.0.1", "/metrics").send().await().bodyAsString();
-      return metrics != null && metrics.lines().anyMatch(l -> l.startsWith("gptapi_backend_healthy{")
-          && l.contains("backend=\"" + backendId + "\"") && l.endsWith(" 1.0"));
-    } catch (Exception notListeningYet) { // await() rethrows the ConnectException itself
-      return false;
-    }
+  private GatewayProcess startGateway(int generation, long backendId) throws IOException {
+    GatewayProcess gw = GatewayProcess.start(vertx, GatewayProcess.environment(REPLICA),
+        LOG_DIR.resolve("gateway-" + generation + ".log"), backendId);
+    gateways.add(gw);
+    return gw;
   }
 
   private record Completion(long nanos, boolean stream) {}
@@ -361,7 +285,7 @@ class GatewayCrashTest {
 
   /** What is known of each missing request: how the client saw it, its Redis metering keys, its log lines. */
   private static String diagnose(List<String> missing, long org, Redis redis, Map<String, Completion> completedAt,
-      long killedAt, Gateway... gateways) {
+      long killedAt, GatewayProcess... gateways) {
     StringBuilder out = new StringBuilder();
     for (String id : missing.subList(0, Math.min(missing.size(), 12))) {
       Completion c = completedAt.get(id);
@@ -372,20 +296,20 @@ class GatewayCrashTest {
           .append(" us before SIGKILL was sent (negative: just after); ")
           .append("Redis: admission reservation ").append(admitted ? "still held (never settled)" : "absent")
           .append(", settled marker ").append(settled ? "present" : "absent").append('\n');
-      for (Gateway gw : gateways) {
-        try (var lines = Files.lines(gw.log, StandardCharsets.UTF_8)) {
-          lines.filter(l -> l.contains(id)).forEach(l -> out.append("    ").append(gw.log.getFileName())
+      for (GatewayProcess gw : gateways) {
+        try (var lines = Files.lines(gw.log(), StandardCharsets.UTF_8)) {
+          lines.filter(l -> l.contains(id)).forEach(l -> out.append("    ").append(gw.log().getFileName())
               .append(": ").append(l).append('\n'));
         } catch (IOException | java.io.UncheckedIOException e) {
-          out.append("    (cannot read ").append(gw.log).append(": ").append(e).append(")\n");
+          out.append("    (cannot read ").append(gw.log()).append(": ").append(e).append(")\n");
         }
       }
     }
     if (missing.size() > 12) {
       out.append("- and ").append(missing.size() - 12).append(" more\n");
     }
-    for (Gateway gw : gateways) {
-      out.append("--- ").append(gw.log).append(" (last lines) ---\n").append(tail(gw.log)).append('\n');
+    for (GatewayProcess gw : gateways) {
+      out.append("--- ").append(gw.log()).append(" (last lines) ---\n").append(gw.tail()).append('\n');
     }
     return out.toString();
   }
@@ -406,67 +330,19 @@ class GatewayCrashTest {
     return pool.preparedQuery(sql).execute(args).await().iterator().next().getLong(0);
   }
 
-  /** Entries still in the usage streams (the writer deletes each one after its commit). */
-  private static long streamEntries(Redis redis) {
-    long n = 0;
-    for (int s = 0; s < UsageStreams.SHARDS; s++) {
-      n += redis.send(Request.cmd(Command.XLEN).arg(UsageStreams.key(s))).await().toLong();
-    }
-    return n;
-  }
-
-  /** Entries delivered to a consumer and not acknowledged. */
-  private static long pendingEntries(Redis redis) {
-    long n = 0;
-    for (int s = 0; s < UsageStreams.SHARDS; s++) {
-      Response r = redis.send(Request.cmd(Command.XPENDING).arg(UsageStreams.key(s)).arg(UsageStreams.GROUP))
-          .recover(e -> String.valueOf(e.getMessage()).startsWith("NOGROUP")
-              ? Future.succeededFuture(null) : Future.failedFuture(e))
-          .await();
-      n += r == null ? 0 : r.get(0).toLong();
-    }
-    return n;
-  }
-
-  private void awaitTrue(String what, BooleanSupplier condition, Gateway... gateways) {
+  private void awaitTrue(String what, BooleanSupplier condition, GatewayProcess... gateways) {
     long deadline = System.currentTimeMillis() + SETTLE_TIMEOUT_MS;
     while (!condition.getAsBoolean()) {
       if (System.currentTimeMillis() > deadline) {
         StringBuilder logs = new StringBuilder();
-        for (Gateway gw : gateways) {
-          logs.append("\n--- ").append(gw.log).append(" ---\n").append(tail(gw.log));
+        for (GatewayProcess gw : gateways) {
+          logs.append("\n--- ").append(gw.log()).append(" ---\n").append(gw.tail());
         }
         throw new AssertionError("Timed out after " + SETTLE_TIMEOUT_MS + " ms waiting for " + what + logs);
       }
-      sleep(100);
+      Sleep.ms(100);
     }
   }
 
-  /** The gateway's own last log lines, without the access log (one line per request, starting with ts=). */
-  private static String tail(Path log) {
-    try {
-      List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8).stream()
-          .filter(l -> !l.startsWith("ts=")).toList();
-      return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
-    } catch (IOException e) {
-      return "(no log: " + e + ")";
-    }
-  }
 
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms); // test thread, not an event loop
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
-  }
 }
