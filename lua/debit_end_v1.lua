@@ -11,22 +11,28 @@
 -- KEYS  1 balance  2 holds  3 holdexp  4 balgen  (of one organization, as in debit_hold_v1.lua)
 -- ARGV  1 hold id to remove ("" = none)
 --       2 delta micro-USD to apply (negative for a debit; 0 = release the hold only: the ledger write failed)
---       3 generation when the change began ("held" answer of debit_hold_v1.lua, or GET balgen before a credit)
+--       3 generation when the change began ("held" answer of debit_hold_v1.lua, or GET balgen before a credit;
+--         "" never matches: a retry whose outcome is unknown drops the balance)
 --       4 balance TTL ms
 -- Returns 1 when the balance was adjusted, 0 when it was dropped or left alone.
 
+local hold_gone = false
 if ARGV[1] ~= '' then
   local held = redis.call('HGET', KEYS[2], ARGV[1])
   if held then
     redis.call('HDEL', KEYS[2], ARGV[1])
     redis.call('HINCRBY', KEYS[2], '_total', -tonumber(held))
+  else
+    -- Expired and swept, or this end already ran (a retry after a lost reply): adjusting again could count the
+    -- debit twice, so the balance is dropped instead.
+    hold_gone = true
   end
   redis.call('ZREM', KEYS[3], ARGV[1])
 end
 if ARGV[2] == '0' then
   return 0
 end
-if redis.call('EXISTS', KEYS[1]) == 1 and (redis.call('GET', KEYS[4]) or '0') == ARGV[3] then
+if not hold_gone and redis.call('EXISTS', KEYS[1]) == 1 and (redis.call('GET', KEYS[4]) or '0') == ARGV[3] then
   redis.call('INCRBY', KEYS[1], ARGV[2])
   return 1
 end

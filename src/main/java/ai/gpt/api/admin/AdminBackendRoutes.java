@@ -6,6 +6,7 @@ import static ai.gpt.api.admin.AdminParams.positiveInt;
 
 import ai.gpt.api.api.ApiAuth;
 import ai.gpt.api.api.Json;
+import ai.gpt.api.catalog.BackendUrl;
 import ai.gpt.api.error.ApiError;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
@@ -16,7 +17,6 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
-import java.net.URI;
 import java.util.List;
 import java.util.function.Function;
 
@@ -66,14 +66,9 @@ final class AdminBackendRoutes {
     }
     String model = Json.string(body, "model", 200);
     String url = Json.string(body, "url", 2000);
-    URI uri;
-    try {
-      uri = URI.create(url);
-    } catch (IllegalArgumentException e) {
-      throw ApiError.invalidRequest("'url' is not a URL: " + e.getMessage(), "url");
-    }
-    if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null) {
-      throw ApiError.invalidRequest("'url' must be http(s)://host[:port], got '" + url + "'.", "url");
+    String problem = BackendUrl.problem(url, "'url'");
+    if (problem != null) {
+      throw ApiError.invalidRequest(problem, "url");
     }
     int slots = positiveInt(body, "slots", 4);
     int weight = positiveInt(body, "weight", 1);

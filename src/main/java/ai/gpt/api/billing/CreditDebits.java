@@ -45,14 +45,20 @@ public final class CreditDebits {
   /** Per statement; a debit's transaction runs a handful of statements, far below {@link #HOLD_TTL_MS}. */
   private static final String BOUND = "SET LOCAL statement_timeout = 5000";
 
+  /** Retries of a failed end, spread over less than a hold's TTL. */
+  private static final long END_RETRY_MS = 1_000;
+  private static final int END_RETRIES = 50;
+
+  private final Vertx vertx;
   private final Redis redis;
   private final RedisScript hold;
   private final RedisScript end;
   private final BalanceLoads balances;
   private final LimiterSettings settings;
 
-  private CreditDebits(Redis redis, RedisScript hold, RedisScript end, BalanceLoads balances,
+  private CreditDebits(Vertx vertx, Redis redis, RedisScript hold, RedisScript end, BalanceLoads balances,
       LimiterSettings settings) {
+    this.vertx = vertx;
     this.redis = redis;
     this.hold = hold;
     this.end = end;
@@ -69,7 +75,7 @@ public final class CreditDebits {
       LimiterSettings settings) {
     Future<RedisScript> hold = RedisScript.load(vertx, redis, HOLD_SCRIPT);
     Future<RedisScript> end = RedisScript.load(vertx, redis, END_SCRIPT);
-    return Future.all(hold, end).map(v -> new CreditDebits(redis, hold.result(), end.result(),
+    return Future.all(hold, end).map(v -> new CreditDebits(vertx, redis, hold.result(), end.result(),
         new BalanceLoads(loader), settings));
   }
 
@@ -143,13 +149,35 @@ public final class CreditDebits {
    * Redis failure is only logged: the hold then expires and admission drops the hot balance (see admit_v2.lua).
    */
   private Future<Void> end(long orgId, String holdId, long delta, String generation) {
+    return callEnd(orgId, holdId, delta, generation).<Void>mapEmpty().recover(err -> {
+      LOG.warn("Could not apply {} micro-USD (hold '{}') to the hot balance of organization {}: {}; retrying every"
+          + " {} ms", delta, holdId, orgId, err.toString(), END_RETRY_MS);
+      retryEnd(orgId, holdId, delta, END_RETRIES);
+      return Future.succeededFuture();
+    });
+  }
+
+  /**
+   * The ledger is decided but Redis did not confirm the end (it was unreachable, or the reply was lost after the
+   * script ran). Retried with an unknown generation, which never matches: the script then releases the hold if it
+   * is still there and drops the hot balance instead of adjusting it, so a retry of an end that did run changes
+   * nothing but a reload from the ledger. Without this a credit would stay invisible until the balance expired,
+   * and a debit hold would keep the org's credit blocked until it expired.
+   */
+  private void retryEnd(long orgId, String holdId, long delta, int left) {
+    vertx.setTimer(END_RETRY_MS, t -> callEnd(orgId, holdId, delta, "").onFailure(err -> {
+      if (left > 1) {
+        retryEnd(orgId, holdId, delta, left - 1);
+      } else {
+        LOG.warn("Gave up ending '{}' of organization {} after {} retries; a debit hold expires within {} ms and"
+            + " then drops the hot balance", holdId, orgId, END_RETRIES, HOLD_TTL_MS);
+      }
+    }));
+  }
+
+  private Future<Response> callEnd(long orgId, String holdId, long delta, String generation) {
     return end.call(keys(orgId), List.of(holdId, Long.toString(delta), generation,
-            Long.toString(settings.balanceTtlMs())))
-        .<Void>mapEmpty().recover(err -> {
-          LOG.warn("Could not apply {} micro-USD (hold '{}') to the hot balance of organization {}: {}; a debit"
-              + " hold expires within {} ms and then drops it", delta, holdId, orgId, err.toString(), HOLD_TTL_MS);
-          return Future.succeededFuture();
-        });
+        Long.toString(settings.balanceTtlMs())));
   }
 
   private static List<String> keys(long orgId) {

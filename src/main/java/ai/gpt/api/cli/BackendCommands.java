@@ -1,12 +1,12 @@
 package ai.gpt.api.cli;
 
+import ai.gpt.api.catalog.BackendUrl;
 import ai.gpt.api.input.WholeNumber;
 import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.Tuple;
-import java.net.URI;
 
 /**
  * {@code backend add | list | drain | enable | remove}. Running gateways pick changes up within milliseconds
@@ -39,14 +39,9 @@ final class BackendCommands {
     if (pool.preparedQuery(MODEL_EXISTS).execute(Tuple.of(model)).await().size() == 0) {
       throw new CliException("Unknown model '" + model + "'.");
     }
-    URI uri;
-    try {
-      uri = URI.create(url);
-    } catch (IllegalArgumentException e) {
-      throw new CliException("--url is not a URL: " + e.getMessage());
-    }
-    if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null) {
-      throw new CliException("--url must be http(s)://host[:port], got '" + url + "'.");
+    String problem = BackendUrl.problem(url, "--url");
+    if (problem != null) {
+      throw new CliException(problem);
     }
     try {
       return pool.preparedQuery(INSERT).execute(Tuple.of(model, url, apiKey, slots, weight)).await()

@@ -66,6 +66,11 @@ public final class FailureHandler implements Handler<RoutingContext> {
           : ApiError.bodyTooLarge(BodyLimit.of(ctx));
       case 415 -> ApiError.unsupportedMediaType();
       default -> {
+        if (DependencyOutage.is(failure)) {
+          LOG.warn("Dependency unreachable on {} {}: {}", ctx.request().method(), ctx.request().path(),
+              String.valueOf(failure));
+          yield ApiError.unavailable("A storage service is briefly unreachable; retry in a moment.");
+        }
         LOG.error("Unhandled failure on {} {}", ctx.request().method(), ctx.request().path(), failure);
         yield ApiError.internal();
       }

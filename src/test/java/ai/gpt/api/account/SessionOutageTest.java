@@ -8,6 +8,7 @@ import ai.gpt.api.testing.TestServices;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
 import java.net.URI;
@@ -21,7 +22,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class SessionOutageTest {
 
   @Test
-  @DisplayName("PostgreSQL cut: a valid access token gets 503 service_unavailable, not 401; afterwards 200 again")
+  @DisplayName("PostgreSQL cut: a valid access token gets 503 service_unavailable, not 401, a sign-in 503, not 500; afterwards 200 again")
   void outageIsNotAnInvalidSession(Vertx vertx) throws Exception {
     TestServices.ensureDatabase();
     URI db = URI.create(TestServices.DATABASE_URL);
@@ -35,6 +36,11 @@ class SessionOutageTest {
       HttpResponse<Buffer> during = api.call(HttpMethod.GET, "/api/me", token, null);
       assertEquals(503, during.statusCode(), during.bodyAsString());
       assertEquals("service_unavailable", ApiClient.code(during));
+      // Any /api route whose query fails on the cut connection: an outage to retry, never a 500.
+      HttpResponse<Buffer> signIn = api.call(HttpMethod.POST, "/api/auth/signin", null,
+          new JsonObject().put("email", "outage@example.com").put("password", ApiClient.PASSWORD));
+      assertEquals(503, signIn.statusCode(), signIn.bodyAsString());
+      assertEquals("1", signIn.getHeader("retry-after"));
 
       proxy.restore();
       HttpResponse<Buffer> after = api.call(HttpMethod.GET, "/api/me", token, null);

@@ -420,6 +420,11 @@ class AdminApiTest {
         .put("url", fake.baseUrl()))));
     assertEquals("url", param(as(admin, "POST", "/api/admin/backends", new JsonObject().put("model", "gpt-fast")
         .put("url", "ftp://x"))));
+    // Credentials in a URL would reach the audit log and admin views: refused, they go in api_key.
+    assertEquals("url", param(as(admin, "POST", "/api/admin/backends", new JsonObject().put("model", "gpt-fast")
+        .put("url", "http://user:secret@127.0.0.1:1"))));
+    assertEquals("url", param(as(admin, "POST", "/api/admin/backends", new JsonObject().put("model", "gpt-fast")
+        .put("url", "http://127.0.0.1:1/?token=secret"))));
     assertEquals("slots", param(as(admin, "POST", "/api/admin/backends", new JsonObject().put("model", "gpt-fast")
         .put("url", "http://127.0.0.1:1").put("slots", 0))));
 
