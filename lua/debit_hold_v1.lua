@@ -14,6 +14,8 @@
 --   3  hold TTL ms: the debit must have ended by then; an expired debit hold makes admit_v2.lua drop the balance
 --   4  balance TTL ms
 --   5  balance loaded from PostgreSQL by the caller ("" = none)   6  generation returned before that load
+--   7  "overdraft": hold even beyond the available credit (money already gone, e.g. a Stripe refund); absent:
+--      refuse with insufficient_quota
 -- Returns
 --   {"no_balance", generation}   load the balance and call again with it (as admit_v2.lua)
 --   {"in_progress"}              a hold with this id exists: the same debit is running
@@ -62,7 +64,7 @@ if redis.call('HEXISTS', KEYS[2], id) == 1 then
   return {'in_progress'}
 end
 local held = tonumber(redis.call('HGET', KEYS[2], '_total') or '0')
-if balance - held < amount then
+if ARGV[7] ~= 'overdraft' and balance - held < amount then
   return {'insufficient_quota', balance, held}
 end
 redis.call('HSET', KEYS[2], id, amount)

@@ -41,6 +41,7 @@ import ai.gpt.api.routing.RoutingSettings;
 import ai.gpt.api.billing.CreditDebits;
 import ai.gpt.api.billing.CreditRoutes;
 import ai.gpt.api.billing.Ledger;
+import ai.gpt.api.billing.stripe.BillingRoutes;
 import ai.gpt.api.limits.HotBalances;
 import ai.gpt.api.limits.LimiterSettings;
 import ai.gpt.api.mail.Mailer;
@@ -153,10 +154,11 @@ public final class Gateway {
           accounts,
           new TwoFactorRoutes(accounts, accountStore, twoFactor, passwordHasher, limiter),
           new OAuthRoutes(vertx, accountConfig.oauth(), accounts, accountStore, new OAuthStore(pool), twoFactor,
-              redis, attempts.result(), accountConfig.publicUrl()),
+              redis, attempts.result(), accountConfig.publicUrl(), BillingRoutes.publicConfig(config.billing())),
           new OrgRoutes(new OrgStore(pool), new Memberships(pool), mailer, mailLimits, accountConfig.publicUrl()),
           new KeyRoutes(pool, redis, new KeyHasher(config.keyPepper())),
           new CreditRoutes(pool, debits.result()),
+          new BillingRoutes(vertx, pool, debits.result(), config.billing(), accountConfig.publicUrl()),
           new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())),
           new AdminRoutes(pool, redis, registry, debits.result()));
       AuthHandler auth = new AuthHandler(keys, new KeyHasher(config.keyPepper()), lastUsed, authFailures,

@@ -65,9 +65,12 @@ public final class OAuthRoutes implements ApiRoutes {
   private final Attempts attempts;
   private final WebClient http;
   private final String publicUrl;
+  private final JsonObject billing;
 
+  /** @param billing the public part of the billing settings, merged into {@code GET /api/config} */
   public OAuthRoutes(Vertx vertx, List<OAuthProvider> enabled, AccountRoutes accounts, AccountStore store,
-      OAuthStore identities, TwoFactor twoFactor, Redis redis, Attempts attempts, String publicUrl) {
+      OAuthStore identities, TwoFactor twoFactor, Redis redis, Attempts attempts, String publicUrl,
+      JsonObject billing) {
     for (OAuthProvider p : enabled) {
       URI authorize = URI.create(p.authorizeUrl());
       OAuth2Options options = new OAuth2Options()
@@ -85,6 +88,7 @@ public final class OAuthRoutes implements ApiRoutes {
     this.attempts = attempts;
     this.http = WebClient.create(vertx);
     this.publicUrl = publicUrl;
+    this.billing = billing;
   }
 
   @Override
@@ -100,7 +104,7 @@ public final class OAuthRoutes implements ApiRoutes {
   /** What the web app needs before anyone signs in. */
   private void config(RoutingContext ctx) {
     Json.send(ctx, 200, new JsonObject().put("oauth_providers", new JsonArray(List.copyOf(providers.keySet())))
-        .put("signup_enabled", true));
+        .put("signup_enabled", true).mergeIn(billing));
   }
 
   private void start(RoutingContext ctx) {

@@ -47,6 +47,7 @@ public final class ApiRouter {
           .putHeader("Referrer-Policy", "no-referrer");
       ctx.next();
     });
+    features.forEach(f -> f.mountRaw(api));
     api.route().handler(BodyLimit.create(MAX_BODY_BYTES));
     features.forEach(f -> f.mountPublic(api));
     api.route().handler(sessionCheck);

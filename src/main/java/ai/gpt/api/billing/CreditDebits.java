@@ -95,10 +95,25 @@ public final class CreditDebits {
    */
   public <T> Future<T> debit(long orgId, long micros, String idempotencyKey, Supplier<Future<T>> write,
       Predicate<T> applied) {
+    return debit(orgId, micros, idempotencyKey, write, applied, "");
+  }
+
+  /**
+   * As {@link #debit}, but never refused for lack of credit: for money that has already left (a Stripe refund),
+   * so the balance may go negative and admission then answers 402. It still holds and ends like any debit, so
+   * the hot balance stays exact and concurrent admissions see the hold.
+   */
+  public <T> Future<T> debitAllowingOverdraft(long orgId, long micros, String idempotencyKey,
+      Supplier<Future<T>> write, Predicate<T> applied) {
+    return debit(orgId, micros, idempotencyKey, write, applied, "overdraft");
+  }
+
+  private <T> Future<T> debit(long orgId, long micros, String idempotencyKey, Supplier<Future<T>> write,
+      Predicate<T> applied, String mode) {
     String holdId = "debit:" + idempotencyKey;
     List<String> keys = keys(orgId);
     return balances.call(orgId, (balance, generation) -> hold.call(keys, List.of(holdId, Long.toString(micros),
-            Long.toString(HOLD_TTL_MS), Long.toString(settings.balanceTtlMs()), balance, generation)))
+            Long.toString(HOLD_TTL_MS), Long.toString(settings.balanceTtlMs()), balance, generation, mode)))
         .recover(err -> {
           // Redis (or the ledger, to load the balance) is unreachable: the debit cannot be checked, so it waits.
           LOG.warn("Could not hold a debit of organization {}: {}", orgId, err.toString());

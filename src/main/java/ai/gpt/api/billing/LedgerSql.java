@@ -1,13 +1,13 @@
 package ai.gpt.api.billing;
 
 /** Every SQL statement of the credit ledger, in one place. */
-final class LedgerSql {
+public final class LedgerSql {
   private LedgerSql() {}
 
   static final String COLUMNS = "id, org_id, amount_micros, kind, reason, idempotency_key, request_id, created_at";
 
   /** Inserts a row unless its idempotency key exists; returns the row only when it was inserted. */
-  static final String INSERT = "INSERT INTO credit_ledger (org_id, amount_micros, kind, reason, idempotency_key)"
+  public static final String INSERT = "INSERT INTO credit_ledger (org_id, amount_micros, kind, reason, idempotency_key)"
       + " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING RETURNING " + COLUMNS;
 
   static final String BY_KEY = "SELECT " + COLUMNS + " FROM credit_ledger WHERE idempotency_key = $1";

@@ -61,7 +61,8 @@ final class LocalServices implements AutoCloseable {
         configured.maxBodyBytes(), configured.healthIntervalMs(), configured.queueSize(), configured.queueTimeoutMs(),
         configured.upstreamConnectTimeoutMs(), configured.upstreamIdleTimeoutMs(), configured.upstreamPoolSize(),
         configured.eventLoops(), configured.jsonLogs(), configured.dataDir(), configured.backends(),
-        configured.failurePolicy(), configured.replicaName(), configured.accounts(), configured.http());
+        configured.failurePolicy(), configured.replicaName(), configured.accounts(), configured.http(),
+        configured.billing());
   }
 
   GatewayConfig config() {

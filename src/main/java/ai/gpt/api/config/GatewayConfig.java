@@ -16,6 +16,7 @@ import java.util.List;
  * @param replicaName  this replica's name as a usage-stream consumer (REPLICA_NAME, else HOSTNAME)
  * @param accounts     the account API's settings (sessions, e-mail)
  * @param http         connection limits and timeouts of the public server, and the operator port's address
+ * @param billing      Stripe billing (off without STRIPE_SECRET_KEY)
  */
 public record GatewayConfig(
     String databaseUrl,
@@ -38,7 +39,8 @@ public record GatewayConfig(
     FailurePolicy failurePolicy,
     String replicaName,
     AccountConfig accounts,
-    HttpSettings http) {
+    HttpSettings http,
+    BillingSettings billing) {
 
   /** A backend named in BACKENDS: {@code gpt-fast=http://127.0.0.1:8081}. */
   public record BackendSpec(String model, String url) {}
@@ -94,7 +96,8 @@ public record GatewayConfig(
         failurePolicy,
         replica == null || replica.isBlank() ? "gateway-" + ProcessHandle.current().pid() : replica,
         AccountConfig.from(env, databaseUrl == null),
-        HttpSettings.from(env));
+        HttpSettings.from(env),
+        BillingSettings.from(env));
   }
 
   public boolean embedded() {

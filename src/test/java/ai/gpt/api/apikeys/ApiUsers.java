@@ -31,6 +31,11 @@ public final class ApiUsers implements AutoCloseable {
     return new ApiUsers(ApiClient.start(vertx));
   }
 
+  /** With extra environment variables for the gateway. */
+  public static ApiUsers start(Vertx vertx, java.util.Map<String, String> env) throws Exception {
+    return new ApiUsers(ApiClient.start(vertx, env));
+  }
+
   /** Signs up, verifies by the e-mailed link and signs in. */
   public User signUp(String email) {
     String token = api.signUpAndSignIn(email);

@@ -1,0 +1,107 @@
+package ai.gpt.api.billing.stripe;
+
+import ai.gpt.api.api.ApiAuth;
+import ai.gpt.api.api.ApiRoutes;
+import ai.gpt.api.api.Json;
+import ai.gpt.api.billing.CreditDebits;
+import ai.gpt.api.billing.Money;
+import ai.gpt.api.config.BillingSettings;
+import ai.gpt.api.error.ApiError;
+import ai.gpt.api.http.BodyLimit;
+import ai.gpt.api.orgs.Memberships;
+import ai.gpt.api.orgs.Role;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.sqlclient.Pool;
+
+/**
+ * Stripe billing: top-ups through Checkout, and Stripe's webhook, the only way a payment becomes credit (never
+ * the browser's return from Checkout). Without STRIPE_SECRET_KEY both answer 503 {@code billing_disabled}: for the
+ * webhook that makes Stripe keep redelivering (for up to 3 days), so events sent before billing is configured are
+ * not lost.
+ */
+public final class BillingRoutes implements ApiRoutes {
+  /** Stripe events can exceed the /api limit of 64 KiB (a session with many line items, long metadata). */
+  static final long MAX_WEBHOOK_BYTES = 1024 * 1024;
+
+  private final BillingSettings settings;
+  private final Memberships memberships;
+  private final String publicUrl;
+  private final StripeCustomers customers;
+  private final StripeApi stripe;
+  private final StripeWebhook webhook;
+
+  public BillingRoutes(Vertx vertx, Pool pool, CreditDebits debits, BillingSettings settings, String publicUrl) {
+    this.settings = settings;
+    this.memberships = new Memberships(pool);
+    this.publicUrl = publicUrl;
+    this.stripe = settings.enabled() ? new StripeApi(vertx, settings) : null;
+    this.customers = settings.enabled() ? new StripeCustomers(pool, stripe) : null;
+    this.webhook = settings.enabled() ? new StripeWebhook(vertx, pool, debits, settings) : null;
+  }
+
+  /** What the web app needs to offer billing: whether it is on, the publishable key and the top-up amounts. */
+  public static JsonObject publicConfig(BillingSettings settings) {
+    JsonArray presets = new JsonArray();
+    settings.presetsMicros().forEach(p -> presets.add(Money.decimalUsd(p)));
+    return new JsonObject().put("billing_enabled", settings.enabled())
+        .put("stripe_publishable_key", settings.enabled() ? settings.publishableKey() : null)
+        .put("topup", new JsonObject().put("min_usd", Money.decimalUsd(settings.topUpMinMicros()))
+            .put("max_usd", Money.decimalUsd(settings.topUpMaxMicros())).put("presets_usd", presets));
+  }
+
+  @Override
+  public void mountRaw(Router api) {
+    // The signature covers the exact bytes, so this route reads its own raw body (up to 1 MiB), not parsed JSON.
+    api.post("/billing/stripe/webhook").handler(BodyLimit.create(MAX_WEBHOOK_BYTES)).handler(this::webhook);
+  }
+
+  @Override
+  public void mountSignedIn(Router api) {
+    api.post("/orgs/:orgId/billing/checkout").handler(this::checkout);
+  }
+
+  private void webhook(RoutingContext ctx) {
+    requireEnabled();
+    Buffer body = ctx.body().buffer();
+    webhook.receive(body == null ? Buffer.buffer() : body, ctx.request().getHeader("Stripe-Signature"))
+        .onSuccess(outcome -> Json.send(ctx, 200, new JsonObject().put("received", true)
+            .put("outcome", outcome.outcome())))
+        .onFailure(ctx::fail);
+  }
+
+  /** {usd}: a Checkout Session for that much credit; admin or owner of the organization. */
+  private void checkout(RoutingContext ctx) {
+    requireEnabled();
+    long orgId = Memberships.pathId(ctx, "orgId");
+    memberships.require(orgId, ApiAuth.of(ctx).userId(), Role.ADMIN).compose(role -> {
+      long micros = Json.usd(Json.body(ctx), "usd", false);
+      if (micros < settings.topUpMinMicros() || micros > settings.topUpMaxMicros()) {
+        throw Json.invalidAmount("'usd' must be between " + Money.formatUsd(settings.topUpMinMicros()) + " and "
+            + Money.formatUsd(settings.topUpMaxMicros()) + ".", "usd");
+      }
+      if (micros % BillingSettings.MICROS_PER_CENT != 0) {
+        throw Json.invalidAmount("'usd' must be whole cents, such as \"25.50\".", "usd");
+      }
+      String back = publicUrl + "/orgs/" + orgId + "/billing?checkout=";
+      return customers.customerFor(orgId).compose(customer -> stripe.createCheckout(orgId, customer,
+              micros / BillingSettings.MICROS_PER_CENT, back + "success&session_id={CHECKOUT_SESSION_ID}",
+              back + "canceled"))
+          .map(session -> new JsonObject().put("object", "checkout_session").put("id", session.id())
+              .put("url", session.url()).put("org_id", orgId).put("amount_micros", micros)
+              .put("amount_usd", Money.decimalUsd(micros)));
+    }).onSuccess(json -> Json.send(ctx, 201, json)).onFailure(ctx::fail);
+  }
+
+  private void requireEnabled() {
+    if (!settings.enabled()) {
+      throw ApiError.of(503, "billing_disabled", "Billing is not enabled on this server (no STRIPE_SECRET_KEY).",
+          (String) null);
+    }
+  }
+}

@@ -1,0 +1,113 @@
+package ai.gpt.api.testing;
+
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * The part of Stripe's API the gateway calls (point STRIPE_API_BASE at {@link #base}): {@code POST /v1/customers}
+ * and {@code POST /v1/checkout/sessions}, form-encoded as stripe-java sends them, answered with Stripe's JSON
+ * shapes; every request is recorded. {@link #signature} signs webhook payloads with Stripe's real scheme.
+ */
+public final class FakeStripe implements AutoCloseable {
+  /** One request received: its path, decoded form fields ({@code metadata[org_id]} style keys) and headers. */
+  public record Received(String path, Map<String, String> form, MultiMap headers) {}
+
+  private final HttpServer server;
+  private final List<Received> received = new CopyOnWriteArrayList<>();
+  private final AtomicInteger ids = new AtomicInteger();
+
+  private FakeStripe(Vertx vertx) {
+    Router router = Router.router(vertx);
+    router.route().handler(BodyHandler.create(false));
+    router.post("/v1/customers").handler(ctx -> answer(ctx, form -> new JsonObject()
+        .put("id", "cus_test" + ids.incrementAndGet()).put("object", "customer")
+        .put("created", Instant.now().getEpochSecond()).put("livemode", false)
+        .put("name", form.get("name")).put("metadata", metadata(form))));
+    router.post("/v1/checkout/sessions").handler(ctx -> answer(ctx, form -> {
+      String id = "cs_test_" + ids.incrementAndGet();
+      long quantity = Long.parseLong(form.getOrDefault("line_items[0][quantity]", "1"));
+      long amount = Long.parseLong(form.get("line_items[0][price_data][unit_amount]")) * quantity;
+      return new JsonObject().put("id", id).put("object", "checkout.session").put("mode", form.get("mode"))
+          .put("status", "open").put("payment_status", "unpaid").put("livemode", false)
+          .put("customer", form.get("customer")).put("client_reference_id", form.get("client_reference_id"))
+          .put("currency", form.get("line_items[0][price_data][currency]")).put("amount_subtotal", amount)
+          .put("amount_total", amount).put("metadata", metadata(form)).put("success_url", form.get("success_url"))
+          .put("cancel_url", form.get("cancel_url")).put("url", "https://checkout.stripe.com/c/pay/" + id);
+    }));
+    server = vertx.createHttpServer().requestHandler(router).listen(0, "127.0.0.1").await();
+  }
+
+  public static FakeStripe start(Vertx vertx) {
+    return new FakeStripe(vertx);
+  }
+
+  public String base() {
+    return "http://127.0.0.1:" + server.actualPort();
+  }
+
+  /** The requests received on {@code path}, oldest first. */
+  public List<Received> received(String path) {
+    return received.stream().filter(r -> r.path().equals(path)).toList();
+  }
+
+  /**
+   * Stripe's {@code Stripe-Signature} header for {@code payload} signed at {@code unixSeconds}:
+   * {@code t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<payload>")>}.
+   */
+  public static String signature(String secret, String payload, long unixSeconds) {
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+      byte[] sig = mac.doFinal((unixSeconds + "." + payload).getBytes(StandardCharsets.UTF_8));
+      return "t=" + unixSeconds + ",v1=" + HexFormat.of().formatHex(sig);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private void answer(RoutingContext ctx, java.util.function.Function<Map<String, String>, JsonObject> make) {
+    Map<String, String> form = new HashMap<>();
+    ctx.request().formAttributes().forEach(e -> form.put(e.getKey(), e.getValue()));
+    received.add(new Received(ctx.request().path(), form, MultiMap.caseInsensitiveMultiMap()
+        .addAll(ctx.request().headers())));
+    String auth = ctx.request().getHeader("Authorization");
+    if (auth == null || !auth.startsWith("Bearer sk_")) {
+      ctx.response().setStatusCode(401).putHeader("content-type", "application/json")
+          .end(new JsonObject().put("error", new JsonObject().put("type", "invalid_request_error")
+              .put("message", "Invalid API Key provided")).encode());
+      return;
+    }
+    ctx.response().putHeader("content-type", "application/json").putHeader("request-id", "req_test")
+        .end(make.apply(form).encode());
+  }
+
+  private static JsonObject metadata(Map<String, String> form) {
+    JsonObject m = new JsonObject();
+    form.forEach((k, v) -> {
+      if (k.startsWith("metadata[") && k.endsWith("]")) {
+        m.put(k.substring("metadata[".length(), k.length() - 1), v);
+      }
+    });
+    return m;
+  }
+
+  @Override
+  public void close() {
+    server.close().await();
+  }
+}
