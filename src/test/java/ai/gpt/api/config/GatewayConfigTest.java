@@ -1,6 +1,7 @@
 package ai.gpt.api.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -123,5 +124,34 @@ class GatewayConfigTest {
     assertEquals("9000", parsed.get("PORT"));
     assertEquals("json", parsed.get("LOG_FORMAT"));
     assertEquals(2, parsed.size());
+  }
+
+  @Test
+  @DisplayName("billing: off without STRIPE_SECRET_KEY; the webhook secret required with it; top-up amounts through"
+      + " the money parser, in whole cents, min <= presets <= max")
+  void billingSettings() {
+    BillingSettings off = GatewayConfig.from(Env.of(BASE)).billing();
+    assertFalse(off.enabled());
+    assertEquals(BillingSettings.DEFAULT_API_BASE, off.apiBase());
+    assertEquals(5_000_000L, off.topUpMinMicros());
+    assertEquals(1_000_000_000L, off.topUpMaxMicros());
+    assertEquals(java.util.List.of(10_000_000L, 25_000_000L, 50_000_000L, 100_000_000L), off.presetsMicros());
+    ConfigException noSecret = assertThrows(ConfigException.class, () -> with("STRIPE_SECRET_KEY", "sk_test_x"));
+    assertTrue(noSecret.getMessage().contains("STRIPE_WEBHOOK_SECRET"), noSecret.getMessage());
+    Map<String, String> env = new HashMap<>(BASE);
+    env.putAll(Map.of("STRIPE_SECRET_KEY", "sk_test_x", "STRIPE_WEBHOOK_SECRET", "whsec_x",
+        "STRIPE_API_BASE", "http://127.0.0.1:12111/", "BILLING_TOPUP_MIN_USD", "2.50", "BILLING_TOPUP_PRESETS_USD",
+        "2.5, 20"));
+    BillingSettings on = GatewayConfig.from(Env.of(env)).billing();
+    assertTrue(on.enabled());
+    assertEquals("http://127.0.0.1:12111", on.apiBase());
+    assertEquals(2_500_000L, on.topUpMinMicros());
+    assertEquals(java.util.List.of(2_500_000L, 20_000_000L), on.presetsMicros());
+    rejects("BILLING_TOPUP_MIN_USD", "1.005");
+    rejects("BILLING_TOPUP_MIN_USD", "1e3");
+    rejects("BILLING_TOPUP_MAX_USD", "-5");
+    rejects("BILLING_TOPUP_MAX_USD", "4");
+    rejects("BILLING_TOPUP_PRESETS_USD", "2000");
+    rejects("STRIPE_API_BASE", "ftp://stripe");
   }
 }
