@@ -19,7 +19,8 @@ CREATE TABLE stripe_events (
     object_id        TEXT,                             -- cs_... / ch_... the event is about
     outcome          TEXT        NOT NULL,
     amount_micros    BIGINT,
-    ledger_entry_id  BIGINT      REFERENCES credit_ledger(id),
+    ledger_entry_id  BIGINT,                           -- the credit_ledger row it wrote (no FK: the ledger is
+                                                       -- append-only, and tests truncate it alone)
     flagged          BOOLEAN     NOT NULL DEFAULT false,
     payload          TEXT,                             -- kept for flagged events only
     received_at      TIMESTAMPTZ NOT NULL DEFAULT now()

@@ -77,9 +77,10 @@ public final class BillingRoutes implements ApiRoutes {
 
   /** {usd}: a Checkout Session for that much credit; admin or owner of the organization. */
   private void checkout(RoutingContext ctx) {
-    requireEnabled();
     long orgId = Memberships.pathId(ctx, "orgId");
+    // Membership first: a non-member gets 404 exactly as for an unknown organization, billing on or off.
     memberships.require(orgId, ApiAuth.of(ctx).userId(), Role.ADMIN).compose(role -> {
+      requireEnabled();
       long micros = Json.usd(Json.body(ctx), "usd", false);
       if (micros < settings.topUpMinMicros() || micros > settings.topUpMaxMicros()) {
         throw Json.invalidAmount("'usd' must be between " + Money.formatUsd(settings.topUpMinMicros()) + " and "

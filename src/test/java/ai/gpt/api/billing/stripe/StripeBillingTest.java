@@ -272,6 +272,33 @@ class StripeBillingTest {
     }
   }
 
+  @Test
+  @DisplayName("the same refund event delivered 10 times at once debits once; the ones that met it in flight get"
+      + " 409 (Stripe redelivers them) and a redelivery is a duplicate")
+  void concurrentRefundDebitsOnce() {
+    User ada = users.signUp("ada@example.com");
+    long org = ada.orgId();
+    deliver(event("evt_pay", "checkout.session.completed", session("cs_c", org, 1000, "paid")));
+    long paid = users.gw.ledgerBalance(org);
+    String refund = event("evt_refund", "charge.refunded", charge("ch_c", org, 1000));
+    List<Future<HttpResponse<Buffer>>> sends = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      sends.add(users.gw.client().post(WEBHOOK).putHeader("Stripe-Signature", sign(refund, now()))
+          .putHeader("content-type", "application/json").sendBuffer(Buffer.buffer(refund)));
+    }
+    Future.join(sends).await();
+    int debited = 0;
+    for (Future<HttpResponse<Buffer>> f : sends) {
+      HttpResponse<Buffer> r = f.result();
+      assertTrue(r.statusCode() == 200 || r.statusCode() == 409, r.bodyAsString());
+      debited += r.statusCode() == 200 && "debited".equals(r.bodyAsJsonObject().getString("outcome")) ? 1 : 0;
+    }
+    assertEquals(1, debited);
+    assertEquals(paid - 10_000_000L, users.gw.ledgerBalance(org));
+    assertEquals("duplicate", deliver(refund).bodyAsJsonObject().getString("outcome"));
+    assertEquals(paid - 10_000_000L, users.gw.ledgerBalance(org));
+  }
+
   // ---- helpers --------------------------------------------------------------------------------------------
 
   private HttpResponse<Buffer> deliver(String event) {
