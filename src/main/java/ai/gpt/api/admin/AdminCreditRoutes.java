@@ -6,6 +6,7 @@ import static ai.gpt.api.admin.AdminParams.pathId;
 import ai.gpt.api.api.ApiAuth;
 import ai.gpt.api.api.Json;
 import ai.gpt.api.billing.CreditDebits;
+import ai.gpt.api.billing.LedgerSql;
 import ai.gpt.api.billing.Money;
 import ai.gpt.api.error.ApiError;
 import io.vertx.core.Future;
@@ -24,14 +25,6 @@ import java.util.function.Supplier;
 final class AdminCreditRoutes {
   private static final int MAX_REASON = 500;
   private static final int MAX_IDEMPOTENCY_KEY = 200;
-
-  private static final String ORG_EXISTS = "SELECT 1 FROM organizations WHERE id = $1";
-  private static final String LEDGER_INSERT = "INSERT INTO credit_ledger (org_id, amount_micros, kind, reason,"
-      + " idempotency_key) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id";
-  private static final String LEDGER_BY_KEY = "SELECT id, org_id, amount_micros FROM credit_ledger"
-      + " WHERE idempotency_key = $1";
-  private static final String BALANCE = "SELECT COALESCE(SUM(amount_micros), 0)::bigint FROM credit_ledger"
-      + " WHERE org_id = $1";
 
   /** The ledger row of a credit or deduction, whether this call wrote it, and the balance after. */
   private record Posted(long entryId, boolean applied, long balanceMicros) {}
@@ -70,7 +63,7 @@ final class AdminCreditRoutes {
     }
     String key = "admin-credit:" + orgId + ":" + (header == null ? UUID.randomUUID() : header);
     String kind = micros > 0 ? "credit" : "adjustment";
-    pool.preparedQuery(ORG_EXISTS).execute(Tuple.of(orgId)).compose(exists -> exists.size() == 0
+    pool.preparedQuery(LedgerSql.ORG_EXISTS).execute(Tuple.of(orgId)).compose(exists -> exists.size() == 0
             ? Future.failedFuture(noSuch("organization"))
             : replay(pool, orgId, micros, key))
         .compose(prior -> {
@@ -78,7 +71,7 @@ final class AdminCreditRoutes {
             return Future.succeededFuture(prior);
           }
           Supplier<Future<Posted>> write = () -> pool.withTransaction(tx -> CreditDebits.boundTransaction(tx)
-              .compose(v -> tx.preparedQuery(LEDGER_INSERT).execute(Tuple.of(orgId, micros, kind, reason, key)))
+              .compose(v -> tx.preparedQuery(LedgerSql.INSERT).execute(Tuple.of(orgId, micros, kind, reason, key)))
               .compose(inserted -> inserted.size() == 0
                   // A concurrent call with the same Idempotency-Key committed first.
                   ? replay(tx, orgId, micros, key)
@@ -111,7 +104,7 @@ final class AdminCreditRoutes {
 
   /** The row a first call with this key made, null if none; 409 for another amount. */
   private static Future<Posted> replay(SqlClient client, long orgId, long micros, String key) {
-    return client.preparedQuery(LEDGER_BY_KEY).execute(Tuple.of(key)).compose(existing -> {
+    return client.preparedQuery(LedgerSql.BY_KEY).execute(Tuple.of(key)).compose(existing -> {
       if (existing.size() == 0) {
         return Future.succeededFuture(null);
       }
@@ -125,6 +118,7 @@ final class AdminCreditRoutes {
   }
 
   private static Future<Long> balance(SqlClient client, long orgId) {
-    return client.preparedQuery(BALANCE).execute(Tuple.of(orgId)).map(rows -> rows.iterator().next().getLong(0));
+    return client.preparedQuery(LedgerSql.BALANCE).execute(Tuple.of(orgId))
+        .map(rows -> rows.iterator().next().getLong(0));
   }
 }

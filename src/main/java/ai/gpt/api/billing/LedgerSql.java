@@ -10,9 +10,9 @@ public final class LedgerSql {
   public static final String INSERT = "INSERT INTO credit_ledger (org_id, amount_micros, kind, reason, idempotency_key)"
       + " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING RETURNING " + COLUMNS;
 
-  static final String BY_KEY = "SELECT " + COLUMNS + " FROM credit_ledger WHERE idempotency_key = $1";
+  public static final String BY_KEY = "SELECT " + COLUMNS + " FROM credit_ledger WHERE idempotency_key = $1";
 
-  static final String BALANCE =
+  public static final String BALANCE =
       "SELECT COALESCE(SUM(amount_micros), 0)::bigint AS balance FROM credit_ledger WHERE org_id = $1";
 
   static final String BALANCES = "SELECT org_id, SUM(amount_micros)::bigint AS balance FROM credit_ledger"
@@ -35,5 +35,5 @@ public final class LedgerSql {
   static final String ORG_BY_NAME_OR_ID =
       "SELECT id, name FROM organizations WHERE name = $1 OR id::text = $1 ORDER BY (name = $1) DESC LIMIT 1";
 
-  static final String ORG_EXISTS = "SELECT 1 FROM organizations WHERE id = $1";
+  public static final String ORG_EXISTS = "SELECT 1 FROM organizations WHERE id = $1";
 }

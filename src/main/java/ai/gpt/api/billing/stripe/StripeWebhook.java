@@ -37,7 +37,6 @@ public final class StripeWebhook {
       + " amount_micros, flagged, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING"
       + " RETURNING id";
   private static final String LINK = "UPDATE stripe_events SET ledger_entry_id = $2, outcome = $3 WHERE id = $1";
-  private static final String ORG_EXISTS = "SELECT 1 FROM organizations WHERE id = $1";
   private static final String ORG_OF_CUSTOMER = "SELECT org_id FROM stripe_customers WHERE customer_id = $1";
   private static final String REFUNDED = "SELECT COALESCE(SUM(amount_micros), 0)::bigint FROM stripe_events"
       + " WHERE object_id = $1 AND outcome = 'debited'";
@@ -195,7 +194,7 @@ public final class StripeWebhook {
 
   private Future<Boolean> knownOrg(Long orgId) {
     return orgId == null ? Future.succeededFuture(false)
-        : pool.preparedQuery(ORG_EXISTS).execute(Tuple.of(orgId)).map(rows -> rows.size() > 0);
+        : pool.preparedQuery(LedgerSql.ORG_EXISTS).execute(Tuple.of(orgId)).map(rows -> rows.size() > 0);
   }
 
   /** The organization of a charge: its PaymentIntent's metadata, else its customer's organization. */
