@@ -117,6 +117,11 @@ public final class CreditDebits {
         .recover(err -> {
           // Redis (or the ledger, to load the balance) is unreachable: the debit cannot be checked, so it waits.
           LOG.warn("Could not hold a debit of organization {}: {}", orgId, err.toString());
+          if (RedisScript.mayHaveRun(err)) {
+            // The hold may be in place with only its answer lost: release it now (retried until Redis confirms),
+            // or it would block that much credit until it expired.
+            end(orgId, holdId, 0, "");
+          }
           return Future.failedFuture(ApiError.unavailable("The organization's credit cannot be checked right now;"
               + " retry shortly."));
         })

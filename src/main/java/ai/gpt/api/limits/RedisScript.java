@@ -13,6 +13,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.TimeoutException;
 
 /**
  * A Lua script from the classpath ({@code lua/<name>.lua}), run with EVALSHA.
@@ -100,5 +101,15 @@ public final class RedisScript {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /**
+   * Whether a script call that failed may still have run in Redis: it timed out (it may run later), or the
+   * connection closed while it waited for its reply (vertx-redis fails the calls in flight with CONNECTION_CLOSED; the
+   * script ran and only its answer was lost). A call refused before it was written (connection refused, a channel
+   * already closed) never ran. Callers whose script places something (a hold, a lease) must then undo it.
+   */
+  public static boolean mayHaveRun(Throwable cause) {
+    return cause instanceof TimeoutException || String.valueOf(cause.getMessage()).contains("CONNECTION_CLOSED");
   }
 }

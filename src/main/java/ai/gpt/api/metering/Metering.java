@@ -6,6 +6,7 @@ import ai.gpt.api.limits.AdmissionResult;
 import ai.gpt.api.limits.BalanceLoader;
 import ai.gpt.api.limits.LimiterSettings;
 import ai.gpt.api.limits.RateLimiter;
+import ai.gpt.api.limits.RedisScript;
 import ai.gpt.api.limits.SettledUsage;
 import ai.gpt.api.usage.DirectUsageWriter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -14,7 +15,6 @@ import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -112,22 +112,12 @@ public final class Metering {
       }
     }
     metrics.admission("unavailable", "", policy == FailurePolicy.OPEN ? "local" : "redis");
-    if (mayHaveRun(cause)) {
+    if (RedisScript.mayHaveRun(cause)) {
       // The script may have run, taking a hold and a lease nobody will settle: settling the request id now (for
       // nothing) releases them, or makes a late admission see a settled id and do nothing.
       send(new PendingSettlements.Pending(SettledUsage.unserved(r, model, endpoint, 503), System.nanoTime()), true);
     }
     return Future.failedFuture(ApiError.unavailable("Rate limiting is temporarily unavailable. Please retry shortly."));
-  }
-
-  /**
-   * Whether an admission call that failed may still have run in Redis: it timed out (it may run later), or the
-   * connection closed while it waited for its reply (vertx-redis fails the calls in flight with CONNECTION_CLOSED; the
-   * script ran and only its answer was lost). A call refused before it was written (connection refused, a channel
-   * already closed) never ran.
-   */
-  private static boolean mayHaveRun(Throwable cause) {
-    return cause instanceof TimeoutException || String.valueOf(cause.getMessage()).contains("CONNECTION_CLOSED");
   }
 
   private void count(AdmissionResult result, AdmissionRequest r, String source) {
