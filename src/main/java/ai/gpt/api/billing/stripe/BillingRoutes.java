@@ -18,6 +18,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.sqlclient.Pool;
+import java.util.List;
 
 /**
  * Stripe billing: top-ups through Checkout, and Stripe's webhook, the only way a payment becomes credit (never
@@ -42,7 +43,9 @@ public final class BillingRoutes implements ApiRoutes {
     this.publicUrl = publicUrl;
     this.stripe = settings.enabled() ? new StripeApi(vertx, settings) : null;
     this.customers = settings.enabled() ? new StripeCustomers(pool, stripe) : null;
-    this.webhook = settings.enabled() ? new StripeWebhook(vertx, pool, debits, settings) : null;
+    StripeEvents events = new StripeEvents(pool);
+    this.webhook = settings.enabled() ? new StripeWebhook(vertx, events, settings.webhookSecret(),
+        List.of(new TopUpEvents(events, debits), new RefundEvents(events, debits))) : null;
   }
 
   /** What the web app needs to offer billing: whether it is on, the publishable key and the top-up amounts. */

@@ -46,7 +46,7 @@ public final class StripeApi {
     CustomerCreateParams params = CustomerCreateParams.builder().setName(orgName)
         .putMetadata("org_id", Long.toString(orgId)).build();
     RequestOptions options = RequestOptions.builder().setIdempotencyKey("gptapi-customer-org-" + orgId).build();
-    return call("create the customer", () -> client.v1().customers().create(params, options).getId());
+    return call("create the customer", c -> c.v1().customers().create(params, options).getId());
   }
 
   /**
@@ -72,10 +72,24 @@ public final class StripeApi {
         .setSuccessUrl(successUrl)
         .setCancelUrl(cancelUrl)
         .build();
-    return call("create the Checkout Session", () -> {
-      Session s = client.v1().checkout().sessions().create(params);
+    return call("create the Checkout Session", c -> {
+      Session s = c.v1().checkout().sessions().create(params);
       return new Checkout(s.getId(), s.getUrl());
     });
+  }
+
+  /** One blocking stripe-java call on {@link StripeApi#client}. */
+  @FunctionalInterface
+  public interface Call<T> {
+    T run(StripeClient client) throws StripeException;
+  }
+
+  /**
+   * Runs {@code call} on a worker thread; a failure becomes 502 {@code payment_provider_error} naming
+   * {@code what} ("create the customer"), with Stripe's own message when it gave one.
+   */
+  public <T> Future<T> call(String what, Call<T> call) {
+    return call(what, () -> call.run(client));
   }
 
   private <T> Future<T> call(String what, Callable<T> blocking) {

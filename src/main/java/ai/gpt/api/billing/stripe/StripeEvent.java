@@ -1,0 +1,42 @@
+package ai.gpt.api.billing.stripe;
+
+import io.vertx.core.json.JsonObject;
+
+/**
+ * One verified Stripe event.
+ *
+ * @param object {@code data.object}: the checkout session, charge, invoice… the event is about
+ * @param whole  the whole event, kept as the payload of a flagged event
+ */
+public record StripeEvent(String id, String type, JsonObject object, JsonObject whole) {
+  /** The id of {@link #object} ({@code cs_…}, {@code ch_…}, {@code in_…}). */
+  public String objectId() {
+    return object.getString("id");
+  }
+
+  /** The event's {@code created} (Unix seconds), which orders events about one object; 0 if absent. */
+  public long created() {
+    return whole.getValue("created") instanceof Number n ? n.longValue() : 0;
+  }
+
+  /** {@code metadata.org_id}, else {@code client_reference_id}, of the object: digits only, else null. */
+  public static Long orgOf(JsonObject object) {
+    Object ref = object.getValue("client_reference_id");
+    String text = object.getValue("metadata") instanceof JsonObject metadata
+        && metadata.getValue("org_id") instanceof String s ? s : ref instanceof String r ? r : null;
+    return orgId(text);
+  }
+
+  /** An organization id as Stripe metadata carries it (a decimal string); null when it is not one. */
+  public static Long orgId(String text) {
+    if (text == null || text.isEmpty() || text.length() > 18 || !text.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      return null;
+    }
+    return Long.parseLong(text);
+  }
+
+  /** A whole number field of the object (Stripe amounts are integer cents), or null. */
+  public Long amount(String field) {
+    return object.getValue(field) instanceof Number n ? n.longValue() : null;
+  }
+}
