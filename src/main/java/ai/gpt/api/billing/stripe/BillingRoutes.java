@@ -32,7 +32,7 @@ public final class BillingRoutes implements ApiRoutes {
 
   private final BillingSettings settings;
   private final Memberships memberships;
-  private final String publicUrl;
+  private final BillingLinks links;
   private final StripeCustomers customers;
   private final StripeApi stripe;
   private final StripeWebhook webhook;
@@ -40,7 +40,7 @@ public final class BillingRoutes implements ApiRoutes {
   public BillingRoutes(Vertx vertx, Pool pool, CreditDebits debits, BillingSettings settings, String publicUrl) {
     this.settings = settings;
     this.memberships = new Memberships(pool);
-    this.publicUrl = publicUrl;
+    this.links = new BillingLinks(publicUrl);
     this.stripe = settings.enabled() ? new StripeApi(vertx, settings) : null;
     this.customers = settings.enabled() ? new StripeCustomers(pool, stripe) : null;
     StripeEvents events = new StripeEvents(pool);
@@ -92,10 +92,10 @@ public final class BillingRoutes implements ApiRoutes {
       if (micros % BillingSettings.MICROS_PER_CENT != 0) {
         throw Json.invalidAmount("'usd' must be whole cents, such as \"25.50\".", "usd");
       }
-      String back = publicUrl + "/orgs/" + orgId + "/billing?checkout=";
       return customers.customerFor(orgId).compose(customer -> stripe.createCheckout(orgId, customer,
-              micros / BillingSettings.MICROS_PER_CENT, back + "success&session_id={CHECKOUT_SESSION_ID}",
-              back + "canceled"))
+              micros / BillingSettings.MICROS_PER_CENT,
+              links.billingPage(orgId, "checkout=success&session_id={CHECKOUT_SESSION_ID}"),
+              links.billingPage(orgId, "checkout=canceled")))
           .map(session -> new JsonObject().put("object", "checkout_session").put("id", session.id())
               .put("url", session.url()).put("org_id", orgId).put("amount_micros", micros)
               .put("amount_usd", Money.decimalUsd(micros)));

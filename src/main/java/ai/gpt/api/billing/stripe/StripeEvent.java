@@ -14,6 +14,17 @@ public record StripeEvent(String id, String type, JsonObject object, JsonObject 
     return object.getString("id");
   }
 
+  /**
+   * The PaymentIntent the object belongs to: its {@code payment_intent} (checkout sessions, charges, disputes), or
+   * its own id when it is one; null otherwise (invoices name theirs only in their payments list).
+   */
+  public String paymentIntent() {
+    if (object.getValue("payment_intent") instanceof String pi) {
+      return pi;
+    }
+    return "payment_intent".equals(object.getValue("object")) ? objectId() : null;
+  }
+
   /** The event's {@code created} (Unix seconds), which orders events about one object; 0 if absent. */
   public long created() {
     return whole.getValue("created") instanceof Number n ? n.longValue() : 0;

@@ -24,8 +24,8 @@ public final class StripeEvents {
 
   private static final String SEEN = "SELECT 1 FROM stripe_events WHERE id = $1";
   private static final String RECORD = "INSERT INTO stripe_events (id, type, org_id, object_id, outcome,"
-      + " amount_micros, flagged, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING"
-      + " RETURNING id";
+      + " amount_micros, flagged, payload, payment_intent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+      + " ON CONFLICT (id) DO NOTHING RETURNING id";
   private static final String LINK = "UPDATE stripe_events SET ledger_entry_id = $2, outcome = $3 WHERE id = $1";
   private static final String ORG_OF_CUSTOMER = "SELECT org_id FROM stripe_customers WHERE customer_id = $1";
 
@@ -51,7 +51,7 @@ public final class StripeEvents {
   public Future<Outcome> writeWithLedger(SqlConnection tx, StripeEvent e, long orgId, long micros, String key,
       String reason, String outcome) {
     return tx.preparedQuery(RECORD).execute(Tuple.of(e.id(), e.type(), orgId, e.objectId(), outcome, micros, false,
-            null))
+            null, paymentIntentOf(e)))
         .compose(recorded -> recorded.size() == 0 ? Future.succeededFuture(DUPLICATE)
             : tx.preparedQuery(LedgerSql.INSERT).execute(Tuple.of(orgId, micros, micros > 0 ? "credit" : "adjustment",
                     reason, key))
@@ -80,8 +80,14 @@ public final class StripeEvents {
 
   private Future<Outcome> write(SqlClient client, StripeEvent e, Long orgId, String outcome, String payload) {
     return knownOrg(orgId).compose(known -> client.preparedQuery(RECORD).execute(Tuple.of(e.id(), e.type(),
-            known ? orgId : null, e.objectId(), outcome, null, payload != null, payload)))
+            known ? orgId : null, e.objectId(), outcome, null, payload != null, payload, paymentIntentOf(e))))
         .map(rows -> rows.size() == 0 ? DUPLICATE : new Outcome(outcome, false));
+  }
+
+  /** Stripe ids are short ASCII tokens; anything else in an untrusted payload is not stored as one. */
+  private static String paymentIntentOf(StripeEvent e) {
+    String pi = e.paymentIntent();
+    return pi != null && pi.length() <= 255 ? pi : null;
   }
 
   public Future<Boolean> knownOrg(Long orgId) {

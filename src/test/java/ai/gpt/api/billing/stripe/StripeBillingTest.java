@@ -91,7 +91,7 @@ class StripeBillingTest {
     assertEquals(String.valueOf(org), session.form().get("client_reference_id"));
     assertEquals(String.valueOf(org), session.form().get("metadata[org_id]"));
     assertEquals(String.valueOf(org), session.form().get("payment_intent_data[metadata][org_id]"));
-    assertTrue(session.form().get("success_url").startsWith(ApiClient.PUBLIC_URL + "/orgs/" + org + "/billing"),
+    assertTrue(session.form().get("success_url").startsWith(ApiClient.PUBLIC_URL + "/dashboard/billing?org=" + org + "&checkout=success"),
         session.form().get("success_url"));
     assertTrue(session.form().get("cancel_url").startsWith(ApiClient.PUBLIC_URL + "/"));
     Received customer = stripe.received("/v1/customers").get(0);
