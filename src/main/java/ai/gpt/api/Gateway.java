@@ -42,6 +42,7 @@ import ai.gpt.api.billing.CreditDebits;
 import ai.gpt.api.billing.CreditRoutes;
 import ai.gpt.api.billing.Ledger;
 import ai.gpt.api.billing.stripe.BillingRoutes;
+import ai.gpt.api.billing.stripe.BillingStateSection;
 import ai.gpt.api.limits.HotBalances;
 import ai.gpt.api.limits.LimiterSettings;
 import ai.gpt.api.mail.Mailer;
@@ -148,6 +149,9 @@ public final class Gateway {
       AccountRoutes accounts = new AccountRoutes(accountStore, sessions, accessTokens, passwordHasher, limiter,
           mailLimits, accountConfig.clientAddress(), twoFactor, mailer, accountConfig.publicUrl(),
           accountConfig.sessionTtlDays());
+      // The parts of GET /api/orgs/{id}/billing owned by other features (plan, subscription, auto-recharge);
+      // BillingRoutes adds the customer's payments and the disputes.
+      List<BillingStateSection> billingSections = List.of();
       // Every feature of the /api JSON API, in mounting order.
       List<ApiRoutes> apiRoutes = List.of(
           docs.result(), // public: /api/openapi.json and /api/docs
@@ -158,7 +162,8 @@ public final class Gateway {
           new OrgRoutes(new OrgStore(pool), new Memberships(pool), mailer, mailLimits, accountConfig.publicUrl()),
           new KeyRoutes(pool, redis, new KeyHasher(config.keyPepper())),
           new CreditRoutes(pool, debits.result()),
-          new BillingRoutes(vertx, pool, debits.result(), config.billing(), accountConfig.publicUrl()),
+          new BillingRoutes(vertx, pool, redis, debits.result(), config.billing(), accountConfig.publicUrl(),
+              billingSections),
           new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())),
           new AdminRoutes(pool, redis, registry, debits.result()));
       AuthHandler auth = new AuthHandler(keys, new KeyHasher(config.keyPepper()), lastUsed, authFailures,

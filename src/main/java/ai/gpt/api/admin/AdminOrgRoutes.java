@@ -50,7 +50,8 @@ final class AdminOrgRoutes {
              o.rpm, o.rph, o.rpd, o.tpm, o.tph, o.tpd, o.concurrency,
              (SELECT COALESCE(SUM(amount_micros), 0) FROM credit_ledger l WHERE l.org_id = o.id)::bigint AS balance,
              (SELECT count(*) FROM api_keys k WHERE k.org_id = o.id) AS keys,
-             (SELECT count(*) FROM api_keys k WHERE k.org_id = o.id AND k.status = 'active') AS active_keys
+             (SELECT count(*) FROM api_keys k WHERE k.org_id = o.id AND k.status = 'active') AS active_keys,
+             (SELECT count(*) FROM stripe_disputes d WHERE d.org_id = o.id AND d.closed_at IS NULL) AS open_disputes
         FROM organizations o JOIN plans p ON p.id = o.plan_id
        WHERE o.id = $1""";
   private static final String ORG_FOR_UPDATE = "SELECT plan_id, rpm, rph, rpd, tpm, tph, tpd, concurrency"
@@ -123,7 +124,10 @@ final class AdminOrgRoutes {
           .put("balance_micros", balance)
           .put("balance_usd", Money.decimalUsd(balance))
           .put("key_count", r.getLong("keys"))
-          .put("active_key_count", r.getLong("active_keys"));
+          .put("active_key_count", r.getLong("active_keys"))
+          // API access is suspended while a payment dispute is open (see DisputeEvents).
+          .put("open_dispute_count", r.getLong("open_disputes"))
+          .put("suspended", r.getLong("open_disputes") > 0);
       return pool.preparedQuery(MEMBERS).execute(Tuple.of(orgId)).map(members -> {
         JsonArray list = new JsonArray();
         for (Row m : members) {

@@ -10,6 +10,7 @@ import java.util.Set;
  * @param allowedModels null when the key may use every model
  * @param orgLimits     the organization's effective limits (its own values over its plan's)
  * @param keyLimits     the key's own narrower limits; its concurrency defaults to the organization's
+ * @param suspended     the organization has an open payment dispute: its API access is suspended
  */
 public record ApiKey(
     long id,
@@ -21,7 +22,8 @@ public record ApiKey(
     Instant expiresAt,
     Set<String> allowedModels,
     Limits orgLimits,
-    Limits keyLimits) {
+    Limits keyLimits,
+    boolean suspended) {
 
   public boolean usable(Instant now) {
     return "active".equals(status) && (expiresAt == null || expiresAt.isAfter(now));

@@ -1,6 +1,7 @@
 package ai.gpt.api.auth;
 
 import ai.gpt.api.error.ApiError;
+import ai.gpt.api.metering.AdmissionErrors;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.ext.web.RoutingContext;
@@ -80,6 +81,11 @@ public final class AuthHandler implements Handler<RoutingContext> {
   }
 
   private void admit(RoutingContext ctx, ApiKey key) {
+    if (key.suspended()) {
+      // The key is right, so this is no authentication failure; read from the cached key, so it costs no query.
+      ctx.fail(AdmissionErrors.accountSuspended());
+      return;
+    }
     ctx.put(KEY, key);
     lastUsed.touch(key.id());
     ctx.next();

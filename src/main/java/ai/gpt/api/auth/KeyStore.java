@@ -16,7 +16,8 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Key lookups by public id, cached in memory so the hot path does not touch PostgreSQL. Entries are
+ * Key lookups by public id, cached in memory so the hot path does not touch PostgreSQL. The organization's data the
+ * request path needs (limits, suspension for an open payment dispute) is read with the key, in one query. Entries are
  * dropped on a revocation message (see {@link KeyInvalidations}) and expire after a while anyway, so a
  * lost message cannot keep a revoked key alive for long.
  *
@@ -36,7 +37,8 @@ public final class KeyStore {
              COALESCE(o.tpm, p.tpm) AS o_tpm, COALESCE(o.tph, p.tph) AS o_tph, COALESCE(o.tpd, p.tpd) AS o_tpd,
              COALESCE(o.concurrency, p.concurrency) AS o_concurrency,
              k.rpm AS k_rpm, k.rph AS k_rph, k.rpd AS k_rpd, k.tpm AS k_tpm, k.tph AS k_tph, k.tpd AS k_tpd,
-             k.concurrency AS k_concurrency
+             k.concurrency AS k_concurrency,
+             EXISTS (SELECT 1 FROM stripe_disputes d WHERE d.org_id = o.id AND d.closed_at IS NULL) AS suspended
         FROM api_keys k JOIN organizations o ON o.id = k.org_id JOIN plans p ON p.id = o.plan_id
        WHERE k.public_id = $1""";
 
@@ -120,7 +122,7 @@ public final class KeyStore {
         : orgConcurrency == null ? keyConcurrency : Math.min(keyConcurrency, orgConcurrency);
     return new ApiKey(r.getLong("id"), r.getString("public_id"), r.getString("secret_hash"), r.getLong("org_id"),
         r.getString("org_name"), r.getString("status"), expiresAt, allowed,
-        limits(r, "o_", null), limits(r, "k_", concurrency));
+        limits(r, "o_", null), limits(r, "k_", concurrency), r.getBoolean("suspended"));
   }
 
   private static Limits limits(Row r, String prefix, Integer concurrency) {

@@ -25,6 +25,14 @@ public final class AdmissionErrors {
     };
   }
 
+  /** The organization has an open payment dispute (chargeback): no API use until it is resolved. */
+  public static ApiError accountSuspended() {
+    return ApiError.of(402, "account_suspended", "API access for this organization is suspended because a payment"
+        + " to it is disputed (a chargeback). It resumes as soon as the dispute is closed: withdraw the dispute with"
+        + " your bank or card issuer, or contact support. The Billing tab of the dashboard lists open disputes.",
+        (String) null);
+  }
+
   private static ApiError rateLimited(AdmissionResult result, AdmissionRequest request) {
     Bucket b = result.tripped();
     Long limit = (b.scope() == Bucket.Scope.ORG ? request.orgLimits() : request.keyLimits()).get(b.kind(), b.window());

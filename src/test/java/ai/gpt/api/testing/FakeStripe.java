@@ -30,6 +30,8 @@ public final class FakeStripe implements AutoCloseable {
   private final HttpServer server;
   private final List<Received> received = new CopyOnWriteArrayList<>();
   private final AtomicInteger ids = new AtomicInteger();
+  private final List<JsonObject> objects = new CopyOnWriteArrayList<>();
+  private volatile boolean down;
 
   private FakeStripe(Vertx vertx) {
     Router router = Router.router(vertx);
@@ -49,7 +51,29 @@ public final class FakeStripe implements AutoCloseable {
           .put("amount_total", amount).put("metadata", metadata(form)).put("success_url", form.get("success_url"))
           .put("cancel_url", form.get("cancel_url")).put("url", "https://checkout.stripe.com/c/pay/" + id);
     }));
+    router.post("/v1/billing_portal/sessions").handler(ctx -> answer(ctx, form -> new JsonObject()
+        .put("id", "bps_test_" + ids.incrementAndGet()).put("object", "billing_portal.session")
+        .put("customer", form.get("customer")).put("return_url", form.get("return_url")).put("livemode", false)
+        .put("created", Instant.now().getEpochSecond())
+        .put("url", "https://billing.stripe.com/p/session/test_" + ids.get())));
+    router.get("/v1/charges").handler(ctx -> list(ctx, "charge"));
+    router.get("/v1/charges/:id").handler(ctx -> retrieve(ctx, "charge"));
+    router.get("/v1/refunds").handler(ctx -> list(ctx, "refund"));
+    router.get("/v1/invoices").handler(ctx -> list(ctx, "invoice"));
     server = vertx.createHttpServer().requestHandler(router).listen(0, "127.0.0.1").await();
+  }
+
+  /**
+   * Adds a charge, refund or invoice (by its {@code object} field) to what {@code GET /v1/charges},
+   * {@code /v1/refunds} and {@code /v1/invoices} list (newest {@code created} first, as Stripe does).
+   */
+  public void add(JsonObject object) {
+    objects.add(object);
+  }
+
+  /** While down, every request answers 500 as Stripe does in an outage (stripe-java retries, then fails). */
+  public void down(boolean down) {
+    this.down = down;
   }
 
   public static FakeStripe start(Vertx vertx) {
@@ -83,8 +107,15 @@ public final class FakeStripe implements AutoCloseable {
   private void answer(RoutingContext ctx, java.util.function.Function<Map<String, String>, JsonObject> make) {
     Map<String, String> form = new HashMap<>();
     ctx.request().formAttributes().forEach(e -> form.put(e.getKey(), e.getValue()));
+    ctx.queryParams().forEach(e -> form.put(e.getKey(), e.getValue())); // a GET's parameters
     received.add(new Received(ctx.request().path(), form, MultiMap.caseInsensitiveMultiMap()
         .addAll(ctx.request().headers())));
+    if (down) {
+      ctx.response().setStatusCode(500).putHeader("content-type", "application/json")
+          .end(new JsonObject().put("error", new JsonObject().put("type", "api_error")
+              .put("message", "An unknown error occurred")).encode());
+      return;
+    }
     String auth = ctx.request().getHeader("Authorization");
     if (auth == null || !auth.startsWith("Bearer sk_")) {
       ctx.response().setStatusCode(401).putHeader("content-type", "application/json")
@@ -94,6 +125,45 @@ public final class FakeStripe implements AutoCloseable {
     }
     ctx.response().putHeader("content-type", "application/json").putHeader("request-id", "req_test")
         .end(make.apply(form).encode());
+  }
+
+  /**
+   * A list in Stripe's envelope {@code {object: "list", data, has_more, url}}, filtered by the query parameters
+   * the gateway sends ({@code customer}, {@code payment_intent}, {@code charge}, {@code status},
+   * {@code created[gte]}, {@code created[lt]}) and paged by {@code limit} and {@code starting_after}.
+   */
+  private void list(RoutingContext ctx, String type) {
+    answer(ctx, form -> {
+      MultiMap q = ctx.queryParams();
+      List<JsonObject> matching = objects.stream().filter(o -> type.equals(o.getString("object")))
+          .filter(o -> List.of("customer", "payment_intent", "charge", "status").stream()
+              .allMatch(f -> q.get(f) == null || q.get(f).equals(o.getString(f))))
+          .filter(o -> q.get("created[gte]") == null || o.getLong("created") >= Long.parseLong(q.get("created[gte]")))
+          .filter(o -> q.get("created[lt]") == null || o.getLong("created") < Long.parseLong(q.get("created[lt]")))
+          .sorted((a, b) -> Long.compare(b.getLong("created"), a.getLong("created"))).toList();
+      int from = 0;
+      if (q.get("starting_after") != null) {
+        from = matching.stream().map(o -> o.getString("id")).toList().indexOf(q.get("starting_after")) + 1;
+      }
+      int limit = q.get("limit") == null ? 10 : Integer.parseInt(q.get("limit"));
+      List<JsonObject> page = matching.subList(from, Math.min(matching.size(), from + limit));
+      return new JsonObject().put("object", "list").put("data", new io.vertx.core.json.JsonArray(page))
+          .put("has_more", from + limit < matching.size()).put("url", ctx.request().path());
+    });
+  }
+
+  private void retrieve(RoutingContext ctx, String type) {
+    JsonObject found = objects.stream().filter(o -> type.equals(o.getString("object"))
+        && ctx.pathParam("id").equals(o.getString("id"))).findFirst().orElse(null);
+    if (found == null) {
+      received.add(new Received(ctx.request().path(), Map.of(), ctx.request().headers()));
+      ctx.response().setStatusCode(404).putHeader("content-type", "application/json")
+          .end(new JsonObject().put("error", new JsonObject().put("type", "invalid_request_error")
+              .put("code", "resource_missing").put("message", "No such " + type + ": '" + ctx.pathParam("id") + "'"))
+              .encode());
+      return;
+    }
+    answer(ctx, form -> found);
   }
 
   private static JsonObject metadata(Map<String, String> form) {

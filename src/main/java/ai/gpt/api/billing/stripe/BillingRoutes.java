@@ -10,6 +10,7 @@ import ai.gpt.api.error.ApiError;
 import ai.gpt.api.http.BodyLimit;
 import ai.gpt.api.orgs.Memberships;
 import ai.gpt.api.orgs.Role;
+import com.stripe.param.billingportal.SessionCreateParams;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -17,7 +18,9 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.Pool;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -36,8 +39,14 @@ public final class BillingRoutes implements ApiRoutes {
   private final StripeCustomers customers;
   private final StripeApi stripe;
   private final StripeWebhook webhook;
+  private final BillingState state;
 
-  public BillingRoutes(Vertx vertx, Pool pool, CreditDebits debits, BillingSettings settings, String publicUrl) {
+  /**
+   * @param sections the other features' parts of the billing state (plan, subscription, auto-recharge); the
+   *                 customer, payments and disputes parts are added here
+   */
+  public BillingRoutes(Vertx vertx, Pool pool, Redis redis, CreditDebits debits, BillingSettings settings,
+      String publicUrl, List<BillingStateSection> sections) {
     this.settings = settings;
     this.memberships = new Memberships(pool);
     this.links = new BillingLinks(publicUrl);
@@ -45,7 +54,15 @@ public final class BillingRoutes implements ApiRoutes {
     this.customers = settings.enabled() ? new StripeCustomers(pool, stripe) : null;
     StripeEvents events = new StripeEvents(pool);
     this.webhook = settings.enabled() ? new StripeWebhook(vertx, events, settings.webhookSecret(),
-        List.of(new TopUpEvents(events, debits), new RefundEvents(events, debits))) : null;
+        List.of(new TopUpEvents(events, debits), new RefundEvents(events, debits),
+            new DisputeEvents(events, debits, new DisputedOrgs(pool, events, stripe), redis))) : null;
+    List<BillingStateSection> all = new ArrayList<>();
+    if (settings.enabled()) {
+      all.add(new PaymentsSection(customers, stripe));
+    }
+    all.add(new DisputesSection(pool));
+    all.addAll(sections);
+    this.state = new BillingState(pool, all);
   }
 
   /** What the web app needs to offer billing: whether it is on, the publishable key and the top-up amounts. */
@@ -67,6 +84,8 @@ public final class BillingRoutes implements ApiRoutes {
   @Override
   public void mountSignedIn(Router api) {
     api.post("/orgs/:orgId/billing/checkout").handler(this::checkout);
+    api.post("/orgs/:orgId/billing/portal").handler(this::portal);
+    api.get("/orgs/:orgId/billing").handler(this::state);
   }
 
   private void webhook(RoutingContext ctx) {
@@ -100,6 +119,28 @@ public final class BillingRoutes implements ApiRoutes {
               .put("url", session.url()).put("org_id", orgId).put("amount_micros", micros)
               .put("amount_usd", Money.decimalUsd(micros)));
     }).onSuccess(json -> Json.send(ctx, 201, json)).onFailure(ctx::fail);
+  }
+
+  /** A Stripe Billing Portal session (cards, invoices, receipts) returning to the Billing tab; admin or owner. */
+  private void portal(RoutingContext ctx) {
+    long orgId = Memberships.pathId(ctx, "orgId");
+    memberships.require(orgId, ApiAuth.of(ctx).userId(), Role.ADMIN).compose(role -> {
+      requireEnabled();
+      return customers.customerFor(orgId).compose(customer -> stripe.call("create the Billing Portal session",
+              c -> c.v1().billingPortal().sessions().create(SessionCreateParams.builder().setCustomer(customer)
+                  .setReturnUrl(links.billingPage(orgId, null)).build())))
+          .map(session -> new JsonObject().put("object", "billing_portal_session").put("id", session.getId())
+              .put("url", session.getUrl()).put("org_id", orgId));
+    }).onSuccess(json -> Json.send(ctx, 201, json)).onFailure(ctx::fail);
+  }
+
+  /** The organization's billing state; any member. */
+  private void state(RoutingContext ctx) {
+    long orgId = Memberships.pathId(ctx, "orgId");
+    memberships.require(orgId, ApiAuth.of(ctx).userId(), Role.MEMBER).compose(role -> {
+      requireEnabled();
+      return state.of(orgId);
+    }).onSuccess(json -> Json.send(ctx, 200, json)).onFailure(ctx::fail);
   }
 
   private void requireEnabled() {

@@ -31,6 +31,11 @@ public final class StripeCustomers {
         .compose(v -> find(orgId)));
   }
 
+  /** The organization's customer id, or null when it has none yet (never creates one). */
+  public Future<String> existing(long orgId) {
+    return find(orgId);
+  }
+
   private Future<String> find(long orgId) {
     return pool.preparedQuery(FIND).execute(Tuple.of(orgId))
         .map(rows -> rows.size() == 0 ? null : rows.iterator().next().getString(0));
