@@ -33,13 +33,18 @@ class BillingDisabledTest {
   }
 
   @Test
-  @DisplayName("no secret key: checkout and webhook answer 503 billing_disabled; /api/config says billing is off")
+  @DisplayName("no secret key: checkout, portal, billing state and webhook answer 503 billing_disabled; /api/config says billing is off")
   void billingOff() {
     User ada = users.signUp("ada@example.com");
     HttpResponse<Buffer> checkout = users.call("POST", "/api/orgs/" + ada.orgId() + "/billing/checkout",
         ada.token(), new JsonObject().put("usd", "10"));
     assertEquals(503, checkout.statusCode(), checkout.bodyAsString());
     assertEquals("billing_disabled", code(checkout));
+    for (String[] route : new String[][] {{"GET", "/billing"}, {"POST", "/billing/portal"}}) {
+      HttpResponse<Buffer> off = users.call(route[0], "/api/orgs/" + ada.orgId() + route[1], ada.token(), null);
+      assertEquals(503, off.statusCode(), route[1]);
+      assertEquals("billing_disabled", code(off));
+    }
     String event = StripeBillingTest.event("evt_1", "checkout.session.completed",
         StripeBillingTest.session("cs_1", ada.orgId(), 1000, "paid"));
     HttpResponse<Buffer> webhook = users.gw.client().post(StripeBillingTest.WEBHOOK)
