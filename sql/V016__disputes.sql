@@ -18,3 +18,6 @@ CREATE TABLE stripe_disputes (
 );
 CREATE INDEX stripe_disputes_open_idx ON stripe_disputes (org_id) WHERE closed_at IS NULL;
 CREATE INDEX stripe_disputes_org_idx ON stripe_disputes (org_id, opened_at);
+
+-- Reconciliation (billing reconcile) reads the money-moving events of a period.
+CREATE INDEX stripe_events_received_money_idx ON stripe_events (received_at) WHERE ledger_entry_id IS NOT NULL;

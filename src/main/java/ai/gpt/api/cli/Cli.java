@@ -31,6 +31,9 @@ public final class Cli {
                    [--concurrency N]             values, or 'none' to clear
         limits show --org ORG|--key ID
         admin grant EMAIL | admin revoke EMAIL   make a user a platform admin (the /api/admin API), or not
+        billing reconcile --from YYYY-MM-DD --to YYYY-MM-DD
+                                                 compare Stripe's payments, refunds and paid invoices of those
+                                                 UTC days (both included) with the ledger; exit 1 on a difference
       Configuration comes from environment variables and .env (see .env.example).""";
 
   private Cli() {}
@@ -50,7 +53,7 @@ public final class Cli {
           Migrations.migrate(c.databaseUrl());
           System.out.println("Database is up to date.");
         });
-        case "org", "key", "backend", "credits", "limits", "admin" -> withLocalServices(config, c -> admin(c, new Args(words)));
+        case "org", "key", "backend", "credits", "limits", "admin", "billing" -> withLocalServices(config, c -> admin(c, new Args(words)));
         case "help", "--help", "-h" -> {
           System.out.println(USAGE);
           yield 0;
@@ -91,6 +94,7 @@ public final class Cli {
         case "credits" -> CreditCommands.run(pool, redis, args);
         case "limits" -> LimitCommands.run(pool, redis, args);
         case "admin" -> AdminCommands.run(pool, args);
+        case "billing" -> BillingCommands.run(vertx, pool, config.billing(), args);
         default -> BackendCommands.run(pool, args);
       }
     } finally {
