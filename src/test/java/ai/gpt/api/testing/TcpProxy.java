@@ -1,10 +1,12 @@
 package ai.gpt.api.testing;
 
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetSocket;
+import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -24,6 +26,9 @@ public final class TcpProxy {
   private final Set<Link> links = ConcurrentHashMap.newKeySet();
   private final AtomicInteger accepted = new AtomicInteger();
   private volatile Mode mode = Mode.OPEN;
+  /** While set: the first client chunk containing it is held back and the proxy stalls (see {@link #stallOn}). */
+  private volatile String stallMarker;
+  private final Promise<Void> stalledOnMarker = Promise.promise();
 
   private TcpProxy(Vertx vertx, String targetHost, int targetPort) {
     this.targetHost = targetHost;
@@ -63,6 +68,16 @@ public final class TcpProxy {
     }
   }
 
+  /**
+   * Forwards as usual until a client sends a chunk containing {@code marker} (e.g. the SHA of one Lua script in an
+   * EVALSHA), then stalls everything, that chunk included, as {@link #stall()}: the client is left waiting at
+   * exactly that step. The returned future completes when it happens.
+   */
+  public Future<Void> stallOn(String marker) {
+    stallMarker = marker;
+    return stalledOnMarker.future();
+  }
+
   public void restore() {
     mode = Mode.OPEN;
     for (Link link : links) {
@@ -94,8 +109,8 @@ public final class TcpProxy {
       NetSocket up = ar.result();
       Link link = new Link(down, up);
       links.add(link);
-      forward(down, up);
-      forward(up, down);
+      forward(down, up, true);
+      forward(up, down, false);
       down.closeHandler(v -> link.close());
       up.closeHandler(v -> link.close());
       down.exceptionHandler(e -> link.close());
@@ -108,8 +123,15 @@ public final class TcpProxy {
     });
   }
 
-  private void forward(NetSocket from, NetSocket to) {
+  private void forward(NetSocket from, NetSocket to, boolean fromClient) {
     from.handler(buf -> {
+      String marker = stallMarker;
+      if (fromClient && marker != null && buf.toString(StandardCharsets.ISO_8859_1).contains(marker)) {
+        stallMarker = null;
+        stall();
+        stalledOnMarker.tryComplete();
+        return;
+      }
       to.write(buf);
       if (to.writeQueueFull()) {
         from.pause();
