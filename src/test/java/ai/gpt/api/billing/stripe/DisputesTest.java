@@ -72,7 +72,7 @@ class DisputesTest {
 
   @Test
   @DisplayName("a dispute suspends /v1 with 402 account_suspended on both replicas (10 concurrent deliveries apply"
-      + " once); the billing state shows it; a won dispute restores access and debits nothing")
+      + " once); the billing state and the admin view show it; a won dispute restores access and debits nothing")
   void disputeSuspendsUntilWon(Vertx vertx) throws Exception {
     FakeLlamaServer llama = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options().slots(4)).await();
     Gateway second = null;
@@ -115,6 +115,12 @@ class DisputesTest {
       assertEquals("dp_1", d.getString("id"));
       assertEquals("20.000000", d.getString("amount_usd"));
       assertEquals(true, d.getBoolean("open"));
+      users.gw.pool().preparedQuery("UPDATE users SET is_admin = true WHERE id = $1").execute(Tuple.of(ada.id()))
+          .await();
+      HttpResponse<Buffer> admin = users.call("GET", "/api/admin/orgs/" + org, ada.token(), null);
+      assertEquals(200, admin.statusCode(), admin.bodyAsString());
+      assertEquals(true, admin.bodyAsJsonObject().getBoolean("suspended"));
+      assertEquals(1L, admin.bodyAsJsonObject().getLong("open_dispute_count"));
 
       HttpResponse<Buffer> won = deliver(event("evt_dp_won", "charge.dispute.closed",
           dispute("dp_1", "pi_cs_d", 2000, "won")));
