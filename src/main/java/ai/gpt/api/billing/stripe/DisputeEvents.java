@@ -41,7 +41,7 @@ final class DisputeEvents implements StripeEventHandler {
   private static final String CLOSE = "INSERT INTO stripe_disputes (id, org_id, charge_id, payment_intent,"
       + " amount_micros, reason, status, closed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, now())"
       + " ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, amount_micros = EXCLUDED.amount_micros,"
-      + " closed_at = now()";
+      + " closed_at = COALESCE(stripe_disputes.closed_at, now())";
   /** Kept when a second "lost" event of the dispute wrote no ledger row. */
   private static final String LINK_DEBIT = "UPDATE stripe_disputes SET ledger_entry_id ="
       + " COALESCE((SELECT ledger_entry_id FROM stripe_events WHERE id = $2), ledger_entry_id) WHERE id = $1";
