@@ -196,6 +196,38 @@ class DisputesTest {
     HttpResponse<Buffer> nobody = deliver(event("evt_n", "charge.dispute.created",
         dispute("dp_n", "pi_nobody", 1000, "needs_response").put("charge", "ch_nobody")));
     assertEquals("unknown_org", nobody.bodyAsJsonObject().getString("outcome"), "flagged for an operator");
+    HttpResponse<Buffer> hostile = deliver(event("evt_h", "charge.dispute.created",
+        dispute("dp_h", "pi_unknown", 1000, "needs_response").put("amount", "1000")));
+    assertEquals("unexpected_dispute", hostile.bodyAsJsonObject().getString("outcome"), "an amount that is no number");
+  }
+
+  @Test
+  @DisplayName("'created' and 'closed' of one dispute delivered at once, five times each: it ends closed, the"
+      + " organization not suspended, each event applied once")
+  void createdAndClosedAtOnce() {
+    User ada = users.signUp("ada@example.com");
+    long org = ada.orgId();
+    deliver(event("evt_pay", "checkout.session.completed", session("cs_cc", org, 1000, "paid")));
+    String created = event("evt_cc_open", "charge.dispute.created", dispute("dp_cc", "pi_cs_cc", 1000,
+        "needs_response"));
+    String closed = event("evt_cc_won", "charge.dispute.closed", dispute("dp_cc", "pi_cs_cc", 1000, "won"));
+    List<Future<HttpResponse<Buffer>>> sends = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      for (String e : List.of(created, closed)) {
+        sends.add(users.gw.client().post(StripeBillingTest.WEBHOOK).putHeader("Stripe-Signature", sign(e, now()))
+            .sendBuffer(Buffer.buffer(e)));
+      }
+    }
+    Future.all(sends).await();
+    sends.forEach(f -> assertEquals(200, f.result().statusCode(), f.result().bodyAsString()));
+    Row row = users.gw.pool().query("SELECT closed_at IS NOT NULL AS closed, status FROM stripe_disputes"
+        + " WHERE id = 'dp_cc'").execute().await().iterator().next();
+    assertEquals(true, row.getBoolean("closed"));
+    assertEquals("won", row.getString("status"));
+    assertEquals(2L, users.gw.pool().query("SELECT count(*) FROM stripe_events WHERE id LIKE 'evt_cc_%'").execute()
+        .await().iterator().next().getLong(0));
+    String key = users.gw.createKey(org, null);
+    assertEquals(200, users.gw.get("/v1/models", key).statusCode());
   }
 
   // ---- helpers --------------------------------------------------------------------------------------------
