@@ -41,6 +41,8 @@ import ai.gpt.api.routing.RoutingSettings;
 import ai.gpt.api.billing.CreditDebits;
 import ai.gpt.api.billing.CreditRoutes;
 import ai.gpt.api.billing.Ledger;
+import ai.gpt.api.billing.plans.PlanCatalog;
+import ai.gpt.api.billing.plans.PlanRoutes;
 import ai.gpt.api.billing.stripe.BillingRoutes;
 import ai.gpt.api.limits.HotBalances;
 import ai.gpt.api.limits.LimiterSettings;
@@ -158,7 +160,8 @@ public final class Gateway {
           new OrgRoutes(new OrgStore(pool), new Memberships(pool), mailer, mailLimits, accountConfig.publicUrl()),
           new KeyRoutes(pool, redis, new KeyHasher(config.keyPepper())),
           new CreditRoutes(pool, debits.result()),
-          new BillingRoutes(vertx, pool, debits.result(), config.billing(), accountConfig.publicUrl()),
+          new BillingRoutes(vertx, pool, debits.result(), config.billing(), accountConfig.publicUrl(), redis),
+          new PlanRoutes(new PlanCatalog(pool)),
           new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())),
           new AdminRoutes(pool, redis, registry, debits.result()));
       AuthHandler auth = new AuthHandler(keys, new KeyHasher(config.keyPepper()), lastUsed, authFailures,

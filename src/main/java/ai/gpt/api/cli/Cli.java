@@ -30,6 +30,10 @@ public final class Cli {
         limits set --org ORG|--key ID [--plan P] [--rpm N] [--rph N] [--rpd N] [--tpm N] [--tph N] [--tpd N]
                    [--concurrency N]             values, or 'none' to clear
         limits show --org ORG|--key ID
+        plan list                                every plan: price, included credit, for sale, limits
+        plan create ID --name N [--description T] [--monthly-price-usd 20] [--included-credit-usd 25]
+                   [--for-sale true|false] [--stripe-price-id price_...|none] [--rpm N|none] ... [--concurrency N|none]
+        plan set ID [the options of plan create]  change a plan (its limits reach every gateway at once)
         admin grant EMAIL | admin revoke EMAIL   make a user a platform admin (the /api/admin API), or not
       Configuration comes from environment variables and .env (see .env.example).""";
 
@@ -50,7 +54,7 @@ public final class Cli {
           Migrations.migrate(c.databaseUrl());
           System.out.println("Database is up to date.");
         });
-        case "org", "key", "backend", "credits", "limits", "admin" -> withLocalServices(config, c -> admin(c, new Args(words)));
+        case "org", "key", "backend", "credits", "limits", "plan", "admin" -> withLocalServices(config, c -> admin(c, new Args(words)));
         case "help", "--help", "-h" -> {
           System.out.println(USAGE);
           yield 0;
@@ -90,6 +94,7 @@ public final class Cli {
         case "key" -> KeyCommands.run(pool, redis, new KeyHasher(config.keyPepper()), args);
         case "credits" -> CreditCommands.run(pool, redis, args);
         case "limits" -> LimitCommands.run(pool, redis, args);
+        case "plan" -> PlanCommands.run(pool, redis, args);
         case "admin" -> AdminCommands.run(pool, args);
         default -> BackendCommands.run(pool, args);
       }

@@ -5,6 +5,7 @@ import ai.gpt.api.api.ApiRoutes;
 import ai.gpt.api.api.Json;
 import ai.gpt.api.billing.CreditDebits;
 import ai.gpt.api.billing.Money;
+import ai.gpt.api.billing.plans.PlanCatalog;
 import ai.gpt.api.config.BillingSettings;
 import ai.gpt.api.error.ApiError;
 import ai.gpt.api.http.BodyLimit;
@@ -17,6 +18,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.Pool;
 import java.util.List;
 
@@ -36,16 +38,25 @@ public final class BillingRoutes implements ApiRoutes {
   private final StripeCustomers customers;
   private final StripeApi stripe;
   private final StripeWebhook webhook;
+  private final SubscriptionCheckout subscriptionCheckout;
 
-  public BillingRoutes(Vertx vertx, Pool pool, CreditDebits debits, BillingSettings settings, String publicUrl) {
+  /** {@code redis}: to reload every gateway's keys when a subscription moves an organization to another plan. */
+  public BillingRoutes(Vertx vertx, Pool pool, CreditDebits debits, BillingSettings settings, String publicUrl,
+      Redis redis) {
     this.settings = settings;
     this.memberships = new Memberships(pool);
     this.links = new BillingLinks(publicUrl);
     this.stripe = settings.enabled() ? new StripeApi(vertx, settings) : null;
     this.customers = settings.enabled() ? new StripeCustomers(pool, stripe) : null;
     StripeEvents events = new StripeEvents(pool);
+    PlanCatalog plans = new PlanCatalog(pool);
+    Subscriptions subscriptions = new Subscriptions(pool);
+    this.subscriptionCheckout = settings.enabled()
+        ? new SubscriptionCheckout(plans, subscriptions, customers, stripe, links) : null;
     this.webhook = settings.enabled() ? new StripeWebhook(vertx, events, settings.webhookSecret(),
-        List.of(new TopUpEvents(events, debits), new RefundEvents(events, debits))) : null;
+        List.of(new TopUpEvents(events, debits), new RefundEvents(events, debits),
+            new SubscriptionEvents(events, plans, subscriptions, redis),
+            new InvoiceEvents(events, debits, plans, subscriptions))) : null;
   }
 
   /** What the web app needs to offer billing: whether it is on, the publishable key and the top-up amounts. */
@@ -67,6 +78,7 @@ public final class BillingRoutes implements ApiRoutes {
   @Override
   public void mountSignedIn(Router api) {
     api.post("/orgs/:orgId/billing/checkout").handler(this::checkout);
+    api.post("/orgs/:orgId/billing/subscription").handler(this::subscribe);
   }
 
   private void webhook(RoutingContext ctx) {
@@ -99,6 +111,15 @@ public final class BillingRoutes implements ApiRoutes {
           .map(session -> new JsonObject().put("object", "checkout_session").put("id", session.id())
               .put("url", session.url()).put("org_id", orgId).put("amount_micros", micros)
               .put("amount_usd", Money.decimalUsd(micros)));
+    }).onSuccess(json -> Json.send(ctx, 201, json)).onFailure(ctx::fail);
+  }
+
+  /** {plan}: a Checkout Session subscribing the organization to that plan; admin or owner. */
+  private void subscribe(RoutingContext ctx) {
+    long orgId = Memberships.pathId(ctx, "orgId");
+    memberships.require(orgId, ApiAuth.of(ctx).userId(), Role.ADMIN).compose(role -> {
+      requireEnabled();
+      return subscriptionCheckout.start(orgId, Json.string(Json.body(ctx), "plan", 64));
     }).onSuccess(json -> Json.send(ctx, 201, json)).onFailure(ctx::fail);
   }
 
