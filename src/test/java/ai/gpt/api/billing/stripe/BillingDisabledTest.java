@@ -40,6 +40,9 @@ class BillingDisabledTest {
         ada.token(), new JsonObject().put("usd", "10"));
     assertEquals(503, checkout.statusCode(), checkout.bodyAsString());
     assertEquals("billing_disabled", code(checkout));
+    HttpResponse<Buffer> subscription = users.call("POST", "/api/orgs/" + ada.orgId() + "/billing/subscription",
+        ada.token(), new JsonObject().put("plan", "default"));
+    assertEquals("billing_disabled", code(subscription));
     String event = StripeBillingTest.event("evt_1", "checkout.session.completed",
         StripeBillingTest.session("cs_1", ada.orgId(), 1000, "paid"));
     HttpResponse<Buffer> webhook = users.gw.client().post(StripeBillingTest.WEBHOOK)
