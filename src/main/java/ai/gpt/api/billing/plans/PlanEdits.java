@@ -13,8 +13,6 @@ import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.Tuple;
 import java.util.ArrayList;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Creating and changing plans, for the admin API and the CLI alike: the change and its {@link AdminAudit} row in
@@ -22,7 +20,6 @@ import org.slf4j.LoggerFactory;
  * with each of its keys), as for an organization's own limits.
  */
 public final class PlanEdits {
-  private static final Logger LOG = LoggerFactory.getLogger(PlanEdits.class);
   private static final String FOR_UPDATE = "SELECT " + Plan.COLUMNS + " FROM plans WHERE id = $1 FOR UPDATE";
 
   private final Pool pool;
@@ -95,11 +92,8 @@ public final class PlanEdits {
 
   private Future<Plan> write(Write write, boolean reloadKeys) {
     Future<Plan> written = pool.withTransaction(write::run).recover(err -> Future.failedFuture(refusal(err)));
-    return !reloadKeys ? written : written.compose(plan -> KeyInvalidations.publishAll(redis).recover(err -> {
-      // Committed; keys pick the new limits up when their cache entries expire (KeyStore.TTL).
-      LOG.warn("Could not publish the key reload after changing plan {}: {}", plan.id(), err.toString());
-      return Future.succeededFuture();
-    }).map(plan));
+    return !reloadKeys ? written
+        : written.compose(plan -> KeyInvalidations.publishAllAfter(redis, "changing plan " + plan.id()).map(plan));
   }
 
   /** The table's constraints, as the 400s they are. */

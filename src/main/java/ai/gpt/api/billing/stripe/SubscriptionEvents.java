@@ -13,8 +13,6 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Set;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * {@code customer.subscription.created|updated|deleted}: stores the subscription (plan, status, period end,
@@ -29,7 +27,6 @@ import org.slf4j.LoggerFactory;
  * {@link KeyInvalidations#publishAll}, as an operator's change does.
  */
 final class SubscriptionEvents implements StripeEventHandler {
-  private static final Logger LOG = LoggerFactory.getLogger(SubscriptionEvents.class);
   private static final Set<String> PLAN_STATUSES = Set.of("active", "trialing");
   private static final String LOCK_ORG = "SELECT pg_advisory_xact_lock(hashtext('stripe-subscriptions-org:' || $1))";
   private static final String UPSERT = """
@@ -73,8 +70,9 @@ final class SubscriptionEvents implements StripeEventHandler {
     return events.orgOf(sub).compose(orgId -> orgId == null ? events.flag(e, null, "unknown_org")
         : planOf(id, sub).compose(planId -> planId == null ? events.flag(e, orgId, "unknown_plan")
             : events.pool().withTransaction(tx -> store(tx, e, id, status, orgId, planId))
-                .compose(outcome -> "plan_changed".equals(outcome.outcome()) ? reloadKeys(orgId).map(outcome)
-                    : Future.succeededFuture(outcome))));
+                .compose(outcome -> !"plan_changed".equals(outcome.outcome()) ? Future.succeededFuture(outcome)
+                    : KeyInvalidations.publishAllAfter(redis, "organization " + orgId + " changed plan")
+                        .map(outcome))));
   }
 
   private Future<StripeEvents.Outcome> store(SqlConnection tx, StripeEvent e, String id, String status, long orgId,
@@ -137,13 +135,5 @@ final class SubscriptionEvents implements StripeEventHandler {
       case "customer.subscription.updated" -> (short) 1;
       default -> (short) 2;
     };
-  }
-
-  private Future<Void> reloadKeys(long orgId) {
-    return KeyInvalidations.publishAll(redis).recover(err -> {
-      // Committed; the organization's keys pick the new plan up when their cache entries expire.
-      LOG.warn("Could not publish the key reload after organization {} changed plan: {}", orgId, err.toString());
-      return Future.succeededFuture();
-    });
   }
 }
