@@ -41,8 +41,12 @@ import ai.gpt.api.routing.RoutingSettings;
 import ai.gpt.api.billing.CreditDebits;
 import ai.gpt.api.billing.CreditRoutes;
 import ai.gpt.api.billing.Ledger;
+import ai.gpt.api.billing.plans.PlanCatalog;
+import ai.gpt.api.billing.plans.PlanRoutes;
 import ai.gpt.api.billing.stripe.BillingRoutes;
 import ai.gpt.api.billing.stripe.BillingStateSection;
+import ai.gpt.api.billing.stripe.PlanSection;
+import ai.gpt.api.billing.stripe.SubscriptionSection;
 import ai.gpt.api.limits.HotBalances;
 import ai.gpt.api.limits.LimiterSettings;
 import ai.gpt.api.mail.Mailer;
@@ -151,7 +155,7 @@ public final class Gateway {
           accountConfig.sessionTtlDays());
       // The parts of GET /api/orgs/{id}/billing owned by other features (plan, subscription, auto-recharge);
       // BillingRoutes adds the customer's payments and the disputes.
-      List<BillingStateSection> billingSections = List.of();
+      List<BillingStateSection> billingSections = List.of(new PlanSection(pool), new SubscriptionSection(pool));
       // Every feature of the /api JSON API, in mounting order.
       List<ApiRoutes> apiRoutes = List.of(
           docs.result(), // public: /api/openapi.json and /api/docs
@@ -164,6 +168,7 @@ public final class Gateway {
           new CreditRoutes(pool, debits.result()),
           new BillingRoutes(vertx, pool, redis, debits.result(), config.billing(), accountConfig.publicUrl(),
               billingSections),
+          new PlanRoutes(new PlanCatalog(pool)),
           new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())),
           new AdminRoutes(pool, redis, registry, debits.result()));
       AuthHandler auth = new AuthHandler(keys, new KeyHasher(config.keyPepper()), lastUsed, authFailures,

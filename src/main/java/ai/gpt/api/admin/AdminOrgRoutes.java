@@ -24,12 +24,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /** The organization list, one organization's details, and changing its plan and limit overrides. */
 final class AdminOrgRoutes {
-  private static final Logger LOG = LoggerFactory.getLogger(AdminOrgRoutes.class);
   /** The limit columns; the only names ever spliced into SQL. */
   private static final List<String> LIMITS = List.of("rpm", "rph", "rpd", "tpm", "tph", "tpd", "concurrency");
 
@@ -190,11 +187,8 @@ final class AdminOrgRoutes {
         return Future.failedFuture(ApiError.invalidRequest("Unknown plan '" + plan + "'.", "plan_id"));
       }
       return Future.failedFuture(err);
-    }).compose(v -> KeyInvalidations.publishAll(redis).recover(err -> {
-      // Committed; keys pick the new limits up when their cache entries expire.
-      LOG.warn("Could not publish the key reload after changing organization {}: {}", orgId, err.toString());
-      return Future.succeededFuture();
-    })).compose(v -> orgDetails(orgId))
+    }).compose(v -> KeyInvalidations.publishAllAfter(redis, "changing organization " + orgId))
+        .compose(v -> orgDetails(orgId))
         .onSuccess(json -> Json.send(ctx, 200, json)).onFailure(ctx::fail);
   }
 

@@ -2,6 +2,7 @@ package ai.gpt.api.admin;
 
 import ai.gpt.api.api.ApiRoutes;
 import ai.gpt.api.billing.CreditDebits;
+import ai.gpt.api.billing.plans.PlanEdits;
 import ai.gpt.api.routing.BackendRegistry;
 import io.vertx.ext.web.Router;
 import io.vertx.redis.client.Redis;
@@ -18,6 +19,7 @@ public final class AdminRoutes implements ApiRoutes {
   private final AdminGuard guard;
   private final AdminUserRoutes users;
   private final AdminOrgRoutes orgs;
+  private final AdminPlanRoutes plans;
   private final AdminCreditRoutes credits;
   private final AdminModelRoutes models;
   private final AdminBackendRoutes backends;
@@ -30,6 +32,7 @@ public final class AdminRoutes implements ApiRoutes {
     this.guard = new AdminGuard(pool);
     this.users = new AdminUserRoutes(pool);
     this.orgs = new AdminOrgRoutes(pool, redis);
+    this.plans = new AdminPlanRoutes(pool, new PlanEdits(pool, redis));
     this.credits = new AdminCreditRoutes(pool, debits);
     this.models = new AdminModelRoutes(pool);
     this.backends = new AdminBackendRoutes(pool, backendView);
@@ -43,6 +46,7 @@ public final class AdminRoutes implements ApiRoutes {
     api.route("/admin/*").handler(guard);
     users.mount(api);
     orgs.mount(api);
+    plans.mount(api);
     credits.mount(api);
     models.mount(api);
     backends.mount(api);

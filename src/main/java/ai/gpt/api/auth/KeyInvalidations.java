@@ -53,6 +53,17 @@ public final class KeyInvalidations {
     return publish(redis, ALL);
   }
 
+  /**
+   * {@link #publishAll} after a committed change ({@code change} names it for the log): a failure is only logged,
+   * since the change is made and every replica's cached keys expire within {@link KeyStore#TTL} anyway.
+   */
+  public static Future<Void> publishAllAfter(Redis redis, String change) {
+    return publishAll(redis).recover(err -> {
+      LOG.warn("Could not publish the key reload after {}: {}", change, err.toString());
+      return Future.succeededFuture();
+    });
+  }
+
   public Future<Void> close() {
     closed = true;
     RedisConnection c = connection;

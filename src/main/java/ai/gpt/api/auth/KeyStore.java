@@ -118,8 +118,9 @@ public final class KeyStore {
     Integer orgConcurrency = r.getInteger("o_concurrency");
     Integer keyConcurrency = r.getInteger("k_concurrency");
     // Concurrency is enforced per key: the org's (plan's) value is every key's default, and a key may only narrow it.
+    // (Integer) keeps the conditional boxed: unboxing a null (unlimited) value would throw.
     Integer concurrency = keyConcurrency == null ? orgConcurrency
-        : orgConcurrency == null ? keyConcurrency : Math.min(keyConcurrency, orgConcurrency);
+        : orgConcurrency == null ? keyConcurrency : (Integer) Math.min(keyConcurrency, orgConcurrency);
     return new ApiKey(r.getLong("id"), r.getString("public_id"), r.getString("secret_hash"), r.getLong("org_id"),
         r.getString("org_name"), r.getString("status"), expiresAt, allowed,
         limits(r, "o_", null), limits(r, "k_", concurrency), r.getBoolean("suspended"));

@@ -30,6 +30,10 @@ public final class Cli {
         limits set --org ORG|--key ID [--plan P] [--rpm N] [--rph N] [--rpd N] [--tpm N] [--tph N] [--tpd N]
                    [--concurrency N]             values, or 'none' to clear
         limits show --org ORG|--key ID
+        plan list                                every plan: price, included credit, for sale, limits
+        plan create ID --name N [--description T] [--monthly-price-usd 20] [--included-credit-usd 25]
+                   [--for-sale true|false] [--stripe-price-id price_...|none] [--rpm N|none] ... [--concurrency N|none]
+        plan set ID [the options of plan create]  change a plan (its limits reach every gateway at once)
         admin grant EMAIL | admin revoke EMAIL   make a user a platform admin (the /api/admin API), or not
         billing reconcile --from YYYY-MM-DD --to YYYY-MM-DD
                                                  compare Stripe's payments, refunds and paid invoices of those
@@ -53,7 +57,8 @@ public final class Cli {
           Migrations.migrate(c.databaseUrl());
           System.out.println("Database is up to date.");
         });
-        case "org", "key", "backend", "credits", "limits", "admin", "billing" -> withLocalServices(config, c -> admin(c, new Args(words)));
+        case "org", "key", "backend", "credits", "limits", "plan", "admin", "billing" ->
+            withLocalServices(config, c -> admin(c, new Args(words)));
         case "help", "--help", "-h" -> {
           System.out.println(USAGE);
           yield 0;
@@ -93,6 +98,7 @@ public final class Cli {
         case "key" -> KeyCommands.run(pool, redis, new KeyHasher(config.keyPepper()), args);
         case "credits" -> CreditCommands.run(pool, redis, args);
         case "limits" -> LimitCommands.run(pool, redis, args);
+        case "plan" -> PlanCommands.run(pool, redis, args);
         case "admin" -> AdminCommands.run(pool, args);
         case "billing" -> BillingCommands.run(vertx, pool, config.billing(), args);
         default -> BackendCommands.run(pool, args);

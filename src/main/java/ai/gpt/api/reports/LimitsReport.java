@@ -111,7 +111,8 @@ public final class LimitsReport {
             .put("credit", credit(o.getLong("ledger"), replies.get(1), replies.get(2)));
         if (k != null) {
           Integer own = k.getInteger("k_concurrency");
-          Integer effective = own == null ? orgConcurrency : orgConcurrency == null ? own : Math.min(own, orgConcurrency);
+          Integer effective = own == null ? orgConcurrency : orgConcurrency == null ? own
+              : (Integer) Math.min(own, orgConcurrency); // boxed: an unlimited (null) value must not be unboxed
           int inFlight = 0;
           Response leases = replies.get(replies.size() - 1);
           // WITHSCORES: member, score pairs (RESP2) or [member, score] entries (RESP3); only unexpired leases count.

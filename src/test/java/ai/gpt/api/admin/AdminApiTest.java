@@ -32,6 +32,7 @@ import io.vertx.sqlclient.Tuple;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -123,7 +124,10 @@ class AdminApiTest {
       new String[] {"POST", "/api/admin/backends/1/enable"},
       new String[] {"DELETE", "/api/admin/backends/1"},
       new String[] {"GET", "/api/admin/monitor"},
-      new String[] {"GET", "/api/admin/audit"});
+      new String[] {"GET", "/api/admin/audit"},
+      new String[] {"GET", "/api/admin/plans"},
+      new String[] {"POST", "/api/admin/plans"},
+      new String[] {"PATCH", "/api/admin/plans/default"});
 
   @Test
   @DisplayName("non-admins get the unknown-route 404 on every admin route, checked from the DB on each request")
@@ -319,6 +323,88 @@ class AdminApiTest {
     assertEquals(404, as(admin, "PATCH", "/api/admin/orgs/999999", new JsonObject().put("plan_id", "default"))
         .statusCode());
     assertEquals(2, auditRows().stream().filter(r -> r.getString("action").equals("org.update")).count());
+  }
+
+  @Test
+  @DisplayName("plans: an admin creates and changes plans (price, included credit, for sale, Stripe Price, limits),"
+      + " each field checked with a 400 naming it, audited; a limit change reaches every gateway's keys")
+  void plans() {
+    String team = "team-admin-test";
+    HttpResponse<Buffer> created = as(admin, "POST", "/api/admin/plans", new JsonObject().put("id", team)
+        .put("name", "Team").put("description", "For teams").put("monthly_price_usd", "49.99")
+        .put("included_credit_usd", "60").put("for_sale", true)
+        .put("limits", new JsonObject().put("rpm", 120).put("concurrency", null)));
+    assertEquals(201, created.statusCode(), created.bodyAsString());
+    JsonObject plan = created.bodyAsJsonObject();
+    assertEquals(49_990_000L, plan.getLong("monthly_price_micros"));
+    assertEquals("49.990000", plan.getString("monthly_price_usd"));
+    assertEquals(60_000_000L, plan.getLong("included_credit_micros"));
+    assertEquals(true, plan.getBoolean("for_sale"));
+    assertEquals(120L, plan.getJsonObject("limits").getLong("rpm"));
+    assertEquals(null, plan.getJsonObject("limits").getValue("tpd"), "unset limits are unlimited");
+    HttpResponse<Buffer> again = as(admin, "POST", "/api/admin/plans", new JsonObject().put("id", team)
+        .put("name", "Team"));
+    assertEquals(409, again.statusCode());
+    assertEquals("plan_exists", code(again));
+
+    // Each field is checked, and the 400 names it.
+    String path = "/api/admin/plans/" + team;
+    Map<String, JsonObject> refused = new LinkedHashMap<>();
+    refused.put("monthly_price_usd", new JsonObject().put("monthly_price_usd", "10.001"));
+    refused.put("included_credit_usd", new JsonObject().put("included_credit_usd", 10));
+    refused.put("limits.rpm", new JsonObject().put("limits", new JsonObject().put("rpm", 0)));
+    refused.put("limits.tpd", new JsonObject().put("limits", new JsonObject().put("tpd", 1.5)));
+    refused.put("limits.qps", new JsonObject().put("limits", new JsonObject().put("qps", 1)));
+    refused.put("for_sale", new JsonObject().put("for_sale", "yes"));
+    refused.put("stripe_price_id", new JsonObject().put("stripe_price_id", "prod_123"));
+    refused.put("name", new JsonObject().put("name", " "));
+    refused.put("price", new JsonObject().put("price", "10"));
+    refused.forEach((param, body) -> {
+      HttpResponse<Buffer> r = as(admin, "PATCH", path, body);
+      assertEquals(400, r.statusCode(), param + ": " + r.bodyAsString());
+      assertEquals(param, param(r), r.bodyAsString());
+    });
+    assertEquals("invalid_amount", code(as(admin, "PATCH", path, new JsonObject().put("monthly_price_usd", "ten"))));
+    assertEquals("id", param(as(admin, "POST", "/api/admin/plans", new JsonObject().put("id", "Bad Id")
+        .put("name", "x"))));
+    assertEquals("name", param(as(admin, "POST", "/api/admin/plans", new JsonObject().put("id", "nameless"))));
+    assertEquals("monthly_price_usd", param(as(admin, "POST", "/api/admin/plans", new JsonObject()
+        .put("id", "free-admin-test").put("name", "Free").put("for_sale", true))), "for sale needs a price");
+    assertEquals("for_sale", param(as(admin, "PATCH", "/api/admin/plans/default", new JsonObject()
+        .put("for_sale", true).put("monthly_price_usd", "5"))), "the free fallback is never sold");
+    assertEquals(404, as(admin, "PATCH", "/api/admin/plans/ghost", new JsonObject().put("name", "x")).statusCode());
+    assertEquals(400, as(admin, "PATCH", path, new JsonObject()).statusCode());
+    assertEquals(200, as(admin, "PATCH", path, new JsonObject().put("stripe_price_id", "price_adminTest"))
+        .statusCode());
+    assertEquals("stripe_price_id", param(as(admin, "POST", "/api/admin/plans", new JsonObject()
+        .put("id", "solo-admin-test").put("name", "Solo").put("stripe_price_id", "price_adminTest"))),
+        "one plan per Stripe Price");
+
+    // An organization on the plan: a limit change applies to its keys at once, on every gateway.
+    gw.addBackend("gpt-fast", fake);
+    long org = gw.createOrg("teamed");
+    gw.pool().preparedQuery("UPDATE organizations SET plan_id = $1 WHERE id = $2").execute(Tuple.of(team, org))
+        .await();
+    String key = gw.createKey(org, null);
+    assertEquals("120", chat(key).getHeader("x-ratelimit-limit-requests"));
+    HttpResponse<Buffer> changed = as(admin, "PATCH", path, new JsonObject().put("monthly_price_usd", "39")
+        .put("stripe_price_id", null).put("limits", new JsonObject().put("rpm", 90)));
+    assertEquals(200, changed.statusCode(), changed.bodyAsString());
+    assertEquals(null, changed.bodyAsJsonObject().getValue("stripe_price_id"));
+    awaitHeader(key, "x-ratelimit-limit-requests", "90");
+
+    JsonObject listed = as(admin, "GET", "/api/admin/plans", null).bodyAsJsonObject().getJsonArray("data").stream()
+        .map(p -> (JsonObject) p).filter(p -> p.getString("id").equals(team)).findFirst().orElseThrow();
+    assertEquals(1L, listed.getLong("organizations"));
+    assertEquals(39_000_000L, listed.getLong("monthly_price_micros"));
+
+    List<Row> audit = auditRows().stream().filter(r -> r.getString("action").startsWith("plan.")).toList();
+    assertEquals(List.of("plan.create", "plan.update", "plan.update"), audit.stream().map(r -> r.getString("action"))
+        .toList());
+    assertEquals(team, audit.get(0).getString("target_id"));
+    assertEquals(admin.id(), audit.get(2).getLong("admin_user_id"));
+    assertEquals(120L, details(audit.get(2)).getJsonObject("before").getJsonObject("limits").getLong("rpm"));
+    assertEquals("39.000000", details(audit.get(2)).getJsonObject("after").getString("monthly_price_usd"));
   }
 
   private HttpResponse<Buffer> chat(String key) {

@@ -211,6 +211,40 @@ class CliTest {
     assertError(cli("limits", "show", "--org", "ghost"), "No organization");
   }
 
+  @Test
+  @DisplayName("plan create/set/list: the admin API's checks and audit rows; 'none' clears; bad input exits 1")
+  void plans() {
+    Result created = cli("plan", "create", "cli-test", "--name", "CLI test", "--monthly-price-usd", "9.99",
+        "--included-credit-usd", "10", "--for-sale", "true", "--rpm", "5", "--description", "Made by the CLI");
+    assertEquals(0, created.code(), created.err());
+    assertTrue(created.out().contains("$9.99 a month, $10.00 of credit included, for sale"), created.out());
+    assertTrue(created.out().matches("(?s).*rpm\\s+5\\n.*"), created.out());
+    Result set = cli("plan", "set", "cli-test", "--rpm", "none", "--concurrency", "3", "--stripe-price-id",
+        "price_cliTest");
+    assertEquals(0, set.code(), set.err());
+    assertTrue(set.out().matches("(?s).*rpm\\s+-\\n.*concurrency\\s+3\\n.*"), set.out());
+    assertTrue(set.out().contains("Stripe Price price_cliTest"), set.out());
+    Result list = cli("plan", "list");
+    assertTrue(list.out().matches("(?s).*cli-test\\s+CLI test\\s+\\$9\\.99\\s+\\$10\\.00\\s+yes.*"), list.out());
+    assertTrue(list.out().contains("default"), list.out());
+    assertEquals(2L, gw.pool().query("SELECT count(*) FROM admin_audit WHERE target_type = 'plan'"
+        + " AND target_id = 'cli-test' AND admin_user_id IS NULL AND details->>'via' = 'cli'").execute().await()
+        .iterator().next().getLong(0));
+
+    assertError(cli("plan", "create", "cli-test", "--name", "Again"), "already exists");
+    assertError(cli("plan", "create", "Bad!", "--name", "x"), "The plan id must");
+    assertError(cli("plan", "create", "cli-nameless"), "'name' is required");
+    assertError(cli("plan", "set", "cli-test", "--monthly-price-usd", "1.001"), "--monthly-price-usd must be whole cents");
+    assertError(cli("plan", "set", "cli-test", "--included-credit-usd", "1e3"), "--included-credit-usd must be a USD");
+    assertError(cli("plan", "set", "cli-test", "--rpm", "0"), "--rpm must be a whole number");
+    assertError(cli("plan", "set", "cli-test", "--for-sale", "yes"), "--for-sale must be true or false");
+    assertError(cli("plan", "set", "default", "--for-sale", "true", "--monthly-price-usd", "5"), "cannot be for sale");
+    assertError(cli("plan", "set", "cli-test", "--color", "red"), "Unknown option --color");
+    assertError(cli("plan", "set", "cli-ghost", "--rpm", "3"), "No plan 'cli-ghost'");
+    assertError(cli("plan", "set", "cli-test"), "Nothing to change");
+    assertError(cli("plan", "drop", "cli-test"), "Unknown plan action");
+  }
+
   private static void assertError(Result r, String fragment) {
     assertEquals(1, r.code(), r.out());
     assertTrue(r.err().contains(fragment), r.err());

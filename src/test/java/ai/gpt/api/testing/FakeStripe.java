@@ -43,11 +43,14 @@ public final class FakeStripe implements AutoCloseable {
     router.post("/v1/checkout/sessions").handler(ctx -> answer(ctx, form -> {
       String id = "cs_test_" + ids.incrementAndGet();
       long quantity = Long.parseLong(form.getOrDefault("line_items[0][quantity]", "1"));
-      long amount = Long.parseLong(form.get("line_items[0][price_data][unit_amount]")) * quantity;
+      // A Price managed in Stripe (line_items[0][price]) has an amount the fake does not know: null, as for a
+      // session whose amount Stripe computes later.
+      String unit = form.get("line_items[0][price_data][unit_amount]");
+      Long amount = unit == null ? null : Long.parseLong(unit) * quantity;
       return new JsonObject().put("id", id).put("object", "checkout.session").put("mode", form.get("mode"))
           .put("status", "open").put("payment_status", "unpaid").put("livemode", false)
           .put("customer", form.get("customer")).put("client_reference_id", form.get("client_reference_id"))
-          .put("currency", form.get("line_items[0][price_data][currency]")).put("amount_subtotal", amount)
+          .put("currency", form.getOrDefault("line_items[0][price_data][currency]", "usd")).put("amount_subtotal", amount)
           .put("amount_total", amount).put("metadata", metadata(form)).put("success_url", form.get("success_url"))
           .put("cancel_url", form.get("cancel_url")).put("url", "https://checkout.stripe.com/c/pay/" + id);
     }));

@@ -5,6 +5,7 @@ import ai.gpt.api.api.ApiRoutes;
 import ai.gpt.api.api.Json;
 import ai.gpt.api.billing.CreditDebits;
 import ai.gpt.api.billing.Money;
+import ai.gpt.api.billing.plans.PlanCatalog;
 import ai.gpt.api.config.BillingSettings;
 import ai.gpt.api.error.ApiError;
 import ai.gpt.api.http.BodyLimit;
@@ -40,10 +41,13 @@ public final class BillingRoutes implements ApiRoutes {
   private final StripeApi stripe;
   private final StripeWebhook webhook;
   private final BillingState state;
+  private final SubscriptionCheckout subscriptionCheckout;
 
   /**
    * @param sections the other features' parts of the billing state (plan, subscription, auto-recharge); the
    *                 customer, payments and disputes parts are added here
+   * @param redis    to reload every gateway's keys when a dispute suspends an organization or a subscription moves
+   *                 it to another plan
    */
   public BillingRoutes(Vertx vertx, Pool pool, Redis redis, CreditDebits debits, BillingSettings settings,
       String publicUrl, List<BillingStateSection> sections) {
@@ -53,9 +57,15 @@ public final class BillingRoutes implements ApiRoutes {
     this.stripe = settings.enabled() ? new StripeApi(vertx, settings) : null;
     this.customers = settings.enabled() ? new StripeCustomers(pool, stripe) : null;
     StripeEvents events = new StripeEvents(pool);
+    PlanCatalog plans = new PlanCatalog(pool);
+    Subscriptions subscriptions = new Subscriptions(pool);
+    this.subscriptionCheckout = settings.enabled()
+        ? new SubscriptionCheckout(plans, subscriptions, customers, stripe, links) : null;
     this.webhook = settings.enabled() ? new StripeWebhook(vertx, events, settings.webhookSecret(),
         List.of(new TopUpEvents(events, debits), new RefundEvents(events, debits),
-            new DisputeEvents(events, debits, new DisputedOrgs(pool, events, stripe), redis))) : null;
+            new DisputeEvents(events, debits, new DisputedOrgs(pool, events, stripe), redis),
+            new SubscriptionEvents(events, plans, subscriptions, redis),
+            new InvoiceEvents(events, debits, plans, subscriptions))) : null;
     List<BillingStateSection> all = new ArrayList<>();
     if (settings.enabled()) {
       all.add(new PaymentsSection(customers, stripe));
@@ -86,6 +96,7 @@ public final class BillingRoutes implements ApiRoutes {
     api.post("/orgs/:orgId/billing/checkout").handler(this::checkout);
     api.post("/orgs/:orgId/billing/portal").handler(this::portal);
     api.get("/orgs/:orgId/billing").handler(this::state);
+    api.post("/orgs/:orgId/billing/subscription").handler(this::subscribe);
   }
 
   private void webhook(RoutingContext ctx) {
@@ -141,6 +152,15 @@ public final class BillingRoutes implements ApiRoutes {
       requireEnabled();
       return state.of(orgId);
     }).onSuccess(json -> Json.send(ctx, 200, json)).onFailure(ctx::fail);
+  }
+
+  /** {plan}: a Checkout Session subscribing the organization to that plan; admin or owner. */
+  private void subscribe(RoutingContext ctx) {
+    long orgId = Memberships.pathId(ctx, "orgId");
+    memberships.require(orgId, ApiAuth.of(ctx).userId(), Role.ADMIN).compose(role -> {
+      requireEnabled();
+      return subscriptionCheckout.start(orgId, Json.string(Json.body(ctx), "plan", 64));
+    }).onSuccess(json -> Json.send(ctx, 201, json)).onFailure(ctx::fail);
   }
 
   private void requireEnabled() {

@@ -11,7 +11,7 @@ import io.vertx.core.json.JsonObject;
 public record StripeEvent(String id, String type, JsonObject object, JsonObject whole) {
   /** The id of {@link #object} ({@code cs_…}, {@code ch_…}, {@code in_…}). */
   public String objectId() {
-    return object.getString("id");
+    return object.getValue("id") instanceof String id ? id : null; // untrusted: a number here must not throw
   }
 
   /**

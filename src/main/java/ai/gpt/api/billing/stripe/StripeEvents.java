@@ -40,7 +40,12 @@ public final class StripeEvents {
   }
 
   public Future<Boolean> seen(String eventId) {
-    return pool.preparedQuery(SEEN).execute(Tuple.of(eventId)).map(rows -> rows.size() > 0);
+    return seen(pool, eventId);
+  }
+
+  /** Inside a transaction that serializes the events of one object: whether this event was applied already. */
+  public Future<Boolean> seen(SqlClient client, String eventId) {
+    return client.preparedQuery(SEEN).execute(Tuple.of(eventId)).map(rows -> rows.size() > 0);
   }
 
   /**

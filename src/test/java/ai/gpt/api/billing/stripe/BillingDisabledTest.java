@@ -45,6 +45,9 @@ class BillingDisabledTest {
       assertEquals(503, off.statusCode(), route[1]);
       assertEquals("billing_disabled", code(off));
     }
+    HttpResponse<Buffer> subscription = users.call("POST", "/api/orgs/" + ada.orgId() + "/billing/subscription",
+        ada.token(), new JsonObject().put("plan", "default"));
+    assertEquals("billing_disabled", code(subscription));
     String event = StripeBillingTest.event("evt_1", "checkout.session.completed",
         StripeBillingTest.session("cs_1", ada.orgId(), 1000, "paid"));
     HttpResponse<Buffer> webhook = users.gw.client().post(StripeBillingTest.WEBHOOK)
