@@ -26,7 +26,9 @@ import java.util.Set;
  *   <li>every charge refunded in the period, or whose refund was debited in it, has refund debits adding up to
  *       what Stripe says was refunded of it;</li>
  *   <li>every paid invoice of the period has its {@code stripe:invoice:<id>} credit (the plan's credit, whose
- *       amount is not what was paid), and every invoice credit of the period a paid invoice.</li>
+ *       amount is not what was paid), or its {@code invoice.paid} event was applied and rightly granted nothing
+ *       (a proration or $0 invoice, a plan without included credit, an invoice of no subscription); and every
+ *       invoice credit of the period a paid invoice.</li>
  * </ul>
  * Lost-dispute debits are not compared: Stripe lists them as disputes, not refunds.
  */
@@ -44,6 +46,12 @@ public final class Reconciliation {
       + " WHERE type = 'charge.refunded' AND ledger_entry_id IS NOT NULL AND received_at >= $1 AND received_at < $2";
   private static final String INVOICE_CREDITS = "SELECT idempotency_key FROM credit_ledger"
       + " WHERE idempotency_key = ANY($1)";
+  /** The outcome of each invoice's {@code invoice.paid} events; flagged ones first, so they are reported. */
+  private static final String INVOICE_EVENTS = "SELECT object_id, outcome FROM stripe_events"
+      + " WHERE type = 'invoice.paid' AND object_id = ANY($1) ORDER BY flagged";
+  /** Outcomes of an applied invoice.paid event that grants no credit by design (see InvoiceEvents). */
+  private static final Set<String> NO_CREDIT_DUE = Set.of("not_subscription", "not_a_period_invoice",
+      "nothing_paid", "no_included_credit");
 
   /** What was compared, and every difference found (empty: the books match). */
   public record Report(int payments, int refundedCharges, int paidInvoices, int credits, List<String> differences) {}
@@ -153,13 +161,21 @@ public final class Reconciliation {
   /** Paid invoices against their plan credits, both ways. */
   private Future<Void> invoices(StripeBooks books, List<Row> credits, List<String> differences) {
     String[] keys = books.paidInvoices().stream().map(id -> INVOICE_KEY + id).toArray(String[]::new);
-    return pool.preparedQuery(INVOICE_CREDITS).execute(Tuple.of((Object) keys)).compose(rows -> {
+    String[] ids = books.paidInvoices().toArray(String[]::new);
+    Map<String, String> outcomes = new HashMap<>();
+    return pool.preparedQuery(INVOICE_EVENTS).execute(Tuple.of((Object) ids))
+        .compose(events -> {
+          events.forEach(r -> outcomes.putIfAbsent(r.getString(0), r.getString(1)));
+          return pool.preparedQuery(INVOICE_CREDITS).execute(Tuple.of((Object) keys));
+        }).compose(rows -> {
       Set<String> credited = new LinkedHashSet<>();
       rows.forEach(r -> credited.add(r.getString(0)));
       for (String id : books.paidInvoices()) {
-        if (!credited.contains(INVOICE_KEY + id)) {
+        String outcome = outcomes.get(id);
+        if (!credited.contains(INVOICE_KEY + id) && (outcome == null || !NO_CREDIT_DUE.contains(outcome))) {
           differences.add("paid invoice with no credit: invoice " + id + " has no " + INVOICE_KEY + id
-              + " ledger row");
+              + " ledger row (" + (outcome == null ? "no invoice.paid event received" : "event outcome " + outcome)
+              + ")");
         }
       }
       List<String> unmatched = credits.stream().map(r -> r.getString("idempotency_key"))

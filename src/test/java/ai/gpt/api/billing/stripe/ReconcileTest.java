@@ -62,13 +62,13 @@ class ReconcileTest {
   }
 
   @Test
-  @DisplayName("books that match (top-ups over several pages, a partial refund, an invoice paid for plan credit):"
-      + " exit 0, no differences")
+  @DisplayName("books that match (top-ups over several pages, a partial refund, an invoice paid for plan credit, a"
+      + " proration invoice that grants nothing): exit 0, no differences")
   void matchingBooks() {
     matchingHistory();
     Result r = reconcile();
     assertEquals(0, r.code(), r.out() + r.err());
-    assertTrue(r.out().contains((BULK + 3) + " payments, 1 refunded charges, 1 paid invoices"), r.out());
+    assertTrue(r.out().contains((BULK + 4) + " payments, 1 refunded charges, 2 paid invoices"), r.out());
     assertTrue(r.out().contains("No differences."), r.out());
     assertTrue(stripe.received("/v1/charges").size() >= 2, "more than one page of charges was read");
     assertEquals("data.payments", stripe.received("/v1/invoices").get(0).form().get("expand[0]"));
@@ -110,7 +110,10 @@ class ReconcileTest {
     assertTrue(bad.err().contains("--from must be a date as YYYY-MM-DD"), bad.err());
   }
 
-  /** Top-ups (one page and more), a refund of 4 of a 10 top-up, and an invoice whose plan credit is recorded. */
+  /**
+   * Top-ups (one page and more), a refund of 4 of a 10 top-up, an invoice whose plan credit is recorded and one
+   * whose event granted nothing by design.
+   */
   private void matchingHistory() {
     long t = now();
     users.gw.pool().preparedQuery("WITH l AS (INSERT INTO credit_ledger (org_id, amount_micros, kind, reason,"
@@ -136,6 +139,11 @@ class ReconcileTest {
         + " INSERT INTO stripe_events (id, type, org_id, object_id, outcome, amount_micros, ledger_entry_id)"
         + " SELECT 'evt_in_1', 'invoice.paid', $1, 'in_1', 'credited', 30000000, id FROM l")
         .execute(Tuple.of(org)).await();
+    // A proration invoice (a plan change) paid 5 and rightly granted nothing: its event says so.
+    stripe.add(invoice("in_p", "pi_in_p", 500, t));
+    stripe.add(DisputesTest.charge("ch_in_p", "cus_test1", "pi_in_p", 500, t));
+    users.gw.pool().preparedQuery("INSERT INTO stripe_events (id, type, org_id, object_id, outcome)"
+        + " VALUES ('evt_in_p', 'invoice.paid', $1, 'in_p', 'not_a_period_invoice')").execute(Tuple.of(org)).await();
   }
 
   static JsonObject refund(String id, String charge, long cents, long created) {
