@@ -148,6 +148,9 @@ public final class Gateway {
       AccountRoutes accounts = new AccountRoutes(accountStore, sessions, accessTokens, passwordHasher, limiter,
           mailLimits, accountConfig.clientAddress(), twoFactor, mailer, accountConfig.publicUrl(),
           accountConfig.sessionTtlDays());
+      BillingRoutes billing = new BillingRoutes(vertx, pool, debits.result(), config.billing(),
+          accountConfig.publicUrl(), mailer);
+      metering.result().watchBalances(billing.balanceWatch());
       // Every feature of the /api JSON API, in mounting order.
       List<ApiRoutes> apiRoutes = List.of(
           docs.result(), // public: /api/openapi.json and /api/docs
@@ -158,7 +161,7 @@ public final class Gateway {
           new OrgRoutes(new OrgStore(pool), new Memberships(pool), mailer, mailLimits, accountConfig.publicUrl()),
           new KeyRoutes(pool, redis, new KeyHasher(config.keyPepper())),
           new CreditRoutes(pool, debits.result()),
-          new BillingRoutes(vertx, pool, debits.result(), config.billing(), accountConfig.publicUrl()),
+          billing,
           new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())),
           new AdminRoutes(pool, redis, registry, debits.result()));
       AuthHandler auth = new AuthHandler(keys, new KeyHasher(config.keyPepper()), lastUsed, authFailures,

@@ -5,9 +5,13 @@ import ai.gpt.api.api.ApiRoutes;
 import ai.gpt.api.api.Json;
 import ai.gpt.api.billing.CreditDebits;
 import ai.gpt.api.billing.Money;
+import ai.gpt.api.billing.OwnerMail;
+import ai.gpt.api.billing.recharge.AutoRecharge;
 import ai.gpt.api.config.BillingSettings;
 import ai.gpt.api.error.ApiError;
 import ai.gpt.api.http.BodyLimit;
+import ai.gpt.api.mail.Mailer;
+import ai.gpt.api.metering.BalanceWatch;
 import ai.gpt.api.orgs.Memberships;
 import ai.gpt.api.orgs.Role;
 import io.vertx.core.Future;
@@ -36,16 +40,31 @@ public final class BillingRoutes implements ApiRoutes {
   private final StripeCustomers customers;
   private final StripeApi stripe;
   private final StripeWebhook webhook;
+  private final AutoRecharge autoRecharge;
 
-  public BillingRoutes(Vertx vertx, Pool pool, CreditDebits debits, BillingSettings settings, String publicUrl) {
+  public BillingRoutes(Vertx vertx, Pool pool, CreditDebits debits, BillingSettings settings, String publicUrl,
+      Mailer mailer) {
     this.settings = settings;
     this.memberships = new Memberships(pool);
     this.links = new BillingLinks(publicUrl);
     this.stripe = settings.enabled() ? new StripeApi(vertx, settings) : null;
     this.customers = settings.enabled() ? new StripeCustomers(pool, stripe) : null;
     StripeEvents events = new StripeEvents(pool);
+    OwnerMail mail = new OwnerMail(pool, mailer);
+    this.autoRecharge = new AutoRecharge(pool, stripe, events, debits, settings, mail, links);
     this.webhook = settings.enabled() ? new StripeWebhook(vertx, events, settings.webhookSecret(),
-        List.of(new TopUpEvents(events, debits), new RefundEvents(events, debits))) : null;
+        List.of(new TopUpEvents(events, debits, mail, links), new RefundEvents(events, debits),
+            autoRecharge.paymentIntentEvents())) : null;
+  }
+
+  /** What metering reports each settlement's balance to (auto-recharge and low-balance e-mails). */
+  public BalanceWatch balanceWatch() {
+    return autoRecharge.balanceWatch();
+  }
+
+  /** The billing state's {@code auto_recharge} section. */
+  public BillingStateSection autoRechargeSection() {
+    return autoRecharge.section();
   }
 
   /** What the web app needs to offer billing: whether it is on, the publishable key and the top-up amounts. */
@@ -67,10 +86,11 @@ public final class BillingRoutes implements ApiRoutes {
   @Override
   public void mountSignedIn(Router api) {
     api.post("/orgs/:orgId/billing/checkout").handler(this::checkout);
+    autoRecharge.mount(api);
   }
 
   private void webhook(RoutingContext ctx) {
-    requireEnabled();
+    requireEnabled(settings);
     Buffer body = ctx.body().buffer();
     webhook.receive(body == null ? Buffer.buffer() : body, ctx.request().getHeader("Stripe-Signature"))
         .onSuccess(outcome -> Json.send(ctx, 200, new JsonObject().put("received", true)
@@ -83,15 +103,8 @@ public final class BillingRoutes implements ApiRoutes {
     long orgId = Memberships.pathId(ctx, "orgId");
     // Membership first: a non-member gets 404 exactly as for an unknown organization, billing on or off.
     memberships.require(orgId, ApiAuth.of(ctx).userId(), Role.ADMIN).compose(role -> {
-      requireEnabled();
-      long micros = Json.usd(Json.body(ctx), "usd", false);
-      if (micros < settings.topUpMinMicros() || micros > settings.topUpMaxMicros()) {
-        throw Json.invalidAmount("'usd' must be between " + Money.formatUsd(settings.topUpMinMicros()) + " and "
-            + Money.formatUsd(settings.topUpMaxMicros()) + ".", "usd");
-      }
-      if (micros % BillingSettings.MICROS_PER_CENT != 0) {
-        throw Json.invalidAmount("'usd' must be whole cents, such as \"25.50\".", "usd");
-      }
+      requireEnabled(settings);
+      long micros = topUpUsd(Json.body(ctx), "usd", settings);
       return customers.customerFor(orgId).compose(customer -> stripe.createCheckout(orgId, customer,
               micros / BillingSettings.MICROS_PER_CENT,
               links.billingPage(orgId, "checkout=success&session_id={CHECKOUT_SESSION_ID}"),
@@ -102,7 +115,24 @@ public final class BillingRoutes implements ApiRoutes {
     }).onSuccess(json -> Json.send(ctx, 201, json)).onFailure(ctx::fail);
   }
 
-  private void requireEnabled() {
+  /**
+   * A top-up amount (a Checkout top-up, an auto-recharge): a USD string of whole cents within
+   * BILLING_TOPUP_MIN_USD..BILLING_TOPUP_MAX_USD; 400 {@code invalid_amount} naming {@code field} otherwise.
+   */
+  public static long topUpUsd(JsonObject body, String field, BillingSettings settings) {
+    long micros = Json.usd(body, field, false);
+    if (micros < settings.topUpMinMicros() || micros > settings.topUpMaxMicros()) {
+      throw Json.invalidAmount("'" + field + "' must be between " + Money.formatUsd(settings.topUpMinMicros())
+          + " and " + Money.formatUsd(settings.topUpMaxMicros()) + ".", field);
+    }
+    if (micros % BillingSettings.MICROS_PER_CENT != 0) {
+      throw Json.invalidAmount("'" + field + "' must be whole cents, such as \"25.50\".", field);
+    }
+    return micros;
+  }
+
+  /** 503 {@code billing_disabled} when billing is off; for every billing route, after its membership check. */
+  public static void requireEnabled(BillingSettings settings) {
     if (!settings.enabled()) {
       throw ApiError.of(503, "billing_disabled", "Billing is not enabled on this server (no STRIPE_SECRET_KEY).",
           (String) null);
