@@ -22,7 +22,7 @@ import java.util.List;
  * @param autoRechargeMaxPerDay BILLING_AUTO_RECHARGE_MAX_PER_DAY, the most auto-recharge charges of one
  *                        organization in any 24 hours (default 3), so a runaway spender or a bug cannot drain a card
  * @param lowBalanceMicros BILLING_LOW_BALANCE_USD, comma-separated balances below which the owners are e-mailed
- *                        (once per crossing), highest first; empty: no low-balance e-mails (default 5,1)
+ *                        (once per crossing), highest first; unset or empty: no low-balance e-mails
  */
 public record BillingSettings(String secretKey, String webhookSecret, String publishableKey, String apiBase,
     long topUpMinMicros, long topUpMaxMicros, List<Long> presetsMicros, int autoRechargeMaxPerDay,
@@ -74,7 +74,7 @@ public record BillingSettings(String secretKey, String webhookSecret, String pub
       }
     }
     int maxPerDay = maxPerDay(env.get("BILLING_AUTO_RECHARGE_MAX_PER_DAY"));
-    List<Long> lowBalance = new ArrayList<>(usdList(env, "BILLING_LOW_BALANCE_USD", "5,1"));
+    List<Long> lowBalance = new ArrayList<>(usdList(env, "BILLING_LOW_BALANCE_USD", ""));
     lowBalance.sort(Comparator.reverseOrder());
     if (lowBalance.size() > MAX_LOW_BALANCE_THRESHOLDS || lowBalance.stream().distinct().count() < lowBalance.size()
         || lowBalance.contains(0L)) {
@@ -97,7 +97,7 @@ public record BillingSettings(String secretKey, String webhookSecret, String pub
     }
   }
 
-  /** Comma-separated USD amounts in whole cents; {@code fallback} when unset, none when set but blank. */
+  /** Comma-separated USD amounts in whole cents; {@code fallback} when unset or blank. */
   private static List<Long> usdList(Env env, String name, String fallback) {
     String text = env.get(name);
     List<Long> amounts = new ArrayList<>();

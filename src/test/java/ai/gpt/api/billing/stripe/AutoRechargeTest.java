@@ -65,7 +65,7 @@ class AutoRechargeTest {
     llama = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options().slots(16)).await();
     Map<String, String> env = new HashMap<>(Map.of("STRIPE_SECRET_KEY", "sk_test_fake", "STRIPE_WEBHOOK_SECRET",
         StripeBillingTest.SECRET, "STRIPE_API_BASE", stripe.base(), "BILLING_TOPUP_MIN_USD", "5",
-        "BILLING_TOPUP_MAX_USD", "500", "QUEUE_SIZE", "1000", "BILLING_LOW_BALANCE_USD", ""));
+        "BILLING_TOPUP_MAX_USD", "500", "QUEUE_SIZE", "1000"));
     env.putAll(extra);
     users = ApiUsers.start(vertx, env);
     users.gw.addBackend("gpt-fast", llama);
