@@ -49,11 +49,14 @@ final class RechargeAttempts {
       + " FROM (SELECT 1) one LEFT JOIN (SELECT * FROM auto_recharge_attempts WHERE org_id = $1"
       + " ORDER BY id DESC LIMIT 1) a ON true";
 
+  /** What {@link #begin} did. */
+  sealed interface Begun permits Started, NotStarted {}
+
   /** A charge to make: the attempt's id, its amount and the card. */
-  record Started(long attemptId, long amountMicros, String customer, String paymentMethod) {}
+  record Started(long attemptId, long amountMicros, String customer, String paymentMethod) implements Begun {}
 
   /** Why no charge was begun. */
-  enum NotStarted { DISABLED, PENDING, CAPPED }
+  enum NotStarted implements Begun { DISABLED, PENDING, CAPPED }
 
   /** What the per-settlement check needs of an organization, read in one query. */
   record Watch(boolean enabled, long thresholdMicros, boolean blocked, Long[] alerted) {}
@@ -70,11 +73,11 @@ final class RechargeAttempts {
    * Begins a charge if auto-recharge is on with a saved card, none is pending and the daily cap allows: the
    * {@link Started} attempt, committed as pending before Stripe is called; else why not ({@link NotStarted}).
    */
-  Future<Object> begin(long orgId) {
+  Future<Begun> begin(long orgId) {
     return pool.withTransaction(tx -> tx.preparedQuery(LOCK_SETTINGS).execute(Tuple.of(orgId)).compose(rows -> {
       Row s = rows.size() == 0 ? null : rows.iterator().next();
       if (s == null || !s.getBoolean("enabled") || s.getString("payment_method_id") == null) {
-        return Future.succeededFuture(NotStarted.DISABLED);
+        return Future.succeededFuture((Begun) NotStarted.DISABLED);
       }
       long amount = s.getLong("amount_micros");
       return tx.preparedQuery(EXPIRE).execute(Tuple.of(orgId))
@@ -87,7 +90,7 @@ final class RechargeAttempts {
             if (c.getLong("used") >= maxPerDay) {
               return Future.succeededFuture(NotStarted.CAPPED);
             }
-            return tx.preparedQuery(INSERT).execute(Tuple.of(orgId, amount)).map(ids -> (Object) new Started(
+            return tx.preparedQuery(INSERT).execute(Tuple.of(orgId, amount)).map(ids -> (Begun) new Started(
                 ids.iterator().next().getLong(0), amount, s.getString("customer_id"), s.getString("payment_method_id")));
           });
     }));

@@ -13,6 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.gpt.api.apikeys.ApiUsers;
 import ai.gpt.api.apikeys.ApiUsers.User;
+import ai.gpt.api.billing.recharge.AutoRecharge;
+import ai.gpt.api.config.BillingSettings;
 import ai.gpt.api.limits.RedisKeys;
 import ai.gpt.api.testing.ApiClient;
 import ai.gpt.api.testing.FakeLlamaServer;
@@ -166,6 +168,9 @@ class AutoRechargeTest {
     Row attempt = attempt(org);
     assertEquals("failed", attempt.getString("status"));
     assertEquals(stripe.paymentIntents().get(0).getString("id"), attempt.getString("payment_intent_id"));
+    JsonObject last = section(org, 3).getJsonObject("last_attempt");
+    assertEquals("failed", last.getString("status"));
+    assertTrue(last.getString("failure_reason").startsWith("card_declined (insufficient_funds)"), last.encode());
     JsonObject settings = users.call("GET", "/api/orgs/" + org + "/billing/auto-recharge", ada.token(), null)
         .bodyAsJsonObject();
     assertFalse(settings.getBoolean("enabled"));
@@ -241,6 +246,44 @@ class AutoRechargeTest {
         + " AND status = 'succeeded'").execute(Tuple.of(org)).await().iterator().next().getLong(0));
     assertTrue(users.call("GET", "/api/orgs/" + org + "/billing/auto-recharge", ada.token(), null)
         .bodyAsJsonObject().getBoolean("enabled"), "the cap pauses, it does not turn off");
+    JsonObject section = section(org, 2);
+    assertEquals(new JsonObject().put("max_per_day", 2).put("used_last_24h", 2), section.getJsonObject("cap"));
+    assertEquals("succeeded", section.getJsonObject("last_attempt").getString("status"));
+    assertEquals("5.000000", section.getJsonObject("last_attempt").getString("amount_usd"));
+    assertEquals(stripe.paymentIntents().get(1).getString("id"), section.getJsonObject("last_attempt")
+        .getString("payment_intent"));
+    assertTrue(section.getBoolean("enabled"));
+  }
+
+  @Test
+  @DisplayName("a charge Stripe never answered does not block the organization: after an hour pending it expires"
+      + " and the next settlement below the threshold charges again")
+  void pendingChargeExpires(Vertx vertx) throws Exception {
+    start(vertx, Map.of());
+    User ada = users.signUp("ada@example.com");
+    long org = ada.orgId();
+    saveCard(ada);
+    enable(ada, "5", "20");
+    String key = users.gw.createKey(org, null);
+    setBalance(org, 5 * USD + 5);
+    chats(key, 2);
+    awaitTrue("the first charge", () -> stripe.paymentIntents().size() == 1 && charged(org));
+    long first = attempt(org).getLong("id");
+    users.gw.pool().preparedQuery("UPDATE auto_recharge_attempts SET created_at = now() - interval '61 minutes'"
+        + " WHERE id = $1").execute(Tuple.of(first)).await();
+    enable(ada, "5", "20"); // saving the settings drops this replica's cached state at once (else within 30 s)
+    chats(key, 2);
+    awaitTrue("the second charge", () -> stripe.paymentIntents().size() == 2 && charged(org));
+    Row expired = users.gw.pool().preparedQuery("SELECT status, failure_reason FROM auto_recharge_attempts"
+        + " WHERE id = $1").execute(Tuple.of(first)).await().iterator().next();
+    assertEquals("expired", expired.getString("status"));
+    assertTrue(expired.getString("failure_reason").contains("1 hour"));
+    // Its success event arriving late still credits it: the money was taken.
+    awaitLedgerSettled(org);
+    long before = users.gw.ledgerBalance(org);
+    assertEquals("credited", deliver(event("evt_late", "payment_intent.succeeded", stripe.paymentIntents().get(0)))
+        .getString("outcome"));
+    assertEquals(before + 20 * USD, users.gw.ledgerBalance(org));
   }
 
   @Test
@@ -475,6 +518,16 @@ class AutoRechargeTest {
     var rows = users.gw.pool().preparedQuery("SELECT * FROM auto_recharge_attempts WHERE org_id = $1"
         + " ORDER BY id DESC LIMIT 1").execute(Tuple.of(org)).await();
     return rows.size() == 0 ? null : rows.iterator().next();
+  }
+
+  /** The billing state's auto_recharge section, from an {@link AutoRecharge} on the test's database. */
+  private JsonObject section(long org, int maxPerDay) {
+    BillingSettings settings = new BillingSettings("sk_test_fake", StripeBillingTest.SECRET, null, stripe.base(),
+        5 * USD, 500 * USD, List.of(), maxPerDay, List.of());
+    AutoRecharge recharge = new AutoRecharge(users.gw.pool(), null, new StripeEvents(users.gw.pool()), null,
+        settings, null, new BillingLinks(ApiClient.PUBLIC_URL));
+    assertEquals("auto_recharge", recharge.section().name());
+    return (JsonObject) recharge.section().describe(org).await();
   }
 
   /** The newest attempt is pending with its PaymentIntent recorded. */
