@@ -153,9 +153,12 @@ public final class Gateway {
       AccountRoutes accounts = new AccountRoutes(accountStore, sessions, accessTokens, passwordHasher, limiter,
           mailLimits, accountConfig.clientAddress(), twoFactor, mailer, accountConfig.publicUrl(),
           accountConfig.sessionTtlDays());
-      // The parts of GET /api/orgs/{id}/billing owned by other features (plan, subscription, auto-recharge);
-      // BillingRoutes adds the customer's payments and the disputes.
+      // The parts of GET /api/orgs/{id}/billing owned by the plans feature; BillingRoutes adds the customer's
+      // payments, the disputes and auto-recharge.
       List<BillingStateSection> billingSections = List.of(new PlanSection(pool), new SubscriptionSection(pool));
+      BillingRoutes billing = new BillingRoutes(vertx, pool, redis, debits.result(), config.billing(),
+          accountConfig.publicUrl(), mailer, billingSections);
+      metering.result().watchBalances(billing.balanceWatch());
       // Every feature of the /api JSON API, in mounting order.
       List<ApiRoutes> apiRoutes = List.of(
           docs.result(), // public: /api/openapi.json and /api/docs
@@ -166,8 +169,7 @@ public final class Gateway {
           new OrgRoutes(new OrgStore(pool), new Memberships(pool), mailer, mailLimits, accountConfig.publicUrl()),
           new KeyRoutes(pool, redis, new KeyHasher(config.keyPepper())),
           new CreditRoutes(pool, debits.result()),
-          new BillingRoutes(vertx, pool, redis, debits.result(), config.billing(), accountConfig.publicUrl(),
-              billingSections),
+          billing,
           new PlanRoutes(new PlanCatalog(pool)),
           new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())),
           new AdminRoutes(pool, redis, registry, debits.result()));

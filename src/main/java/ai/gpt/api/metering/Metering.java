@@ -44,6 +44,7 @@ public final class Metering {
   private final DirectUsageWriter durable;
   private final AtomicInteger replaying = new AtomicInteger();
   private final long retryTimer;
+  private volatile BalanceWatch watch = BalanceWatch.NONE;
 
   private Metering(Vertx vertx, RateLimiter limiter, LimiterSettings settings, FailurePolicy policy,
       DirectUsageWriter durable, MeterRegistry registry) {
@@ -67,6 +68,11 @@ public final class Metering {
     BalanceLoader marked = orgId -> loader.load(orgId).recover(e -> Future.failedFuture(new BalanceUnavailable(e)));
     return RateLimiter.create(vertx, redis, marked, settings)
         .map(limiter -> new Metering(vertx, limiter, settings, policy, durable, registry));
+  }
+
+  /** From now on, every settlement Redis takes reports the organization's hot balance after it to {@code w}. */
+  public void watchBalances(BalanceWatch w) {
+    this.watch = w;
   }
 
   /**
@@ -155,6 +161,10 @@ public final class Metering {
         metrics.settled(now - p.endedNanos());
         if (!first) {
           pending.resolved();
+        }
+        Long balance = ar.result().balanceAfterMicros();
+        if (balance != null) {
+          watch.settled(p.usage().orgId(), balance);
         }
         return Future.succeededFuture();
       }

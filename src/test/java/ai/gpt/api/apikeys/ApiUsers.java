@@ -36,6 +36,11 @@ public final class ApiUsers implements AutoCloseable {
     return new ApiUsers(ApiClient.start(vertx, env));
   }
 
+  /** The underlying client, for the e-mails the users were sent. */
+  public ApiClient mail() {
+    return api;
+  }
+
   /** Signs up, verifies by the e-mailed link and signs in. */
   public User signUp(String email) {
     String token = api.signUpAndSignIn(email);

@@ -154,4 +154,27 @@ class GatewayConfigTest {
     rejects("BILLING_TOPUP_PRESETS_USD", "2000");
     rejects("STRIPE_API_BASE", "ftp://stripe");
   }
+
+  @Test
+  @DisplayName("auto-recharge cap (default 3 a day, 1..100) and low-balance thresholds (default none: off; highest"
+      + " first, whole cents, distinct and positive)")
+  void autoRechargeAndLowBalance() {
+    BillingSettings defaults = GatewayConfig.from(Env.of(BASE)).billing();
+    assertEquals(3, defaults.autoRechargeMaxPerDay());
+    assertEquals(java.util.List.of(), defaults.lowBalanceMicros());
+    assertEquals(java.util.List.of(5_000_000L, 1_000_000L),
+        with("BILLING_LOW_BALANCE_USD", "5,1").billing().lowBalanceMicros());
+    assertEquals(7, with("BILLING_AUTO_RECHARGE_MAX_PER_DAY", "7").billing().autoRechargeMaxPerDay());
+    assertEquals(java.util.List.of(20_000_000L, 2_500_000L, 10_000L),
+        with("BILLING_LOW_BALANCE_USD", "2.50, 0.01,20").billing().lowBalanceMicros());
+    assertEquals(java.util.List.of(), with("BILLING_LOW_BALANCE_USD", "").billing().lowBalanceMicros());
+    rejects("BILLING_AUTO_RECHARGE_MAX_PER_DAY", "0");
+    rejects("BILLING_AUTO_RECHARGE_MAX_PER_DAY", "101");
+    rejects("BILLING_AUTO_RECHARGE_MAX_PER_DAY", "three");
+    rejects("BILLING_LOW_BALANCE_USD", "5,5");
+    rejects("BILLING_LOW_BALANCE_USD", "0");
+    rejects("BILLING_LOW_BALANCE_USD", "-1");
+    rejects("BILLING_LOW_BALANCE_USD", "1.001");
+    rejects("BILLING_LOW_BALANCE_USD", "9,8,7,6,5,4,3,2,1");
+  }
 }

@@ -3,6 +3,7 @@ package ai.gpt.api.testing;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -19,9 +20,10 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * The part of Stripe's API the gateway calls (point STRIPE_API_BASE at {@link #base}): {@code POST /v1/customers}
- * and {@code POST /v1/checkout/sessions}, form-encoded as stripe-java sends them, answered with Stripe's JSON
- * shapes; every request is recorded. {@link #signature} signs webhook payloads with Stripe's real scheme.
+ * The part of Stripe's API the gateway calls (point STRIPE_API_BASE at {@link #base}): {@code POST /v1/customers},
+ * {@code POST /v1/checkout/sessions} and {@code POST /v1/payment_intents} (off-session charges, see
+ * {@link #chargeOutcome}), form-encoded as stripe-java sends them, answered with Stripe's JSON shapes; every
+ * request is recorded. {@link #signature} signs webhook payloads with Stripe's real scheme.
  */
 public final class FakeStripe implements AutoCloseable {
   /** One request received: its path, decoded form fields ({@code metadata[org_id]} style keys) and headers. */
@@ -32,6 +34,8 @@ public final class FakeStripe implements AutoCloseable {
   private final AtomicInteger ids = new AtomicInteger();
   private final List<JsonObject> objects = new CopyOnWriteArrayList<>();
   private volatile boolean down;
+  private final List<JsonObject> paymentIntents = new CopyOnWriteArrayList<>();
+  private volatile String chargeOutcome = "succeeded";
 
   private FakeStripe(Vertx vertx) {
     Router router = Router.router(vertx);
@@ -63,6 +67,7 @@ public final class FakeStripe implements AutoCloseable {
     router.get("/v1/charges/:id").handler(ctx -> retrieve(ctx, "charge"));
     router.get("/v1/refunds").handler(ctx -> list(ctx, "refund"));
     router.get("/v1/invoices").handler(ctx -> list(ctx, "invoice"));
+    router.post("/v1/payment_intents").handler(ctx -> answer(ctx, this::paymentIntent));
     server = vertx.createHttpServer().requestHandler(router).listen(0, "127.0.0.1").await();
   }
 
@@ -85,6 +90,19 @@ public final class FakeStripe implements AutoCloseable {
 
   public String base() {
     return "http://127.0.0.1:" + server.actualPort();
+  }
+
+  /**
+   * How the next PaymentIntents confirm: {@code "succeeded"} (the default), {@code "requires_action"} (the bank
+   * wants 3-D Secure), or a decline code such as {@code "insufficient_funds"}: Stripe's card error, HTTP 402.
+   */
+  public void chargeOutcome(String outcome) {
+    this.chargeOutcome = outcome;
+  }
+
+  /** The PaymentIntents created so far, as Stripe returned them (or put them in its card error), oldest first. */
+  public List<JsonObject> paymentIntents() {
+    return List.copyOf(paymentIntents);
   }
 
   /** The requests received on {@code path}, oldest first. */
@@ -126,8 +144,47 @@ public final class FakeStripe implements AutoCloseable {
               .put("message", "Invalid API Key provided")).encode());
       return;
     }
-    ctx.response().putHeader("content-type", "application/json").putHeader("request-id", "req_test")
-        .end(make.apply(form).encode());
+    JsonObject body = make.apply(form);
+    // The only error this fake makes is a card error, which Stripe answers with 402 Payment Required.
+    ctx.response().setStatusCode(body.containsKey("error") ? 402 : 200).putHeader("content-type", "application/json")
+        .putHeader("request-id", "req_test").end(body.encode());
+  }
+
+  /** A confirmed off-session PaymentIntent, or Stripe's card error embedding it when {@link #chargeOutcome} declines. */
+  private JsonObject paymentIntent(Map<String, String> form) {
+    int n = ids.incrementAndGet();
+    String outcome = chargeOutcome;
+    String status = outcome.equals("succeeded") || outcome.equals("requires_action") ? outcome
+        : "requires_payment_method";
+    long amount = Long.parseLong(form.get("amount"));
+    String id = "pi_test_" + n;
+    JsonObject pi = new JsonObject().put("id", id).put("object", "payment_intent").put("amount", amount)
+        .put("amount_capturable", 0).put("amount_received", status.equals("succeeded") ? amount : 0)
+        .put("capture_method", "automatic_async").put("client_secret", id + "_secret_test")
+        .put("confirmation_method", "automatic").put("created", Instant.now().getEpochSecond())
+        .put("currency", form.get("currency")).put("customer", form.get("customer"))
+        .put("description", form.get("description")).put("livemode", false).put("metadata", metadata(form))
+        .put("payment_method", form.get("payment_method"))
+        .put("payment_method_types", new JsonArray().add("card")).put("status", status)
+        .putNull("setup_future_usage").put("latest_charge", "ch_test_" + n)
+        .put("next_action", status.equals("requires_action") ? new JsonObject().put("type", "use_stripe_sdk")
+            .put("use_stripe_sdk", new JsonObject().put("type", "three_d_secure_redirect")) : null)
+        .putNull("last_payment_error");
+    if (!status.equals("requires_payment_method")) {
+      paymentIntents.add(pi);
+      return pi;
+    }
+    JsonObject error = new JsonObject().put("charge", "ch_test_" + n).put("code", "card_declined")
+        .put("decline_code", outcome).put("doc_url", "https://stripe.com/docs/error-codes/card-declined")
+        .put("message", "Your card was declined.").put("request_log_url",
+            "https://dashboard.stripe.com/test/logs/req_test?t=" + Instant.now().getEpochSecond())
+        .put("type", "card_error");
+    pi.put("last_payment_error", error.copy().put("payment_method", new JsonObject()
+        .put("id", form.get("payment_method")).put("object", "payment_method").put("type", "card")));
+    paymentIntents.add(pi);
+    return new JsonObject().put("error", error.copy().put("payment_intent", pi)
+        .put("payment_method", new JsonObject().put("id", form.get("payment_method")).put("object", "payment_method")
+            .put("type", "card")));
   }
 
   /**

@@ -6,9 +6,13 @@ import ai.gpt.api.api.Json;
 import ai.gpt.api.billing.CreditDebits;
 import ai.gpt.api.billing.Money;
 import ai.gpt.api.billing.plans.PlanCatalog;
+import ai.gpt.api.billing.OwnerMail;
+import ai.gpt.api.billing.recharge.AutoRecharge;
 import ai.gpt.api.config.BillingSettings;
 import ai.gpt.api.error.ApiError;
 import ai.gpt.api.http.BodyLimit;
+import ai.gpt.api.mail.Mailer;
+import ai.gpt.api.metering.BalanceWatch;
 import ai.gpt.api.orgs.Memberships;
 import ai.gpt.api.orgs.Role;
 import com.stripe.param.billingportal.SessionCreateParams;
@@ -42,15 +46,16 @@ public final class BillingRoutes implements ApiRoutes {
   private final StripeWebhook webhook;
   private final BillingState state;
   private final SubscriptionCheckout subscriptionCheckout;
+  private final AutoRecharge autoRecharge;
 
   /**
-   * @param sections the other features' parts of the billing state (plan, subscription, auto-recharge); the
-   *                 customer, payments and disputes parts are added here
+   * @param sections the other features' parts of the billing state (plan, subscription); the customer's payments,
+   *                 the disputes and auto-recharge are added here
    * @param redis    to reload every gateway's keys when a dispute suspends an organization or a subscription moves
    *                 it to another plan
    */
   public BillingRoutes(Vertx vertx, Pool pool, Redis redis, CreditDebits debits, BillingSettings settings,
-      String publicUrl, List<BillingStateSection> sections) {
+      String publicUrl, Mailer mailer, List<BillingStateSection> sections) {
     this.settings = settings;
     this.memberships = new Memberships(pool);
     this.links = new BillingLinks(publicUrl);
@@ -59,20 +64,29 @@ public final class BillingRoutes implements ApiRoutes {
     StripeEvents events = new StripeEvents(pool);
     PlanCatalog plans = new PlanCatalog(pool);
     Subscriptions subscriptions = new Subscriptions(pool);
+    OwnerMail mail = new OwnerMail(pool, mailer);
+    this.autoRecharge = new AutoRecharge(pool, stripe, events, debits, settings, mail, links);
     this.subscriptionCheckout = settings.enabled()
         ? new SubscriptionCheckout(plans, subscriptions, customers, stripe, links) : null;
     this.webhook = settings.enabled() ? new StripeWebhook(vertx, events, settings.webhookSecret(),
-        List.of(new TopUpEvents(events, debits), new RefundEvents(events, debits),
+        List.of(new TopUpEvents(events, debits, mail, links), new RefundEvents(events, debits),
             new DisputeEvents(events, debits, new DisputedOrgs(pool, events, stripe), redis),
             new SubscriptionEvents(events, plans, subscriptions, redis),
-            new InvoiceEvents(events, debits, plans, subscriptions))) : null;
+            new InvoiceEvents(events, debits, plans, subscriptions),
+            autoRecharge.paymentIntentEvents())) : null;
     List<BillingStateSection> all = new ArrayList<>();
     if (settings.enabled()) {
       all.add(new PaymentsSection(customers, stripe));
     }
     all.add(new DisputesSection(pool));
+    all.add(autoRecharge.section());
     all.addAll(sections);
     this.state = new BillingState(pool, all);
+  }
+
+  /** What metering reports each settlement's balance to (auto-recharge and low-balance e-mails). */
+  public BalanceWatch balanceWatch() {
+    return autoRecharge.balanceWatch();
   }
 
   /** What the web app needs to offer billing: whether it is on, the publishable key and the top-up amounts. */
@@ -97,10 +111,11 @@ public final class BillingRoutes implements ApiRoutes {
     api.post("/orgs/:orgId/billing/portal").handler(this::portal);
     api.get("/orgs/:orgId/billing").handler(this::state);
     api.post("/orgs/:orgId/billing/subscription").handler(this::subscribe);
+    autoRecharge.mount(api);
   }
 
   private void webhook(RoutingContext ctx) {
-    requireEnabled();
+    requireEnabled(settings);
     Buffer body = ctx.body().buffer();
     webhook.receive(body == null ? Buffer.buffer() : body, ctx.request().getHeader("Stripe-Signature"))
         .onSuccess(outcome -> Json.send(ctx, 200, new JsonObject().put("received", true)
@@ -113,15 +128,8 @@ public final class BillingRoutes implements ApiRoutes {
     long orgId = Memberships.pathId(ctx, "orgId");
     // Membership first: a non-member gets 404 exactly as for an unknown organization, billing on or off.
     memberships.require(orgId, ApiAuth.of(ctx).userId(), Role.ADMIN).compose(role -> {
-      requireEnabled();
-      long micros = Json.usd(Json.body(ctx), "usd", false);
-      if (micros < settings.topUpMinMicros() || micros > settings.topUpMaxMicros()) {
-        throw Json.invalidAmount("'usd' must be between " + Money.formatUsd(settings.topUpMinMicros()) + " and "
-            + Money.formatUsd(settings.topUpMaxMicros()) + ".", "usd");
-      }
-      if (micros % BillingSettings.MICROS_PER_CENT != 0) {
-        throw Json.invalidAmount("'usd' must be whole cents, such as \"25.50\".", "usd");
-      }
+      requireEnabled(settings);
+      long micros = topUpUsd(Json.body(ctx), "usd", settings);
       return customers.customerFor(orgId).compose(customer -> stripe.createCheckout(orgId, customer,
               micros / BillingSettings.MICROS_PER_CENT,
               links.billingPage(orgId, "checkout=success&session_id={CHECKOUT_SESSION_ID}"),
@@ -136,7 +144,7 @@ public final class BillingRoutes implements ApiRoutes {
   private void portal(RoutingContext ctx) {
     long orgId = Memberships.pathId(ctx, "orgId");
     memberships.require(orgId, ApiAuth.of(ctx).userId(), Role.ADMIN).compose(role -> {
-      requireEnabled();
+      requireEnabled(settings);
       return customers.customerFor(orgId).compose(customer -> stripe.call("create the Billing Portal session",
               c -> c.v1().billingPortal().sessions().create(SessionCreateParams.builder().setCustomer(customer)
                   .setReturnUrl(links.billingPage(orgId, null)).build())))
@@ -149,7 +157,7 @@ public final class BillingRoutes implements ApiRoutes {
   private void state(RoutingContext ctx) {
     long orgId = Memberships.pathId(ctx, "orgId");
     memberships.require(orgId, ApiAuth.of(ctx).userId(), Role.MEMBER).compose(role -> {
-      requireEnabled();
+      requireEnabled(settings);
       return state.of(orgId);
     }).onSuccess(json -> Json.send(ctx, 200, json)).onFailure(ctx::fail);
   }
@@ -158,12 +166,29 @@ public final class BillingRoutes implements ApiRoutes {
   private void subscribe(RoutingContext ctx) {
     long orgId = Memberships.pathId(ctx, "orgId");
     memberships.require(orgId, ApiAuth.of(ctx).userId(), Role.ADMIN).compose(role -> {
-      requireEnabled();
+      requireEnabled(settings);
       return subscriptionCheckout.start(orgId, Json.string(Json.body(ctx), "plan", 64));
     }).onSuccess(json -> Json.send(ctx, 201, json)).onFailure(ctx::fail);
   }
 
-  private void requireEnabled() {
+  /**
+   * A top-up amount (a Checkout top-up, an auto-recharge): a USD string of whole cents within
+   * BILLING_TOPUP_MIN_USD..BILLING_TOPUP_MAX_USD; 400 {@code invalid_amount} naming {@code field} otherwise.
+   */
+  public static long topUpUsd(JsonObject body, String field, BillingSettings settings) {
+    long micros = Json.usd(body, field, false);
+    if (micros < settings.topUpMinMicros() || micros > settings.topUpMaxMicros()) {
+      throw Json.invalidAmount("'" + field + "' must be between " + Money.formatUsd(settings.topUpMinMicros())
+          + " and " + Money.formatUsd(settings.topUpMaxMicros()) + ".", field);
+    }
+    if (micros % BillingSettings.MICROS_PER_CENT != 0) {
+      throw Json.invalidAmount("'" + field + "' must be whole cents, such as \"25.50\".", field);
+    }
+    return micros;
+  }
+
+  /** 503 {@code billing_disabled} when billing is off; for every billing route, after its membership check. */
+  public static void requireEnabled(BillingSettings settings) {
     if (!settings.enabled()) {
       throw ApiError.of(503, "billing_disabled", "Billing is not enabled on this server (no STRIPE_SECRET_KEY).",
           (String) null);

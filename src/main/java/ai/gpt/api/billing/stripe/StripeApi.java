@@ -52,7 +52,7 @@ public final class StripeApi {
   /**
    * A Checkout Session in payment mode for {@code cents} of credit. The organization is in
    * {@code client_reference_id} and in the metadata of the session and of its PaymentIntent (so refunds of the
-   * charge can be traced back to it).
+   * charge can be traced back to it); the card is set up for later off-session charges.
    */
   public Future<Checkout> createCheckout(long orgId, String customerId, long cents, String successUrl,
       String cancelUrl) {
@@ -62,7 +62,9 @@ public final class StripeApi {
         .setCustomer(customerId)
         .setClientReferenceId(org)
         .putMetadata("org_id", org)
-        .setPaymentIntentData(SessionCreateParams.PaymentIntentData.builder().putMetadata("org_id", org).build())
+        // The card paid with is saved for off-session charges (auto-recharge): see PaymentIntentEvents.
+        .setPaymentIntentData(SessionCreateParams.PaymentIntentData.builder().putMetadata("org_id", org)
+            .setSetupFutureUsage(SessionCreateParams.PaymentIntentData.SetupFutureUsage.OFF_SESSION).build())
         .addLineItem(SessionCreateParams.LineItem.builder().setQuantity(1L)
             .setPriceData(SessionCreateParams.LineItem.PriceData.builder().setCurrency("usd").setUnitAmount(cents)
                 .setProductData(SessionCreateParams.LineItem.PriceData.ProductData.builder()

@@ -1,6 +1,8 @@
 package ai.gpt.api.billing.stripe;
 
 import ai.gpt.api.billing.CreditDebits;
+import ai.gpt.api.billing.Money;
+import ai.gpt.api.billing.OwnerMail;
 import ai.gpt.api.config.BillingSettings;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
@@ -9,15 +11,22 @@ import java.util.Set;
 /**
  * Top-ups through Checkout: a paid session credits what was paid to the organization in its metadata, once per
  * session (ledger key {@code stripe:<checkout session>}), whichever of its events (completed, or
- * async_payment_succeeded for a delayed payment method) arrives first.
+ * async_payment_succeeded for a delayed payment method) arrives first. A delayed payment that failed is e-mailed to
+ * the owners (the payer left Checkout long before).
  */
 final class TopUpEvents implements StripeEventHandler {
+  /** Beyond any top-up; a larger amount in an event is not worth printing. */
+  private static final long MAX_CENTS = 1_000_000_000L;
   private final StripeEvents events;
   private final CreditDebits debits;
+  private final OwnerMail mail;
+  private final BillingLinks links;
 
-  TopUpEvents(StripeEvents events, CreditDebits debits) {
+  TopUpEvents(StripeEvents events, CreditDebits debits, OwnerMail mail, BillingLinks links) {
     this.events = events;
     this.debits = debits;
+    this.mail = mail;
+    this.links = links;
   }
 
   @Override
@@ -32,8 +41,26 @@ final class TopUpEvents implements StripeEventHandler {
       case "checkout.session.completed" -> "paid".equals(e.object().getString("payment_status"))
           ? credit(e) : events.record(e, StripeEvent.orgOf(e.object()), "payment_pending");
       case "checkout.session.async_payment_succeeded" -> credit(e);
-      default -> events.record(e, StripeEvent.orgOf(e.object()), "payment_failed");
+      default -> failed(e);
     };
+  }
+
+  /**
+   * Records the failure, then e-mails the owners once per event (a redelivery is a duplicate), after the row
+   * committed and without waiting, so the webhook's answer never depends on the mail server.
+   */
+  private Future<StripeEvents.Outcome> failed(StripeEvent e) {
+    Long orgId = StripeEvent.orgOf(e.object());
+    Long cents = e.amount("amount_total");
+    String amount = cents == null || cents <= 0 || cents > MAX_CENTS ? ""
+        : " of " + Money.formatUsd(cents * BillingSettings.MICROS_PER_CENT);
+    return events.record(e, orgId, "payment_failed").onSuccess(outcome -> {
+      if (outcome != StripeEvents.DUPLICATE && orgId != null) {
+        mail.send(orgId, "Your GPT API payment failed", org -> "The payment" + amount + " for credit for " + org
+            + " failed, so no credit was added (checkout session " + e.objectId() + ").\n\nPlease try again on"
+            + " the Billing page:\n" + links.billingPage(orgId, null) + "\n");
+      }
+    });
   }
 
   private Future<StripeEvents.Outcome> credit(StripeEvent e) {
