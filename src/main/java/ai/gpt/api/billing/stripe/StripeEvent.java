@@ -27,7 +27,8 @@ public record StripeEvent(String id, String type, JsonObject object, JsonObject 
 
   /** The event's {@code created} (Unix seconds), which orders events about one object; 0 if absent. */
   public long created() {
-    return whole.getValue("created") instanceof Number n ? n.longValue() : 0;
+    Long created = wholeNumber(whole.getValue("created"));
+    return created == null ? 0 : created;
   }
 
   /** {@code metadata.org_id}, else {@code client_reference_id}, of the object: digits only, else null. */
@@ -46,8 +47,16 @@ public record StripeEvent(String id, String type, JsonObject object, JsonObject 
     return Long.parseLong(text);
   }
 
-  /** A whole number field of the object (Stripe amounts are integer cents), or null. */
+  /**
+   * A whole number field of the object (Stripe amounts are integer cents), or null: a fraction, an exponent or a
+   * number beyond a long is not an amount (and would otherwise be truncated into one).
+   */
   public Long amount(String field) {
-    return object.getValue(field) instanceof Number n ? n.longValue() : null;
+    return wholeNumber(object.getValue(field));
+  }
+
+  /** {@code value} when the JSON parser read it as a whole number that fits a long, else null. */
+  public static Long wholeNumber(Object value) {
+    return value instanceof Integer || value instanceof Long ? ((Number) value).longValue() : null;
   }
 }

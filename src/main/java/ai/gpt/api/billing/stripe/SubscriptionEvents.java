@@ -28,6 +28,8 @@ import java.util.Set;
  */
 final class SubscriptionEvents implements StripeEventHandler {
   private static final Set<String> PLAN_STATUSES = Set.of("active", "trialing");
+  /** 9999-12-31T23:59:59Z. */
+  private static final long MAX_EPOCH_SECOND = 253_402_300_799L;
   private static final String LOCK_ORG = "SELECT pg_advisory_xact_lock(hashtext('stripe-subscriptions-org:' || $1))";
   private static final String UPSERT = """
       INSERT INTO stripe_subscriptions AS s (id, org_id, plan_id, status, current_period_end, cancel_at_period_end,
@@ -118,14 +120,16 @@ final class SubscriptionEvents implements StripeEventHandler {
   private static OffsetDateTime periodEnd(JsonObject sub) {
     long end = 0;
     for (JsonObject item : StripeFields.listData(sub, "items")) {
-      if (item.getValue("current_period_end") instanceof Number n) {
-        end = Math.max(end, n.longValue());
-      }
+      Long itemEnd = StripeEvent.wholeNumber(item.getValue("current_period_end"));
+      end = Math.max(end, itemEnd == null ? 0 : itemEnd);
     }
-    if (end == 0 && sub.getValue("current_period_end") instanceof Number n) {
-      end = n.longValue();
+    Long legacy = StripeEvent.wholeNumber(sub.getValue("current_period_end"));
+    if (end == 0 && legacy != null) {
+      end = legacy;
     }
-    return end <= 0 ? null : OffsetDateTime.ofInstant(Instant.ofEpochSecond(end), ZoneOffset.UTC);
+    // Beyond year 9999 is not a date (and would not fit the column): treated as unknown.
+    return end <= 0 || end > MAX_EPOCH_SECOND ? null
+        : OffsetDateTime.ofInstant(Instant.ofEpochSecond(end), ZoneOffset.UTC);
   }
 
   /** Orders events of the same second: a subscription is created, then updated, then deleted. */
