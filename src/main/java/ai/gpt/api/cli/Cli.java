@@ -6,6 +6,8 @@ import ai.gpt.api.config.Env;
 import ai.gpt.api.config.GatewayConfig;
 import ai.gpt.api.db.Database;
 import ai.gpt.api.db.Migrations;
+import ai.gpt.api.mail.Mailer;
+import ai.gpt.api.status.Status;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisOptions;
@@ -31,6 +33,11 @@ public final class Cli {
                    [--concurrency N]             values, or 'none' to clear
         limits show --org ORG|--key ID
         admin grant EMAIL | admin revoke EMAIL   make a user a platform admin (the /api/admin API), or not
+        incident open --title T --severity critical|high|medium|low --message M [--status S]
+                      [--services chat_completions,embeddings,api,billing] [--models a,b] [--started-at ISO-TIME]
+        incident update ID --status investigating|identified|monitoring|resolved --message M [--severity S]
+        incident resolve ID [--message M] [--resolved-at ISO-TIME]
+        incident list [--state open|resolved]   status page incidents (e-mailed to status subscribers)
       Configuration comes from environment variables and .env (see .env.example).""";
 
   private Cli() {}
@@ -50,7 +57,7 @@ public final class Cli {
           Migrations.migrate(c.databaseUrl());
           System.out.println("Database is up to date.");
         });
-        case "org", "key", "backend", "credits", "limits", "admin" -> withLocalServices(config, c -> admin(c, new Args(words)));
+        case "org", "key", "backend", "credits", "limits", "admin", "incident" -> withLocalServices(config, c -> admin(c, new Args(words)));
         case "help", "--help", "-h" -> {
           System.out.println(USAGE);
           yield 0;
@@ -91,6 +98,8 @@ public final class Cli {
         case "credits" -> CreditCommands.run(pool, redis, args);
         case "limits" -> LimitCommands.run(pool, redis, args);
         case "admin" -> AdminCommands.run(pool, args);
+        case "incident" -> IncidentCommands.run(Status.incidents(config, pool, Mailer.create(vertx, config.accounts())),
+            args);
         default -> BackendCommands.run(pool, args);
       }
     } finally {

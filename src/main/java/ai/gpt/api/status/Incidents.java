@@ -46,10 +46,16 @@ public final class Incidents {
 
   private final Pool pool;
   private final IncidentMail mail;
+  private final boolean waitForMail;
 
-  public Incidents(Pool pool, IncidentMail mail) {
+  /**
+   * {@code waitForMail}: a change's future completes only once its e-mails were sent (the CLI, which exits right
+   * after); otherwise they go out in the background (the API answers at once).
+   */
+  Incidents(Pool pool, IncidentMail mail, boolean waitForMail) {
     this.pool = pool;
     this.mail = mail;
+    this.waitForMail = waitForMail;
   }
 
   public Future<JsonObject> open(Long actor, IncidentInput.Open in) {
@@ -62,7 +68,7 @@ public final class Incidents {
                 .put("title", in.title()).put("severity", in.severity()).put("status", in.status())
                 .put("via", actor == null ? "cli" : "api")))
             .compose(v -> get(tx, id))))
-        .onSuccess(json -> mail.announce(json));
+        .compose(this::announce);
   }
 
   /** Posts an update; status resolved closes the incident (at {@code in.at()}, else now). 409 once resolved. */
@@ -94,7 +100,12 @@ public final class Incidents {
           .compose(v -> AdminAudit.record(tx, actor, in.status().equals("resolved") ? "incident.resolve"
               : "incident.update", "incident", id, details))
           .compose(v -> get(tx, id));
-    })).onSuccess(json -> mail.announce(json));
+    })).compose(this::announce);
+  }
+
+  private Future<JsonObject> announce(JsonObject incident) {
+    Future<Void> sent = mail.announce(incident);
+    return waitForMail ? sent.otherwiseEmpty().map(incident) : Future.succeededFuture(incident);
   }
 
   public Future<JsonObject> get(long id) {

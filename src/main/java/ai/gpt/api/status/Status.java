@@ -33,7 +33,7 @@ public final class Status {
     StatusSettings settings = config.status();
     TrafficCounts traffic = new TrafficCounts();
     IncidentMail mail = mail(config, pool, mailer);
-    Incidents incidents = new Incidents(pool, mail);
+    Incidents incidents = new Incidents(pool, mail, false);
     LiveStatus live = new LiveStatus(catalog, registry, traffic, new Dependencies(pool, redis), writer,
         config.billing().enabled(), settings);
     StatusMonitor monitor = new StatusMonitor(live, new MinuteRecorder(pool, settings.retentionDays()),
@@ -46,7 +46,7 @@ public final class Status {
 
   /** The incidents store alone, with its subscriber e-mails, for the CLI. */
   public static Incidents incidents(GatewayConfig config, Pool pool, Mailer mailer) {
-    return new Incidents(pool, mail(config, pool, mailer));
+    return new Incidents(pool, mail(config, pool, mailer), true);
   }
 
   private static IncidentMail mail(GatewayConfig config, Pool pool, Mailer mailer) {
