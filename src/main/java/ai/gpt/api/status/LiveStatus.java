@@ -41,6 +41,7 @@ final class LiveStatus {
   private final UsageWriterMetrics writer;
   private final boolean stripeEnabled;
   private final StatusSettings settings;
+  private final RecentTraffic lastMinute = new RecentTraffic(java.time.Duration.ofMinutes(1));
 
   LiveStatus(Catalog catalog, BackendRegistry registry, TrafficCounts traffic, Dependencies dependencies,
       UsageWriterMetrics writer, boolean stripeEnabled, StatusSettings settings) {
@@ -59,13 +60,16 @@ final class LiveStatus {
 
   private LiveSample sample(Dependencies.Reachable reachable) {
     Instant at = Instant.now();
-    Map<String, TrafficCounts.Counts> counts = traffic.drain();
+    // The recorder gets what was counted since the last sample; the live levels weigh the last minute.
+    Map<String, TrafficCounts.Counts> delta = traffic.drain();
+    Map<String, TrafficCounts.Counts> counts = lastMinute.add(at, delta);
     Map<String, Observation> components = new LinkedHashMap<>();
     Map<String, Trouble> troubles = new HashMap<>();
     JsonArray servers = new JsonArray();
     JsonArray models = new JsonArray();
     Map<ModelInfo.Kind, List<StatusLevel>> servedLevels = new HashMap<>();
-    Map<ModelInfo.Kind, long[]> kindCounts = new HashMap<>();
+    Map<ModelInfo.Kind, TrafficCounts.Counts> kindCounts = new HashMap<>();
+    Map<ModelInfo.Kind, TrafficCounts.Counts> kindDelta = new HashMap<>();
     for (ModelInfo model : catalog.activeModels()) {
       List<Backend> backends = backendsOf(model.id());
       int enabled = 0;
@@ -79,14 +83,15 @@ final class LiveStatus {
           healthy += b.health() == Backend.Health.HEALTHY ? 1 : 0;
         }
       }
-      TrafficCounts.Counts c = counts.getOrDefault(model.id(), new TrafficCounts.Counts(0, 0));
-      long[] sum = kindCounts.computeIfAbsent(model.kind(), k -> new long[2]);
-      sum[0] += c.requests();
-      sum[1] += c.errors();
+      TrafficCounts.Counts c = counts.getOrDefault(model.id(), TrafficCounts.Counts.NONE);
+      TrafficCounts.Counts d = delta.getOrDefault(model.id(), TrafficCounts.Counts.NONE);
+      kindCounts.merge(model.kind(), c, TrafficCounts.Counts::plus);
+      kindDelta.merge(model.kind(), d, TrafficCounts.Counts::plus);
       StatusLevel health = healthy == 0 ? StatusLevel.MAJOR_OUTAGE
           : healthy < enabled ? StatusLevel.DEGRADED_PERFORMANCE : StatusLevel.OPERATIONAL;
-      Observation seen = new Observation(health, c.requests(), c.errors());
-      StatusLevel level = seen.level(settings.minRequests(), settings.errorRate());
+      StatusLevel level = new Observation(health, c.requests(), c.errors())
+          .level(settings.minRequests(), settings.errorRate());
+      Observation seen = new Observation(health, d.requests(), d.errors());
       JsonObject json = new JsonObject().put("id", model.id()).put("name", model.displayName())
           .put("kind", model.kind() == ModelInfo.Kind.CHAT ? "chat" : "embedding")
           .put("servers_healthy", healthy).put("servers_enabled", enabled);
@@ -101,10 +106,16 @@ final class LiveStatus {
         troubles.put("model:" + model.id(), modelTrouble(model, healthy, c));
       }
     }
-    components.put(Service.CHAT_COMPLETIONS.component(),
-        serviceOf(servedLevels.get(ModelInfo.Kind.CHAT), kindCounts.get(ModelInfo.Kind.CHAT)));
-    components.put(Service.EMBEDDINGS.component(),
-        serviceOf(servedLevels.get(ModelInfo.Kind.EMBEDDING), kindCounts.get(ModelInfo.Kind.EMBEDDING)));
+    Map<Service, StatusLevel> levels = new HashMap<>();
+    for (ModelInfo.Kind kind : ModelInfo.Kind.values()) {
+      Service service = kind == ModelInfo.Kind.CHAT ? Service.CHAT_COMPLETIONS : Service.EMBEDDINGS;
+      StatusLevel health = serviceHealth(servedLevels.get(kind));
+      TrafficCounts.Counts c = kindCounts.getOrDefault(kind, TrafficCounts.Counts.NONE);
+      TrafficCounts.Counts d = kindDelta.getOrDefault(kind, TrafficCounts.Counts.NONE);
+      levels.put(service, new Observation(health, c.requests(), c.errors())
+          .level(settings.minRequests(), settings.errorRate()));
+      components.put(service.component(), new Observation(health, d.requests(), d.errors()));
+    }
     components.put(Service.API.component(), new Observation(!reachable.postgres() ? StatusLevel.MAJOR_OUTAGE
         : !reachable.redis() ? StatusLevel.PARTIAL_OUTAGE : StatusLevel.OPERATIONAL, 0, 0));
     boolean writerBehind = writerBehind();
@@ -118,8 +129,8 @@ final class LiveStatus {
     }
     JsonArray services = new JsonArray();
     for (Service s : Service.values()) {
-      JsonObject json = new JsonObject().put("id", s.id()).put("name", s.title())
-          .put("status", components.get(s.component()).level(settings.minRequests(), settings.errorRate()).json());
+      StatusLevel level = levels.getOrDefault(s, components.get(s.component()).health());
+      JsonObject json = new JsonObject().put("id", s.id()).put("name", s.title()).put("status", level.json());
       if (s == Service.BILLING) {
         json.put("payments_enabled", stripeEnabled);
       }
@@ -142,17 +153,15 @@ final class LiveStatus {
         || writer.queueLength() > settings.usagePending());
   }
 
-  private Observation serviceOf(List<StatusLevel> served, long[] counts) {
-    long requests = counts == null ? 0 : counts[0];
-    long errors = counts == null ? 0 : counts[1];
+  /** A service's level from the levels of its served models (before its own error share). */
+  private static StatusLevel serviceHealth(List<StatusLevel> served) {
     if (served == null || served.isEmpty()) {
-      return new Observation(StatusLevel.MAJOR_OUTAGE, requests, errors);
+      return StatusLevel.MAJOR_OUTAGE;
     }
     long major = served.stream().filter(l -> l == StatusLevel.MAJOR_OUTAGE).count();
     StatusLevel worst = served.stream().reduce(StatusLevel.OPERATIONAL, StatusLevel::worst);
-    StatusLevel level = major == served.size() ? StatusLevel.MAJOR_OUTAGE
+    return major == served.size() ? StatusLevel.MAJOR_OUTAGE
         : worst.ordinal() >= StatusLevel.PARTIAL_OUTAGE.ordinal() ? StatusLevel.PARTIAL_OUTAGE : worst;
-    return new Observation(level, requests, errors);
   }
 
   private static Trouble modelTrouble(ModelInfo model, int healthy, TrafficCounts.Counts c) {

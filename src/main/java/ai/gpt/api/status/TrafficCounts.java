@@ -12,7 +12,13 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class TrafficCounts {
   /** Requests and errors of one model in one sampling window. */
-  public record Counts(long requests, long errors) {}
+  public record Counts(long requests, long errors) {
+    static final Counts NONE = new Counts(0, 0);
+
+    Counts plus(Counts o) {
+      return new Counts(requests + o.requests, errors + o.errors);
+    }
+  }
 
   private static final class Adders {
     final LongAdder requests = new LongAdder();
@@ -36,7 +42,7 @@ public final class TrafficCounts {
     }
     Adders a = models.get(model);
     if (a == null) {
-      // Only catalog models reach this point with a trace model... but be safe against unbounded growth anyway.
+      // Traced models are catalog models; the bound only keeps the map finite whatever reaches it.
       if (models.size() >= 1000) {
         return;
       }
