@@ -80,7 +80,8 @@ final class LiveStatus {
         servers.add(card(b));
         if (!b.definition().draining()) {
           enabled++;
-          healthy += b.health() == Backend.Health.HEALTHY ? 1 : 0;
+          // As the router sees it: a backend not probed yet is tried, so it serves the model until proven down.
+          healthy += b.health() == Backend.Health.HEALTHY || b.health() == Backend.Health.UNKNOWN ? 1 : 0;
         }
       }
       TrafficCounts.Counts c = counts.getOrDefault(model.id(), TrafficCounts.Counts.NONE);
