@@ -57,7 +57,8 @@ public final class Cli {
           Migrations.migrate(c.databaseUrl());
           System.out.println("Database is up to date.");
         });
-        case "org", "key", "backend", "credits", "limits", "admin", "incident" -> withLocalServices(config, c -> admin(c, new Args(words)));
+        case "org", "key", "backend", "credits", "limits", "admin", "incident" ->
+            withLocalServices(config, c -> admin(c, new Args(words)));
         case "help", "--help", "-h" -> {
           System.out.println(USAGE);
           yield 0;
@@ -98,8 +99,8 @@ public final class Cli {
         case "credits" -> CreditCommands.run(pool, redis, args);
         case "limits" -> LimitCommands.run(pool, redis, args);
         case "admin" -> AdminCommands.run(pool, args);
-        case "incident" -> IncidentCommands.run(Status.incidents(config, pool, Mailer.create(vertx, config.accounts())),
-            args);
+        case "incident" ->
+            IncidentCommands.run(Status.incidents(config, pool, Mailer.create(vertx, config.accounts())), args);
         default -> BackendCommands.run(pool, args);
       }
     } finally {

@@ -31,8 +31,8 @@ final class UptimeHistory {
   private static final String EFFECTIVE = "GREATEST(level, CASE WHEN requests >= $3 AND requests > 0"
       + " AND errors * 2 >= requests THEN 3 WHEN requests >= $3 AND requests > 0 AND errors >= requests * $4::float8"
       + " THEN 2 ELSE 0 END)";
-  private static final String DAILY = "SELECT component, (minute AT TIME ZONE 'UTC')::date AS day, count(*) AS observed,"
-      + " count(*) FILTER (WHERE eff <= 1) AS up, max(eff) AS worst FROM (SELECT component, minute, " + EFFECTIVE
+  private static final String DAILY = "SELECT component, (minute AT TIME ZONE 'UTC')::date AS day,"
+      + " count(*) AS observed, count(*) FILTER (WHERE eff <= 1) AS up, max(eff) AS worst FROM (SELECT component, minute, " + EFFECTIVE
       + " AS eff FROM status_minutes WHERE minute >= $1 AND minute < $2) m GROUP BY 1, 2";
   private static final String WINDOW = "SELECT component, count(*) AS observed, count(*) FILTER (WHERE eff <= 1) AS up"
       + " FROM (SELECT component, " + EFFECTIVE + " AS eff FROM status_minutes WHERE minute >= $1 AND minute < $2) m"
