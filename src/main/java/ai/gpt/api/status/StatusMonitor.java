@@ -52,12 +52,15 @@ public final class StatusMonitor extends VerticleBase {
     return page;
   }
 
+  /**
+   * Starts sampling at once without waiting for it: the gateway's start must not depend on a query that a loaded
+   * database answers slowly. Until the first page is built (one sample and one refresh) /api/status answers 503.
+   */
   @Override
   public Future<?> start() {
-    return sample().compose(v -> refresh()).onComplete(ar -> {
-      vertx.setPeriodic(settings.sampleMs(), id -> sample());
-      vertx.setPeriodic(settings.cacheMs(), id -> refresh());
-    });
+    vertx.setPeriodic(0, settings.sampleMs(), id -> sample());
+    vertx.setPeriodic(settings.cacheMs(), id -> refresh());
+    return Future.succeededFuture();
   }
 
   private Future<Void> sample() {
@@ -66,7 +69,11 @@ public final class StatusMonitor extends VerticleBase {
     }
     sampling = true;
     return live.sample().compose(sample -> {
+      boolean first = latest == null;
       latest = sample;
+      if (first) {
+        refresh();
+      }
       Future<Void> recorded = recorder.record(sample)
           .onFailure(err -> LOG.warn("Could not record the status sample (kept for the next one): {}",
               err.toString()));

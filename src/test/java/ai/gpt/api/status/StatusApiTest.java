@@ -70,7 +70,8 @@ class StatusApiTest {
   private JsonObject awaitStatus(String what, java.util.function.Predicate<JsonObject> condition) {
     JsonObject[] last = new JsonObject[1];
     try {
-      awaitTrue(what, () -> condition.test(last[0] = status()));
+      // Right after the start the page may not be built yet (503); it is after the first sample.
+      awaitTrue(what, () -> gw.get("/api/status", null).statusCode() == 200 && condition.test(last[0] = status()));
     } catch (AssertionError e) {
       throw new AssertionError(e.getMessage() + ": services " + (last[0] == null ? null
           : last[0].getJsonArray("services").encode() + ", models " + last[0].getJsonArray("models").encode()));
