@@ -8,9 +8,11 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Records samples into {@code status_minutes}, one row per (component, minute) for the whole cluster: each
@@ -66,7 +68,9 @@ final class MinuteRecorder {
     if (flushing || pending.isEmpty()) {
       return Future.succeededFuture();
     }
-    Map<Key, Row> batch = new LinkedHashMap<>(pending);
+    // Sorted, so every replica locks the rows of overlapping batches in the same order: never a deadlock.
+    Map<Key, Row> batch = new TreeMap<>(Comparator.comparing(Key::component).thenComparing(Key::minute));
+    batch.putAll(pending);
     pending.clear();
     List<String> components = new ArrayList<>();
     List<OffsetDateTime> minutes = new ArrayList<>();

@@ -66,8 +66,8 @@ class AutoIncidentReplicasTest {
   @Test
   @DisplayName("a backend down on two replicas opens exactly one incident, resolved on recovery with true times")
   void oneIncidentForTwoReplicas(Vertx vertx) throws Exception {
+    StatusTables.clean(vertx);
     gw = GatewayHarness.start(vertx, ENV);
-    StatusTables.clean(gw.pool());
     client = WebClient.create(vertx);
     fake = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options()).await();
     long backend = gw.addBackend("gpt-fast", fake);

@@ -41,8 +41,8 @@ class IncidentsApiTest {
 
   @BeforeEach
   void setUp(Vertx vertx) throws Exception {
+    StatusTables.clean(vertx);
     api = ApiClient.start(vertx, StatusApiTest.FAST);
-    StatusTables.clean(api.gateway().pool());
     admin = api.signUpAndSignIn("root@example.com");
     api.gateway().pool().query("UPDATE users SET is_admin = true WHERE email = 'root@example.com'").execute()
         .await();

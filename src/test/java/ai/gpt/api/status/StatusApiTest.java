@@ -35,8 +35,8 @@ class StatusApiTest {
 
   @BeforeEach
   void setUp(Vertx vertx) {
+    StatusTables.clean(vertx);
     gw = GatewayHarness.start(vertx, FAST);
-    StatusTables.clean(gw.pool());
     fastA = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options().slots(3)).await();
     fastB = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options().slots(2).apiKey(BACKEND_KEY)).await();
     embed = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options().embeddings(true)).await();
