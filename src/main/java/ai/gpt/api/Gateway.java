@@ -178,10 +178,6 @@ public final class Gateway {
           })
           .compose(id -> {
             deployments.add(id);
-            return vertx.deployVerticle(status.monitor());
-          })
-          .compose(id -> {
-            deployments.add(id);
             // A worker: batches are parsed and their arguments built off the event loops serving requests.
             return vertx.deployVerticle(writer, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER));
           })
@@ -198,6 +194,11 @@ public final class Gateway {
               }
               return v;
             }, new DeploymentOptions().setInstances(config.eventLoops()));
+          })
+          .compose(id -> {
+            deployments.add(id);
+            // Last, so the verticles above keep the event loops they had before the status page existed.
+            return vertx.deployVerticle(status.monitor());
           })
           .map(id -> {
             deployments.add(id);
