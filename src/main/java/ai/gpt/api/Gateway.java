@@ -38,6 +38,7 @@ import ai.gpt.api.metrics.OpsServer;
 import ai.gpt.api.routing.BackendRegistry;
 import ai.gpt.api.routing.HealthChecker;
 import ai.gpt.api.routing.RoutingSettings;
+import ai.gpt.api.status.Status;
 import ai.gpt.api.billing.CreditDebits;
 import ai.gpt.api.billing.CreditRoutes;
 import ai.gpt.api.billing.Ledger;
@@ -125,8 +126,9 @@ public final class Gateway {
     OpsServer ops = new OpsServer(metrics, pool, redis, config.http().metricsHost(), config.metricsPort());
     List<String> deployments = new ArrayList<>();
     List<GatewayVerticle> servers = new ArrayList<>();
+    UsageWriterMetrics writerMetrics = new UsageWriterMetrics(metrics.registry(), config.replicaName());
     UsageWriter writer = new UsageWriter(pool, redis, config.replicaName(), UsageWriterSettings.defaults(),
-        new UsageWriterMetrics(metrics.registry(), config.replicaName()));
+        writerMetrics);
 
     QueuedUsageBalance balanceLoader = new QueuedUsageBalance(new Ledger(pool), redis);
     Future<Metering> metering = HotBalances.reconcile(redis)
@@ -159,6 +161,7 @@ public final class Gateway {
       BillingRoutes billing = new BillingRoutes(vertx, pool, redis, debits.result(), config.billing(),
           accountConfig.publicUrl(), mailer, billingSections);
       metering.result().watchBalances(billing.balanceWatch());
+      Status status = Status.create(config, pool, redis, catalog, registry, writerMetrics, mailer, mailLimits);
       // Every feature of the /api JSON API, in mounting order.
       List<ApiRoutes> apiRoutes = List.of(
           docs.result(), // public: /api/openapi.json and /api/docs
@@ -172,11 +175,13 @@ public final class Gateway {
           billing,
           new PlanRoutes(new PlanCatalog(pool)),
           new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())),
-          new AdminRoutes(pool, redis, registry, debits.result()));
+          status.routes(),
+          new AdminRoutes(pool, redis, registry, debits.result(), status.incidents()));
       AuthHandler auth = new AuthHandler(keys, new KeyHasher(config.keyPepper()), lastUsed, authFailures,
           accountConfig.clientAddress());
       GatewayContext context = new GatewayContext(config, catalog, registry, auth, metering.result(), metrics,
-          apiRoutes, new SessionCheck(accessTokens, sessions), new ConnectionGuard(config.http(), metrics));
+          apiRoutes, new SessionCheck(accessTokens, sessions), new ConnectionGuard(config.http(), metrics),
+          status.traffic());
       return vertx.deployVerticle(new CatalogLoader(pool, Database.connectOptions(config.databaseUrl()), catalog,
               registry))
           .compose(id -> {
@@ -201,6 +206,11 @@ public final class Gateway {
               }
               return v;
             }, new DeploymentOptions().setInstances(config.eventLoops()));
+          })
+          .compose(id -> {
+            deployments.add(id);
+            // Last, so the verticles above keep the event loops they had before the status page existed.
+            return vertx.deployVerticle(status.monitor());
           })
           .map(id -> {
             deployments.add(id);

@@ -12,8 +12,6 @@ import io.vertx.core.http.CookieSameSite;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import java.util.Locale;
-import java.util.regex.Pattern;
 
 /**
  * Sign-up, e-mail verification, sign-in, session refresh and sign-out, and passwords (forgot, reset, change).
@@ -27,7 +25,6 @@ public final class AccountRoutes implements ApiRoutes {
   static final String COOKIE_PATH = "/api/auth";
   /** Cookie-authenticated writes need this header, which a cross-site form or image cannot send (CSRF). */
   public static final String CSRF_HEADER = "X-GPTAPI-CSRF";
-  private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[^@\\s]+");
 
   private final AccountStore store;
   private final Sessions sessions;
@@ -76,7 +73,7 @@ public final class AccountRoutes implements ApiRoutes {
 
   private void signUp(RoutingContext ctx) {
     JsonObject body = Json.body(ctx);
-    String email = email(body);
+    String email = Json.email(body, "email");
     String password = password(body, "password");
     String name = body.getValue("name") == null ? "" : Json.string(body, "name", 200);
     // The address limit comes before the password hash, the costly part; the recipient limit only stops the mail.
@@ -106,7 +103,7 @@ public final class AccountRoutes implements ApiRoutes {
 
   private void signIn(RoutingContext ctx) {
     JsonObject body = Json.body(ctx);
-    String email = email(body);
+    String email = Json.email(body, "email");
     String password = Json.string(body, "password", PasswordHasher.MAX_LENGTH);
     limiter.attempt(email, clientAddress(ctx)).compose(wait -> {
       if (wait > 0) {
@@ -163,7 +160,7 @@ public final class AccountRoutes implements ApiRoutes {
   }
 
   private void forgot(RoutingContext ctx) {
-    String email = email(Json.body(ctx));
+    String email = Json.email(Json.body(ctx), "email");
     mailLimits.fromClient(clientAddress(ctx))
         .compose(v -> mailLimits.mayMail(email))
         .compose(mayMail -> !mayMail ? Future.succeededFuture() : store.byEmail(email).compose(found ->
@@ -234,13 +231,6 @@ public final class AccountRoutes implements ApiRoutes {
     }
   }
 
-  private static String email(JsonObject body) {
-    String email = Json.string(body, "email", 254).strip().toLowerCase(Locale.ROOT);
-    if (!EMAIL.matcher(email).matches()) {
-      throw ApiError.invalidRequest("'email' is not an e-mail address.", "email");
-    }
-    return email;
-  }
 
   private static String password(JsonObject body, String field) {
     String password = Json.string(body, field, PasswordHasher.MAX_LENGTH);

@@ -69,7 +69,7 @@ public final class SecretBox {
   }
 
   /** HMAC-SHA256 of the value, hex. */
-  String mac(String value) {
+  public String mac(String value) {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(macKey);

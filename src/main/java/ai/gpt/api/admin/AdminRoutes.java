@@ -4,6 +4,7 @@ import ai.gpt.api.api.ApiRoutes;
 import ai.gpt.api.billing.CreditDebits;
 import ai.gpt.api.billing.plans.PlanEdits;
 import ai.gpt.api.routing.BackendRegistry;
+import ai.gpt.api.status.Incidents;
 import io.vertx.ext.web.Router;
 import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.Pool;
@@ -25,9 +26,10 @@ public final class AdminRoutes implements ApiRoutes {
   private final AdminBackendRoutes backends;
   private final AdminMonitor monitor;
   private final AdminAuditRoutes audit;
+  private final AdminIncidentRoutes incidents;
 
   /** {@code registry} is this gateway's live backend view, for health in the monitor; null reads the table only. */
-  public AdminRoutes(Pool pool, Redis redis, BackendRegistry registry, CreditDebits debits) {
+  public AdminRoutes(Pool pool, Redis redis, BackendRegistry registry, CreditDebits debits, Incidents incidents) {
     AdminBackendView backendView = new AdminBackendView(registry);
     this.guard = new AdminGuard(pool);
     this.users = new AdminUserRoutes(pool);
@@ -38,6 +40,7 @@ public final class AdminRoutes implements ApiRoutes {
     this.backends = new AdminBackendRoutes(pool, backendView);
     this.monitor = new AdminMonitor(pool, backendView);
     this.audit = new AdminAuditRoutes(pool);
+    this.incidents = new AdminIncidentRoutes(incidents);
   }
 
   @Override
@@ -52,5 +55,6 @@ public final class AdminRoutes implements ApiRoutes {
     backends.mount(api);
     monitor.mount(api);
     audit.mount(api);
+    incidents.mount(api);
   }
 }

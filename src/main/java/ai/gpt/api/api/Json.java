@@ -7,13 +7,17 @@ import ai.gpt.api.input.WholeNumber;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 
 /**
  * Reading /api request bodies, query and path parameters with clear 400s (one parser per kind of value: whole
  * numbers {@link WholeNumber}, money {@link Money#parseUsd}), and writing JSON answers.
  */
 public final class Json {
+  private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[^@\\s]+");
+
   private Json() {}
 
   /** The body as a JSON object, parsed strictly (see {@link StrictJson}); 400 invalid_json otherwise. */
@@ -31,6 +35,15 @@ public final class Json {
       throw ApiError.invalidRequest("'" + field + "' is longer than " + max + " characters.", field);
     }
     return s;
+  }
+
+  /** A required e-mail address field, stripped and lower-cased; 400 naming it unless it looks like one. */
+  public static String email(JsonObject body, String field) {
+    String email = string(body, field, 254).strip().toLowerCase(Locale.ROOT);
+    if (!EMAIL.matcher(email).matches()) {
+      throw ApiError.invalidRequest("'" + field + "' is not an e-mail address.", field);
+    }
+    return email;
   }
 
   /** An optional string field (null when absent). */

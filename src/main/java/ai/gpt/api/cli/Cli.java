@@ -6,6 +6,8 @@ import ai.gpt.api.config.Env;
 import ai.gpt.api.config.GatewayConfig;
 import ai.gpt.api.db.Database;
 import ai.gpt.api.db.Migrations;
+import ai.gpt.api.mail.Mailer;
+import ai.gpt.api.status.Status;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisOptions;
@@ -38,6 +40,11 @@ public final class Cli {
         billing reconcile --from YYYY-MM-DD --to YYYY-MM-DD
                                                  compare Stripe's payments, refunds and paid invoices of those
                                                  UTC days (both included) with the ledger; exit 1 on a difference
+        incident open --title T --severity critical|high|medium|low --message M [--status S]
+                      [--services chat_completions,embeddings,api,billing] [--models a,b] [--started-at ISO-TIME]
+        incident update ID --status investigating|identified|monitoring|resolved --message M [--severity S]
+        incident resolve ID [--message M] [--resolved-at ISO-TIME]
+        incident list [--state open|resolved]   status page incidents (e-mailed to status subscribers)
       Configuration comes from environment variables and .env (see .env.example).""";
 
   private Cli() {}
@@ -57,7 +64,7 @@ public final class Cli {
           Migrations.migrate(c.databaseUrl());
           System.out.println("Database is up to date.");
         });
-        case "org", "key", "backend", "credits", "limits", "plan", "admin", "billing" ->
+        case "org", "key", "backend", "credits", "limits", "plan", "admin", "billing", "incident" ->
             withLocalServices(config, c -> admin(c, new Args(words)));
         case "help", "--help", "-h" -> {
           System.out.println(USAGE);
@@ -101,6 +108,8 @@ public final class Cli {
         case "plan" -> PlanCommands.run(pool, redis, args);
         case "admin" -> AdminCommands.run(pool, args);
         case "billing" -> BillingCommands.run(vertx, pool, config.billing(), args);
+        case "incident" ->
+            IncidentCommands.run(Status.incidents(config, pool, Mailer.create(vertx, config.accounts())), args);
         default -> BackendCommands.run(pool, args);
       }
     } finally {

@@ -4,6 +4,7 @@ import ai.gpt.api.auth.ApiKey;
 import ai.gpt.api.auth.AuthHandler;
 import ai.gpt.api.metrics.GatewayMetrics;
 import ai.gpt.api.proxy.RequestTrace;
+import ai.gpt.api.status.TrafficCounts;
 import io.vertx.core.Handler;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -19,14 +20,16 @@ public final class AccessLog implements Handler<RoutingContext> {
   private static final Logger LOG = LoggerFactory.getLogger("access");
   private final boolean json;
   private final GatewayMetrics metrics;
+  private final TrafficCounts traffic;
 
-  private AccessLog(boolean json, GatewayMetrics metrics) {
+  private AccessLog(boolean json, GatewayMetrics metrics, TrafficCounts traffic) {
     this.json = json;
     this.metrics = metrics;
+    this.traffic = traffic;
   }
 
-  public static AccessLog create(boolean json, GatewayMetrics metrics) {
-    return new AccessLog(json, metrics);
+  public static AccessLog create(boolean json, GatewayMetrics metrics, TrafficCounts traffic) {
+    return new AccessLog(json, metrics, traffic);
   }
 
   @Override
@@ -48,6 +51,7 @@ public final class AccessLog implements Handler<RoutingContext> {
       String endpoint = route.length() > 1 && route.endsWith("/") ? route.substring(0, route.length() - 1) : route;
       metrics.request(trace.model == null ? "" : trace.model, endpoint, status);
       metrics.overhead(endpoint, totalNanos - trace.upstreamNanos(System.nanoTime()));
+      traffic.record(trace.model, status, trace.backendId, trace.ttfbNanos);
     }
     if (!LOG.isInfoEnabled()) {
       return;

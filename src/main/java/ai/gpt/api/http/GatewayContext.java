@@ -8,6 +8,7 @@ import ai.gpt.api.config.GatewayConfig;
 import ai.gpt.api.metering.Metering;
 import ai.gpt.api.metrics.GatewayMetrics;
 import ai.gpt.api.routing.BackendRegistry;
+import ai.gpt.api.status.TrafficCounts;
 import java.util.List;
 
 /** The process-wide services every gateway verticle instance shares. All are safe to use from any event loop. */
@@ -20,4 +21,5 @@ public record GatewayContext(
     GatewayMetrics metrics,
     List<ApiRoutes> apiRoutes,
     SessionCheck sessionCheck,
-    ConnectionGuard connections) {}
+    ConnectionGuard connections,
+    TrafficCounts traffic) {}

@@ -88,7 +88,7 @@ public final class GatewayVerticle extends VerticleBase {
         ctx.next();
       });
     }
-    router.route().handler(AccessLog.create(config.jsonLogs(), gateway.metrics()));
+    router.route().handler(AccessLog.create(config.jsonLogs(), gateway.metrics(), gateway.traffic()));
 
     AuthHandler auth = gateway.auth();
     Handler<RoutingContext> body = BodyLimit.create(config.maxBodyBytes());

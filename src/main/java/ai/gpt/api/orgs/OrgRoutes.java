@@ -10,8 +10,6 @@ import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import java.util.Locale;
-import java.util.regex.Pattern;
 
 /**
  * Organizations, members, roles and e-mailed invitations. Every route under /orgs/:orgId first checks the caller's
@@ -20,7 +18,6 @@ import java.util.regex.Pattern;
  */
 public final class OrgRoutes implements ApiRoutes {
   private static final int MAX_NAME = 100;
-  private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[^@\\s]+");
 
   private final OrgStore store;
   private final Memberships memberships;
@@ -123,7 +120,7 @@ public final class OrgRoutes implements ApiRoutes {
         .compose(role -> mailLimits.invitation(orgId, userId))
         .compose(v -> {
           JsonObject body = Json.body(ctx);
-          return store.invite(orgId, email(body), grantableRole(body), userId);
+          return store.invite(orgId, Json.email(body, "email"), grantableRole(body), userId);
         })
         // An address over its mail limit still gets the invitation (it is listed and can be accepted), not the mail.
         .compose(invited -> mailLimits.mayMail(invited.invitation().getString("email"))
@@ -194,11 +191,4 @@ public final class OrgRoutes implements ApiRoutes {
     return Json.wholeNumber(body.getValue("user_id"), "user_id", 1, Long.MAX_VALUE);
   }
 
-  private static String email(JsonObject body) {
-    String email = Json.string(body, "email", 254).strip().toLowerCase(Locale.ROOT);
-    if (!EMAIL.matcher(email).matches()) {
-      throw ApiError.invalidRequest("'email' is not an e-mail address.", "email");
-    }
-    return email;
-  }
 }

@@ -98,6 +98,11 @@ public final class Backend {
     return inFlight;
   }
 
+  /** Busy slots as far as this gateway knows: its own requests plus other replicas' work from the last poll. */
+  public int busySlots() {
+    return inFlightSnapshot() + othersBusy;
+  }
+
   int othersBusy() {
     return othersBusy;
   }

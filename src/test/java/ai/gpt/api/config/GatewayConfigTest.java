@@ -177,4 +177,31 @@ class GatewayConfigTest {
     rejects("BILLING_LOW_BALANCE_USD", "1.001");
     rejects("BILLING_LOW_BALANCE_USD", "9,8,7,6,5,4,3,2,1");
   }
+
+  @Test
+  @DisplayName("status settings: defaults, overrides, and bad values refused naming the variable")
+  void statusSettings() {
+    StatusSettings d = GatewayConfig.from(Env.of(BASE)).status();
+    assertEquals(10_000, d.sampleMs());
+    assertEquals(5_000, d.cacheMs());
+    assertEquals(0.05, d.errorRate());
+    assertEquals(10, d.minRequests());
+    assertEquals(120, d.incidentAfterSeconds());
+    assertEquals(30, d.incidentUpdateMinutes());
+    assertEquals(100, d.retentionDays());
+    assertEquals(120, d.usageLagSeconds());
+    assertEquals(100_000, d.usagePending());
+    StatusSettings s = with("STATUS_ERROR_RATE", "0.2").status();
+    assertEquals(0.2, s.errorRate());
+    assertEquals(90, with("STATUS_RETENTION_DAYS", "90").status().retentionDays());
+    assertEquals(5, with("STATUS_INCIDENT_AFTER_SECONDS", "5").status().incidentAfterSeconds());
+    rejects("STATUS_RETENTION_DAYS", "30");
+    rejects("STATUS_ERROR_RATE", "5%");
+    rejects("STATUS_ERROR_RATE", "1.5");
+    rejects("STATUS_ERROR_RATE", "0.0");
+    rejects("STATUS_SAMPLE_MS", "0");
+    rejects("STATUS_CACHE_MS", "soon");
+    rejects("STATUS_INCIDENT_AFTER_SECONDS", "-1");
+    rejects("STATUS_USAGE_PENDING", "1e5");
+  }
 }

@@ -14,7 +14,10 @@ import java.util.concurrent.TimeUnit;
  * crashed llama-server restarted by its supervisor.
  */
 public final class FakeLlamaProcess implements AutoCloseable {
-  /** A JVM start takes seconds on a quiet machine and tens of seconds on a busy 2-core one; a start that never comes still fails. */
+  /**
+   * A JVM start takes seconds on a quiet machine and tens of seconds on a busy 2-core one; a start that never
+   * comes still fails.
+   */
   private static final long START_TIMEOUT_MS = 60_000;
   private static final String LISTENING = "fake llama-server listening on ";
 

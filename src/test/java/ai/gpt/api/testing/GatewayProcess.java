@@ -16,7 +16,10 @@ import java.util.concurrent.TimeUnit;
  * writer. {@link #start} returns once the gateway is ready and routes to the given backends.
  */
 public final class GatewayProcess implements AutoCloseable {
-  /** A JVM start takes seconds on a quiet machine and tens of seconds on a busy 2-core one; a start that never comes still fails. */
+  /**
+   * A JVM start takes seconds on a quiet machine and tens of seconds on a busy 2-core one; a start that never
+   * comes still fails.
+   */
   private static final long START_TIMEOUT_MS = 60_000;
 
   private final Process process;
