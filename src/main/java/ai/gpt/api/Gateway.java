@@ -56,6 +56,10 @@ import ai.gpt.api.usage.QueuedUsageBalance;
 import ai.gpt.api.usage.UsageWriter;
 import ai.gpt.api.usage.UsageWriterMetrics;
 import ai.gpt.api.usage.UsageWriterSettings;
+import ai.gpt.api.webhooks.DeliveryWorker;
+import ai.gpt.api.webhooks.EndpointStore;
+import ai.gpt.api.webhooks.Resolver;
+import ai.gpt.api.webhooks.WebhookRoutes;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Future;
@@ -136,6 +140,7 @@ public final class Gateway {
     AccountStore accountStore = new AccountStore(pool);
     PasswordHasher passwordHasher = new PasswordHasher(vertx);
     TwoFactor twoFactor = new TwoFactor(pool, new SecretBox(accountConfig.secretsKey()));
+    EndpointStore webhookEndpoints = new EndpointStore(pool, new SecretBox(accountConfig.secretsKey()));
     Future<Attempts> attempts = Attempts.load(vertx, redis);
     Future<DocsRoutes> docs = DocsRoutes.load(vertx);
     Future<KeyInvalidations> subscribed = KeyInvalidations.start(vertx, config.redisUrl(), keys);
@@ -160,7 +165,9 @@ public final class Gateway {
           new CreditRoutes(pool, debits.result()),
           new BillingRoutes(vertx, pool, debits.result(), config.billing(), accountConfig.publicUrl()),
           new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())),
-          new AdminRoutes(pool, redis, registry, debits.result()));
+          new AdminRoutes(pool, redis, registry, debits.result()),
+          new WebhookRoutes(webhookEndpoints, new Memberships(pool),
+              new Resolver(vertx, config.webhooks().allowLoopback()), config.webhooks()));
       AuthHandler auth = new AuthHandler(keys, new KeyHasher(config.keyPepper()), lastUsed, authFailures,
           accountConfig.clientAddress());
       GatewayContext context = new GatewayContext(config, catalog, registry, auth, metering.result(), metrics,
@@ -179,6 +186,11 @@ public final class Gateway {
           .compose(id -> {
             deployments.add(id);
             return vertx.deployVerticle(ops);
+          })
+          .compose(id -> {
+            deployments.add(id);
+            return vertx.deployVerticle(new DeliveryWorker(pool, webhookEndpoints, config.webhooks(),
+                config.replicaName(), mailer, accountConfig.publicUrl()));
           })
           .compose(id -> {
             deployments.add(id);

@@ -17,6 +17,7 @@ import java.util.List;
  * @param accounts     the account API's settings (sessions, e-mail)
  * @param http         connection limits and timeouts of the public server, and the operator port's address
  * @param billing      Stripe billing (off without STRIPE_SECRET_KEY)
+ * @param webhooks     webhook delivery (retries, address policy, leases)
  */
 public record GatewayConfig(
     String databaseUrl,
@@ -40,7 +41,8 @@ public record GatewayConfig(
     String replicaName,
     AccountConfig accounts,
     HttpSettings http,
-    BillingSettings billing) {
+    BillingSettings billing,
+    WebhookSettings webhooks) {
 
   /** A backend named in BACKENDS: {@code gpt-fast=http://127.0.0.1:8081}. */
   public record BackendSpec(String model, String url) {}
@@ -97,7 +99,8 @@ public record GatewayConfig(
         replica == null || replica.isBlank() ? "gateway-" + ProcessHandle.current().pid() : replica,
         AccountConfig.from(env, databaseUrl == null),
         HttpSettings.from(env),
-        BillingSettings.from(env));
+        BillingSettings.from(env),
+        WebhookSettings.from(env));
   }
 
   public boolean embedded() {

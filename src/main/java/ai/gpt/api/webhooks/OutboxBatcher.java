@@ -1,0 +1,139 @@
+package ai.gpt.api.webhooks;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns outbox events into messages (webhook_deliveries), in one transaction, so every event ends up in exactly one
+ * message: the rows taken are locked with SKIP LOCKED (replicas batching at once take different rows) and deleted
+ * in the transaction that inserts their messages. Each event is one message, except usage.recorded: up to
+ * {@link #MAX_USAGE_EVENTS} per message, and a partial batch at most once a second per endpoint (the endpoint row's
+ * usage_batched_at, updated conditionally, holds that across replicas); a full batch goes at once.
+ */
+final class OutboxBatcher {
+  static final int MAX_USAGE_EVENTS = 500;
+  /** Outbox rows one transaction takes. */
+  static final int SCAN = 5_000;
+
+  private static final String TAKE = """
+      SELECT o.id, o.endpoint_id, o.type, o.data, o.occurred_at, e.id IS NULL AS orphan
+      FROM webhook_outbox o LEFT JOIN webhook_endpoints e ON e.id = o.endpoint_id
+      ORDER BY o.id LIMIT $1 FOR UPDATE OF o SKIP LOCKED""";
+  private static final String MAY_SEND_PARTIAL = """
+      UPDATE webhook_endpoints SET usage_batched_at = now()
+      WHERE id = ANY($1) AND usage_batched_at <= now() - interval '1 second' RETURNING id""";
+  private static final String INSERT = """
+      INSERT INTO webhook_deliveries (endpoint_id, type, event_count, payload, retry_until)
+      SELECT endpoint_id, type, event_count, payload, now() + $5 * interval '1 millisecond'
+      FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[]) AS m(endpoint_id, type, event_count, payload)""";
+  private static final String DELETE = "DELETE FROM webhook_outbox WHERE id = ANY($1)";
+
+  private final Pool pool;
+  private final long retryForMs;
+
+  OutboxBatcher(Pool pool, long retryForMs) {
+    this.pool = pool;
+    this.retryForMs = retryForMs;
+  }
+
+  /** Batches what is waiting; the number of outbox rows looked at ({@link #SCAN}: there may be more). */
+  Future<Integer> run() {
+    return pool.withTransaction(conn -> conn.preparedQuery(TAKE).execute(Tuple.of(SCAN)).compose(rows -> {
+      if (rows.size() == 0) {
+        return Future.succeededFuture(0);
+      }
+      Batch batch = new Batch();
+      Map<Long, List<Row>> usage = new LinkedHashMap<>();
+      for (Row r : rows) {
+        if (r.getBoolean("orphan")) {
+          batch.consumed.add(r.getLong("id")); // its endpoint was deleted
+        } else if (EventTypes.USAGE_RECORDED.equals(r.getString("type"))) {
+          usage.computeIfAbsent(r.getLong("endpoint_id"), k -> new ArrayList<>()).add(r);
+        } else {
+          batch.add(r.getLong("endpoint_id"), r.getString("type"), 1,
+              Payloads.single(r.getString("type"), r.getOffsetDateTime("occurred_at").toInstant(),
+                  data(r)), List.of(r.getLong("id")));
+        }
+      }
+      List<Long> withPartial = new ArrayList<>();
+      usage.forEach((endpoint, events) -> {
+        int full = events.size() - events.size() % MAX_USAGE_EVENTS;
+        for (int i = 0; i < full; i += MAX_USAGE_EVENTS) {
+          batch.addUsage(endpoint, events.subList(i, i + MAX_USAGE_EVENTS));
+        }
+        if (full < events.size()) {
+          withPartial.add(endpoint);
+        }
+      });
+      return partialsAllowed(conn, withPartial).compose(allowed -> {
+        for (Long endpoint : allowed) {
+          List<Row> events = usage.get(endpoint);
+          batch.addUsage(endpoint, events.subList(events.size() - events.size() % MAX_USAGE_EVENTS, events.size()));
+        }
+        return batch.write(conn);
+      }).map(rows.size());
+    }));
+  }
+
+  /** The event's data; a hook that emitted a JSON value other than an object gets it wrapped, not a failure. */
+  private static JsonObject data(Row r) {
+    Object data = r.getValue("data");
+    return data instanceof JsonObject o ? o : new JsonObject().put("value", data);
+  }
+
+  private static Future<List<Long>> partialsAllowed(SqlConnection conn, List<Long> endpoints) {
+    if (endpoints.isEmpty()) {
+      return Future.succeededFuture(List.of());
+    }
+    return conn.preparedQuery(MAY_SEND_PARTIAL).execute(Tuple.of((Object) endpoints.toArray(Long[]::new)))
+        .map(rows -> {
+          List<Long> ids = new ArrayList<>();
+          rows.forEach(r -> ids.add(r.getLong(0)));
+          return ids;
+        });
+  }
+
+  /** The messages of one run and the outbox rows they consume. */
+  private final class Batch {
+    final List<Long> endpoints = new ArrayList<>();
+    final List<String> types = new ArrayList<>();
+    final List<Integer> counts = new ArrayList<>();
+    final List<String> payloads = new ArrayList<>();
+    final List<Long> consumed = new ArrayList<>();
+
+    void add(long endpoint, String type, int count, String payload, List<Long> outboxIds) {
+      endpoints.add(endpoint);
+      types.add(type);
+      counts.add(count);
+      payloads.add(payload);
+      consumed.addAll(outboxIds);
+    }
+
+    void addUsage(long endpoint, List<Row> events) {
+      List<JsonObject> data = new ArrayList<>(events.size());
+      List<Long> ids = new ArrayList<>(events.size());
+      for (Row r : events) {
+        data.add(data(r));
+        ids.add(r.getLong("id"));
+      }
+      add(endpoint, EventTypes.USAGE_RECORDED, events.size(), Payloads.usageBatch(Instant.now(), data), ids);
+    }
+
+    Future<Void> write(SqlConnection conn) {
+      Future<?> inserted = endpoints.isEmpty() ? Future.succeededFuture()
+          : conn.preparedQuery(INSERT).execute(Tuple.of(endpoints.toArray(Long[]::new), types.toArray(String[]::new),
+              counts.toArray(Integer[]::new), payloads.toArray(String[]::new), retryForMs));
+      return inserted.compose(v -> consumed.isEmpty() ? Future.succeededFuture()
+          : conn.preparedQuery(DELETE).execute(Tuple.of((Object) consumed.toArray(Long[]::new)))).mapEmpty();
+    }
+  }
+}
