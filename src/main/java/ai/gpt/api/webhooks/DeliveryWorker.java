@@ -86,7 +86,8 @@ public final class DeliveryWorker extends VerticleBase {
     batcher = new OutboxBatcher(pool, settings.giveUpAfterMs());
     backoff = new Backoff(settings.retryBaseMs(), settings.retryMaxMs());
     health = new EndpointHealth(pool, mailer, settings.disableAfterMs(), publicUrl);
-    timers.add(vertx.setPeriodic(60_000, RETENTION_INTERVAL_MS, id -> purge()));
+    timers.add(vertx.setPeriodic(60_000, RETENTION_INTERVAL_MS, id -> purge()
+        .onFailure(err -> LOG.warn("Deleting old webhook deliveries failed: {}", err.toString()))));
     tick();
     return Future.succeededFuture();
   }
@@ -181,15 +182,11 @@ public final class DeliveryWorker extends VerticleBase {
         });
   }
 
-  /** Deletes delivered and failed messages older than WEBHOOK_RETENTION_DAYS, in chunks. */
-  private void purge() {
-    pool.preparedQuery(PURGE).execute(Tuple.of(settings.retentionDays(), RETENTION_CHUNK))
-        .onSuccess(rows -> {
-          if (rows.rowCount() == RETENTION_CHUNK && !stopping) {
-            purge();
-          }
-        })
-        .onFailure(err -> LOG.warn("Deleting old webhook deliveries failed: {}", err.toString()));
+  /** Deletes delivered and failed messages older than WEBHOOK_RETENTION_DAYS, in chunks; the number deleted. */
+  Future<Long> purge() {
+    return pool.preparedQuery(PURGE).execute(Tuple.of(settings.retentionDays(), RETENTION_CHUNK))
+        .compose(rows -> rows.rowCount() == RETENTION_CHUNK && !stopping
+            ? purge().map(more -> more + RETENTION_CHUNK) : Future.succeededFuture((long) rows.rowCount()));
   }
 
   /** Stops claiming; waits a little for attempts in flight (one not recorded in time is retried after its lease). */
