@@ -58,6 +58,7 @@ import ai.gpt.api.usage.UsageWriterMetrics;
 import ai.gpt.api.usage.UsageWriterSettings;
 import ai.gpt.api.webhooks.DeliveryWorker;
 import ai.gpt.api.webhooks.EndpointStore;
+import ai.gpt.api.webhooks.LimitEvents;
 import ai.gpt.api.webhooks.Resolver;
 import ai.gpt.api.webhooks.WebhookRoutes;
 import io.vertx.core.DeploymentOptions;
@@ -148,6 +149,7 @@ public final class Gateway {
     AuthMetrics.register(metrics.registry(), keys, authFailures, lastUsed);
     return Future.all(subscribed, metering, attempts, docs, debits).compose(started -> {
       KeyInvalidations invalidations = started.resultAt(0);
+      metering.result().onLimited(new LimitEvents(pool, redis)::refused);
       SignInLimiter limiter = new SignInLimiter(attempts.result());
       MailLimits mailLimits = new MailLimits(attempts.result());
       AccountRoutes accounts = new AccountRoutes(accountStore, sessions, accessTokens, passwordHasher, limiter,

@@ -43,7 +43,8 @@ public final class DeliveryWorker extends VerticleBase {
       UPDATE webhook_deliveries SET
         status = CASE WHEN $3 THEN 'delivered'
                       WHEN now() + $4 * interval '1 millisecond' > retry_until THEN 'failed' ELSE 'pending' END,
-        next_attempt_at = CASE WHEN $3 THEN next_attempt_at ELSE now() + $4 * interval '1 millisecond' END,
+        next_attempt_at = CASE WHEN $3 OR next_attempt_at = 'infinity' THEN next_attempt_at -- parked meanwhile
+                               ELSE now() + $4 * interval '1 millisecond' END,
         finished_at = CASE WHEN $3 OR now() + $4 * interval '1 millisecond' > retry_until THEN now() END,
         leased_by = NULL, last_status = $5, last_latency_ms = $6, last_response = $7, last_error = $8
       WHERE id = $1 AND attempts = $2 AND status = 'pending'""";

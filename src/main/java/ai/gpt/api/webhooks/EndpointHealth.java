@@ -46,7 +46,10 @@ final class EndpointHealth {
     String reason = "Every delivery failed for more than " + hours(disableAfterMs) + " (last error: "
         + (lastError.length() > 200 ? lastError.substring(0, 200) + "…" : lastError) + ").";
     return pool.preparedQuery(FAILED).execute(Tuple.of(endpointId))
-        .compose(v -> pool.preparedQuery(DISABLE).execute(Tuple.of(endpointId, disableAfterMs, reason)))
+        .compose(v -> pool.withTransaction(conn -> conn.preparedQuery(DISABLE)
+            .execute(Tuple.of(endpointId, disableAfterMs, reason))
+            .compose(rows -> rows.size() == 0 ? Future.succeededFuture(rows)
+                : conn.preparedQuery(EndpointStore.PARK).execute(Tuple.of(endpointId, false)).map(rows))))
         .compose(rows -> rows.size() == 0 ? Future.succeededFuture() : notifyOwners(endpointId, rows.iterator().next(),
             reason));
   }

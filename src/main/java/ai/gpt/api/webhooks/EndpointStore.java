@@ -73,13 +73,28 @@ public final class EndpointStore {
         .execute(Tuple.of(orgId, id)).map(EndpointStore::one);
   }
 
-  /** Sets the given columns: {@code assignments} use $3 onwards, {@code values} in that order. */
-  Future<JsonObject> update(long orgId, long id, List<String> assignments, List<Object> values) {
+  /**
+   * Sets the given columns: {@code assignments} use $3 onwards, {@code values} in that order. When {@code enabled}
+   * changes (non-null), the endpoint's pending messages are parked or released with it, in the same transaction.
+   */
+  Future<JsonObject> update(long orgId, long id, List<String> assignments, List<Object> values, Boolean enabled) {
     List<Object> all = new ArrayList<>(List.of(orgId, id));
     all.addAll(values);
-    return pool.preparedQuery("UPDATE webhook_endpoints SET " + String.join(", ", assignments) + ", updated_at = now()"
-        + " WHERE org_id = $1 AND id = $2 RETURNING " + COLUMNS).execute(Tuple.from(all)).map(EndpointStore::one);
+    return pool.withTransaction(conn -> conn.preparedQuery("UPDATE webhook_endpoints SET "
+            + String.join(", ", assignments) + ", updated_at = now() WHERE org_id = $1 AND id = $2 RETURNING "
+            + COLUMNS).execute(Tuple.from(all))
+        .map(EndpointStore::one)
+        .compose(json -> enabled == null ? Future.succeededFuture(json)
+            : conn.preparedQuery(PARK).execute(Tuple.of(id, enabled)).map(json)));
   }
+
+  /**
+   * A disabled endpoint's pending messages wait with next_attempt_at = infinity, so the workers' search for due
+   * messages does not wade through them; enabling it makes them due now. $1 endpoint, $2 enabled.
+   */
+  static final String PARK = """
+      UPDATE webhook_deliveries SET next_attempt_at = CASE WHEN $2 THEN now() ELSE 'infinity' END
+      WHERE endpoint_id = $1 AND status = 'pending' AND (next_attempt_at = 'infinity') = $2""";
 
   /** Deletes the endpoint, its waiting events and its delivery log. */
   Future<Void> delete(long orgId, long id) {
@@ -215,7 +230,8 @@ public final class EndpointStore {
         .put("finished_at", time(r.getOffsetDateTime("finished_at")));
   }
 
+  /** ISO-8601 UTC; null for none and for 'infinity' (a parked message has no next attempt). */
   static String time(OffsetDateTime t) {
-    return t == null ? null : t.toInstant().toString();
+    return t == null || t.equals(OffsetDateTime.MAX) ? null : t.toInstant().toString();
   }
 }

@@ -31,10 +31,13 @@ final class OutboxBatcher {
   private static final String MAY_SEND_PARTIAL = """
       UPDATE webhook_endpoints SET usage_batched_at = now()
       WHERE id = ANY($1) AND usage_batched_at <= now() - interval '1 second' RETURNING id""";
+  /** Joined with the endpoints: one deleted meanwhile loses its messages, a disabled one gets them parked. */
   private static final String INSERT = """
-      INSERT INTO webhook_deliveries (endpoint_id, type, event_count, payload, retry_until)
-      SELECT endpoint_id, type, event_count, payload, now() + $5 * interval '1 millisecond'
-      FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[]) AS m(endpoint_id, type, event_count, payload)""";
+      INSERT INTO webhook_deliveries (endpoint_id, type, event_count, payload, retry_until, next_attempt_at)
+      SELECT m.endpoint_id, m.type, m.event_count, m.payload, now() + $5 * interval '1 millisecond',
+             CASE WHEN e.enabled THEN now() ELSE 'infinity' END
+      FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[]) AS m(endpoint_id, type, event_count, payload)
+      JOIN webhook_endpoints e ON e.id = m.endpoint_id""";
   private static final String DELETE = "DELETE FROM webhook_outbox WHERE id = ANY($1)";
 
   private final Pool pool;

@@ -83,6 +83,7 @@ public final class WebhookRoutes implements ApiRoutes {
       List<String> assignments = new ArrayList<>();
       List<Object> values = new ArrayList<>();
       Future<Void> urlOk = Future.succeededFuture();
+      Boolean enabled = null;
       if (body.containsKey("url")) {
         String url = Json.string(body, "url", Destination.MAX_URL).strip();
         urlOk = checkedUrl(url);
@@ -99,9 +100,10 @@ public final class WebhookRoutes implements ApiRoutes {
         assignments.add("description = $" + (values.size() + 2));
       }
       if (body.containsKey("enabled")) {
-        if (!(body.getValue("enabled") instanceof Boolean enabled)) {
+        if (!(body.getValue("enabled") instanceof Boolean given)) {
           throw ApiError.invalidRequest("'enabled' must be true or false.", "enabled");
         }
+        enabled = given;
         values.add(enabled);
         // Enabling starts a fresh failure streak; either way a person decided, so no automatic reason remains.
         assignments.add("enabled = $" + (values.size() + 2) + ", disabled_reason = NULL"
@@ -110,7 +112,8 @@ public final class WebhookRoutes implements ApiRoutes {
       if (assignments.isEmpty()) {
         throw ApiError.invalidRequest("Give at least one of 'url', 'events', 'description' or 'enabled'.", null);
       }
-      return urlOk.compose(ok -> store.update(orgId, id, assignments, values));
+      Boolean change = enabled;
+      return urlOk.compose(ok -> store.update(orgId, id, assignments, values, change));
     }, 200);
   }
 

@@ -212,11 +212,19 @@ class WebhookDeliveryTest {
     assertTrue(mail.contains(receiver.url("/fail")), mail);
     assertEquals(409, users.call("POST", base + "/" + id + "/test", ada.token(), null).statusCode());
 
-    JsonObject enabled = users.call("PATCH", base + "/" + id, ada.token(), new JsonObject().put("enabled", true))
-        .bodyAsJsonObject();
+    String parked = "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'pending' AND "
+        + "next_attempt_at = 'infinity'";
+    String pending = "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'pending'";
+    assertTrue(count(pending, id) > 0, "messages made in the last give-up period still wait");
+    assertEquals(count(pending, id), count(parked, id), "parked while the endpoint is disabled");
+
+    JsonObject enabled = users.call("PATCH", base + "/" + id, ada.token(), new JsonObject().put("enabled", true)
+        .put("url", receiver.url("/ok"))).bodyAsJsonObject();
     assertTrue(enabled.getBoolean("enabled"));
     assertEquals(null, enabled.getValue("failing_since"));
     assertEquals(null, enabled.getValue("disabled_reason"));
+    awaitTrue("the waiting messages delivered once enabled", () -> count(pending, id) == 0);
+    assertTrue(receiver.matching(r -> r.path().equals("/ok")).size() > 0);
   }
 
   @Test
@@ -279,6 +287,36 @@ class WebhookDeliveryTest {
   }
 
   @Test
+  @DisplayName("limits.exceeded: the first 429 of a window is sent, once, with the limit that tripped")
+  void limitsExceededOnce(Vertx vertx) {
+    FakeLlamaServer fake = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options()).await();
+    try {
+      users.gw.addBackend("gpt-fast", fake);
+      endpoint("/ok", "limits.exceeded");
+      JsonObject key = users.call("POST", "/api/orgs/" + ada.orgId() + "/keys", ada.token(), new JsonObject()
+          .put("name", "tight").put("limits", new JsonObject().put("rpm", 1))).bodyAsJsonObject();
+      users.gw.credit(ada.orgId(), 10_000_000);
+      List<Integer> statuses = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        statuses.add(users.gw.post("/v1/chat/completions", key.getString("key"), chat("gpt-fast")).statusCode());
+      }
+      assertEquals(List.of(200, 429, 429, 429), statuses);
+      awaitTrue("limits.exceeded", () -> receiver.ofType("limits.exceeded").size() == 1);
+      JsonObject data = receiver.ofType("limits.exceeded").get(0).json().getJsonObject("data");
+      assertEquals("key", data.getString("scope"));
+      assertEquals("requests_per_minute", data.getString("limit"));
+      assertEquals(1L, data.getLong("limit_value"));
+      assertEquals(60_000L, data.getLong("window_ms"));
+      assertEquals(key.getString("id"), data.getString("key_id"));
+      long sent = users.gw.pool().query("SELECT count(*) FROM webhook_deliveries WHERE type = 'limits.exceeded'")
+          .execute().await().iterator().next().getLong(0);
+      assertEquals(1L, sent, "three 429s in one window: one event");
+    } finally {
+      fake.close().await();
+    }
+  }
+
+  @Test
   @DisplayName("usage.recorded: at most 500 events per message, full batches at once, a partial one at most once a second")
   void usageBatching() {
     long id = endpoint("/ok", "usage.recorded").getLong("id");
@@ -310,6 +348,10 @@ class WebhookDeliveryTest {
     long gapMs = java.time.Duration.between(singles.get(0).getOffsetDateTime(0), singles.get(1).getOffsetDateTime(0))
         .toMillis();
     assertTrue(gapMs >= 950, "partial batches at most once a second, gap " + gapMs + " ms");
+  }
+
+  private long count(String sql, long endpointId) {
+    return users.gw.pool().preparedQuery(sql).execute(Tuple.of(endpointId)).await().iterator().next().getLong(0);
   }
 
   private void insertUsage(String requestId) {
