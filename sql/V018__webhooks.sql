@@ -28,13 +28,16 @@ CREATE TABLE webhook_endpoints (
 );
 CREATE INDEX webhook_endpoints_org_idx ON webhook_endpoints (org_id) WHERE enabled;
 
--- Events waiting to be put into deliveries. No foreign key: a usage statement inserts hundreds of rows, and a
--- foreign-key check each would lock the endpoint row hundreds of times; the batcher drops rows of deleted endpoints.
+-- Events waiting to be put into deliveries. A usage.recorded row is a GROUP: the events of one usage statement for
+-- one endpoint (data = {"events": [...]}, at most 500, event_count of them), so the usage path writes one outbox row
+-- per statement and endpoint rather than one per request. No foreign key, for the same reason; the batcher drops
+-- rows of deleted endpoints.
 CREATE TABLE webhook_outbox (
     id           BIGSERIAL   PRIMARY KEY,
     endpoint_id  BIGINT      NOT NULL,
     type         TEXT        NOT NULL,
     data         JSONB       NOT NULL,
+    event_count  INTEGER     NOT NULL DEFAULT 1,
     occurred_at  TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 
@@ -92,25 +95,31 @@ RETURNS INTEGER LANGUAGE sql AS $$
 $$;
 
 -- usage.recorded: a statement-level trigger on the partitioned parent, whose transition table holds the rows of
--- every partition the statement wrote (PostgreSQL 10+). One join per usage batch instead of a function call per row;
--- with no subscriber anywhere it stops at one index probe. (Rows moved between partitions by
+-- every partition the statement wrote (PostgreSQL 10+). One join per usage batch instead of a function call per row,
+-- and one outbox row per endpoint and 500 events; with no subscriber anywhere it stops at one lookup. The events are
+-- complete, cost_usd included, because the batcher pastes them into messages as text instead of parsing them. (Rows moved between partitions by
 -- usage_ensure_partitions go straight into a table not yet attached, so they fire nothing.)
 CREATE FUNCTION webhook_usage_recorded() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM webhook_endpoints WHERE enabled AND 'usage.recorded' = ANY (events)) THEN
         RETURN NULL;
     END IF;
-    INSERT INTO webhook_outbox (endpoint_id, type, data, occurred_at)
-    SELECT e.id, 'usage.recorded',
-           jsonb_build_object('request_id', u.request_id, 'key_id', k.public_id, 'model', u.model,
+    INSERT INTO webhook_outbox (endpoint_id, type, data, event_count, occurred_at)
+    SELECT endpoint_id, 'usage.recorded', jsonb_build_object('events', jsonb_agg(event ORDER BY n)), count(*),
+           max(created_at)
+    FROM (SELECT e.id AS endpoint_id, u.created_at,
+                 row_number() OVER (PARTITION BY e.id ORDER BY u.created_at, u.request_id) AS n,
+                 jsonb_build_object('request_id', u.request_id, 'key_id', k.public_id, 'model', u.model,
                               'endpoint', u.endpoint, 'prompt_tokens', u.prompt_tokens,
                               'completion_tokens', u.completion_tokens, 'cached_tokens', u.cached_tokens,
-                              'cost_micros', u.cost_micros, 'status', u.status, 'estimated', u.estimated,
-                              'latency_ms', u.latency_ms, 'created_at', u.created_at),
-           u.created_at
-    FROM added u
-    JOIN webhook_endpoints e ON e.org_id = u.org_id AND e.enabled AND 'usage.recorded' = ANY (e.events)
-    LEFT JOIN api_keys k ON k.id = u.key_id;
+                              'cost_micros', u.cost_micros,
+                              'cost_usd', (u.cost_micros::numeric / 1000000)::numeric(20, 6)::text,
+                              'status', u.status, 'estimated', u.estimated,
+                              'latency_ms', u.latency_ms, 'created_at', u.created_at) AS event
+          FROM added u
+          JOIN webhook_endpoints e ON e.org_id = u.org_id AND e.enabled AND 'usage.recorded' = ANY (e.events)
+          LEFT JOIN api_keys k ON k.id = u.key_id) per_event
+    GROUP BY endpoint_id, (n - 1) / 500;
     RETURN NULL;
 END $$;
 CREATE TRIGGER webhook_usage_recorded AFTER INSERT ON usage

@@ -14,6 +14,8 @@
 #   WEBHOOK_BENCH_ENDPOINTS  organizations, one endpoint each, the events are spread over (default 10)
 #   WEBHOOK_BENCH_SECONDS    length of the live run (default 20)
 #   BENCH_DB / BENCH_REDIS_DB  database name and Redis database number
+#   BENCH_QUIET_MAX_PCT    first wait until other processes use at most this % of one core (15)
+#   BENCH_QUIET_TIMEOUT    ... but no longer than this many seconds (120; 0 = do not wait)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -23,6 +25,12 @@ export TEST_ADMIN_DATABASE_URL=${TEST_ADMIN_DATABASE_URL:-postgresql://postgres@
 export TEST_DATABASE=${BENCH_DB:-gptapi_bench_webhooks}
 export TEST_REDIS_URL=redis://127.0.0.1:6379/${BENCH_REDIS_DB:-8}
 
+# Compile first, so the build is not part of what the quiet check sees.
+mvn -B -q test-compile -Dskip.npm=true >/dev/null
+if [ "${BENCH_QUIET_TIMEOUT:-120}" != 0 ]; then
+  python3 "$ROOT/src/bench/cpu.py" wait-quiet "${BENCH_QUIET_MAX_PCT:-15}" "${BENCH_QUIET_TIMEOUT:-120}" $$ $$ $$ \
+    || echo "[bench] the machine is busy with other work; measuring anyway (expect lower numbers)" >&2
+fi
 OUT=$(mktemp /tmp/gptapi-webhook-bench.XXXXXX.log)
 echo "[bench] log: $OUT" >&2
 if ! mvn -B -q test -Dtest=WebhookThroughputTest -Dsurefire.failIfNoSpecifiedTests=false -Dskip.npm=true >"$OUT" 2>&1; then

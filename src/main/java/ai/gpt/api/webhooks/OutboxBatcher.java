@@ -13,19 +13,23 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Turns outbox events into messages (webhook_deliveries), in one transaction, so every event ends up in exactly one
+ * Turns outbox rows into messages (webhook_deliveries), in one transaction, so every event ends up in exactly one
  * message: the rows taken are locked with SKIP LOCKED (replicas batching at once take different rows) and deleted
- * in the transaction that inserts their messages. Each event is one message, except usage.recorded: up to
- * {@link #MAX_USAGE_EVENTS} per message, and a partial batch at most once a second per endpoint (the endpoint row's
- * usage_batched_at, updated conditionally, holds that across replicas); a full batch goes at once.
+ * in the transaction that inserts their messages. Each event is one message, except usage.recorded, whose outbox
+ * rows are groups of up to 500 events (one usage statement's, for one endpoint): whole groups are packed into
+ * messages of up to {@link #MAX_USAGE_EVENTS} events. Every message but an endpoint's last goes at once; the last,
+ * if not full, at most once a second per endpoint (the endpoint row's usage_batched_at, updated conditionally, holds
+ * that across replicas); otherwise its groups wait for the next run.
  */
 final class OutboxBatcher {
   static final int MAX_USAGE_EVENTS = 500;
-  /** Outbox rows one transaction takes. */
-  static final int SCAN = 5_000;
+  /** Outbox rows one transaction takes (a usage row holds up to 500 events). */
+  static final int SCAN = 500;
 
   private static final String TAKE = """
-      SELECT o.id, o.endpoint_id, o.type, o.data, o.occurred_at, e.id IS NULL AS orphan
+      SELECT o.id, o.endpoint_id, o.type, o.occurred_at, e.id IS NULL AS orphan,
+             o.event_count, CASE WHEN o.type = 'usage.recorded' THEN (o.data -> 'events')::text END AS usage_text,
+             CASE WHEN o.type <> 'usage.recorded' THEN o.data END AS data
       FROM webhook_outbox o LEFT JOIN webhook_endpoints e ON e.id = o.endpoint_id
       ORDER BY o.id LIMIT $1 FOR UPDATE OF o SKIP LOCKED""";
   private static final String MAY_SEND_PARTIAL = """
@@ -67,21 +71,27 @@ final class OutboxBatcher {
                   data(r)), List.of(r.getLong("id")));
         }
       }
-      List<Long> withPartial = new ArrayList<>();
-      usage.forEach((endpoint, events) -> {
-        int full = events.size() - events.size() % MAX_USAGE_EVENTS;
-        for (int i = 0; i < full; i += MAX_USAGE_EVENTS) {
-          batch.addUsage(endpoint, events.subList(i, i + MAX_USAGE_EVENTS));
+      Map<Long, List<Row>> lastMessages = new LinkedHashMap<>();
+      usage.forEach((endpoint, groups) -> {
+        List<Row> message = new ArrayList<>();
+        int events = 0;
+        for (Row group : groups) {
+          if (events + group.getInteger("event_count") > MAX_USAGE_EVENTS && !message.isEmpty()) {
+            batch.addUsage(endpoint, message);
+            message = new ArrayList<>();
+            events = 0;
+          }
+          message.add(group);
+          events += group.getInteger("event_count");
         }
-        if (full < events.size()) {
-          withPartial.add(endpoint);
+        if (events >= MAX_USAGE_EVENTS) {
+          batch.addUsage(endpoint, message);
+        } else {
+          lastMessages.put(endpoint, message);
         }
       });
-      return partialsAllowed(conn, withPartial).compose(allowed -> {
-        for (Long endpoint : allowed) {
-          List<Row> events = usage.get(endpoint);
-          batch.addUsage(endpoint, events.subList(events.size() - events.size() % MAX_USAGE_EVENTS, events.size()));
-        }
+      return partialsAllowed(conn, new ArrayList<>(lastMessages.keySet())).compose(allowed -> {
+        allowed.forEach(endpoint -> batch.addUsage(endpoint, lastMessages.get(endpoint)));
         return batch.write(conn);
       }).map(rows.size());
     }));
@@ -121,14 +131,17 @@ final class OutboxBatcher {
       consumed.addAll(outboxIds);
     }
 
-    void addUsage(long endpoint, List<Row> events) {
-      List<JsonObject> data = new ArrayList<>(events.size());
-      List<Long> ids = new ArrayList<>(events.size());
-      for (Row r : events) {
-        data.add(data(r));
+    /** One message of whole usage groups; each group's events array is pasted as text. */
+    void addUsage(long endpoint, List<Row> groups) {
+      List<String> arrays = new ArrayList<>(groups.size());
+      List<Long> ids = new ArrayList<>(groups.size());
+      int events = 0;
+      for (Row r : groups) {
+        arrays.add(r.getString("usage_text"));
         ids.add(r.getLong("id"));
+        events += r.getInteger("event_count");
       }
-      add(endpoint, EventTypes.USAGE_RECORDED, events.size(), Payloads.usageBatch(Instant.now(), data), ids);
+      add(endpoint, EventTypes.USAGE_RECORDED, events, Payloads.usageBatch(Instant.now(), arrays, events), ids);
     }
 
     Future<Void> write(SqlConnection conn) {
