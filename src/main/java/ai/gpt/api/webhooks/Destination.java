@@ -26,7 +26,8 @@ public record Destination(boolean https, String host, int port, String requestUr
     }
     String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
     if (!scheme.equals("https") && !(scheme.equals("http") && allowLoopback)) {
-      throw new IllegalArgumentException("must be an https:// URL" + (allowLoopback ? " (or http:// to loopback)" : ""));
+      throw new IllegalArgumentException("must be an https:// URL"
+          + (allowLoopback ? " (or http:// to loopback)" : ""));
     }
     if (uri.getRawUserInfo() != null) {
       throw new IllegalArgumentException("must not contain a user name or password");

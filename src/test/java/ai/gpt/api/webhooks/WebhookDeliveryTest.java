@@ -228,12 +228,14 @@ class WebhookDeliveryTest {
   }
 
   @Test
-  @DisplayName("key.created, key.revoked, credits.added and usage.recorded arrive from the real API actions")
+  @DisplayName("key.created, key.revoked, credits.added and usage.recorded arrive from the real API actions; "
+      + "payment.* from stored Stripe events; incident.* through the hook")
   void eventsFromApiActions(Vertx vertx) throws Exception {
     FakeLlamaServer fake = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options()).await();
     try {
       users.gw.addBackend("gpt-fast", fake);
-      JsonObject ep = endpoint("/ok", "key.created", "key.revoked", "credits.added", "usage.recorded");
+      JsonObject ep = endpoint("/ok", "key.created", "key.revoked", "credits.added", "usage.recorded",
+          "payment.succeeded", "payment.failed", "incident.created");
       String secret = ep.getString("secret");
       users.gw.pool().preparedQuery("UPDATE users SET is_admin = true WHERE id = $1").execute(Tuple.of(ada.id()))
           .await();
@@ -286,6 +288,25 @@ class WebhookDeliveryTest {
       assertTrue(cost > 0, event.encode());
       assertEquals(ai.gpt.api.billing.Money.decimalUsd(cost), event.getString("cost_usd"));
       assertTrue(event.getString("cost_usd").matches("\\d+\\.\\d{6}"), event.getString("cost_usd"));
+
+      // Stripe events as the billing webhook stores them, and the status page's hook for incidents.
+      users.gw.pool().preparedQuery("INSERT INTO stripe_events (id, type, org_id, object_id, outcome, amount_micros, "
+          + "payment_intent) VALUES ('evt_ok', 'checkout.session.completed', $1, 'cs_1', 'credited', 25000000, 'pi_1'),"
+          + " ('evt_no', 'checkout.session.async_payment_failed', $1, 'cs_2', 'payment_failed', 5000000, 'pi_2'),"
+          + " ('evt_dup', 'checkout.session.completed', $1, 'cs_1', 'duplicate_payment', 25000000, 'pi_1')")
+          .execute(Tuple.of(ada.orgId())).await();
+      users.gw.pool().query("SELECT webhook_emit_all('incident.created', '{\"incident_id\": 7, \"title\": \"slow\"}')")
+          .execute().await();
+      awaitTrue("payments and the incident", () -> receiver.ofType("payment.succeeded").size() == 1
+          && receiver.ofType("payment.failed").size() == 1 && receiver.ofType("incident.created").size() == 1);
+      JsonObject paid = receiver.ofType("payment.succeeded").get(0).json().getJsonObject("data");
+      assertEquals("evt_ok", paid.getString("stripe_event_id"));
+      assertEquals("25.000000", paid.getString("amount_usd"));
+      assertEquals("pi_1", paid.getString("payment_intent"));
+      assertEquals("evt_no", receiver.ofType("payment.failed").get(0).json().getJsonObject("data")
+          .getString("stripe_event_id"));
+      assertEquals(7, receiver.ofType("incident.created").get(0).json().getJsonObject("data")
+          .getInteger("incident_id"));
     } finally {
       fake.close().await();
     }
@@ -322,7 +343,8 @@ class WebhookDeliveryTest {
   }
 
   @Test
-  @DisplayName("usage.recorded: at most 500 events per message, full batches at once, a partial one at most once a second")
+  @DisplayName("usage.recorded: at most 500 events per message, full batches at once, a partial one at most once a "
+      + "second")
   void usageBatching() {
     long id = endpoint("/ok", "usage.recorded").getLong("id");
     users.gw.pool().preparedQuery("""

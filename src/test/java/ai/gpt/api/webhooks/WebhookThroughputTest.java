@@ -26,10 +26,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Measures (prints, does not assert) how many usage.recorded events per second one replica's delivery worker gets
  * into a local receiver that checks every signature. After a warm-up (the JIT), two runs: "drain" (usage rows
- * written while no worker runs, then batched and delivered, timed from the worker's start) and "live" (a writer inserts usage in 500-row statements, as the usage writer
- * does, while the worker delivers; the rate is what arrived during the window). WEBHOOK_BENCH_EVENTS /
- * _ENDPOINTS / _SECONDS change the run. A benchmark, not a check: {@code bash src/bench/webhooks.sh}, or
- * {@code WEBHOOK_BENCH=1 mvn -B test -Dtest=WebhookThroughputTest}.
+ * written while no worker runs, then batched and delivered, timed from the worker's start) and "live" (a writer
+ * inserts usage in 500-row statements, as the usage writer does, while the worker delivers; the rate is what
+ * arrived during the window). WEBHOOK_BENCH_EVENTS / _ENDPOINTS / _SECONDS change the run. A benchmark, not a
+ * check: {@code bash src/bench/webhooks.sh}, or {@code WEBHOOK_BENCH=1 mvn -B test -Dtest=WebhookThroughputTest}.
  */
 @EnabledIfEnvironmentVariable(named = "WEBHOOK_BENCH", matches = "1")
 @ExtendWith(VertxExtension.class)
