@@ -62,6 +62,11 @@ import ai.gpt.api.usage.QueuedUsageBalance;
 import ai.gpt.api.usage.UsageWriter;
 import ai.gpt.api.usage.UsageWriterMetrics;
 import ai.gpt.api.usage.UsageWriterSettings;
+import ai.gpt.api.webhooks.DeliveryWorker;
+import ai.gpt.api.webhooks.EndpointStore;
+import ai.gpt.api.webhooks.LimitEvents;
+import ai.gpt.api.webhooks.Resolver;
+import ai.gpt.api.webhooks.WebhookRoutes;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Future;
@@ -143,6 +148,7 @@ public final class Gateway {
     AccountStore accountStore = new AccountStore(pool);
     PasswordHasher passwordHasher = new PasswordHasher(vertx);
     TwoFactor twoFactor = new TwoFactor(pool, new SecretBox(accountConfig.secretsKey()));
+    EndpointStore webhookEndpoints = new EndpointStore(pool, new SecretBox(accountConfig.secretsKey()));
     Future<Attempts> attempts = Attempts.load(vertx, redis);
     Future<DocsRoutes> docs = DocsRoutes.load(vertx);
     Future<KeyInvalidations> subscribed = KeyInvalidations.start(vertx, config.redisUrl(), keys);
@@ -150,6 +156,7 @@ public final class Gateway {
     AuthMetrics.register(metrics.registry(), keys, authFailures, lastUsed);
     return Future.all(subscribed, metering, attempts, docs, debits).compose(started -> {
       KeyInvalidations invalidations = started.resultAt(0);
+      metering.result().onLimited(new LimitEvents(pool, redis)::refused);
       SignInLimiter limiter = new SignInLimiter(attempts.result());
       MailLimits mailLimits = new MailLimits(attempts.result());
       AccountRoutes accounts = new AccountRoutes(accountStore, sessions, accessTokens, passwordHasher, limiter,
@@ -176,7 +183,9 @@ public final class Gateway {
           new PlanRoutes(new PlanCatalog(pool)),
           new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())),
           status.routes(),
-          new AdminRoutes(pool, redis, registry, debits.result(), status.incidents()));
+          new AdminRoutes(pool, redis, registry, debits.result(), status.incidents()),
+          new WebhookRoutes(webhookEndpoints, new Memberships(pool),
+              new Resolver(vertx, config.webhooks().allowLoopback()), config.webhooks()));
       AuthHandler auth = new AuthHandler(keys, new KeyHasher(config.keyPepper()), lastUsed, authFailures,
           accountConfig.clientAddress());
       GatewayContext context = new GatewayContext(config, catalog, registry, auth, metering.result(), metrics,
@@ -196,6 +205,11 @@ public final class Gateway {
           .compose(id -> {
             deployments.add(id);
             return vertx.deployVerticle(ops);
+          })
+          .compose(id -> {
+            deployments.add(id);
+            return vertx.deployVerticle(new DeliveryWorker(pool, webhookEndpoints, config.webhooks(),
+                config.replicaName(), mailer, accountConfig.publicUrl()));
           })
           .compose(id -> {
             deployments.add(id);

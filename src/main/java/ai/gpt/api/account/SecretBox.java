@@ -39,7 +39,7 @@ public final class SecretBox {
     }
   }
 
-  byte[] encrypt(byte[] plaintext, String associatedData) {
+  public byte[] encrypt(byte[] plaintext, String associatedData) {
     byte[] nonce = new byte[NONCE_BYTES];
     RANDOM.nextBytes(nonce);
     try {
@@ -54,7 +54,7 @@ public final class SecretBox {
   }
 
   /** Fails (IllegalStateException) for a value not sealed with this key and associated data, or altered. */
-  byte[] decrypt(byte[] sealed, String associatedData) {
+  public byte[] decrypt(byte[] sealed, String associatedData) {
     if (sealed.length < NONCE_BYTES + TAG_BITS / 8) {
       throw new IllegalStateException("sealed value too short");
     }

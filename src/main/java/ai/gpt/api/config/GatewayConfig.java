@@ -18,6 +18,7 @@ import java.util.List;
  * @param http         connection limits and timeouts of the public server, and the operator port's address
  * @param billing      Stripe billing (off without STRIPE_SECRET_KEY)
  * @param status       the status page, uptime history and automatic incidents
+ * @param webhooks     webhook delivery (retries, address policy, leases)
  */
 public record GatewayConfig(
     String databaseUrl,
@@ -42,7 +43,8 @@ public record GatewayConfig(
     AccountConfig accounts,
     HttpSettings http,
     BillingSettings billing,
-    StatusSettings status) {
+    StatusSettings status,
+    WebhookSettings webhooks) {
 
   /** A backend named in BACKENDS: {@code gpt-fast=http://127.0.0.1:8081}. */
   public record BackendSpec(String model, String url) {}
@@ -100,7 +102,8 @@ public record GatewayConfig(
         AccountConfig.from(env, databaseUrl == null),
         HttpSettings.from(env),
         BillingSettings.from(env),
-        StatusSettings.from(env));
+        StatusSettings.from(env),
+        WebhookSettings.from(env));
   }
 
   public boolean embedded() {

@@ -16,6 +16,7 @@ import io.vertx.redis.client.Redis;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,6 +46,7 @@ public final class Metering {
   private final AtomicInteger replaying = new AtomicInteger();
   private final long retryTimer;
   private volatile BalanceWatch watch = BalanceWatch.NONE;
+  private volatile BiConsumer<AdmissionRequest, AdmissionResult> onLimited = (r, result) -> { };
 
   private Metering(Vertx vertx, RateLimiter limiter, LimiterSettings settings, FailurePolicy policy,
       DirectUsageWriter durable, MeterRegistry registry) {
@@ -126,7 +128,16 @@ public final class Metering {
     return Future.failedFuture(ApiError.unavailable("Rate limiting is temporarily unavailable. Please retry shortly."));
   }
 
+  /** Told about every request refused by a rate or concurrency limit (the webhooks' limits.exceeded). */
+  public void onLimited(BiConsumer<AdmissionRequest, AdmissionResult> listener) {
+    this.onLimited = listener;
+  }
+
   private void count(AdmissionResult result, AdmissionRequest r, String source) {
+    if (result.outcome() == AdmissionResult.Outcome.RATE_LIMITED
+        || result.outcome() == AdmissionResult.Outcome.CONCURRENCY_LIMITED) {
+      onLimited.accept(r, result);
+    }
     String outcome = result.outcome().name().toLowerCase();
     String window = result.tripped() == null ? "" : result.tripped().label();
     metrics.admission(outcome, window, source);

@@ -65,6 +65,11 @@ public final class ApiUsers implements AutoCloseable {
     return api.call(HttpMethod.valueOf(method), path, token, body);
   }
 
+  /** The body of the newest e-mail to {@code to} whose subject starts with {@code subject}, waiting for it. */
+  public String mailTo(String to, String subject) {
+    return api.mailTo(to, subject);
+  }
+
   public static String code(HttpResponse<Buffer> resp) {
     return ApiClient.code(resp);
   }

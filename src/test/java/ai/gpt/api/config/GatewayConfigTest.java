@@ -204,4 +204,32 @@ class GatewayConfigTest {
     rejects("STATUS_INCIDENT_AFTER_SECONDS", "-1");
     rejects("STATUS_USAGE_PENDING", "1e5");
   }
+
+  @Test
+  @DisplayName("webhooks: loopback off by default, back-off and horizons in ms, a lease longer than the timeout")
+  void webhookSettings() {
+    WebhookSettings d = GatewayConfig.from(Env.of(BASE)).webhooks();
+    assertFalse(d.allowLoopback());
+    assertEquals(5_000, d.retryBaseMs());
+    assertEquals(3_600_000, d.retryMaxMs());
+    assertEquals(24 * 3_600_000L, d.giveUpAfterMs());
+    assertEquals(3 * 24 * 3_600_000L, d.disableAfterMs());
+    assertEquals(24 * 3_600_000L, d.rotationGraceMs());
+    assertEquals(7, d.retentionDays());
+    assertEquals(30_000, d.leaseMs());
+    assertEquals(200, d.pollMs());
+    assertEquals(64, d.concurrency());
+    assertTrue(with("WEBHOOK_ALLOW_LOOPBACK", "true").webhooks().allowLoopback());
+    assertEquals(250, with("WEBHOOK_RETRY_BASE_MS", "250").webhooks().retryBaseMs());
+    rejects("WEBHOOK_ALLOW_LOOPBACK", "yes");
+    rejects("WEBHOOK_RETRY_BASE_MS", "0");
+    rejects("WEBHOOK_RETRY_MAX_MS", "1000");
+    rejects("WEBHOOK_LEASE_MS", "10000");
+    rejects("WEBHOOK_GIVE_UP_AFTER_MS", "1d");
+    rejects("WEBHOOK_DISABLE_AFTER_MS", "-1");
+    rejects("WEBHOOK_ROTATION_GRACE_MS", "soon");
+    rejects("WEBHOOK_RETENTION_DAYS", "5000");
+    rejects("WEBHOOK_POLL_MS", "0");
+    rejects("WEBHOOK_CONCURRENCY", "100000");
+  }
 }

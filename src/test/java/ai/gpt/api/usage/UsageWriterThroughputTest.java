@@ -24,6 +24,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * first, then one writer drains them; twice, cold (fresh JVM) and warm. Each event is one usage row plus one
  * ledger row. USAGE_BENCH_EVENTS / _BATCH / _CONCURRENCY / _WORKER=1 change the run. It is a benchmark, not a
  * check, so it runs only when asked: {@code USAGE_BENCH=1 mvn -B test -Dtest=UsageWriterThroughputTest}.
+ * USAGE_BENCH_WEBHOOKS=1 subscribes every organization to usage.recorded webhooks first (the outbox trigger's cost).
  */
 @EnabledIfEnvironmentVariable(named = "USAGE_BENCH", matches = "1")
 @ExtendWith(VertxExtension.class)
@@ -50,6 +51,12 @@ class UsageWriterThroughputTest {
     List<Long> orgs = new ArrayList<>();
     for (int i = 0; i < 100; i++) {
       orgs.add(fx.createOrg("bench"));
+    }
+    if ("1".equals(System.getenv("USAGE_BENCH_WEBHOOKS"))) {
+      // Every organization subscribed to usage.recorded: each usage row also writes a webhook outbox row.
+      fx.pool.preparedQuery("INSERT INTO webhook_endpoints (org_id, url, events, secret) "
+          + "SELECT unnest($1::bigint[]), 'https://example.com/hook', '{usage.recorded}', '\\x00'")
+          .execute(io.vertx.sqlclient.Tuple.of((Object) orgs.toArray(Long[]::new))).await();
     }
     UsageWriterSettings settings = UsageWriterSettings.defaults().withBatchSize(batch)
         .withWriteConcurrency(concurrency);

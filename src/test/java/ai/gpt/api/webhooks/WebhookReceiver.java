@@ -1,0 +1,90 @@
+package ai.gpt.api.webhooks;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+
+/**
+ * A webhook receiver on loopback that records every request. How it answers depends on the path: {@code /fail}
+ * always 500; {@code /flaky} 503 for the first two requests of each webhook-id, then 200; {@code /hang-once} never
+ * answers the first request (the connection stays open); anything else 200 with a short body.
+ */
+final class WebhookReceiver implements AutoCloseable {
+  /** One request as received: raw body and the three Standard Webhooks headers. */
+  record Received(String path, String id, String timestamp, String signature, String body, String host) {
+    JsonObject json() {
+      return new JsonObject(body);
+    }
+  }
+
+  private final HttpServer server;
+  final List<Received> received = new CopyOnWriteArrayList<>();
+  private final Map<String, AtomicInteger> seen = new ConcurrentHashMap<>();
+  private final AtomicInteger hangs = new AtomicInteger();
+
+  private WebhookReceiver(HttpServer server) {
+    this.server = server;
+  }
+
+  static WebhookReceiver start(Vertx vertx) {
+    WebhookReceiver[] self = new WebhookReceiver[1];
+    HttpServer server = vertx.createHttpServer().requestHandler(req -> self[0].handle(req));
+    self[0] = new WebhookReceiver(server);
+    server.listen(0, "127.0.0.1").await();
+    return self[0];
+  }
+
+  int port() {
+    return server.actualPort();
+  }
+
+  String url(String path) {
+    return "http://127.0.0.1:" + port() + path;
+  }
+
+  private void handle(HttpServerRequest req) {
+    req.body().onSuccess(body -> {
+      String id = req.getHeader("webhook-id");
+      received.add(new Received(req.path(), id, req.getHeader("webhook-timestamp"), req.getHeader("webhook-signature"),
+          body.toString(), req.getHeader("host")));
+      int n = seen.computeIfAbsent(req.path() + " " + id, k -> new AtomicInteger()).incrementAndGet();
+      switch (req.path()) {
+        case "/fail" -> req.response().setStatusCode(500).end("receiver is down");
+        case "/flaky" -> req.response().setStatusCode(n <= 2 ? 503 : 200).end(n <= 2 ? "try later" : "ok");
+        case "/hang-once" -> {
+          if (hangs.getAndIncrement() > 0) {
+            req.response().end("ok");
+          }
+        }
+        default -> req.response().end("thanks");
+      }
+    });
+  }
+
+  List<Received> matching(Predicate<Received> p) {
+    List<Received> out = new ArrayList<>();
+    for (Received r : received) {
+      if (p.test(r)) {
+        out.add(r);
+      }
+    }
+    return out;
+  }
+
+  List<Received> ofType(String type) {
+    return matching(r -> type.equals(r.json().getString("type")));
+  }
+
+  @Override
+  public void close() {
+    server.close().await();
+  }
+}
