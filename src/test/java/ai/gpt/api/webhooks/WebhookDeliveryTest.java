@@ -228,14 +228,15 @@ class WebhookDeliveryTest {
   }
 
   @Test
-  @DisplayName("key.created, key.revoked, credits.added and usage.recorded arrive from the real API actions; "
-      + "payment.* from stored Stripe events; incident.* through the hook")
+  @DisplayName("key.created, key.revoked, credits.added, usage.recorded and incident.* arrive from the real API "
+      + "actions; payment.* from stored Stripe events; credits.low from a low-balance crossing row")
   void eventsFromApiActions(Vertx vertx) throws Exception {
     FakeLlamaServer fake = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options()).await();
     try {
       users.gw.addBackend("gpt-fast", fake);
       JsonObject ep = endpoint("/ok", "key.created", "key.revoked", "credits.added", "usage.recorded",
-          "payment.succeeded", "payment.failed", "incident.created");
+          "payment.succeeded", "payment.failed", "incident.created", "incident.updated", "incident.resolved",
+          "credits.low");
       String secret = ep.getString("secret");
       users.gw.pool().preparedQuery("UPDATE users SET is_admin = true WHERE id = $1").execute(Tuple.of(ada.id()))
           .await();
@@ -295,18 +296,45 @@ class WebhookDeliveryTest {
           + " ('evt_no', 'checkout.session.async_payment_failed', $1, 'cs_2', 'payment_failed', 5000000, 'pi_2'),"
           + " ('evt_dup', 'checkout.session.completed', $1, 'cs_1', 'duplicate_payment', 25000000, 'pi_1')")
           .execute(Tuple.of(ada.orgId())).await();
-      users.gw.pool().query("SELECT webhook_emit_all('incident.created', '{\"incident_id\": 7, \"title\": \"slow\"}')")
-          .execute().await();
-      awaitTrue("payments and the incident", () -> receiver.ofType("payment.succeeded").size() == 1
-          && receiver.ofType("payment.failed").size() == 1 && receiver.ofType("incident.created").size() == 1);
+      // A low-balance crossing as the billing feature claims it (twice: the second claim finds the row).
+      for (int i = 0; i < 2; i++) {
+        users.gw.pool().preparedQuery("INSERT INTO low_balance_alerts (org_id, threshold_micros) VALUES ($1, 5000000)"
+            + " ON CONFLICT DO NOTHING").execute(Tuple.of(ada.orgId())).await();
+      }
+      // An incident opened, updated and resolved through the admin API.
+      HttpResponse<Buffer> opened = users.call("POST", "/api/admin/incidents", ada.token(), new JsonObject()
+          .put("title", "Slow completions").put("severity", "medium").put("message", "Looking into it.")
+          .put("services", new JsonArray().add("chat_completions")).put("models", new JsonArray().add("gpt-fast")));
+      assertEquals(201, opened.statusCode(), opened.bodyAsString());
+      long incident = opened.bodyAsJsonObject().getLong("id");
+      assertEquals(201, users.call("POST", "/api/admin/incidents/" + incident + "/updates", ada.token(),
+          new JsonObject().put("status", "identified").put("message", "A backend is overloaded.")).statusCode());
+      assertEquals(200, users.call("POST", "/api/admin/incidents/" + incident + "/resolve", ada.token(), null)
+          .statusCode());
+      awaitTrue("payments, the low balance and the incident", () -> receiver.ofType("payment.succeeded").size() == 1
+          && receiver.ofType("payment.failed").size() == 1 && receiver.ofType("credits.low").size() == 1
+          && receiver.ofType("incident.created").size() == 1 && receiver.ofType("incident.updated").size() == 1
+          && receiver.ofType("incident.resolved").size() == 1);
       JsonObject paid = receiver.ofType("payment.succeeded").get(0).json().getJsonObject("data");
       assertEquals("evt_ok", paid.getString("stripe_event_id"));
       assertEquals("25.000000", paid.getString("amount_usd"));
       assertEquals("pi_1", paid.getString("payment_intent"));
       assertEquals("evt_no", receiver.ofType("payment.failed").get(0).json().getJsonObject("data")
           .getString("stripe_event_id"));
-      assertEquals(7, receiver.ofType("incident.created").get(0).json().getJsonObject("data")
-          .getInteger("incident_id"));
+      JsonObject low = receiver.ofType("credits.low").get(0).json().getJsonObject("data");
+      assertEquals("5.000000", low.getString("threshold_usd"), low.encode());
+      JsonObject incidentCreated = receiver.ofType("incident.created").get(0).json().getJsonObject("data");
+      assertEquals(incident, incidentCreated.getLong("incident_id"));
+      assertEquals("Slow completions", incidentCreated.getString("title"));
+      assertEquals("investigating", incidentCreated.getString("status"));
+      assertEquals("Looking into it.", incidentCreated.getJsonObject("update").getString("message"));
+      assertEquals("identified", receiver.ofType("incident.updated").get(0).json().getJsonObject("data")
+          .getString("status"));
+      JsonObject resolvedEvent = receiver.ofType("incident.resolved").get(0).json().getJsonObject("data");
+      assertEquals("resolved", resolvedEvent.getString("status"));
+      assertTrue(resolvedEvent.getString("resolved_at") != null, resolvedEvent.encode());
+      Thread.sleep(300); // test thread: nothing more arrives (the second crossing claim found its row)
+      assertEquals(1, receiver.ofType("credits.low").size());
     } finally {
       fake.close().await();
     }
