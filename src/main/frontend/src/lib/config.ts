@@ -1,0 +1,18 @@
+import { useQuery } from "@tanstack/react-query";
+import { api } from "@/lib/api";
+
+export interface PublicConfig {
+  oauth_providers: string[];
+  signup_enabled: boolean;
+  billing_enabled?: boolean;
+  [key: string]: unknown;
+}
+
+/** What the server says before anyone signs in (which OAuth providers are on...). */
+export function usePublicConfig() {
+  return useQuery({
+    queryKey: ["config"],
+    queryFn: () => api.get<PublicConfig>("/api/config", { auth: false }),
+    staleTime: 5 * 60_000,
+  });
+}
