@@ -27,6 +27,7 @@ import ai.gpt.api.auth.KeyStore;
 import ai.gpt.api.auth.LastUsedTracker;
 import ai.gpt.api.catalog.Catalog;
 import ai.gpt.api.catalog.CatalogLoader;
+import ai.gpt.api.catalog.PublicModelRoutes;
 import ai.gpt.api.config.AccountConfig;
 import ai.gpt.api.config.GatewayConfig;
 import ai.gpt.api.db.Database;
@@ -160,7 +161,8 @@ public final class Gateway {
           new CreditRoutes(pool, debits.result()),
           new BillingRoutes(vertx, pool, debits.result(), config.billing(), accountConfig.publicUrl()),
           new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())),
-          new AdminRoutes(pool, redis, registry, debits.result()));
+          new AdminRoutes(pool, redis, registry, debits.result()),
+          new PublicModelRoutes(catalog));
       AuthHandler auth = new AuthHandler(keys, new KeyHasher(config.keyPepper()), lastUsed, authFailures,
           accountConfig.clientAddress());
       GatewayContext context = new GatewayContext(config, catalog, registry, auth, metering.result(), metrics,
