@@ -34,5 +34,7 @@ export default defineConfig({
     setupFiles: ["./src/test/setup.ts"],
     include: ["src/**/*.test.{ts,tsx}", "build/**/*.test.ts"],
     css: false,
+    // The shared 2-core build machine can be slow; a real hang still fails.
+    testTimeout: 20_000,
   },
 });

@@ -11,7 +11,10 @@ function fakeFetch(...answers: Array<[number, unknown] | [number, unknown, Recor
     const next = answers.shift();
     if (!next) throw new Error("unexpected call to " + url);
     const [status, body, headers = {}] = next;
-    return new Response(body === undefined ? null : JSON.stringify(body), { status, headers });
+    return new Response(body === undefined ? null : JSON.stringify(body), {
+      status,
+      headers: { "content-type": "application/json", ...headers },
+    });
   });
   return { fn: fn as unknown as typeof fetch, calls };
 }

@@ -150,6 +150,9 @@ export class ApiClient {
     }
     if (response.status === 204) return undefined;
     const text = await response.text();
+    const type = response.headers.get("content-type") ?? "";
+    // A CSV export: handed back as is.
+    if (response.ok && type.startsWith("text/")) return text;
     let json: unknown = undefined;
     try {
       json = text ? JSON.parse(text) : undefined;

@@ -1,5 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
-import { api } from "@/lib/api";
+import { useAuth } from "@/lib/auth";
 
 export interface PublicConfig {
   oauth_providers: string[];
@@ -10,6 +10,7 @@ export interface PublicConfig {
 
 /** What the server says before anyone signs in (which OAuth providers are on...). */
 export function usePublicConfig() {
+  const { api } = useAuth();
   return useQuery({
     queryKey: ["config"],
     queryFn: () => api.get<PublicConfig>("/api/config", { auth: false }),

@@ -2,7 +2,6 @@ import { useNavigate } from "react-router";
 import { Button } from "@/components/ui/button";
 import { DialogDescription, DialogFooter, DialogHeader, DialogTitle } from "@/components/ui/dialog";
 import { FormField } from "@/components/ui/form-field";
-import { api } from "@/lib/api";
 import { useAuth } from "@/lib/auth";
 import { useModals } from "@/lib/modals";
 import { toast } from "@/lib/toasts";
@@ -49,6 +48,7 @@ export function SignInModal() {
 }
 
 export function SignUpModal() {
+  const { api } = useAuth();
   const { open, close } = useModals();
   const { busy, errors, onSubmit } = useSubmit(["name", "email", "password"], async (data) => {
     const answer = await api.post<{ message: string }>(
@@ -103,6 +103,7 @@ export function SignUpModal() {
 }
 
 export function ForgotPasswordModal() {
+  const { api } = useAuth();
   const { open, close } = useModals();
   const { busy, errors, onSubmit } = useSubmit(["email"], async (data) => {
     const answer = await api.post<{ message: string }>("/api/auth/password/forgot", { email: text(data, "email") }, { auth: false });

@@ -7,7 +7,8 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { useAuth } from "@/lib/auth";
 import { useModals } from "@/lib/modals";
-import { usd, usePublicModels } from "@/lib/models";
+import { usd } from "@/lib/format";
+import { usePublicModels } from "@/lib/models";
 import { CodeSample } from "./CodeSample";
 
 function sample(origin: string) {

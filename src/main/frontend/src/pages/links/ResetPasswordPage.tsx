@@ -3,7 +3,7 @@ import { useSearchParams } from "react-router";
 import { text, useSubmit } from "@/components/modals/useForm";
 import { Button } from "@/components/ui/button";
 import { FormField } from "@/components/ui/form-field";
-import { api } from "@/lib/api";
+import { useAuth } from "@/lib/auth";
 import { useModals } from "@/lib/modals";
 import { LinkCard, tokenFrom } from "./LinkCard";
 
@@ -12,6 +12,7 @@ export default function ResetPasswordPage() {
   const [search] = useSearchParams();
   const token = tokenFrom(search);
   const { open } = useModals();
+  const { api } = useAuth();
   const [done, setDone] = useState<string | null>(null);
   const { busy, errors, onSubmit } = useSubmit(["password", "token"], async (data) => {
     const answer = await api.post<{ message: string }>(

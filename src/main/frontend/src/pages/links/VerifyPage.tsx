@@ -2,7 +2,7 @@ import { useMutation } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { useSearchParams } from "react-router";
 import { Button } from "@/components/ui/button";
-import { api } from "@/lib/api";
+import { useAuth } from "@/lib/auth";
 import { useModals } from "@/lib/modals";
 import { LinkCard, tokenFrom } from "./LinkCard";
 
@@ -11,6 +11,7 @@ export default function VerifyPage() {
   const [search] = useSearchParams();
   const token = tokenFrom(search);
   const { open } = useModals();
+  const { api } = useAuth();
   const verify = useMutation({
     mutationFn: (t: string) => api.post<{ message: string }>("/api/auth/verify", { token: t }, { auth: false }),
   });
