@@ -35,6 +35,30 @@ interface AuthState {
 
 const AuthContext = createContext<AuthState | null>(null);
 const ORG_KEY = "gptapi.org";
+/**
+ * Set while this browser has a session, so a visitor who never signed in is not sent through a refresh that can
+ * only fail (a 401 the console reports). The refresh token itself stays in its httpOnly cookie.
+ */
+const SESSION_HINT = "gptapi.session";
+/** Where a browser may arrive already signed in without the hint: after OAuth, from an e-mailed link. */
+const SIGNED_IN_LANDINGS = /^\/(dashboard|admin|invite|signin)(\/|$)/;
+
+function mayHaveSession(): boolean {
+  try {
+    return localStorage.getItem(SESSION_HINT) === "1" || SIGNED_IN_LANDINGS.test(window.location.pathname);
+  } catch {
+    return true;
+  }
+}
+
+function hintSession(on: boolean) {
+  try {
+    if (on) localStorage.setItem(SESSION_HINT, "1");
+    else localStorage.removeItem(SESSION_HINT);
+  } catch {
+    // Storage blocked: every load tries a refresh instead.
+  }
+}
 
 /**
  * The signed-in user. On start it tries a silent refresh (the httpOnly cookie, if any): a reload keeps the user
@@ -51,6 +75,7 @@ export function AuthProvider({ children, client = defaultApi }: { children: Reac
   });
 
   const signedOutLocally = useCallback(() => {
+    hintSession(false);
     client.forget();
     setMe(null);
     setStatus("signed_out");
@@ -59,6 +84,7 @@ export function AuthProvider({ children, client = defaultApi }: { children: Reac
 
   const reloadMe = useCallback(async () => {
     const answer = await client.get<Me>("/api/me");
+    hintSession(true);
     setMe(answer);
     setStatus("signed_in");
   }, [client]);
@@ -77,10 +103,15 @@ export function AuthProvider({ children, client = defaultApi }: { children: Reac
       toast(err.code === "session_revoked" ? "bad" : "warn", "Signed out", err.message === "Not signed in." ? "Your session ended. Please sign in again." : err.message);
     };
     let cancelled = false;
+    if (!mayHaveSession()) {
+      setStatus("signed_out");
+      return;
+    }
     client
       .refresh()
       .then((ok) => (ok && !cancelled ? reloadMe() : !cancelled && setStatus("signed_out")))
-      .catch(() => !cancelled && setStatus("signed_out"));
+      .catch(() => !cancelled && setStatus("signed_out"))
+      .then(() => !cancelled && !client.signedIn && hintSession(false));
     return () => {
       cancelled = true;
     };

@@ -22,7 +22,7 @@ export default function AccountMenu() {
   return (
     <DropdownMenu>
       <DropdownMenuTrigger asChild>
-        <Button variant="outline" size="sm" aria-label="Account menu" className="max-w-44">
+        <Button variant="outline" size="sm" aria-label="Account menu" className="max-w-32 sm:max-w-44">
           <UserIcon />
           <span className="truncate">{org?.name ?? me.email}</span>
           <ChevronDownIcon />
@@ -49,7 +49,9 @@ export default function AccountMenu() {
         <DropdownMenuItem
           variant="destructive"
           onSelect={() => {
-            signOut().then(() => navigate("/"), routeError);
+            // Leave the dashboard first: signed out there, it would ask to sign in again.
+            navigate("/");
+            signOut().catch(routeError);
           }}
         >
           <LogOutIcon /> Sign out

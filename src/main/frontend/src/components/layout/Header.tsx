@@ -11,9 +11,10 @@ const AccountMenu = lazy(() => import("./AccountMenu"));
 
 export function Logo() {
   return (
-    <Link to="/" className="flex items-center gap-2 font-semibold tracking-tight">
+    <Link to="/" aria-label="GPT API home" className="flex shrink-0 items-center gap-2 font-semibold tracking-tight whitespace-nowrap">
       <img src="/favicon.svg" alt="" width={24} height={24} />
-      <span>GPT API</span>
+      {/* Phones keep the room for the account menu: the mark alone, named by the link's label. */}
+      <span className="hidden sm:inline">GPT API</span>
     </Link>
   );
 }

@@ -145,7 +145,9 @@ function TwoFactor() {
             <QrCode uri={enrollment.otpauth_uri} />
             <div className="grid content-start gap-3">
               <p className="text-sm">Scan the code with your authenticator app, or enter this key by hand:</p>
-              <code className="bg-muted rounded-md p-2 text-sm break-all">{enrollment.secret}</code>
+              <code className="bg-muted rounded-md p-2 text-sm break-all" data-testid="totp-secret">
+                {enrollment.secret}
+              </code>
               <form className="grid max-w-xs gap-3" onSubmit={confirm.onSubmit} noValidate>
                 <FormField label="6-digit code from the app" name="code" inputMode="numeric" autoComplete="one-time-code" required error={confirm.errors.code} />
                 <Button type="submit" className="justify-self-start" disabled={confirm.busy}>

@@ -34,7 +34,7 @@ export function Stat({ label, value, hint }: { label: string; value: ReactNode; 
 
 export function Section({ title, description, action, children }: { title: string; description?: ReactNode; action?: ReactNode; children: ReactNode }) {
   return (
-    <section className="grid gap-3">
+    <section className="grid min-w-0 gap-3">
       <div className="flex flex-wrap items-end justify-between gap-2">
         <div>
           <h2 className="text-lg font-semibold">{title}</h2>

@@ -25,7 +25,7 @@ export function CopyButton({ text, label = "Copy" }: { text: string; label?: str
 /** A code block whose changed line is marked, with a copy button. */
 export function CodeSample({ code, highlight, title }: { code: string; highlight: string; title: string }) {
   return (
-    <figure className="bg-card overflow-hidden rounded-xl border shadow-sm">
+    <figure className="bg-card min-w-0 overflow-hidden rounded-xl border shadow-sm">
       <figcaption className="text-muted-foreground flex items-center justify-between border-b px-4 py-1 text-xs">
         {title}
         <CopyButton text={code} label={`Copy the ${title} sample`} />

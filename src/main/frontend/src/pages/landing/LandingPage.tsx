@@ -16,7 +16,7 @@ function sample(origin: string) {
 
 client = OpenAI(
     base_url="${origin}/v1",
-    api_key="gpt-...your key...",
+    api_key="gpt_live_...your key...",
 )
 reply = client.chat.completions.create(
     model="gpt-fast",
@@ -41,6 +41,7 @@ const STEPS = [
 function Reveal({ children, delay = 0 }: { children: React.ReactNode; delay?: number }) {
   return (
     <m.div
+      className="min-w-0"
       initial={{ opacity: 0, y: 12 }}
       whileInView={{ opacity: 1, y: 0 }}
       viewport={{ once: true, margin: "-40px" }}
