@@ -62,7 +62,7 @@ async function mail(subject) {
 async function shoot(page, name) {
   for (const width of [390, 1280]) {
     await page.setViewportSize({ width, height: 900 });
-    await page.waitForTimeout(150);
+    await page.waitForTimeout(400); // charts re-measure on resize
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     if (overflow > 1) problems.push(`${name} at ${width}px: the page is ${overflow}px wider than the window`);
     await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: true });

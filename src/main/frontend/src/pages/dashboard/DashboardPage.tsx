@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect } from "react";
+import { lazy, Suspense } from "react";
 import { NavLink, useParams } from "react-router";
 import { PageLoading } from "@/components/layout/Layout";
 import { Button } from "@/components/ui/button";
@@ -21,9 +21,9 @@ export const TABS = [
   { path: "webhooks", title: "Webhooks", coming: "Notifications of incidents and account events to your endpoints." },
 ] as const;
 
+/** A signed-out visit (a bookmark, or just signed out): asks, without popping a dialog over the page. */
 function SignedOut() {
   const { open } = useModals();
-  useEffect(() => open({ kind: "signin" }), [open]);
   return (
     <section className="mx-auto grid max-w-md gap-4 px-4 py-20 text-center">
       <h1 className="text-2xl font-semibold">Sign in to see your dashboard</h1>

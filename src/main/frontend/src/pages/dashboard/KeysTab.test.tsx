@@ -1,6 +1,6 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { ME, SIGNED_IN, WhenSignedIn, fakeServer, renderApp } from "@/test/render";
 import KeysTab, { type ApiKey, keyRequest } from "./KeysTab";
 
@@ -33,6 +33,7 @@ function server(extra: (method: string, url: string, body: unknown) => [number, 
 }
 
 describe("API keys tab", () => {
+  beforeEach(() => localStorage.setItem("gptapi.session", "1")); // a browser that signed in before
   it("creates a key and shows its secret once, with a copy button", async () => {
     const user = userEvent.setup();
     const { client, calls } = server((method, url) =>
