@@ -27,6 +27,7 @@ import ai.gpt.api.auth.KeyStore;
 import ai.gpt.api.auth.LastUsedTracker;
 import ai.gpt.api.catalog.Catalog;
 import ai.gpt.api.catalog.CatalogLoader;
+import ai.gpt.api.catalog.PublicModelRoutes;
 import ai.gpt.api.config.AccountConfig;
 import ai.gpt.api.config.GatewayConfig;
 import ai.gpt.api.db.Database;
@@ -185,7 +186,8 @@ public final class Gateway {
           status.routes(),
           new AdminRoutes(pool, redis, registry, debits.result(), status.incidents()),
           new WebhookRoutes(webhookEndpoints, new Memberships(pool),
-              new Resolver(vertx, config.webhooks().allowLoopback()), config.webhooks()));
+              new Resolver(vertx, config.webhooks().allowLoopback()), config.webhooks()),
+          new PublicModelRoutes(catalog));
       AuthHandler auth = new AuthHandler(keys, new KeyHasher(config.keyPepper()), lastUsed, authFailures,
           accountConfig.clientAddress());
       GatewayContext context = new GatewayContext(config, catalog, registry, auth, metering.result(), metrics,

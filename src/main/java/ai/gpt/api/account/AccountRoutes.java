@@ -206,7 +206,8 @@ public final class AccountRoutes implements ApiRoutes {
   private void me(RoutingContext ctx) {
     long userId = ApiAuth.of(ctx).userId();
     store.byId(userId).compose(found -> store.organizations(userId)
-            .map(orgs -> found.account().toJson().put("organizations", orgs)))
+            .compose(orgs -> twoFactor.enabled(userId).map(twoFactorOn -> found.account().toJson()
+                .put("two_factor_enabled", twoFactorOn).put("organizations", orgs))))
         .onSuccess(json -> Json.send(ctx, 200, json)).onFailure(ctx::fail);
   }
 

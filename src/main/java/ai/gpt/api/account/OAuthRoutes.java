@@ -167,7 +167,7 @@ public final class OAuthRoutes implements ApiRoutes {
         .compose(found -> twoFactor.enabled(found.account().id()).compose(on -> on
             ? twoFactor.newChallenge(found.account().id()).map(challenge ->
                 publicUrl + "/signin#two_factor_challenge=" + challenge)
-            : accounts.startSession(ctx, found.account()).map(json -> publicUrl + "/")))
+            : accounts.startSession(ctx, found.account()).map(json -> publicUrl + "/dashboard")))
         .onSuccess(location -> redirect(ctx, location))
         .onFailure(ctx::fail);
   }

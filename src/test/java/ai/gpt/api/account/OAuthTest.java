@@ -96,7 +96,7 @@ class OAuthTest {
     assertNotNull(provider.lastChallenge(), "PKCE code challenge sent");
     HttpResponse<Buffer> done = callback(trip);
     assertEquals(302, done.statusCode(), done.bodyAsString());
-    assertEquals(ApiClient.PUBLIC_URL + "/", done.getHeader("location"));
+    assertEquals(ApiClient.PUBLIC_URL + "/dashboard", done.getHeader("location"));
     String attrs = done.cookies().stream().filter(c -> c.startsWith(AccountRoutes.REFRESH_COOKIE + "="))
         .findFirst().orElseThrow().toLowerCase(java.util.Locale.ROOT);
     assertTrue(attrs.contains("; httponly") && attrs.contains("; samesite=strict"), attrs);

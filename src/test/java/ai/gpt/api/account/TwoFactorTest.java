@@ -97,7 +97,8 @@ class TwoFactorTest {
     assertNotEquals(HexFormat.of().formatHex(box.encrypt(key, "x")), HexFormat.of().formatHex(box.encrypt(key, "x")),
         "a fresh nonce every time");
 
-    // Not enabled yet: sign-in is still one step.
+    // Not enabled yet: sign-in is still one step, and /api/me says so (the dashboard's Security tab reads it).
+    assertEquals(false, get("/api/me", access).bodyAsJsonObject().getBoolean("two_factor_enabled"));
     assertNotNull(signIn("ann@example.com", PASSWORD).bodyAsJsonObject().getString("access_token"));
 
     HttpResponse<Buffer> wrong = post("/api/auth/2fa/confirm", access, new JsonObject().put("code", wrongCode(key)));
@@ -114,6 +115,7 @@ class TwoFactorTest {
     assertEquals(10, recovery.size());
     assertEquals(10, new HashSet<>(recovery.getList()).size());
     assertEquals(409, post("/api/auth/2fa/enroll", access, new JsonObject()).statusCode());
+    assertEquals(true, get("/api/me", access).bodyAsJsonObject().getBoolean("two_factor_enabled"));
     for (Row r : gw.pool().query("SELECT code_hash FROM totp_recovery_codes").execute().await()) {
       assertFalse(recovery.getList().contains(r.getString(0)), "only hashes are stored");
     }

@@ -15,6 +15,9 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.junit5.VertxExtension;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -132,7 +135,8 @@ class HttpHygieneTest {
   @Test
   @DisplayName("only app routes fall back to the web app; missing files and assets are 404 JSON")
   void unknownPaths() {
-    for (String missing : new String[] {"/favicon.ico", "/x.js", "/assets/missing.js", "/dashboard/logo.png"}) {
+    for (String missing : new String[] {"/favicon.ico", "/x.js", "/assets/missing.js", "/dashboard/logo.png",
+        "/dashbord", "/index.html"}) {
       var resp = gw.get(missing, null);
       assertEquals(404, resp.statusCode(), missing);
       assertEquals("not_found", resp.bodyAsJsonObject().getJsonObject("error").getString("code"), missing);
@@ -140,6 +144,24 @@ class HttpHygieneTest {
     var app = gw.get("/dashboard/keys", null);
     assertEquals(200, app.statusCode());
     assertTrue(app.getHeader("content-type").startsWith("text/html"));
+    assertEquals("no-cache", app.getHeader("cache-control"));
+    String csp = app.getHeader("content-security-policy");
+    assertTrue(csp.startsWith("default-src 'self'; script-src 'self';") && !csp.contains("unsafe"), csp);
+    assertEquals(200, gw.get("/api/docs", null).statusCode(), "the API reference stays at /api/docs");
+  }
+
+  @Test
+  @DisplayName("the built web app: its page carries the CSP's nonce, its entry script is immutable and brotli")
+  void builtWebApp() {
+    var page = gw.get("/", null);
+    Matcher script = Pattern.compile("src=\"(/assets/[^\"]+\\.js)\" nonce=\"([^\"]+)\"").matcher(page.bodyAsString());
+    Assumptions.assumeTrue(script.find(), "built with -Dskip.web=true: no web app to check");
+    assertTrue(page.getHeader("content-security-policy").contains("'nonce-" + script.group(2) + "'"));
+    var js = gw.client().get(script.group(1)).putHeader("accept-encoding", "gzip, br").send().await();
+    assertEquals(200, js.statusCode());
+    assertEquals("br", js.getHeader("content-encoding"));
+    assertEquals("public, max-age=31536000, immutable", js.getHeader("cache-control"));
+    assertEquals("text/javascript; charset=utf-8", js.getHeader("content-type"));
   }
 
   private long warnings() {

@@ -1,21 +1,16 @@
 package ai.gpt.api.sdk;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
 
+import ai.gpt.api.testing.ChildCommand;
 import ai.gpt.api.testing.FakeLlamaServer;
 import ai.gpt.api.testing.GatewayHarness;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -73,8 +68,9 @@ class OpenAiSdkTest {
         "GPT_API_BASE_URL", "http://127.0.0.1:" + gw.port() + "/v1",
         "GPT_API_KEY", gw.createKey(),
         "GPT_API_LIMITED_KEY", gw.createKey("gpt-fast"));
-    Result result = run(List.of("node", "--test", "--test-reporter=spec", SCRIPT), env, NODE_TIMEOUT_SECONDS);
-    assertEquals(0, result.exitCode, "node --test " + SCRIPT + " failed:\n" + result.output);
+    ChildCommand.Result result = ChildCommand.run(PROJECT, List.of("node", "--test", "--test-reporter=spec", SCRIPT),
+        env, NODE_TIMEOUT_SECONDS);
+    assertEquals(0, result.exitCode(), "node --test " + SCRIPT + " failed:\n" + result.output());
   }
 
   /** {@code npm ci} from the committed lockfile when the SDK is not installed yet (fresh clone). */
@@ -82,55 +78,9 @@ class OpenAiSdkTest {
     if (Files.isRegularFile(SDK_DIR.resolve("node_modules/openai/package.json"))) {
       return;
     }
-    Result result = run(List.of("npm", "ci", "--prefix", "src/test/sdk", "--no-audit", "--no-fund"),
+    ChildCommand.Result result = ChildCommand.run(PROJECT,
+        List.of("npm", "ci", "--prefix", "src/test/sdk", "--no-audit", "--no-fund"),
         Map.of(), NPM_TIMEOUT_SECONDS);
-    assertEquals(0, result.exitCode, "npm ci --prefix src/test/sdk failed:\n" + result.output);
-  }
-
-  private record Result(int exitCode, String output) {}
-
-  /** Runs a command in the project root, echoing and collecting its combined output. */
-  private static Result run(List<String> command, Map<String, String> extraEnv, long timeoutSeconds)
-      throws Exception {
-    ProcessBuilder builder = new ProcessBuilder(command).directory(PROJECT.toFile()).redirectErrorStream(true);
-    // The SDK reads OPENAI_* variables (base URL, organization, project...); the test must see only its own.
-    builder.environment().keySet().removeIf(k -> k.startsWith("OPENAI_"));
-    builder.environment().putAll(extraEnv);
-    Process process;
-    try {
-      process = builder.start();
-    } catch (IOException e) {
-      return fail("Cannot run '" + command.get(0) + "': Node.js and npm must be on the PATH for this test "
-          + "(Debian/Ubuntu: apt-get install nodejs npm; .ci/run installs them). " + e.getMessage(), e);
-    }
-    StringBuilder output = new StringBuilder();
-    Thread reader = new Thread(() -> {
-      try (BufferedReader in = new BufferedReader(
-          new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-        String line;
-        while ((line = in.readLine()) != null) {
-          System.out.println("[" + command.get(0) + "] " + line);
-          synchronized (output) {
-            output.append(line).append('\n');
-          }
-        }
-      } catch (IOException ignored) {
-        // the process was killed; what was read is enough
-      }
-    }, "sdk-test-output");
-    reader.setDaemon(true);
-    reader.start();
-    if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-      process.descendants().forEach(ProcessHandle::destroyForcibly);
-      process.destroyForcibly();
-      reader.join(5_000);
-      synchronized (output) {
-        return fail(String.join(" ", command) + " timed out after " + timeoutSeconds + " s:\n" + output);
-      }
-    }
-    reader.join(10_000);
-    synchronized (output) {
-      return new Result(process.exitValue(), output.toString());
-    }
+    assertEquals(0, result.exitCode(), "npm ci --prefix src/test/sdk failed:\n" + result.output());
   }
 }

@@ -1,0 +1,40 @@
+import { lazy } from "react";
+import { Navigate, Route, Routes } from "react-router";
+import { Layout } from "@/components/layout/Layout";
+
+// Each page is its own chunk: the landing page downloads none of the dashboard's code (or its chart library).
+const LandingPage = lazy(() => import("@/pages/landing/LandingPage"));
+const DashboardPage = lazy(() => import("@/pages/dashboard/DashboardPage"));
+const VerifyPage = lazy(() => import("@/pages/links/VerifyPage"));
+const ResetPasswordPage = lazy(() => import("@/pages/links/ResetPasswordPage"));
+const InvitePage = lazy(() => import("@/pages/links/InvitePage"));
+const SignInPage = lazy(() => import("@/pages/links/SignInPage"));
+const ComingPage = lazy(() => import("@/pages/ComingPage"));
+const NotFoundPage = lazy(() => import("@/pages/NotFoundPage"));
+
+/**
+ * The app's routes. StaticSite.java serves index.html for exactly these prefixes (its APP_ROUTES list): keep the
+ * two in step, or a reload of a new page gets a 404.
+ */
+export function AppRoutes() {
+  return (
+    <Routes>
+      <Route element={<Layout />}>
+        <Route index element={<LandingPage />} />
+        <Route path="dashboard" element={<Navigate to="/dashboard/overview" replace />} />
+        <Route path="dashboard/:tab" element={<DashboardPage />} />
+        <Route path="verify" element={<VerifyPage />} />
+        <Route path="reset" element={<ResetPasswordPage />} />
+        <Route path="reset-password" element={<ResetPasswordPage />} />
+        <Route path="forgot-password" element={<SignInPage modal="forgot" />} />
+        <Route path="invite" element={<InvitePage />} />
+        <Route path="signin" element={<SignInPage modal="signin" />} />
+        <Route path="signup" element={<SignInPage modal="signup" />} />
+        <Route path="status" element={<ComingPage title="Status" what="Live service and server status with recent incidents." />} />
+        <Route path="docs" element={<ComingPage title="Documentation" what="Guides with examples in curl, Python, Node, Java and Go." reference />} />
+        <Route path="admin/*" element={<ComingPage title="Admin console" what="Users, organizations, credits, models, backends, incidents and the audit log." />} />
+        <Route path="*" element={<NotFoundPage />} />
+      </Route>
+    </Routes>
+  );
+}

@@ -1,0 +1,79 @@
+package ai.gpt.api.web;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import ai.gpt.api.testing.ApiClient;
+import ai.gpt.api.testing.ChildCommand;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.junit5.VertxExtension;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The web app end to end in a real browser: {@code src/main/frontend/e2e/journey.mjs} drives Debian's Chromium
+ * (playwright-core) through the gateway's own web app, with e-mail through a real SMTP server (GreenMail), whose
+ * messages the script reads from a small mailbox endpoint this test serves. Screenshots go to
+ * target/e2e-screenshots. Needs the web app built (not -Dskip.web=true) and Chromium (.ci/run installs it).
+ */
+@ExtendWith(VertxExtension.class)
+class WebAppBrowserTest {
+  private static final Path PROJECT = Path.of(System.getProperty("basedir", System.getProperty("user.dir")));
+  private static final Path FRONTEND = PROJECT.resolve("src/main/frontend");
+  private static final String CHROMIUM = System.getenv().getOrDefault("CHROMIUM", "/usr/bin/chromium");
+  private static final long JOURNEY_TIMEOUT_SECONDS = 300;
+
+  private ApiClient api;
+  private HttpServer mailbox;
+
+  @BeforeEach
+  void setUp(Vertx vertx) throws Exception {
+    Assumptions.assumeTrue(getClass().getClassLoader().getResource("webroot/files.json") != null,
+        "the web app is not built (-Dskip.web=true)");
+    Assumptions.assumeTrue(Files.isRegularFile(FRONTEND.resolve("node_modules/playwright-core/package.json")),
+        "src/main/frontend/node_modules is not installed");
+    Assumptions.assumeTrue(Files.isExecutable(Path.of(CHROMIUM)), "no Chromium at " + CHROMIUM
+        + " (apt-get install chromium, or set CHROMIUM)");
+    api = ApiClient.start(vertx);
+    // GET ?to=&subject= → the newest such e-mail's body (waiting up to 10 s for it), for the script.
+    mailbox = vertx.createHttpServer().requestHandler(req -> vertx.executeBlocking(
+            () -> api.mailTo(req.getParam("to"), req.getParam("subject")))
+        .onSuccess(body -> req.response().putHeader("content-type", "text/plain").end(body))
+        .onFailure(err -> req.response().setStatusCode(404).end(String.valueOf(err.getMessage()))))
+        .listen(0, "127.0.0.1").await();
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    if (mailbox != null) {
+      mailbox.close().await();
+    }
+    if (api != null) {
+      api.close();
+    }
+  }
+
+  @Test
+  @DisplayName("in Chromium: landing with prices, sign up in the modal, verify from the e-mail, a red toast for a "
+      + "wrong password, sign in, reload signed in, create a key (secret once) that works on /v1, revoke it through "
+      + "Confirm Action, every tab, 2FA QR code, dark theme; no console error, no horizontal scroll at 390 px")
+  void newUserJourney() throws Exception {
+    Map<String, String> env = Map.of(
+        // localhost, not 127.0.0.1: the refresh cookie is Secure, which browsers accept over http only there.
+        "BASE_URL", "http://localhost:" + api.gateway().port(),
+        "MAILBOX_URL", "http://127.0.0.1:" + mailbox.actualPort() + "/",
+        "CHROMIUM", CHROMIUM,
+        "SCREENSHOTS", PROJECT.resolve("target/e2e-screenshots").toString());
+    ChildCommand.Result result = ChildCommand.run(FRONTEND, List.of("node", "e2e/journey.mjs"), env,
+        JOURNEY_TIMEOUT_SECONDS);
+    assertEquals(0, result.exitCode(), "e2e/journey.mjs failed:\n" + result.output());
+  }
+}
