@@ -11,11 +11,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.gpt.api.apikeys.ApiUsers;
 import ai.gpt.api.apikeys.ApiUsers.User;
 import ai.gpt.api.billing.Money;
-import ai.gpt.api.cli.Cli;
-import ai.gpt.api.config.Env;
 import ai.gpt.api.limits.RedisKeys;
 import ai.gpt.api.testing.FakeLlamaServer;
 import ai.gpt.api.testing.GatewayHarness;
+import ai.gpt.api.testing.InProcessCli;
+import ai.gpt.api.testing.InProcessCli.Result;
 import ai.gpt.api.testing.TestServices;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -63,7 +63,7 @@ class AdminApiTest {
         .iterator().next().getLong(0);
     admin = users.signUp("root@example.com");
     bob = users.signUp("bob@example.com");
-    assertEquals(0, cli("admin", "grant", "Root@Example.com").code);
+    assertEquals(0, InProcessCli.run("admin", "grant", "Root@Example.com").code());
   }
 
   @AfterEach
@@ -71,28 +71,6 @@ class AdminApiTest {
     gw.pool().query(RESTORE_GPT_FAST).execute().await();
     users.close();
     fake.close().await();
-  }
-
-  private record Result(int code, String out, String err) {}
-
-  private static Result cli(String... args) {
-    Env env = Env.of(Map.of("DATABASE_URL", TestServices.DATABASE_URL, "REDIS_URL", TestServices.REDIS_URL,
-        "KEY_PEPPER", TestServices.PEPPER, "JWT_SECRET", TestServices.JWT_SECRET,
-        "SECRETS_KEY", TestServices.SECRETS_KEY));
-    java.io.PrintStream out = System.out;
-    java.io.PrintStream err = System.err;
-    java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
-    java.io.ByteArrayOutputStream e = new java.io.ByteArrayOutputStream();
-    try {
-      System.setOut(new java.io.PrintStream(o, true, java.nio.charset.StandardCharsets.UTF_8));
-      System.setErr(new java.io.PrintStream(e, true, java.nio.charset.StandardCharsets.UTF_8));
-      int code = Cli.run(env, args);
-      return new Result(code, o.toString(java.nio.charset.StandardCharsets.UTF_8),
-          e.toString(java.nio.charset.StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
   }
 
   private HttpResponse<Buffer> as(User user, String method, String path, JsonObject body) {
@@ -148,9 +126,9 @@ class AdminApiTest {
 
     // The flag is read on every request: granting and revoking apply to the same access token at once.
     assertEquals(200, as(admin, "GET", "/api/admin/users", null).statusCode());
-    assertEquals(0, cli("admin", "revoke", "root@example.com").code());
+    assertEquals(0, InProcessCli.run("admin", "revoke", "root@example.com").code());
     assertEquals(404, as(admin, "GET", "/api/admin/users", null).statusCode());
-    assertEquals(0, cli("admin", "grant", "bob@example.com").code());
+    assertEquals(0, InProcessCli.run("admin", "grant", "bob@example.com").code());
     assertEquals(200, as(bob, "GET", "/api/admin/users", null).statusCode());
   }
 
@@ -158,17 +136,17 @@ class AdminApiTest {
   @DisplayName("CLI admin grant/revoke: sets users.is_admin, audits it, and refuses unknown users and actions")
   void cliGrant() {
     assertTrue(isAdmin("root@example.com"));
-    Result granted = cli("admin", "grant", "bob@example.com");
+    Result granted = InProcessCli.run("admin", "grant", "bob@example.com");
     assertEquals(0, granted.code(), granted.err());
     assertTrue(granted.out().contains("Granted platform admin to bob@example.com"), granted.out());
     assertTrue(isAdmin("bob@example.com"));
-    Result revoked = cli("admin", "revoke", "bob@example.com");
+    Result revoked = InProcessCli.run("admin", "revoke", "bob@example.com");
     assertEquals(0, revoked.code(), revoked.err());
     assertFalse(isAdmin("bob@example.com"));
-    Result missing = cli("admin", "grant", "nobody@example.com");
+    Result missing = InProcessCli.run("admin", "grant", "nobody@example.com");
     assertEquals(1, missing.code());
     assertTrue(missing.err().contains("No user"), missing.err());
-    assertEquals(1, cli("admin", "promote", "bob@example.com").code());
+    assertEquals(1, InProcessCli.run("admin", "promote", "bob@example.com").code());
 
     List<Row> audit = auditRows();
     assertEquals(List.of("admin.grant", "admin.grant", "admin.revoke"),

@@ -4,9 +4,10 @@ import static ai.gpt.api.proxy.ChatCompletionsTestSupport.chat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.gpt.api.config.Env;
 import ai.gpt.api.testing.FakeLlamaServer;
 import ai.gpt.api.testing.GatewayHarness;
+import ai.gpt.api.testing.InProcessCli;
+import ai.gpt.api.testing.InProcessCli.Result;
 import ai.gpt.api.testing.TestServices;
 import io.vertx.core.Vertx;
 import ai.gpt.api.limits.RedisKeys;
@@ -15,13 +16,7 @@ import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.Request;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Map;
-import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -32,8 +27,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class CliTest {
   private GatewayHarness gw;
   private FakeLlamaServer fake;
-
-  private record Result(int code, String out, String err) {}
 
   @BeforeEach
   void setUp(Vertx vertx) {
@@ -47,79 +40,51 @@ class CliTest {
     fake.close().await();
   }
 
-  private static Result cli(String... args) {
-    Env env = Env.of(Map.of("DATABASE_URL", TestServices.DATABASE_URL, "REDIS_URL", TestServices.REDIS_URL,
-        "KEY_PEPPER", TestServices.PEPPER, "JWT_SECRET", TestServices.JWT_SECRET,
-        "SECRETS_KEY", TestServices.SECRETS_KEY));
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-      int code = Cli.run(env, args);
-      return new Result(code, withoutLogLines(o), withoutLogLines(e));
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
-  }
-
   /**
    * What the CLI printed, without the lines the in-process gateway logged meanwhile (System.out is shared): e.g.
    * "Removed backend 1 (gpt-fast http://...)" logged while the next "backend list" runs would name the URL.
    */
-  private static String withoutLogLines(ByteArrayOutputStream captured) {
-    return captured.toString(StandardCharsets.UTF_8).lines()
-        .filter(l -> !l.startsWith("ts=") && !LOG_LINE.matcher(l).lookingAt())
-        .collect(Collectors.joining("\n", "", captured.size() == 0 ? "" : "\n"));
-  }
-
-  private static final Pattern LOG_LINE =
-      Pattern.compile("\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z (TRACE|DEBUG|INFO|WARN|ERROR) ");
-
   @Test
   @DisplayName("CLI numbers, amounts and dates use the API's parsers and rules: a past --expires fails as in the API")
   void strictArguments() {
-    assertEquals(0, cli("org", "create", "acme").code());
-    Result past = cli("key", "create", "--org", "acme", "--expires", "2020-01-01T00:00:00Z");
+    assertEquals(0, InProcessCli.run("org", "create", "acme").code());
+    Result past = InProcessCli.run("key", "create", "--org", "acme", "--expires", "2020-01-01T00:00:00Z");
     assertTrue(past.code() != 0, past.out());
     assertTrue(past.err().contains("--expires must be in the future"), past.err());
     for (String usd : List.of("1e3", "\u0661", "$1", "1,000", "-1")) {
-      Result bad = cli("credits", "add", "--org", "acme", "--usd", usd, "--reason", "x");
+      Result bad = InProcessCli.run("credits", "add", "--org", "acme", "--usd", usd, "--reason", "x");
       assertTrue(bad.code() != 0, usd + " " + bad.out());
     }
-    assertTrue(cli("limits", "set", "--org", "acme", "--rpm", "\u0661\u0660").code() != 0);
-    assertTrue(cli("backend", "drain", "\u0661").code() != 0);
-    assertTrue(cli("backend", "add", "--model", "gpt-fast", "--url", fake.baseUrl(), "--slots", "+2").code() != 0);
+    assertTrue(InProcessCli.run("limits", "set", "--org", "acme", "--rpm", "\u0661\u0660").code() != 0);
+    assertTrue(InProcessCli.run("backend", "drain", "\u0661").code() != 0);
+    assertTrue(InProcessCli.run("backend", "add", "--model", "gpt-fast", "--url", fake.baseUrl(), "--slots", "+2").code() != 0);
   }
 
   @Test
   @DisplayName("org create, key create (printed once) and key revoke work end to end against the gateway")
   void orgAndKeys() {
-    assertEquals(0, cli("org", "create", "acme").code());
-    Result dup = cli("org", "create", "acme");
+    assertEquals(0, InProcessCli.run("org", "create", "acme").code());
+    Result dup = InProcessCli.run("org", "create", "acme");
     assertEquals(1, dup.code());
     assertTrue(dup.err().contains("already exists"), dup.err());
 
-    assertEquals(0, cli("backend", "add", "--model", "gpt-fast", "--url", fake.baseUrl()).code());
+    assertEquals(0, InProcessCli.run("backend", "add", "--model", "gpt-fast", "--url", fake.baseUrl()).code());
     GatewayHarness.awaitTrue("backend picked up live", () -> gw.backendHealthy(1));
 
-    Result created = cli("key", "create", "--org", "acme", "--name", "ci", "--models", "gpt-fast");
+    Result created = InProcessCli.run("key", "create", "--org", "acme", "--name", "ci", "--models", "gpt-fast");
     assertEquals(0, created.code(), created.err());
     String key = created.out().strip();
     assertTrue(key.startsWith("gpt_live_"), key);
     var broke = gw.post("/v1/chat/completions", key, chat("gpt-fast"));
     assertEquals(402, broke.statusCode(), "a new organization has no credit");
     assertEquals("insufficient_quota", broke.bodyAsJsonObject().getJsonObject("error").getString("type"));
-    assertEquals(0, cli("credits", "add", "--org", "acme", "--usd", "1", "--reason", "trial").code());
+    assertEquals(0, InProcessCli.run("credits", "add", "--org", "acme", "--usd", "1", "--reason", "trial").code());
     assertEquals(200, gw.post("/v1/chat/completions", key, chat("gpt-fast")).statusCode(),
         "the credit reaches the running gateway at once");
     assertEquals(403, gw.post("/v1/chat/completions", key, chat("gpt-full")).statusCode());
 
     String publicId = key.substring("gpt_live_".length(), "gpt_live_".length() + 12);
-    Result revoked = cli("key", "revoke", publicId);
+    Result revoked = InProcessCli.run("key", "revoke", publicId);
     assertEquals(0, revoked.code(), revoked.err());
     GatewayHarness.awaitTrue("revocation", () -> gw.post("/v1/chat/completions", key, chat("gpt-fast")).statusCode() == 401);
   }
@@ -127,122 +92,122 @@ class CliTest {
   @Test
   @DisplayName("backend add, list, drain, enable and remove; bad input exits 1 with a clear message")
   void backends() {
-    assertEquals(0, cli("backend", "add", "--model", "gpt-fast", "--url", fake.baseUrl(), "--slots", "8").code());
-    Result list = cli("backend", "list");
+    assertEquals(0, InProcessCli.run("backend", "add", "--model", "gpt-fast", "--url", fake.baseUrl(), "--slots", "8").code());
+    Result list = InProcessCli.run("backend", "list");
     assertTrue(list.out().contains(fake.baseUrl()) && list.out().contains("enabled"), list.out());
-    assertEquals(0, cli("backend", "drain", "1").code());
-    assertTrue(cli("backend", "list").out().contains("draining"));
-    assertEquals(0, cli("backend", "enable", "1").code());
-    assertEquals(0, cli("backend", "remove", "1").code());
-    String after = cli("backend", "list").out();
+    assertEquals(0, InProcessCli.run("backend", "drain", "1").code());
+    assertTrue(InProcessCli.run("backend", "list").out().contains("draining"));
+    assertEquals(0, InProcessCli.run("backend", "enable", "1").code());
+    assertEquals(0, InProcessCli.run("backend", "remove", "1").code());
+    String after = InProcessCli.run("backend", "list").out();
     assertTrue(!after.contains(fake.baseUrl()), after);
 
-    assertError(cli("backend", "add", "--model", "nope", "--url", fake.baseUrl()), "Unknown model 'nope'");
-    assertError(cli("backend", "add", "--model", "gpt-fast", "--url", "ftp://x"), "--url must be");
-    assertError(cli("backend", "add", "--model", "gpt-fast", "--url", fake.baseUrl(), "--slots", "0"), "--slots");
-    assertError(cli("backend", "drain", "999"), "No backend with id 999");
-    assertError(cli("key", "create", "--org", "missing"), "No organization");
-    assertError(cli("key", "revoke", "nope"), "No key");
-    assertError(cli("frobnicate"), "Unknown command");
+    assertError(InProcessCli.run("backend", "add", "--model", "nope", "--url", fake.baseUrl()), "Unknown model 'nope'");
+    assertError(InProcessCli.run("backend", "add", "--model", "gpt-fast", "--url", "ftp://x"), "--url must be");
+    assertError(InProcessCli.run("backend", "add", "--model", "gpt-fast", "--url", fake.baseUrl(), "--slots", "0"), "--slots");
+    assertError(InProcessCli.run("backend", "drain", "999"), "No backend with id 999");
+    assertError(InProcessCli.run("key", "create", "--org", "missing"), "No organization");
+    assertError(InProcessCli.run("key", "revoke", "nope"), "No key");
+    assertError(InProcessCli.run("frobnicate"), "Unknown command");
   }
 
   @Test
   @DisplayName("credits add writes the ledger exactly once per idempotency key, drops the hot balance; credits show lists it")
   void credits(Vertx vertx) {
-    assertEquals(0, cli("org", "create", "payer").code());
+    assertEquals(0, InProcessCli.run("org", "create", "payer").code());
     Redis redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(TestServices.REDIS_URL));
     redis.send(Request.cmd(Command.SET).arg(RedisKeys.balance(1)).arg("5")).await();
 
-    Result added = cli("credits", "add", "--org", "payer", "--usd", "10.25", "--reason", "welcome");
+    Result added = InProcessCli.run("credits", "add", "--org", "payer", "--usd", "10.25", "--reason", "welcome");
     assertEquals(0, added.code(), added.err());
     assertTrue(added.out().contains("$10.25"), added.out());
     assertEquals(null, redis.send(Request.cmd(Command.GET).arg(RedisKeys.balance(1))).await(),
         "the hot balance is reloaded from the ledger on next use");
 
-    assertEquals(0, cli("credits", "add", "--org", "payer", "--usd", "1", "--reason", "r", "--idempotency-key", "k1").code());
-    Result again = cli("credits", "add", "--org", "payer", "--usd", "1", "--reason", "r", "--idempotency-key", "k1");
+    assertEquals(0, InProcessCli.run("credits", "add", "--org", "payer", "--usd", "1", "--reason", "r", "--idempotency-key", "k1").code());
+    Result again = InProcessCli.run("credits", "add", "--org", "payer", "--usd", "1", "--reason", "r", "--idempotency-key", "k1");
     assertEquals(0, again.code(), again.err());
     assertTrue(again.out().startsWith("Already credited"), again.out());
 
-    Result shown = cli("credits", "show", "--org", "payer");
+    Result shown = InProcessCli.run("credits", "show", "--org", "payer");
     assertEquals(0, shown.code(), shown.err());
     assertTrue(shown.out().contains("balance $11.25"), shown.out());
     assertTrue(shown.out().contains("welcome"), shown.out());
 
-    assertError(cli("credits", "add", "--org", "payer", "--usd", "1.2345678", "--reason", "x"), "--usd");
-    assertError(cli("credits", "add", "--org", "nobody", "--usd", "1", "--reason", "x"), "No organization");
-    assertError(cli("credits", "add", "--org", "payer", "--usd", "1"), "--reason");
+    assertError(InProcessCli.run("credits", "add", "--org", "payer", "--usd", "1.2345678", "--reason", "x"), "--usd");
+    assertError(InProcessCli.run("credits", "add", "--org", "nobody", "--usd", "1", "--reason", "x"), "No organization");
+    assertError(InProcessCli.run("credits", "add", "--org", "payer", "--usd", "1"), "--reason");
     redis.close();
   }
 
   @Test
   @DisplayName("limits set/show: org overrides its plan, 'none' restores the plan, key limits narrow; bad input exits 1")
   void limits() {
-    assertEquals(0, cli("org", "create", "limited").code());
-    Result set = cli("limits", "set", "--org", "limited", "--rpm", "7", "--concurrency", "2");
+    assertEquals(0, InProcessCli.run("org", "create", "limited").code());
+    Result set = InProcessCli.run("limits", "set", "--org", "limited", "--rpm", "7", "--concurrency", "2");
     assertEquals(0, set.code(), set.err());
     assertTrue(set.out().matches("(?s).*rpm\\s+600\\s+7\\s+7.*"), set.out());
     assertTrue(set.out().matches("(?s).*concurrency\\s+32\\s+2\\s+2.*"), set.out());
-    Result cleared = cli("limits", "set", "--org", "limited", "--rpm", "none");
+    Result cleared = InProcessCli.run("limits", "set", "--org", "limited", "--rpm", "none");
     assertTrue(cleared.out().matches("(?s).*rpm\\s+600\\s+-\\s+600.*"), cleared.out());
 
-    String key = cli("key", "create", "--org", "limited").out().strip();
+    String key = InProcessCli.run("key", "create", "--org", "limited").out().strip();
     String publicId = key.substring(9, 21);
-    Result keySet = cli("limits", "set", "--key", publicId, "--tpm", "100000");
+    Result keySet = InProcessCli.run("limits", "set", "--key", publicId, "--tpm", "100000");
     assertEquals(0, keySet.code(), keySet.err());
-    assertTrue(cli("limits", "show", "--key", publicId).out().matches("(?s).*tpm\\s+100000.*"));
+    assertTrue(InProcessCli.run("limits", "show", "--key", publicId).out().matches("(?s).*tpm\\s+100000.*"));
 
     // The running gateway applies both at once: the key's tpm, and a new org rpm (every key is reloaded).
     gw.addBackend("gpt-fast", fake);
-    assertEquals(0, cli("credits", "add", "--org", "limited", "--usd", "1", "--reason", "test").code());
-    assertEquals(0, cli("limits", "set", "--org", "limited", "--rpm", "9").code());
+    assertEquals(0, InProcessCli.run("credits", "add", "--org", "limited", "--usd", "1", "--reason", "test").code());
+    assertEquals(0, InProcessCli.run("limits", "set", "--org", "limited", "--rpm", "9").code());
     GatewayHarness.awaitTrue("limits applied", () -> {
       var resp = gw.post("/v1/chat/completions", key, chat("gpt-fast"));
       return resp.statusCode() == 200 && "9".equals(resp.getHeader("x-ratelimit-limit-requests"))
           && "100000".equals(resp.getHeader("x-ratelimit-limit-tokens"));
     });
-    assertError(cli("limits", "set", "--org", "limited", "--rpm", "0"), "--rpm must be");
+    assertError(InProcessCli.run("limits", "set", "--org", "limited", "--rpm", "0"), "--rpm must be");
 
-    assertError(cli("limits", "set", "--org", "limited", "--rpm", "-1"), "--rpm must be");
-    assertError(cli("limits", "set", "--org", "limited", "--plan", "gold"), "Unknown plan 'gold'");
-    assertError(cli("limits", "set", "--key", publicId, "--plan", "default"), "organizations only");
-    assertError(cli("limits", "set", "--org", "limited"), "Nothing to set");
-    assertError(cli("limits", "show"), "exactly one of");
-    assertError(cli("limits", "show", "--org", "ghost"), "No organization");
+    assertError(InProcessCli.run("limits", "set", "--org", "limited", "--rpm", "-1"), "--rpm must be");
+    assertError(InProcessCli.run("limits", "set", "--org", "limited", "--plan", "gold"), "Unknown plan 'gold'");
+    assertError(InProcessCli.run("limits", "set", "--key", publicId, "--plan", "default"), "organizations only");
+    assertError(InProcessCli.run("limits", "set", "--org", "limited"), "Nothing to set");
+    assertError(InProcessCli.run("limits", "show"), "exactly one of");
+    assertError(InProcessCli.run("limits", "show", "--org", "ghost"), "No organization");
   }
 
   @Test
   @DisplayName("plan create/set/list: the admin API's checks and audit rows; 'none' clears; bad input exits 1")
   void plans() {
-    Result created = cli("plan", "create", "cli-test", "--name", "CLI test", "--monthly-price-usd", "9.99",
+    Result created = InProcessCli.run("plan", "create", "cli-test", "--name", "CLI test", "--monthly-price-usd", "9.99",
         "--included-credit-usd", "10", "--for-sale", "true", "--rpm", "5", "--description", "Made by the CLI");
     assertEquals(0, created.code(), created.err());
     assertTrue(created.out().contains("$9.99 a month, $10.00 of credit included, for sale"), created.out());
     assertTrue(created.out().matches("(?s).*rpm\\s+5\\n.*"), created.out());
-    Result set = cli("plan", "set", "cli-test", "--rpm", "none", "--concurrency", "3", "--stripe-price-id",
+    Result set = InProcessCli.run("plan", "set", "cli-test", "--rpm", "none", "--concurrency", "3", "--stripe-price-id",
         "price_cliTest");
     assertEquals(0, set.code(), set.err());
     assertTrue(set.out().matches("(?s).*rpm\\s+-\\n.*concurrency\\s+3\\n.*"), set.out());
     assertTrue(set.out().contains("Stripe Price price_cliTest"), set.out());
-    Result list = cli("plan", "list");
+    Result list = InProcessCli.run("plan", "list");
     assertTrue(list.out().matches("(?s).*cli-test\\s+CLI test\\s+\\$9\\.99\\s+\\$10\\.00\\s+yes.*"), list.out());
     assertTrue(list.out().contains("default"), list.out());
     assertEquals(2L, gw.pool().query("SELECT count(*) FROM admin_audit WHERE target_type = 'plan'"
         + " AND target_id = 'cli-test' AND admin_user_id IS NULL AND details->>'via' = 'cli'").execute().await()
         .iterator().next().getLong(0));
 
-    assertError(cli("plan", "create", "cli-test", "--name", "Again"), "already exists");
-    assertError(cli("plan", "create", "Bad!", "--name", "x"), "The plan id must");
-    assertError(cli("plan", "create", "cli-nameless"), "'name' is required");
-    assertError(cli("plan", "set", "cli-test", "--monthly-price-usd", "1.001"), "--monthly-price-usd must be whole cents");
-    assertError(cli("plan", "set", "cli-test", "--included-credit-usd", "1e3"), "--included-credit-usd must be a USD");
-    assertError(cli("plan", "set", "cli-test", "--rpm", "0"), "--rpm must be a whole number");
-    assertError(cli("plan", "set", "cli-test", "--for-sale", "yes"), "--for-sale must be true or false");
-    assertError(cli("plan", "set", "default", "--for-sale", "true", "--monthly-price-usd", "5"), "cannot be for sale");
-    assertError(cli("plan", "set", "cli-test", "--color", "red"), "Unknown option --color");
-    assertError(cli("plan", "set", "cli-ghost", "--rpm", "3"), "No plan 'cli-ghost'");
-    assertError(cli("plan", "set", "cli-test"), "Nothing to change");
-    assertError(cli("plan", "drop", "cli-test"), "Unknown plan action");
+    assertError(InProcessCli.run("plan", "create", "cli-test", "--name", "Again"), "already exists");
+    assertError(InProcessCli.run("plan", "create", "Bad!", "--name", "x"), "The plan id must");
+    assertError(InProcessCli.run("plan", "create", "cli-nameless"), "'name' is required");
+    assertError(InProcessCli.run("plan", "set", "cli-test", "--monthly-price-usd", "1.001"), "--monthly-price-usd must be whole cents");
+    assertError(InProcessCli.run("plan", "set", "cli-test", "--included-credit-usd", "1e3"), "--included-credit-usd must be a USD");
+    assertError(InProcessCli.run("plan", "set", "cli-test", "--rpm", "0"), "--rpm must be a whole number");
+    assertError(InProcessCli.run("plan", "set", "cli-test", "--for-sale", "yes"), "--for-sale must be true or false");
+    assertError(InProcessCli.run("plan", "set", "default", "--for-sale", "true", "--monthly-price-usd", "5"), "cannot be for sale");
+    assertError(InProcessCli.run("plan", "set", "cli-test", "--color", "red"), "Unknown option --color");
+    assertError(InProcessCli.run("plan", "set", "cli-ghost", "--rpm", "3"), "No plan 'cli-ghost'");
+    assertError(InProcessCli.run("plan", "set", "cli-test"), "Nothing to change");
+    assertError(InProcessCli.run("plan", "drop", "cli-test"), "Unknown plan action");
   }
 
   private static void assertError(Result r, String fragment) {

@@ -5,10 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.gpt.api.cli.Cli;
-import ai.gpt.api.config.Env;
 import ai.gpt.api.testing.ApiClient;
-import ai.gpt.api.testing.TestServices;
+import ai.gpt.api.testing.InProcessCli;
+import ai.gpt.api.testing.InProcessCli.Result;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -17,13 +16,8 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.sqlclient.Tuple;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -161,9 +155,9 @@ class IncidentsApiTest {
     assertEquals(200, post("/api/status/unsubscribe", null, new JsonObject().put("token", token)).statusCode());
     assertEquals(200, post("/api/status/unsubscribe", null, new JsonObject().put("token", token)).statusCode());
     int before = api.mailCount();
-    Result cli = cli("incident", "open", "--title", "Embeddings down", "--severity", "critical", "--message",
+    Result cli = InProcessCli.run("incident", "open", "--title", "Embeddings down", "--severity", "critical", "--message",
         "Investigating.", "--services", "embeddings");
-    assertEquals(0, cli.code, cli.err);
+    assertEquals(0, cli.code(), cli.err());
     assertEquals(before, api.mailCount(), "nobody is subscribed any more");
     assertTrue(api.gateway().pool().query("SELECT count(*) FROM status_subscribers WHERE email = 'alice@example.com'")
         .execute().await().iterator().next().getLong(0) == 0);
@@ -172,31 +166,31 @@ class IncidentsApiTest {
   @Test
   @DisplayName("CLI: incident open, update, resolve and list, validated like the API and audited without a user")
   void cliLifecycle() {
-    Result opened = cli("incident", "open", "--title", "API errors", "--severity", "high", "--message", "Looking.",
+    Result opened = InProcessCli.run("incident", "open", "--title", "API errors", "--severity", "high", "--message", "Looking.",
         "--services", "api,billing", "--started-at", "2026-03-01T10:00:00Z");
-    assertEquals(0, opened.code, opened.err);
-    Matcher m = Pattern.compile("incident ([0-9]+) \\[high, investigating\\] API errors").matcher(opened.out);
-    assertTrue(m.find(), opened.out);
+    assertEquals(0, opened.code(), opened.err());
+    Matcher m = Pattern.compile("incident ([0-9]+) \\[high, investigating\\] API errors").matcher(opened.out());
+    assertTrue(m.find(), opened.out());
     String id = m.group(1);
-    Result updated = cli("incident", "update", id, "--status", "monitoring", "--message", "Fixed, watching.");
-    assertEquals(0, updated.code, updated.err);
-    assertTrue(updated.out.contains("[high, monitoring]"), updated.out);
-    Result resolved = cli("incident", "resolve", id, "--resolved-at", "2026-03-01T11:30:00Z");
-    assertEquals(0, resolved.code, resolved.err);
-    assertTrue(resolved.out.contains("resolved 2026-03-01T11:30:00Z"), resolved.out);
-    Result list = cli("incident", "list", "--state", "resolved");
-    assertTrue(list.out.contains("incident " + id + " [high, resolved] API errors"), list.out);
+    Result updated = InProcessCli.run("incident", "update", id, "--status", "monitoring", "--message", "Fixed, watching.");
+    assertEquals(0, updated.code(), updated.err());
+    assertTrue(updated.out().contains("[high, monitoring]"), updated.out());
+    Result resolved = InProcessCli.run("incident", "resolve", id, "--resolved-at", "2026-03-01T11:30:00Z");
+    assertEquals(0, resolved.code(), resolved.err());
+    assertTrue(resolved.out().contains("resolved 2026-03-01T11:30:00Z"), resolved.out());
+    Result list = InProcessCli.run("incident", "list", "--state", "resolved");
+    assertTrue(list.out().contains("incident " + id + " [high, resolved] API errors"), list.out());
 
-    Result bad = cli("incident", "open", "--title", "x", "--severity", "urgent", "--message", "m");
-    assertEquals(1, bad.code);
-    assertTrue(bad.err.contains("'severity' must be one of critical, high, medium, low"), bad.err);
-    assertEquals(1, cli("incident", "update", id, "--status", "identified", "--message", "again").code,
+    Result bad = InProcessCli.run("incident", "open", "--title", "x", "--severity", "urgent", "--message", "m");
+    assertEquals(1, bad.code());
+    assertTrue(bad.err().contains("'severity' must be one of critical, high, medium, low"), bad.err());
+    assertEquals(1, InProcessCli.run("incident", "update", id, "--status", "identified", "--message", "again").code(),
         "a resolved incident takes no update");
-    assertTrue(cli("incident", "resolve", "99999").err.contains("No such incident"));
-    assertTrue(cli("incident", "resolve", "x1").err.contains("positive whole number"));
-    assertTrue(cli("incident", "open", "--title", "t", "--severity", "low", "--message", "m", "--started-at",
-        "2026-13-01T00:00:00Z").err.contains("started_at"));
-    assertTrue(cli("incident", "list", "--colour", "red").err.contains("Unknown option --colour"));
+    assertTrue(InProcessCli.run("incident", "resolve", "99999").err().contains("No such incident"));
+    assertTrue(InProcessCli.run("incident", "resolve", "x1").err().contains("positive whole number"));
+    assertTrue(InProcessCli.run("incident", "open", "--title", "t", "--severity", "low", "--message", "m", "--started-at",
+        "2026-13-01T00:00:00Z").err().contains("started_at"));
+    assertTrue(InProcessCli.run("incident", "list", "--colour", "red").err().contains("Unknown option --colour"));
     long audited = api.gateway().pool().preparedQuery("SELECT count(*) FROM admin_audit WHERE target_type ="
         + " 'incident' AND target_id = $1 AND admin_user_id IS NULL AND details->>'via' = 'cli'")
         .execute(Tuple.of(id)).await().iterator().next().getLong(0);
@@ -232,25 +226,4 @@ class IncidentsApiTest {
         .getLong(0);
   }
 
-  private record Result(int code, String out, String err) {}
-
-  /** Runs the CLI in this JVM against the test database, capturing what it prints. */
-  private Result cli(String... args) {
-    Map<String, String> env = new HashMap<>(Map.of("DATABASE_URL", TestServices.DATABASE_URL,
-        "REDIS_URL", TestServices.REDIS_URL, "KEY_PEPPER", TestServices.PEPPER, "JWT_SECRET", TestServices.JWT_SECRET,
-        "SECRETS_KEY", TestServices.SECRETS_KEY));
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-      int code = Cli.run(Env.of(env), args);
-      return new Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
-  }
 }

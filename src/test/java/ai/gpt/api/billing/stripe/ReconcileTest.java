@@ -8,10 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.gpt.api.apikeys.ApiUsers;
-import ai.gpt.api.cli.Cli;
-import ai.gpt.api.config.Env;
 import ai.gpt.api.testing.FakeStripe;
-import ai.gpt.api.testing.TestServices;
+import ai.gpt.api.testing.InProcessCli;
+import ai.gpt.api.testing.InProcessCli.Result;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
@@ -19,9 +18,6 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.sqlclient.Tuple;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.HashMap;
@@ -43,8 +39,6 @@ class ReconcileTest {
   private FakeStripe stripe;
   private ApiUsers users;
   private long org;
-
-  private record Result(int code, String out, String err) {}
 
   @BeforeEach
   void start(Vertx vertx) throws Exception {
@@ -177,35 +171,16 @@ class ReconcileTest {
     assertEquals(200, resp.statusCode(), resp.bodyAsString());
   }
 
+  private Result cli(String... args) {
+    Map<String, String> env = new HashMap<>(DisputesTest.STRIPE_ENV);
+    env.put("STRIPE_API_BASE", stripe.base());
+    return InProcessCli.run(env, args);
+  }
+
   private Result reconcile() {
     String today = LocalDate.now(ZoneOffset.UTC).toString();
     return cli("billing", "reconcile", "--from", today, "--to", today);
   }
 
-  private Result cli(String... args) {
-    Map<String, String> env = new HashMap<>(DisputesTest.STRIPE_ENV);
-    env.putAll(Map.of("DATABASE_URL", TestServices.DATABASE_URL, "REDIS_URL", TestServices.REDIS_URL,
-        "KEY_PEPPER", TestServices.PEPPER, "JWT_SECRET", TestServices.JWT_SECRET,
-        "SECRETS_KEY", TestServices.SECRETS_KEY, "STRIPE_API_BASE", stripe.base()));
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-      int code = Cli.run(Env.of(env), args);
-      return new Result(code, printed(o), printed(e));
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
-  }
-
   /** Without the in-process gateway's log lines (System.out is shared). */
-  private static String printed(ByteArrayOutputStream captured) {
-    return String.join("\n", captured.toString(StandardCharsets.UTF_8).lines()
-        .filter(l -> !l.startsWith("ts=") && !l.matches("^\\d{4}-\\d\\d-\\d\\dT.*Z (TRACE|DEBUG|INFO|WARN|ERROR) .*"))
-        .toList());
-  }
 }
