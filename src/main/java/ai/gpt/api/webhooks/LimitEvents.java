@@ -4,12 +4,15 @@ import ai.gpt.api.limits.AdmissionRequest;
 import ai.gpt.api.limits.AdmissionResult;
 import ai.gpt.api.limits.Bucket;
 import ai.gpt.api.limits.RedisKeys;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
+import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,12 +20,16 @@ import org.slf4j.LoggerFactory;
  * {@code limits.exceeded}: the first 429 of a window for an organization and limit (per key for a key's limits).
  * A 429 is not a row in PostgreSQL, so there is no fact's transaction to join: the event is emitted on its own, once
  * per window across every replica thanks to a Redis {@code SET NX PX window}. Best effort: while Redis or
- * PostgreSQL fails the event is skipped (the 429 itself is unaffected).
+ * PostgreSQL fails the event is skipped (the 429 itself is unaffected). A refused flood must not add a Redis call per
+ * 429, so each replica first remembers, for {@link #LOCAL_GATE}, the limits it already asked Redis about.
  */
 public final class LimitEvents {
   private static final Logger LOG = LoggerFactory.getLogger(LimitEvents.class);
   /** Concurrency has no window; a refused organization hears about it at most once a minute. */
   static final long CONCURRENCY_WINDOW_MS = 60_000;
+  /** At most one Redis call per limit and replica this often, however many requests the limit refuses. */
+  static final Duration LOCAL_GATE = Duration.ofSeconds(1);
+  private static final long MAX_GATED = 100_000;
   private static final String EMIT = """
       SELECT webhook_emit($1, 'limits.exceeded', jsonb_build_object('scope', $2::text, 'limit', $3::text,
         'limit_value', $4::bigint, 'window_ms', $5::bigint, 'request_id', $6::text, 'retry_after_ms', $7::bigint,
@@ -30,6 +37,8 @@ public final class LimitEvents {
 
   private final Pool pool;
   private final Redis redis;
+  private final Cache<String, Boolean> asked =
+      Caffeine.newBuilder().maximumSize(MAX_GATED).expireAfterWrite(LOCAL_GATE).build();
 
   public LimitEvents(Pool pool, Redis redis) {
     this.pool = pool;
@@ -58,6 +67,9 @@ public final class LimitEvents {
     }
     String dedupe = RedisKeys.PREFIX + "webhooks:limit:" + request.orgId() + ":" + scope + ":" + limit
         + (scope.equals("key") ? ":" + request.keyId() : "");
+    if (asked.asMap().putIfAbsent(dedupe, Boolean.TRUE) != null) {
+      return;
+    }
     redis.send(Request.cmd(Command.SET).arg(dedupe).arg("1").arg("NX").arg("PX").arg(windowMs))
         .compose(reply -> reply == null ? Future.succeededFuture()
             : pool.preparedQuery(EMIT).execute(Tuple.from(new Object[] {request.orgId(), scope, limit, value,
