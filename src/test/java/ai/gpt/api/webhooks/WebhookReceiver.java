@@ -17,7 +17,8 @@ import java.util.function.Predicate;
 /**
  * A webhook receiver on loopback that records every request. How it answers depends on the path: {@code /fail}
  * always 500; {@code /flaky} 503 for the first two requests of each webhook-id, then 200; {@code /hang-once} never
- * answers the first request (the connection stays open); anything else 200 with a short body.
+ * answers the first request (the connection stays open); {@code /hang} never answers; {@code /redirect} 302 to
+ * {@code /ok}; {@code /big} 200 with a {@link #BIG_BODY}-byte body; anything else 200 with a short body.
  */
 final class WebhookReceiver implements AutoCloseable {
   /** One request as received: raw body and the three Standard Webhooks headers. */
@@ -28,6 +29,7 @@ final class WebhookReceiver implements AutoCloseable {
     }
   }
 
+  static final int BIG_BODY = 1 << 20;
   private final HttpServer server;
   private final String origin;
   final List<Received> received = new CopyOnWriteArrayList<>();
@@ -79,6 +81,9 @@ final class WebhookReceiver implements AutoCloseable {
             req.response().end("ok");
           }
         }
+        case "/hang" -> { } // never answers
+        case "/redirect" -> req.response().setStatusCode(302).putHeader("location", url("/ok")).end();
+        case "/big" -> req.response().end("x".repeat(BIG_BODY));
         default -> req.response().end("thanks");
       }
     });
