@@ -67,17 +67,12 @@ class StripeIncidentTest {
   }
 
   private String billing(int port) {
-    JsonObject status = client.get(port, "127.0.0.1", "/api/status").send().await().bodyAsJsonObject();
-    for (Object s : status.getJsonArray("services")) {
-      if ("billing".equals(((JsonObject) s).getString("id"))) {
-        return ((JsonObject) s).getString("status");
-      }
-    }
-    throw new AssertionError("no billing service in " + status.encode());
+    return StatusReplicas.serviceLevel(client, port, "billing");
   }
 
+
   private boolean billingOnBoth(String level) {
-    return billing(users.gw.port()).equals(level) && billing(replicaB.port()).equals(level);
+    return level.equals(billing(users.gw.port())) && level.equals(billing(replicaB.port()));
   }
 
   private List<Row> incidents() {

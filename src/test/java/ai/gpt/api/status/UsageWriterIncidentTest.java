@@ -67,14 +67,9 @@ class UsageWriterIncidentTest {
   }
 
   private String billing(int port) {
-    JsonObject status = client.get(port, "127.0.0.1", "/api/status").send().await().bodyAsJsonObject();
-    for (Object s : status.getJsonArray("services")) {
-      if ("billing".equals(((JsonObject) s).getString("id"))) {
-        return ((JsonObject) s).getString("status");
-      }
-    }
-    throw new AssertionError("no billing service in " + status.encode());
+    return StatusReplicas.serviceLevel(client, port, "billing");
   }
+
 
   @Test
   @DisplayName("usage writers stalled on two replicas: billing degraded, one incident from the oldest waiting event,"
@@ -90,8 +85,8 @@ class UsageWriterIncidentTest {
     long org = gw.orgOf(key);
     assertEquals(200, gw.post("/v1/chat/completions", key, CHAT).statusCode());
     awaitTrue("the first usage row written", () -> gw.usageRows(org) == 1);
-    awaitTrue("billing operational", () -> billing(gw.port()).equals("operational")
-        && billing(replicaB.port()).equals("operational"));
+    awaitTrue("billing operational", () -> "operational".equals(billing(gw.port()))
+        && "operational".equals(billing(replicaB.port())));
 
     // Another session takes the usage table: the writers' INSERTs wait (reads and the request path do not).
     locker = Database.pool(vertx, TestServices.DATABASE_URL, 1);
@@ -105,8 +100,8 @@ class UsageWriterIncidentTest {
           .bearerTokenAuthentication(key).sendJsonObject(CHAT).await().statusCode());
     }
     awaitTrue("billing degraded on both replicas", 30_000,
-        () -> billing(gw.port()).equals("degraded_performance")
-            && billing(replicaB.port()).equals("degraded_performance"));
+        () -> "degraded_performance".equals(billing(gw.port()))
+            && "degraded_performance".equals(billing(replicaB.port())));
     assertEquals(1, gw.usageRows(org), "nothing written while the table is locked");
     awaitTrue("an automatic usage_writer incident", 30_000, () -> incident() != null);
     Sleep.ms(1_500); // both replicas sample ~15 more times, each trying to open it
@@ -135,7 +130,7 @@ class UsageWriterIncidentTest {
     assertEquals(1L, gw.pool().query("SELECT count(*) FROM incident_updates u JOIN incidents i ON i.id ="
         + " u.incident_id WHERE i.auto_subject = 'usage_writer' AND u.status = 'resolved'").execute().await()
         .iterator().next().getLong(0), "one resolution update");
-    awaitTrue("billing operational again", () -> billing(gw.port()).equals("operational")
-        && billing(replicaB.port()).equals("operational"));
+    awaitTrue("billing operational again", () -> "operational".equals(billing(gw.port()))
+        && "operational".equals(billing(replicaB.port())));
   }
 }
