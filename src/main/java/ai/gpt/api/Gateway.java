@@ -48,6 +48,7 @@ import ai.gpt.api.billing.plans.PlanRoutes;
 import ai.gpt.api.billing.stripe.BillingRoutes;
 import ai.gpt.api.billing.stripe.BillingStateSection;
 import ai.gpt.api.billing.stripe.PlanSection;
+import ai.gpt.api.billing.stripe.StripeHealth;
 import ai.gpt.api.billing.stripe.SubscriptionSection;
 import ai.gpt.api.limits.HotBalances;
 import ai.gpt.api.limits.LimiterSettings;
@@ -166,10 +167,12 @@ public final class Gateway {
       // The parts of GET /api/orgs/{id}/billing owned by the plans feature; BillingRoutes adds the customer's
       // payments, the disputes and auto-recharge.
       List<BillingStateSection> billingSections = List.of(new PlanSection(pool), new SubscriptionSection(pool));
+      StripeHealth stripeHealth = new StripeHealth(redis, config.status().billingWindowSeconds() * 1000);
       BillingRoutes billing = new BillingRoutes(vertx, pool, redis, debits.result(), config.billing(),
-          accountConfig.publicUrl(), mailer, billingSections);
+          accountConfig.publicUrl(), mailer, billingSections, stripeHealth);
       metering.result().watchBalances(billing.balanceWatch());
-      Status status = Status.create(config, pool, redis, catalog, registry, writerMetrics, mailer, mailLimits);
+      Status status = Status.create(config, pool, redis, catalog, registry, writerMetrics, stripeHealth, mailer,
+          mailLimits);
       // Every feature of the /api JSON API, in mounting order.
       List<ApiRoutes> apiRoutes = List.of(
           docs.result(), // public: /api/openapi.json and /api/docs
@@ -227,6 +230,10 @@ public final class Gateway {
             deployments.add(id);
             // Last, so the verticles above keep the event loops they had before the status page existed.
             return vertx.deployVerticle(status.monitor());
+          })
+          .compose(id -> {
+            deployments.add(id);
+            return vertx.deployVerticle(status.mailer());
           })
           .map(id -> {
             deployments.add(id);

@@ -6,7 +6,6 @@ import ai.gpt.api.config.Env;
 import ai.gpt.api.config.GatewayConfig;
 import ai.gpt.api.db.Database;
 import ai.gpt.api.db.Migrations;
-import ai.gpt.api.mail.Mailer;
 import ai.gpt.api.status.Status;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;
@@ -109,7 +108,7 @@ public final class Cli {
         case "admin" -> AdminCommands.run(pool, args);
         case "billing" -> BillingCommands.run(vertx, pool, config.billing(), args);
         case "incident" ->
-            IncidentCommands.run(Status.incidents(config, pool, Mailer.create(vertx, config.accounts())), args);
+            IncidentCommands.run(Status.incidents(config, pool), args);
         default -> BackendCommands.run(pool, args);
       }
     } finally {

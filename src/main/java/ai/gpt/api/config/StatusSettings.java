@@ -19,10 +19,20 @@ package ai.gpt.api.config;
  *                             automatic incident may open (default 120)
  * @param usagePending         STATUS_USAGE_PENDING: usage events waiting in Redis above which the same holds
  *                             (default 100000)
+ * @param mailRetryBaseMs      STATUS_MAIL_RETRY_BASE_MS: a subscriber e-mail that SMTP refused is retried after this,
+ *                             doubling up to an hour, for a day (default 30 s)
+ * @param billingWindowSeconds STATUS_BILLING_WINDOW_SECONDS: the recent window over which Stripe webhook processing
+ *                             and Stripe API calls are judged, cluster-wide (default 300)
+ * @param billingFailureRate   STATUS_BILLING_FAILURE_RATE: the share of failed Stripe webhook events (or of failed
+ *                             Stripe API calls) in the window at or above which billing is in partial outage and an
+ *                             automatic incident may open (default 0.2)
+ * @param billingMinFailures   STATUS_BILLING_MIN_FAILURES: fewer failures than this in the window say nothing
+ *                             (default 3)
  */
 public record StatusSettings(long sampleMs, long cacheMs, double errorRate, long minRequests,
     long incidentAfterSeconds, long incidentUpdateMinutes, int retentionDays, long usageLagSeconds,
-    long usagePending) {
+    long usagePending, long mailRetryBaseMs, long billingWindowSeconds, double billingFailureRate,
+    long billingMinFailures) {
 
   static final int MIN_RETENTION_DAYS = 90;
 
@@ -41,7 +51,11 @@ public record StatusSettings(long sampleMs, long cacheMs, double errorRate, long
         GatewayConfig.positiveLong(env, "STATUS_INCIDENT_UPDATE_MINUTES", 30),
         retention,
         GatewayConfig.positiveLong(env, "STATUS_USAGE_LAG_SECONDS", 120),
-        GatewayConfig.positiveLong(env, "STATUS_USAGE_PENDING", 100_000));
+        GatewayConfig.positiveLong(env, "STATUS_USAGE_PENDING", 100_000),
+        GatewayConfig.positiveLong(env, "STATUS_MAIL_RETRY_BASE_MS", 30_000),
+        GatewayConfig.positiveLong(env, "STATUS_BILLING_WINDOW_SECONDS", 300),
+        share(env, "STATUS_BILLING_FAILURE_RATE", 0.2),
+        GatewayConfig.positiveLong(env, "STATUS_BILLING_MIN_FAILURES", 3));
   }
 
   public static StatusSettings defaults() {

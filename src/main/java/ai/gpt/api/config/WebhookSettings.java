@@ -16,9 +16,19 @@ package ai.gpt.api.config;
  *                         replica that dies mid-delivery delays the retry by at most this
  * @param pollMs           WEBHOOK_POLL_MS: how often an idle replica looks for due messages and new events
  * @param concurrency      WEBHOOK_CONCURRENCY: requests in flight at once per replica
+ * @param caFile           WEBHOOK_CA_FILE: a PEM file of CA certificates trusted IN ADDITION to the system's (a
+ *                         receiver behind a private CA); null: the system CAs only. There is no way to trust all.
  */
 public record WebhookSettings(boolean allowLoopback, long retryBaseMs, long retryMaxMs, long giveUpAfterMs,
-    long disableAfterMs, long rotationGraceMs, int retentionDays, long leaseMs, long pollMs, int concurrency) {
+    long disableAfterMs, long rotationGraceMs, int retentionDays, long leaseMs, long pollMs, int concurrency,
+    String caFile) {
+
+  /** Settings trusting the system CAs only (tests that build a worker themselves). */
+  public WebhookSettings(boolean allowLoopback, long retryBaseMs, long retryMaxMs, long giveUpAfterMs,
+      long disableAfterMs, long rotationGraceMs, int retentionDays, long leaseMs, long pollMs, int concurrency) {
+    this(allowLoopback, retryBaseMs, retryMaxMs, giveUpAfterMs, disableAfterMs, rotationGraceMs, retentionDays,
+        leaseMs, pollMs, concurrency, null);
+  }
 
   /** The request timeout of one delivery: longer than this and the attempt failed. */
   public static final long TIMEOUT_MS = 10_000;
@@ -47,16 +57,21 @@ public record WebhookSettings(boolean allowLoopback, long retryBaseMs, long retr
     if (retention > 3650 || concurrency > 10_000) {
       throw new ConfigException(retention > 3650 ? "WEBHOOK_RETENTION_DAYS" : "WEBHOOK_CONCURRENCY", "is too large");
     }
+    String caFile = env.get("WEBHOOK_CA_FILE");
+    if (caFile != null && !java.nio.file.Files.isReadable(java.nio.file.Path.of(caFile))) {
+      throw new ConfigException("WEBHOOK_CA_FILE", "is not a readable file: '" + caFile + "'");
+    }
     return new WebhookSettings("true".equals(loopback), base, max,
         GatewayConfig.positiveLong(env, "WEBHOOK_GIVE_UP_AFTER_MS", 24 * 3_600_000L),
         GatewayConfig.positiveLong(env, "WEBHOOK_DISABLE_AFTER_MS", 3 * 24 * 3_600_000L),
         GatewayConfig.positiveLong(env, "WEBHOOK_ROTATION_GRACE_MS", 24 * 3_600_000L),
-        (int) retention, lease, GatewayConfig.positiveLong(env, "WEBHOOK_POLL_MS", 200), (int) concurrency);
+        (int) retention, lease, GatewayConfig.positiveLong(env, "WEBHOOK_POLL_MS", 200), (int) concurrency,
+        caFile);
   }
 
   /** The same settings with another lease (tests of a replica dying mid-delivery). */
   public WebhookSettings withLeaseMs(long ms) {
     return new WebhookSettings(allowLoopback, retryBaseMs, retryMaxMs, giveUpAfterMs, disableAfterMs, rotationGraceMs,
-        retentionDays, ms, pollMs, concurrency);
+        retentionDays, ms, pollMs, concurrency, caFile);
   }
 }

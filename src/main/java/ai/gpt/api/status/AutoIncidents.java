@@ -1,17 +1,14 @@
 package ai.gpt.api.status;
 
 import io.vertx.core.Future;
-import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -58,7 +55,9 @@ final class AutoIncidents {
     sample.troubles().forEach((subject, trouble) -> {
       Watch w = watches.computeIfAbsent(subject, s -> new Watch());
       if (w.badSince == null) {
-        w.badSince = at;
+        // The first bad sample, or earlier when the trouble knows it began earlier (a writer falling behind is
+        // seen only once its oldest waiting event is older than the threshold).
+        w.badSince = trouble.since() != null && trouble.since().isBefore(at) ? trouble.since() : at;
       }
       w.goodSince = null;
       w.trouble = trouble;
@@ -69,19 +68,17 @@ final class AutoIncidents {
         e.getValue().badSince = null;
       }
     }
-    List<JsonObject> changed = new ArrayList<>();
     return pool.withTransaction(tx -> tx.preparedQuery("SELECT pg_try_advisory_xact_lock($1)")
         .execute(Tuple.of(LOCK_KEY)).compose(locked -> locked.iterator().next().getBoolean(0)
-            ? decide(tx, at, changed) : Future.succeededFuture()))
+            ? decide(tx, at) : Future.succeededFuture()))
         .onSuccess(v -> {
-          changed.forEach(mail::announce);
           // Forget subjects good long enough whose incident (if any) is resolved.
           watches.values().removeIf(w -> w.badSince == null && w.goodSince != null
               && Duration.between(w.goodSince, at).compareTo(after.multipliedBy(2)) > 0);
         });
   }
 
-  private Future<Void> decide(SqlConnection tx, Instant at, List<JsonObject> changed) {
+  private Future<Void> decide(SqlConnection tx, Instant at) {
     return tx.preparedQuery(OPEN).execute().compose(rows -> {
       Future<Void> chain = Future.succeededFuture();
       Set<String> open = new HashSet<>();
@@ -103,7 +100,7 @@ final class AutoIncidents {
         if (w.goodSince != null && !w.goodSince.isBefore(started)
             && Duration.between(w.goodSince, at).compareTo(after) >= 0) {
           Instant resolvedAt = w.goodSince;
-          chain = chain.compose(v -> resolve(tx, id, resolvedAt)).compose(v -> collect(tx, id, changed));
+          chain = chain.compose(v -> resolve(tx, id, resolvedAt)).compose(v -> announce(tx, id));
         } else if (w.badSince != null) {
           if (w.badSince.isBefore(started)) {
             chain = chain.compose(v -> tx.preparedQuery("UPDATE incidents SET started_at = $2 WHERE id = $1")
@@ -113,7 +110,7 @@ final class AutoIncidents {
             String message = "Still ongoing (" + Duration.between(started, at).toMinutes() + " minutes). "
                 + watch.trouble.detail();
             chain = chain.compose(v -> Incidents.insertUpdate(tx, id, r.getString("status"), message, at, null))
-                .compose(v -> collect(tx, id, changed));
+                .compose(v -> announce(tx, id));
           }
         }
       }
@@ -122,7 +119,7 @@ final class AutoIncidents {
         if (!open.contains(e.getKey()) && w.badSince != null
             && Duration.between(w.badSince, at).compareTo(after) >= 0) {
           chain = chain.compose(v -> open(tx, w)).compose(id -> id == null ? Future.succeededFuture()
-              : collect(tx, id, changed));
+              : announce(tx, id));
         }
       }
       return chain;
@@ -144,10 +141,8 @@ final class AutoIncidents {
             resolvedAt, null));
   }
 
-  private static Future<Void> collect(SqlConnection tx, long id, List<JsonObject> changed) {
-    return Incidents.get(tx, id).map(json -> {
-      changed.add(json);
-      return null;
-    });
+  /** Queues the subscribers' e-mail of the change, in its transaction. */
+  private Future<Void> announce(SqlConnection tx, long id) {
+    return Incidents.get(tx, id).compose(json -> mail.enqueue(tx, json));
   }
 }

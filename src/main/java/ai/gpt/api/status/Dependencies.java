@@ -9,7 +9,7 @@ import java.util.concurrent.TimeUnit;
 
 /** Whether PostgreSQL and Redis answer, asked once per sample (never per status request). */
 final class Dependencies {
-  private static final long TIMEOUT_MS = 2_000;
+  static final long TIMEOUT_MS = 2_000;
 
   record Reachable(boolean postgres, boolean redis) {}
 

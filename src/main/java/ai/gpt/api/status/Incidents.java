@@ -21,8 +21,8 @@ import java.util.Map;
 
 /**
  * The incidents and their updates, for the admin API, the CLI, the automatic incidents and the status page. Every
- * change by a person is audited ({@link AdminAudit}, actor null for the CLI) in its own transaction, and announced
- * to the status subscribers after the commit.
+ * change by a person is audited ({@link AdminAudit}, actor null for the CLI) in its own transaction, and its e-mail
+ * to the status subscribers is queued in that same transaction ({@link IncidentMail}).
  */
 public final class Incidents {
   static final String COLUMNS = "id, title, severity, status, services, models, auto_subject, started_at,"
@@ -46,16 +46,10 @@ public final class Incidents {
 
   private final Pool pool;
   private final IncidentMail mail;
-  private final boolean waitForMail;
 
-  /**
-   * {@code waitForMail}: a change's future completes only once its e-mails were sent (the CLI, which exits right
-   * after); otherwise they go out in the background (the API answers at once).
-   */
-  Incidents(Pool pool, IncidentMail mail, boolean waitForMail) {
+  Incidents(Pool pool, IncidentMail mail) {
     this.pool = pool;
     this.mail = mail;
-    this.waitForMail = waitForMail;
   }
 
   public Future<JsonObject> open(Long actor, IncidentInput.Open in) {
@@ -67,8 +61,7 @@ public final class Incidents {
             .compose(v -> AdminAudit.record(tx, actor, "incident.open", "incident", id, new JsonObject()
                 .put("title", in.title()).put("severity", in.severity()).put("status", in.status())
                 .put("via", actor == null ? "cli" : "api")))
-            .compose(v -> get(tx, id))))
-        .compose(this::announce);
+            .compose(v -> getAndMail(tx, id))));
   }
 
   /** Posts an update; status resolved closes the incident (at {@code in.at()}, else now). 409 once resolved. */
@@ -99,13 +92,13 @@ public final class Incidents {
           .compose(v -> insertUpdate(tx, id, in.status(), in.message(), now, actor))
           .compose(v -> AdminAudit.record(tx, actor, in.status().equals("resolved") ? "incident.resolve"
               : "incident.update", "incident", id, details))
-          .compose(v -> get(tx, id));
-    })).compose(this::announce);
+          .compose(v -> getAndMail(tx, id));
+    }));
   }
 
-  private Future<JsonObject> announce(JsonObject incident) {
-    Future<Void> sent = mail.announce(incident);
-    return waitForMail ? sent.otherwiseEmpty().map(incident) : Future.succeededFuture(incident);
+  /** The incident as changed, its latest update's e-mail queued in the same transaction. */
+  private Future<JsonObject> getAndMail(SqlConnection tx, long id) {
+    return get(tx, id).compose(json -> mail.enqueue(tx, json).map(json));
   }
 
   public Future<JsonObject> get(long id) {

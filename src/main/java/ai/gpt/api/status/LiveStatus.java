@@ -1,5 +1,6 @@
 package ai.gpt.api.status;
 
+import ai.gpt.api.billing.stripe.StripeHealth;
 import ai.gpt.api.catalog.Catalog;
 import ai.gpt.api.catalog.ModelInfo;
 import ai.gpt.api.config.StatusSettings;
@@ -16,6 +17,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Derives the levels of this replica's live view (see README "Status page" for the rules):
@@ -29,8 +31,11 @@ import java.util.Map;
  *       outage, some in major or partial outage = partial outage, some degraded = degraded; worsened by the 5xx
  *       share of all their requests;</li>
  *   <li>dashboard and account API: PostgreSQL unreachable = major outage, Redis unreachable = partial outage;</li>
- *   <li>billing: PostgreSQL unreachable = major outage, the usage writer behind (lag or pending events above the
- *       thresholds: charges reach the ledger late) = degraded performance.</li>
+ *   <li>billing: PostgreSQL unreachable = major outage; Stripe failing (in the recent window, cluster-wide, a share
+ *       of the verified Stripe webhook events that failed to process, or of the Stripe API calls that failed, above
+ *       STATUS_BILLING_FAILURE_RATE with at least STATUS_BILLING_MIN_FAILURES failures: top-ups and plan changes
+ *       do not go through) = partial outage; the usage writer behind (lag or pending events above the thresholds:
+ *       charges reach the ledger late) = degraded performance.</li>
  * </ul>
  */
 final class LiveStatus {
@@ -39,26 +44,33 @@ final class LiveStatus {
   private final TrafficCounts traffic;
   private final Dependencies dependencies;
   private final UsageWriterMetrics writer;
+  private final StripeHealth stripe;
   private final boolean stripeEnabled;
   private final StatusSettings settings;
   private final RecentTraffic lastMinute = new RecentTraffic(java.time.Duration.ofMinutes(1));
 
   LiveStatus(Catalog catalog, BackendRegistry registry, TrafficCounts traffic, Dependencies dependencies,
-      UsageWriterMetrics writer, boolean stripeEnabled, StatusSettings settings) {
+      UsageWriterMetrics writer, StripeHealth stripe, boolean stripeEnabled, StatusSettings settings) {
     this.catalog = catalog;
     this.registry = registry;
     this.traffic = traffic;
     this.dependencies = dependencies;
     this.writer = writer;
+    this.stripe = stripe;
     this.stripeEnabled = stripeEnabled;
     this.settings = settings;
   }
 
   Future<LiveSample> sample() {
-    return dependencies.check().map(this::sample);
+    Future<Dependencies.Reachable> reachable = dependencies.check();
+    // Unknown (null) when Redis does not answer: Redis being down is judged by the API level, not billing's.
+    Future<StripeHealth.Counts> payments = stripe == null ? Future.succeededFuture(null)
+        : stripe.recent().timeout(Dependencies.TIMEOUT_MS, TimeUnit.MILLISECONDS)
+            .otherwise((StripeHealth.Counts) null);
+    return Future.all(reachable, payments).map(v -> sample(reachable.result(), payments.result()));
   }
 
-  private LiveSample sample(Dependencies.Reachable reachable) {
+  private LiveSample sample(Dependencies.Reachable reachable, StripeHealth.Counts payments) {
     Instant at = Instant.now();
     // The recorder gets what was counted since the last sample; the live levels weigh the last minute.
     Map<String, TrafficCounts.Counts> delta = traffic.drain();
@@ -120,13 +132,22 @@ final class LiveStatus {
     components.put(Service.API.component(), new Observation(!reachable.postgres() ? StatusLevel.MAJOR_OUTAGE
         : !reachable.redis() ? StatusLevel.PARTIAL_OUTAGE : StatusLevel.OPERATIONAL, 0, 0));
     boolean writerBehind = writerBehind();
+    String stripeFailing = stripeFailing(payments);
     components.put(Service.BILLING.component(), new Observation(!reachable.postgres() ? StatusLevel.MAJOR_OUTAGE
+        : stripeFailing != null ? StatusLevel.PARTIAL_OUTAGE
         : writerBehind ? StatusLevel.DEGRADED_PERFORMANCE : StatusLevel.OPERATIONAL, 0, 0));
     if (writerBehind) {
+      long lag = writer.lagMillis();
       troubles.put("usage_writer", new Trouble("usage_writer", "Usage and charges are recorded late",
           "The usage writer is behind: " + writer.queueLength() + " usage events waiting, the oldest "
-              + writer.lagMillis() / 1000 + " s old. Requests are served and will all be billed.",
-          "medium", List.of(Service.BILLING.id()), List.of()));
+              + lag / 1000 + " s old. Requests are served and will all be billed.",
+          "medium", List.of(Service.BILLING.id()), List.of(),
+          writer.oldestWaitingAt() == 0 ? null : Instant.ofEpochMilli(writer.oldestWaitingAt())));
+    }
+    if (stripeFailing != null) {
+      troubles.put("billing:stripe", new Trouble("billing:stripe", "Payments are failing",
+          stripeFailing + " Top-ups, automatic recharges and plan changes may not go through; API requests are"
+              + " served.", "high", List.of(Service.BILLING.id()), List.of(), null));
     }
     JsonArray services = new JsonArray();
     for (Service s : Service.values()) {
@@ -147,6 +168,24 @@ final class LiveStatus {
       }
     }
     return List.of();
+  }
+
+  /** What fails, when Stripe webhook processing or Stripe API calls fail above the thresholds; else null. */
+  private String stripeFailing(StripeHealth.Counts c) {
+    if (c == null) {
+      return null;
+    }
+    long seconds = stripe.windowMs() / 1000;
+    String webhook = failing(c.webhookFailed(), c.webhookOk()) ? c.webhookFailed() + " of "
+        + (c.webhookFailed() + c.webhookOk()) + " Stripe webhook events failed to process in the last " + seconds
+        + " s (Stripe retries them)." : null;
+    String api = failing(c.apiFailed(), c.apiOk()) ? c.apiFailed() + " of " + (c.apiFailed() + c.apiOk())
+        + " calls to Stripe failed in the last " + seconds + " s." : null;
+    return webhook == null ? api : api == null ? webhook : webhook + " " + api;
+  }
+
+  private boolean failing(long failed, long ok) {
+    return failed >= settings.billingMinFailures() && failed >= settings.billingFailureRate() * (failed + ok);
   }
 
   private boolean writerBehind() {
@@ -170,7 +209,7 @@ final class LiveStatus {
         : c.errors() + " of " + c.requests() + " recent " + model.id() + " requests failed.";
     Service service = model.kind() == ModelInfo.Kind.CHAT ? Service.CHAT_COMPLETIONS : Service.EMBEDDINGS;
     return new Trouble("model:" + model.id(), model.id() + " is unavailable", detail, "high",
-        List.of(service.id()), List.of(model.id()));
+        List.of(service.id()), List.of(model.id()), null);
   }
 
   static StatusLevel backendLevel(Backend b) {

@@ -2,6 +2,7 @@ package ai.gpt.api.status;
 
 import ai.gpt.api.account.MailLimits;
 import ai.gpt.api.account.SecretBox;
+import ai.gpt.api.billing.stripe.StripeHealth;
 import ai.gpt.api.catalog.Catalog;
 import ai.gpt.api.config.GatewayConfig;
 import ai.gpt.api.config.StatusSettings;
@@ -16,41 +17,48 @@ import io.vertx.sqlclient.Pool;
  * uses, the background monitor to deploy, and the public routes.
  */
 public final class Status {
+  /** How often an idle replica looks for queued subscriber e-mails. */
+  private static final long MAIL_POLL_MS = 1_000;
   private final TrafficCounts traffic;
   private final Incidents incidents;
   private final StatusMonitor monitor;
   private final StatusRoutes routes;
+  private final IncidentMailer mailer;
 
-  private Status(TrafficCounts traffic, Incidents incidents, StatusMonitor monitor, StatusRoutes routes) {
+  private Status(TrafficCounts traffic, Incidents incidents, StatusMonitor monitor, StatusRoutes routes,
+      IncidentMailer mailer) {
     this.traffic = traffic;
     this.incidents = incidents;
     this.monitor = monitor;
     this.routes = routes;
+    this.mailer = mailer;
   }
 
   public static Status create(GatewayConfig config, Pool pool, Redis redis, Catalog catalog,
-      BackendRegistry registry, UsageWriterMetrics writer, Mailer mailer, MailLimits mailLimits) {
+      BackendRegistry registry, UsageWriterMetrics writer, StripeHealth stripe, Mailer mailer, MailLimits mailLimits) {
     StatusSettings settings = config.status();
     TrafficCounts traffic = new TrafficCounts();
-    IncidentMail mail = mail(config, pool, mailer);
-    Incidents incidents = new Incidents(pool, mail, false);
+    IncidentMail mail = new IncidentMail(config.accounts().publicUrl());
+    Incidents incidents = new Incidents(pool, mail);
     LiveStatus live = new LiveStatus(catalog, registry, traffic, new Dependencies(pool, redis), writer,
-        config.billing().enabled(), settings);
+        config.billing().enabled() ? stripe : null, config.billing().enabled(), settings);
     StatusMonitor monitor = new StatusMonitor(live, new MinuteRecorder(pool, settings.retentionDays()),
         new AutoIncidents(pool, mail, settings.incidentAfterSeconds(), settings.incidentUpdateMinutes()),
         new UptimeHistory(pool, settings.minRequests(), settings.errorRate()), incidents, settings);
-    StatusRoutes routes = new StatusRoutes(monitor, subscribers(config, pool), mailLimits,
+    Subscribers subscribers = subscribers(config, pool);
+    StatusRoutes routes = new StatusRoutes(monitor, subscribers, mailLimits,
         config.accounts().clientAddress(), mailer, config.accounts().publicUrl(), settings.cacheMs());
-    return new Status(traffic, incidents, monitor, routes);
+    IncidentMailer sender = new IncidentMailer(pool, subscribers, mailer, config.accounts().publicUrl(),
+        config.replicaName(), MAIL_POLL_MS, settings.mailRetryBaseMs());
+    return new Status(traffic, incidents, monitor, routes, sender);
   }
 
-  /** The incidents store alone, with its subscriber e-mails, for the CLI. */
-  public static Incidents incidents(GatewayConfig config, Pool pool, Mailer mailer) {
-    return new Incidents(pool, mail(config, pool, mailer), true);
-  }
-
-  private static IncidentMail mail(GatewayConfig config, Pool pool, Mailer mailer) {
-    return new IncidentMail(subscribers(config, pool), mailer, config.accounts().publicUrl());
+  /**
+   * The incidents store alone, for the CLI: its changes queue their subscriber e-mails, which the gateways'
+   * {@link IncidentMailer}s send.
+   */
+  public static Incidents incidents(GatewayConfig config, Pool pool) {
+    return new Incidents(pool, new IncidentMail(config.accounts().publicUrl()));
   }
 
   private static Subscribers subscribers(GatewayConfig config, Pool pool) {
@@ -71,5 +79,10 @@ public final class Status {
 
   public StatusRoutes routes() {
     return routes;
+  }
+
+  /** The sender of the queued subscriber e-mails, to deploy on every replica. */
+  public IncidentMailer mailer() {
+    return mailer;
   }
 }

@@ -25,6 +25,7 @@ public final class UsageWriterMetrics {
   private final Timer batchLatency;
   private final AtomicLong queueLength = new AtomicLong();
   private final AtomicLong lagMillis = new AtomicLong();
+  private final AtomicLong oldestWaitingAt = new AtomicLong();
 
   public UsageWriterMetrics(MeterRegistry registry, String consumer) {
     rows = Counter.builder("gptapi_usage_rows_written")
@@ -82,6 +83,7 @@ public final class UsageWriterMetrics {
   void queue(long length, long lagMs) {
     queueLength.set(length);
     lagMillis.set(Math.max(0, lagMs));
+    oldestWaitingAt.set(lagMs > 0 ? System.currentTimeMillis() - lagMs : 0);
   }
 
   public long rowsWritten() {
@@ -110,6 +112,11 @@ public final class UsageWriterMetrics {
 
   public long lagMillis() {
     return lagMillis.get();
+  }
+
+  /** Epoch ms of the oldest usage event not yet written, as of the last probe; 0 when none waits. */
+  public long oldestWaitingAt() {
+    return oldestWaitingAt.get();
   }
 
   public Timer batchLatency() {

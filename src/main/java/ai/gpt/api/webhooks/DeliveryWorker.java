@@ -82,7 +82,7 @@ public final class DeliveryWorker extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    sender = new Sender(vertx, settings.concurrency());
+    sender = new Sender(vertx, settings.concurrency(), WebhookTrust.options(settings.caFile()));
     resolver = new Resolver(vertx, settings.allowLoopback());
     batcher = new OutboxBatcher(pool, settings.giveUpAfterMs());
     backoff = new Backoff(settings.retryBaseMs(), settings.retryMaxMs());

@@ -13,6 +13,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.SocketAddress;
+import io.vertx.core.net.TrustOptions;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -32,11 +33,12 @@ final class Sender {
   private final Vertx vertx;
   private final HttpClient client;
 
-  Sender(Vertx vertx, int concurrency) {
+  /** {@code trust}: the certificates https deliveries accept ({@link WebhookTrust}); null for the system CAs. */
+  Sender(Vertx vertx, int concurrency, TrustOptions trust) {
     this.vertx = vertx;
     this.client = vertx.createHttpClient(new HttpClientOptions()
             .setConnectTimeout((int) WebhookSettings.TIMEOUT_MS).setKeepAlive(true).setForceSni(true)
-            .setVerifyHost(true),
+            .setVerifyHost(true).setTrustOptions(trust),
         new PoolOptions().setHttp1MaxSize(Math.min(concurrency, 16)));
   }
 

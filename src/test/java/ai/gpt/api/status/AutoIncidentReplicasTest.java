@@ -5,11 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.gpt.api.Gateway;
-import ai.gpt.api.config.Env;
-import ai.gpt.api.config.GatewayConfig;
 import ai.gpt.api.testing.FakeLlamaServer;
 import ai.gpt.api.testing.GatewayHarness;
-import ai.gpt.api.testing.GatewayProcess;
 import ai.gpt.api.testing.Sleep;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -18,7 +15,6 @@ import io.vertx.junit5.VertxExtension;
 import io.vertx.sqlclient.Row;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
@@ -28,9 +24,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Two replicas watch the same backend: when it dies, ONE automatic incident opens, dated from the first bad sample,
  * and it is resolved when the backend is back, dated from the first good sample. The replicas are two gateways in
- * this JVM, each with its own pools, health checker, status monitor and ports, sharing PostgreSQL and Redis (a
- * second JVM takes over 30 s to start on a loaded 2-core CI machine; nothing of the status feature is shared
- * in-process).
+ * this JVM ({@link StatusReplicas}).
  */
 @ExtendWith(VertxExtension.class)
 class AutoIncidentReplicasTest {
@@ -71,11 +65,7 @@ class AutoIncidentReplicasTest {
     client = WebClient.create(vertx);
     fake = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options()).await();
     long backend = gw.addBackend("gpt-fast", fake);
-    Map<String, String> envB = new HashMap<>(GatewayProcess.environment("status-replica-b"));
-    envB.putAll(ENV);
-    envB.put("PORT", "0");
-    envB.put("METRICS_PORT", "0");
-    replicaB = Gateway.start(vertx, GatewayConfig.from(Env.of(envB))).await();
+    replicaB = StatusReplicas.start(vertx, "status-replica-b", ENV);
     Sleep.ms(1_000);
     assertEquals(null, incident() == null ? null : incident().getString("auto_subject"),
         "no incident while the backend is healthy");

@@ -32,6 +32,8 @@ class IncidentsApiTest {
   private static final Pattern UNSUBSCRIBE = Pattern.compile("/status/unsubscribe\\?token=([0-9]+-[0-9a-f]+)");
   private ApiClient api;
   private String admin;
+  /** The last audit row before this test: the append-only audit keeps earlier tests' rows, incident ids restart. */
+  private long auditBefore;
 
   @BeforeEach
   void setUp(Vertx vertx) throws Exception {
@@ -40,6 +42,8 @@ class IncidentsApiTest {
     admin = api.signUpAndSignIn("root@example.com");
     api.gateway().pool().query("UPDATE users SET is_admin = true WHERE email = 'root@example.com'").execute()
         .await();
+    auditBefore = api.gateway().pool().query("SELECT COALESCE(max(id), 0) FROM admin_audit").execute().await()
+        .iterator().next().getLong(0);
   }
 
   @AfterEach
@@ -142,7 +146,8 @@ class IncidentsApiTest {
         .getJsonArray("data").size());
     assertEquals(400, api.call(HttpMethod.GET, "/api/admin/incidents?state=all", admin, null).statusCode());
     List<String> actions = api.gateway().pool().preparedQuery("SELECT action FROM admin_audit WHERE target_type ="
-        + " 'incident' AND target_id = $1 ORDER BY id").execute(Tuple.of(String.valueOf(id))).await().stream()
+        + " 'incident' AND target_id = $1 AND id > $2 ORDER BY id").execute(Tuple.of(String.valueOf(id), auditBefore))
+        .await().stream()
         .map(r -> r.getString(0)).toList();
     assertEquals(List.of("incident.open", "incident.update", "incident.resolve"), actions);
 
@@ -192,8 +197,8 @@ class IncidentsApiTest {
         "2026-13-01T00:00:00Z").err().contains("started_at"));
     assertTrue(InProcessCli.run("incident", "list", "--colour", "red").err().contains("Unknown option --colour"));
     long audited = api.gateway().pool().preparedQuery("SELECT count(*) FROM admin_audit WHERE target_type ="
-        + " 'incident' AND target_id = $1 AND admin_user_id IS NULL AND details->>'via' = 'cli'")
-        .execute(Tuple.of(id)).await().iterator().next().getLong(0);
+        + " 'incident' AND target_id = $1 AND admin_user_id IS NULL AND details->>'via' = 'cli' AND id > $2")
+        .execute(Tuple.of(id, auditBefore)).await().iterator().next().getLong(0);
     assertEquals(3, audited);
   }
 

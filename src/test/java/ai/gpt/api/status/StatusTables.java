@@ -16,8 +16,8 @@ final class StatusTables {
     TestServices.ensureDatabase();
     Pool pool = Database.pool(vertx, TestServices.DATABASE_URL, 1);
     try {
-      pool.query("TRUNCATE status_minutes, incident_updates, incidents, status_subscribers RESTART IDENTITY")
-          .execute().await();
+      pool.query("TRUNCATE status_minutes, status_mail_outbox, incident_updates, incidents, status_subscribers"
+          + " RESTART IDENTITY").execute().await();
     } finally {
       pool.close().await();
     }

@@ -124,4 +124,32 @@ class UptimeHistoryTest {
     Object v = json.getValue(field);
     return v == null ? null : new BigDecimal(v.toString()).setScale(3);
   }
+
+  @Test
+  @DisplayName("two replicas' samples of a minute make ONE row: worst level, requests added; rows past retention go")
+  void recordedOncePerClusterWithRetention(Vertx vertx) {
+    Instant now = Instant.now();
+    minute(now.minus(101, ChronoUnit.DAYS).truncatedTo(ChronoUnit.MINUTES), 0, 0, 0);
+    minute(now.minus(99, ChronoUnit.DAYS).truncatedTo(ChronoUnit.MINUTES), 0, 0, 0);
+    MinuteRecorder replicaA = new MinuteRecorder(pool, 100);
+    MinuteRecorder replicaB = new MinuteRecorder(pool, 100);
+    replicaA.record(sample(now, StatusLevel.OPERATIONAL, 7, 1)).await();
+    replicaB.record(sample(now, StatusLevel.PARTIAL_OUTAGE, 5, 2)).await();
+    replicaA.record(sample(now, StatusLevel.OPERATIONAL, 3, 0)).await();
+    var rows = pool.preparedQuery("SELECT minute, level, requests, errors FROM status_minutes WHERE component = $1"
+        + " ORDER BY minute").execute(Tuple.of(component)).await();
+    assertEquals(2, rows.size(), "the 101-day-old row pruned, the 99-day-old one kept, one row for this minute");
+    var current = rows.iterator();
+    current.next();
+    var row = current.next();
+    assertEquals(now.truncatedTo(ChronoUnit.MINUTES), row.getOffsetDateTime("minute").toInstant());
+    assertEquals((short) 2, row.getShort("level"), "the worst level any replica saw");
+    assertEquals(15L, row.getLong("requests"), "every replica's requests added");
+    assertEquals(3L, row.getLong("errors"));
+  }
+
+  private LiveSample sample(Instant at, StatusLevel health, long requests, long errors) {
+    return new LiveSample(at, java.util.Map.of(component, new Observation(health, requests, errors)),
+        new JsonArray(), new JsonArray(), new JsonArray(), java.util.Map.of());
+  }
 }

@@ -196,7 +196,12 @@ public final class GatewayHarness implements AutoCloseable {
   }
 
   public static void awaitTrue(String what, BooleanSupplier condition) {
-    long deadline = System.currentTimeMillis() + 10_000;
+    awaitTrue(what, 10_000, condition);
+  }
+
+  /** Polls the condition until it holds, failing after {@code timeoutMs} (for waits past a lease or a JVM start). */
+  public static void awaitTrue(String what, long timeoutMs, BooleanSupplier condition) {
+    long deadline = System.currentTimeMillis() + timeoutMs;
     while (!condition.getAsBoolean()) {
       if (System.currentTimeMillis() > deadline) {
         throw new AssertionError("Timed out waiting for " + what);

@@ -53,13 +53,14 @@ public final class BillingRoutes implements ApiRoutes {
    *                 the disputes and auto-recharge are added here
    * @param redis    to reload every gateway's keys when a dispute suspends an organization or a subscription moves
    *                 it to another plan
+   * @param health   counts Stripe webhook and API outcomes for the status page's billing level
    */
   public BillingRoutes(Vertx vertx, Pool pool, Redis redis, CreditDebits debits, BillingSettings settings,
-      String publicUrl, Mailer mailer, List<BillingStateSection> sections) {
+      String publicUrl, Mailer mailer, List<BillingStateSection> sections, StripeHealth health) {
     this.settings = settings;
     this.memberships = new Memberships(pool);
     this.links = new BillingLinks(publicUrl);
-    this.stripe = settings.enabled() ? new StripeApi(vertx, settings) : null;
+    this.stripe = settings.enabled() ? new StripeApi(vertx, settings, health) : null;
     this.customers = settings.enabled() ? new StripeCustomers(pool, stripe) : null;
     StripeEvents events = new StripeEvents(pool);
     PlanCatalog plans = new PlanCatalog(pool);
@@ -73,7 +74,7 @@ public final class BillingRoutes implements ApiRoutes {
             new DisputeEvents(events, debits, new DisputedOrgs(pool, events, stripe), redis),
             new SubscriptionEvents(events, plans, subscriptions, redis),
             new InvoiceEvents(events, debits, plans, subscriptions),
-            autoRecharge.paymentIntentEvents())) : null;
+            autoRecharge.paymentIntentEvents()), health) : null;
     List<BillingStateSection> all = new ArrayList<>();
     if (settings.enabled()) {
       all.add(new PaymentsSection(customers, stripe));

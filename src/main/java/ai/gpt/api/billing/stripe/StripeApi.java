@@ -3,6 +3,8 @@ package ai.gpt.api.billing.stripe;
 import ai.gpt.api.config.BillingSettings;
 import ai.gpt.api.error.ApiError;
 import com.stripe.StripeClient;
+import com.stripe.exception.CardException;
+import com.stripe.exception.InvalidRequestException;
 import com.stripe.exception.StripeException;
 import com.stripe.model.checkout.Session;
 import com.stripe.net.RequestOptions;
@@ -30,9 +32,17 @@ public final class StripeApi {
 
   private final Vertx vertx;
   private final StripeClient client;
+  private final StripeHealth health;
 
+  /** Without health counts (the CLI). */
   public StripeApi(Vertx vertx, BillingSettings settings) {
+    this(vertx, settings, null);
+  }
+
+  /** @param health where each call's success or failure is counted for the status page */
+  public StripeApi(Vertx vertx, BillingSettings settings, StripeHealth health) {
     this.vertx = vertx;
+    this.health = health;
     this.client = StripeClient.builder().setApiKey(settings.secretKey()).setApiBase(settings.apiBase())
         .setConnectTimeout(CONNECT_TIMEOUT_MS).setReadTimeout(READ_TIMEOUT_MS).setMaxNetworkRetries(RETRIES)
         .build();
@@ -94,8 +104,20 @@ public final class StripeApi {
     return call(what, () -> call.run(client));
   }
 
+  /**
+   * Whether a failed call says Stripe (or our way to it) is failing, rather than the payer or the request: a
+   * declined card or a refused parameter is Stripe working.
+   */
+  private static boolean unavailable(Throwable err) {
+    return !(err instanceof CardException || err instanceof InvalidRequestException);
+  }
+
   private <T> Future<T> call(String what, Callable<T> blocking) {
-    return vertx.executeBlocking(blocking, false).recover(err -> {
+    return vertx.executeBlocking(blocking, false).onComplete(ar -> {
+      if (health != null) {
+        health.record(StripeHealth.Kind.API, ar.succeeded() || !unavailable(ar.cause()));
+      }
+    }).recover(err -> {
       LOG.warn("Stripe: could not {}: {}", what, err.toString());
       String detail = err instanceof StripeException se && se.getStripeError() != null
           && se.getStripeError().getMessage() != null ? " (" + se.getStripeError().getMessage() + ")" : "";

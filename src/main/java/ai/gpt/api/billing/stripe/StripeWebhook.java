@@ -21,9 +21,13 @@ public final class StripeWebhook {
   private final StripeEvents events;
   private final String secret;
   private final Map<String, StripeEventHandler> handlers = new HashMap<>();
+  private final StripeHealth health;
 
-  public StripeWebhook(Vertx vertx, StripeEvents events, String secret, List<StripeEventHandler> handlers) {
+  /** @param health where each verified event's processing (done or failed) is counted for the status page */
+  public StripeWebhook(Vertx vertx, StripeEvents events, String secret, List<StripeEventHandler> handlers,
+      StripeHealth health) {
     this.vertx = vertx;
+    this.health = health;
     this.events = events;
     this.secret = secret;
     for (StripeEventHandler h : handlers) {
@@ -54,7 +58,8 @@ public final class StripeWebhook {
         throw ApiError.invalidRequest("The body is not a Stripe event.", null);
       }
       return StrictJson.object(body);
-    }, false).compose(this::apply);
+    }, false).compose(event -> apply(event)
+        .onComplete(ar -> health.record(StripeHealth.Kind.WEBHOOK, ar.succeeded())));
   }
 
   private Future<StripeEvents.Outcome> apply(JsonObject event) {
