@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.gpt.api.testing.ApiClient;
 import ai.gpt.api.testing.ChildCommand;
+import ai.gpt.api.testing.FakeLlamaServer;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.sqlclient.Tuple;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -33,6 +35,7 @@ class WebAppBrowserTest {
 
   private ApiClient api;
   private HttpServer mailbox;
+  private FakeLlamaServer llama;
 
   @BeforeEach
   void setUp(Vertx vertx) throws Exception {
@@ -43,18 +46,34 @@ class WebAppBrowserTest {
     Assumptions.assumeTrue(Files.isExecutable(Path.of(CHROMIUM)), "no Chromium at " + CHROMIUM
         + " (apt-get install chromium, or set CHROMIUM)");
     api = ApiClient.start(vertx);
+    // A backend for the Playground and the SDK, slow enough that the page shows the answer arriving token by token.
+    llama = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options().tokenDelayMs(40).defaultTokens(24)).await();
+    api.gateway().addBackend("gpt-fast", llama);
     // GET ?to=&subject= → the newest such e-mail's body (waiting up to 10 s for it), for the script.
+    // GET /credit?to= → $5 of credit for the organization that user owns (as a top-up would), answering its id.
     mailbox = vertx.createHttpServer().requestHandler(req -> vertx.executeBlocking(
-            () -> api.mailTo(req.getParam("to"), req.getParam("subject")))
+            () -> req.path().equals("/credit") ? creditOwnedOrg(req.getParam("to"))
+                : api.mailTo(req.getParam("to"), req.getParam("subject")))
         .onSuccess(body -> req.response().putHeader("content-type", "text/plain").end(body))
         .onFailure(err -> req.response().setStatusCode(404).end(String.valueOf(err.getMessage()))))
         .listen(0, "127.0.0.1").await();
+  }
+
+  private String creditOwnedOrg(String email) {
+    long org = api.gateway().pool().preparedQuery("SELECT m.org_id FROM memberships m JOIN users u ON u.id = m.user_id "
+            + "WHERE u.email = $1 AND m.role = 'owner' ORDER BY m.org_id LIMIT 1")
+        .execute(Tuple.of(email)).await().iterator().next().getLong(0);
+    api.gateway().credit(org, 5_000_000);
+    return Long.toString(org);
   }
 
   @AfterEach
   void tearDown() throws Exception {
     if (mailbox != null) {
       mailbox.close().await();
+    }
+    if (llama != null) {
+      llama.close().await();
     }
     if (api != null) {
       api.close();
