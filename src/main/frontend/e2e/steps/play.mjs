@@ -50,6 +50,7 @@ export async function play({ page, base, mailbox, email, shoot, expectVisible, s
   const stream = await client.chat.completions.create({
     model: "gpt-fast",
     messages: [{ role: "user", content: "Hello from the SDK" }],
+    max_tokens: 8,
     stream: true,
     stream_options: { include_usage: true },
   });
@@ -71,6 +72,7 @@ export async function play({ page, base, mailbox, email, shoot, expectVisible, s
   step("play: the Playground streams an answer with its cost");
   await page.goto(`${base}/dashboard/playground`);
   await expectVisible(page.getByText(/per 1M tokens/), "the model's prices");
+  await page.getByLabel("Max tokens").fill("40");
   await page.getByLabel("Message").fill("Tell me a short story.");
   await page.getByRole("button", { name: "Send", exact: true }).click();
   await expectVisible(page.getByRole("button", { name: "Stop", exact: true }), "the Stop button while it streams");

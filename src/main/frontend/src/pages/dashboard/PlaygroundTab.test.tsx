@@ -56,6 +56,7 @@ describe("Playground tab", () => {
     await screen.findByText(/\$0\.25 in \/ \$0\.50 out per 1M tokens/, {}, { timeout: 10_000 });
     await user.clear(screen.getByLabelText("System prompt"));
     await user.type(screen.getByLabelText("System prompt"), "Answer in French.");
+    await user.type(screen.getByLabelText("Max tokens"), "64");
     await user.type(screen.getByLabelText("Message"), "Say hello{Enter}");
 
     const conversation = screen.getByRole("list", { name: "Conversation" });
@@ -66,10 +67,16 @@ describe("Playground tab", () => {
     const [url, init] = v1.mock.calls[0];
     expect(url).toBe("/v1/chat/completions");
     expect((init.headers as Record<string, string>).Authorization).toBe("Bearer gpt_live_pg_secret");
-    expect(JSON.parse(init.body as string).messages).toEqual([
-      { role: "system", content: "Answer in French." },
-      { role: "user", content: "Say hello" },
-    ]);
+    expect(JSON.parse(init.body as string)).toEqual({
+      model: "gpt-fast",
+      messages: [
+        { role: "system", content: "Answer in French." },
+        { role: "user", content: "Say hello" },
+      ],
+      max_tokens: 64,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
 
     // A second turn sends the whole conversation with the same key.
     await user.type(screen.getByLabelText("Message"), "Again{Enter}");
@@ -77,7 +84,7 @@ describe("Playground tab", () => {
     expect(JSON.parse(v1.mock.calls[1][1].body as string).messages).toHaveLength(4);
     expect(calls.filter((c) => c.url === "/api/orgs/7/playground/session" && c.method === "POST")).toHaveLength(1);
     await waitFor(() => expect(screen.getByTestId("playground-total")).toHaveTextContent("$0.000012"));
-  });
+  }, 60_000);
 
   it("shows a 402 as a clear message and keeps the draft", async () => {
     const user = userEvent.setup();
@@ -94,7 +101,7 @@ describe("Playground tab", () => {
     await user.type(screen.getByLabelText("Message"), "Hi{Enter}");
     expect(await screen.findByRole("alert")).toHaveTextContent("Not enough credit. Insufficient credit: balance $0.00. Add credit in the Billing tab");
     expect(screen.getByLabelText("Message")).toHaveValue("Hi");
-  });
+  }, 60_000);
 
   it("stops a stream with the Stop button", async () => {
     const user = userEvent.setup();
@@ -118,5 +125,5 @@ describe("Playground tab", () => {
     await user.click(screen.getByRole("button", { name: "Stop" }));
     expect(await screen.findByTestId("answer-cost")).toHaveTextContent("stopped");
     expect(screen.getByRole("button", { name: "Send" })).toBeInTheDocument();
-  });
+  }, 60_000);
 });

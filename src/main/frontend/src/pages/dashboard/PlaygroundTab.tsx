@@ -3,6 +3,7 @@ import { SendIcon, SquareIcon, Trash2Icon } from "lucide-react";
 import { type FormEvent, type KeyboardEvent, useEffect, useMemo, useRef, useState } from "react";
 import { Button } from "@/components/ui/button";
 import { Card } from "@/components/ui/card";
+import { FormField } from "@/components/ui/form-field";
 import { Label } from "@/components/ui/label";
 import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "@/components/ui/select";
 import { ApiError } from "@/lib/api";
@@ -34,6 +35,7 @@ export default function PlaygroundTab() {
   const chatModels = useMemo(() => (models.data ?? []).filter((m) => m.type === "chat"), [models.data]);
   const [model, setModel] = useState<string>("");
   const [system, setSystem] = useState("You are a helpful assistant.");
+  const [maxTokens, setMaxTokens] = useState("");
   const [turns, setTurns] = useState<Turn[]>([]);
   const [draft, setDraft] = useState("");
   const [streaming, setStreaming] = useState(false);
@@ -55,6 +57,8 @@ export default function PlaygroundTab() {
       ...turns.map(({ role, content }) => ({ role, content })),
       { role: "user", content: text },
     ];
+    const budget = Number(maxTokens);
+    const request = { model: selected.id, messages: history, ...(maxTokens && Number.isSafeInteger(budget) && budget > 0 ? { max_tokens: budget } : {}) };
     setDraft("");
     setFailure(null);
     setTurns((t) => [...t, { role: "user", content: text }, { role: "assistant", content: "", model: selected.id }]);
@@ -68,12 +72,12 @@ export default function PlaygroundTab() {
     try {
       let result;
       try {
-        result = await streamChat(await playground.key(), selected.id, history, appendToAnswer, controller.signal);
+        result = await streamChat(await playground.key(), request, appendToAnswer, controller.signal);
       } catch (err) {
         // A key revoked meanwhile (a sign-out elsewhere, its expiry): one new key, one retry.
         if (!(err instanceof ApiError && err.status === 401)) throw err;
         playground.drop();
-        result = await streamChat(await playground.key(), selected.id, history, appendToAnswer, controller.signal);
+        result = await streamChat(await playground.key(), request, appendToAnswer, controller.signal);
       }
       // The charge the gateway reports; else the same arithmetic from the tokens and the catalogue's prices.
       const cost = result.costMicros ?? (result.usage ? costMicros(result.usage, selected.pricing) : null);
@@ -134,6 +138,18 @@ export default function PlaygroundTab() {
             <Label htmlFor="playground-system">System prompt</Label>
             <textarea id="playground-system" className={TEXTAREA} rows={4} value={system} onChange={(e) => setSystem(e.target.value)} disabled={streaming} />
           </div>
+          <FormField
+            label="Max tokens"
+            type="number"
+            inputMode="numeric"
+            min={1}
+            step={1}
+            placeholder="Model default"
+            value={maxTokens}
+            onChange={(e) => setMaxTokens(e.target.value)}
+            disabled={streaming}
+            hint="The answer's length limit; the credit held for it depends on it."
+          />
           <div className="flex items-center justify-between gap-2 text-sm">
             <span>
               Conversation cost: <strong data-testid="playground-total">{usd(microsToDecimal(total))}</strong>

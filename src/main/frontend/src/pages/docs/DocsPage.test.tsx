@@ -20,7 +20,7 @@ describe("Docs page", () => {
       for (const [language] of LANGUAGES) expect(s.code[language], `${s.id} in ${language}`).toBeTruthy();
       expect(s.curl_expect.length, s.id).toBeGreaterThan(0);
     }
-  });
+  }, 60_000);
 
   it("switches every section's language at once, remembers it, and copies the shown example", async () => {
     const user = userEvent.setup();
@@ -37,14 +37,14 @@ describe("Docs page", () => {
 
     await user.click(within(chat).getByRole("button", { name: "Copy the Chat completions — Python example" }));
     expect(await navigator.clipboard.readText()).toBe(SECTIONS.find((s) => s.id === "chat")!.code.python);
-  });
+  }, 60_000);
 
   it("shows this site's address in place of the placeholder", () => {
     expect(forSite(`export GPTAPI_BASE_URL="${BASE_URL_PLACEHOLDER}"`, "https://api.example")).toBe('export GPTAPI_BASE_URL="https://api.example"');
     renderDocs();
     const setup = screen.getByRole("region", { name: "Set up" });
     expect(within(setup).getByText(new RegExp(`GPTAPI_BASE_URL="${window.location.origin}"`))).toBeInTheDocument();
-  });
+  }, 60_000);
 
   it("lists the error statuses with their codes", () => {
     renderDocs();
@@ -52,5 +52,5 @@ describe("Docs page", () => {
     for (const code of ["invalid_api_key", "insufficient_quota", "rate_limit_exceeded", "model_not_found"]) {
       expect(within(errors).getByRole("cell", { name: code })).toBeInTheDocument();
     }
-  });
+  }, 60_000);
 });

@@ -26,7 +26,7 @@ describe("streamChat", () => {
       { role: "system" as const, content: "Be brief." },
       { role: "user" as const, content: "Hi" },
     ];
-    const result = await streamChat("gpt_live_pg_secret", "gpt-fast", messages, (d) => deltas.push(d), undefined, fetchFn as unknown as typeof fetch);
+    const result = await streamChat("gpt_live_pg_secret", { model: "gpt-fast", messages, max_tokens: 50 }, (d) => deltas.push(d), undefined, fetchFn as unknown as typeof fetch);
     expect(deltas).toEqual(["Hel", "lo"]);
     expect(result).toEqual({
       content: "Hello",
@@ -38,7 +38,7 @@ describe("streamChat", () => {
     const [url, init] = fetchFn.mock.calls[0] as unknown as [string, RequestInit];
     expect(url).toBe("/v1/chat/completions");
     expect((init.headers as Record<string, string>).Authorization).toBe("Bearer gpt_live_pg_secret");
-    expect(JSON.parse(init.body as string)).toEqual({ model: "gpt-fast", messages, stream: true, stream_options: { include_usage: true } });
+    expect(JSON.parse(init.body as string)).toEqual({ model: "gpt-fast", messages, max_tokens: 50, stream: true, stream_options: { include_usage: true } });
   });
 
   it("turns OpenAI-shaped errors into ApiError with the retry time, and clear messages", async () => {
@@ -49,15 +49,15 @@ describe("streamChat", () => {
           headers: { "content-type": "application/json", ...(retryAfter ? { "retry-after": retryAfter } : {}) },
         }),
       ) as unknown as typeof fetch;
-    const noCredit = await streamChat("k", "gpt-fast", [], () => {}, undefined, refuse(402, "insufficient_quota", "Balance is $0.00.")).catch((e) => e);
+    const noCredit = await streamChat("k", { model: "gpt-fast", messages: [] }, () => {}, undefined, refuse(402, "insufficient_quota", "Balance is $0.00.")).catch((e) => e);
     expect(noCredit).toBeInstanceOf(ApiError);
     expect(describeFailure(noCredit)).toEqual({ title: "Not enough credit", message: "Balance is $0.00. Add credit in the Billing tab, then send again." });
 
-    const limited = await streamChat("k", "gpt-fast", [], () => {}, undefined, refuse(429, "rate_limit_exceeded", "Rate limit reached for requests per minute (org).", "42")).catch((e) => e);
+    const limited = await streamChat("k", { model: "gpt-fast", messages: [] }, () => {}, undefined, refuse(429, "rate_limit_exceeded", "Rate limit reached for requests per minute (org).", "42")).catch((e) => e);
     expect((limited as ApiError).retryAfterSeconds).toBe(42);
     expect(describeFailure(limited)).toEqual({ title: "Rate limit reached", message: "Rate limit reached for requests per minute (org). Retry in 42 s." });
 
-    const down = await streamChat("k", "gpt-fast", [], () => {}, undefined, refuse(503, "model_unavailable", "No backend is available.", "5")).catch((e) => e);
+    const down = await streamChat("k", { model: "gpt-fast", messages: [] }, () => {}, undefined, refuse(503, "model_unavailable", "No backend is available.", "5")).catch((e) => e);
     expect(describeFailure(down)).toEqual({ title: "Model unavailable", message: "No backend is available. Retry in 5 s." });
   });
 });

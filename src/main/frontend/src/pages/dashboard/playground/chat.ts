@@ -29,10 +29,16 @@ interface Chunk {
  * arrives; asks for the usage chunk, which prices the answer. Errors are the gateway's OpenAI-shaped ApiError
  * (status, code, Retry-After); aborting the signal stops the stream (and the gateway stops the backend).
  */
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  /** The answer's token budget; absent: the model's default. */
+  max_tokens?: number;
+}
+
 export async function streamChat(
   key: string,
-  model: string,
-  messages: ChatMessage[],
+  request: ChatRequest,
   onDelta: (text: string) => void,
   signal?: AbortSignal,
   fetchFn: typeof fetch = (...args) => fetch(...args),
@@ -40,7 +46,7 @@ export async function streamChat(
   const response = await fetchFn("/v1/chat/completions", {
     method: "POST",
     headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json", Accept: "text/event-stream" },
-    body: JSON.stringify({ model, messages, stream: true, stream_options: { include_usage: true } }),
+    body: JSON.stringify({ ...request, stream: true, stream_options: { include_usage: true } }),
     signal,
   });
   if (!response.ok || !response.body) {
