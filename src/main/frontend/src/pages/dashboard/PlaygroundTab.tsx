@@ -162,7 +162,7 @@ export default function PlaygroundTab() {
       </Section>
       <Section title="Chat" description="Streamed token by token. Enter sends, Shift+Enter starts a new line.">
         <Card className="grid min-w-0 gap-0 p-0">
-          <ol aria-label="Conversation" aria-live="polite" className="grid max-h-[60vh] min-h-48 gap-3 overflow-y-auto p-4">
+          <ol aria-label="Conversation" aria-live="polite" className="grid max-h-[60vh] min-h-48 content-start gap-3 overflow-y-auto p-4">
             {turns.length === 0 && <li className="text-muted-foreground text-sm">Ask anything to start.</li>}
             {turns.map((turn, i) => (
               <li key={i} className={cn("grid gap-1", turn.role === "user" ? "justify-items-end" : "justify-items-start")}>
