@@ -13,6 +13,7 @@ import { createHmac } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { play } from "./steps/play.mjs";
 
 const BASE = process.env.BASE_URL;
 const MAILBOX = process.env.MAILBOX_URL;
@@ -158,6 +159,8 @@ try {
   await expectVisible(page.getByText("revoked", { exact: true }), "the revoked status");
   const after = await fetch(`${BASE}/v1/models`, { headers: { Authorization: `Bearer ${secret}` } });
   if (after.status !== 401) throw new Error(`the revoked key still works: ${after.status}`);
+
+  await play({ page, base: BASE, mailbox: MAILBOX, email, shoot, expectVisible, step });
 
   for (const tab of ["usage", "limits", "organization", "security", "billing"]) {
     step(`dashboard tab ${tab}`);

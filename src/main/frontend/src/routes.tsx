@@ -10,6 +10,7 @@ const ResetPasswordPage = lazy(() => import("@/pages/links/ResetPasswordPage"));
 const InvitePage = lazy(() => import("@/pages/links/InvitePage"));
 const SignInPage = lazy(() => import("@/pages/links/SignInPage"));
 const ComingPage = lazy(() => import("@/pages/ComingPage"));
+const DocsPage = lazy(() => import("@/pages/docs/DocsPage"));
 const NotFoundPage = lazy(() => import("@/pages/NotFoundPage"));
 
 /**
@@ -31,7 +32,7 @@ export function AppRoutes() {
         <Route path="signin" element={<SignInPage modal="signin" />} />
         <Route path="signup" element={<SignInPage modal="signup" />} />
         <Route path="status" element={<ComingPage title="Status" what="Live service and server status with recent incidents." />} />
-        <Route path="docs" element={<ComingPage title="Documentation" what="Guides with examples in curl, Python, Node, Java and Go." reference />} />
+        <Route path="docs" element={<DocsPage />} />
         <Route path="admin/*" element={<ComingPage title="Admin console" what="Users, organizations, credits, models, backends, incidents and the audit log." />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>

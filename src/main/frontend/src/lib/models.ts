@@ -9,7 +9,12 @@ export interface PublicModel {
   name: string;
   type: "chat" | "embedding";
   context_length: number;
-  pricing: { input_per_1m_tokens: string; output_per_1m_tokens: string };
+  pricing: {
+    input_per_1m_tokens: string;
+    output_per_1m_tokens: string;
+    input_per_1m_tokens_micros: number;
+    output_per_1m_tokens_micros: number;
+  };
 }
 
 export function usePublicModels() {

@@ -17,7 +17,7 @@ export const TABS = [
   { path: "billing", title: "Billing", coming: "Balance, ledger, transfers, top-ups through Stripe Checkout, auto-recharge, invoices and receipts." },
   { path: "organization", title: "Organization", page: lazy(() => import("./OrganizationTab")) },
   { path: "security", title: "Security", page: lazy(() => import("./SecurityTab")) },
-  { path: "playground", title: "Playground", coming: "Chat with any model your organization may use, streamed, with the cost of each answer." },
+  { path: "playground", title: "Playground", page: lazy(() => import("./PlaygroundTab")) },
   { path: "webhooks", title: "Webhooks", coming: "Notifications of incidents and account events to your endpoints." },
 ] as const;
 

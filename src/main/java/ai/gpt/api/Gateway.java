@@ -57,6 +57,7 @@ import ai.gpt.api.metering.Metering;
 import ai.gpt.api.orgs.Memberships;
 import ai.gpt.api.orgs.OrgRoutes;
 import ai.gpt.api.orgs.OrgStore;
+import ai.gpt.api.playground.PlaygroundRoutes;
 import ai.gpt.api.reports.LimitsReport;
 import ai.gpt.api.reports.UsageRoutes;
 import ai.gpt.api.usage.DirectUsageWriter;
@@ -182,6 +183,7 @@ public final class Gateway {
               redis, attempts.result(), accountConfig.publicUrl(), BillingRoutes.publicConfig(config.billing())),
           new OrgRoutes(new OrgStore(pool), new Memberships(pool), mailer, mailLimits, accountConfig.publicUrl()),
           new KeyRoutes(pool, redis, new KeyHasher(config.keyPepper())),
+          new PlaygroundRoutes(pool, redis, new KeyHasher(config.keyPepper()), attempts.result()),
           new CreditRoutes(pool, debits.result()),
           billing,
           new PlanRoutes(new PlanCatalog(pool)),

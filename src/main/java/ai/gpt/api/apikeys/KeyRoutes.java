@@ -44,7 +44,9 @@ public final class KeyRoutes implements ApiRoutes {
   private static final String INSERT = "INSERT INTO api_keys (public_id, secret_hash, name, org_id, allowed_models, "
       + "expires_at, rpm, rph, rpd, tpm, tph, tpd, concurrency) VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, "
       + "$8::bigint, $9::bigint, $10::bigint, $11::bigint, $12::bigint, $13::int) RETURNING " + COLUMNS;
-  private static final String LIST = "SELECT " + COLUMNS + " FROM api_keys WHERE org_id = $1 ORDER BY id";
+  /** The keys customers manage: the Playground's short-lived keys are not listed (usage shows them). */
+  private static final String LIST = "SELECT " + COLUMNS + " FROM api_keys WHERE org_id = $1 AND kind = 'standard' "
+      + "ORDER BY id";
   private static final String STATUS = "SELECT status FROM api_keys WHERE org_id = $1 AND public_id = $2";
   private static final String REVOKE = "UPDATE api_keys SET status = 'revoked' WHERE org_id = $1 AND public_id = $2 "
       + "RETURNING " + COLUMNS;

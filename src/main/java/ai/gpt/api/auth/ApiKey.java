@@ -11,6 +11,7 @@ import java.util.Set;
  * @param orgLimits     the organization's effective limits (its own values over its plan's)
  * @param keyLimits     the key's own narrower limits; its concurrency defaults to the organization's
  * @param suspended     the organization has an open payment dispute: its API access is suspended
+ * @param playground    a short-lived key the dashboard's Playground minted: it may only chat (and list models)
  */
 public record ApiKey(
     long id,
@@ -23,7 +24,8 @@ public record ApiKey(
     Set<String> allowedModels,
     Limits orgLimits,
     Limits keyLimits,
-    boolean suspended) {
+    boolean suspended,
+    boolean playground) {
 
   public boolean usable(Instant now) {
     return "active".equals(status) && (expiresAt == null || expiresAt.isAfter(now));

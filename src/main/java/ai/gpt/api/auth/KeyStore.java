@@ -37,7 +37,7 @@ public final class KeyStore {
              COALESCE(o.tpm, p.tpm) AS o_tpm, COALESCE(o.tph, p.tph) AS o_tph, COALESCE(o.tpd, p.tpd) AS o_tpd,
              COALESCE(o.concurrency, p.concurrency) AS o_concurrency,
              k.rpm AS k_rpm, k.rph AS k_rph, k.rpd AS k_rpd, k.tpm AS k_tpm, k.tph AS k_tph, k.tpd AS k_tpd,
-             k.concurrency AS k_concurrency,
+             k.concurrency AS k_concurrency, k.kind = 'playground' AS playground,
              EXISTS (SELECT 1 FROM stripe_disputes d WHERE d.org_id = o.id AND d.closed_at IS NULL) AS suspended
         FROM api_keys k JOIN organizations o ON o.id = k.org_id JOIN plans p ON p.id = o.plan_id
        WHERE k.public_id = $1""";
@@ -123,7 +123,8 @@ public final class KeyStore {
         : orgConcurrency == null ? keyConcurrency : (Integer) Math.min(keyConcurrency, orgConcurrency);
     return new ApiKey(r.getLong("id"), r.getString("public_id"), r.getString("secret_hash"), r.getLong("org_id"),
         r.getString("org_name"), r.getString("status"), expiresAt, allowed,
-        limits(r, "o_", null), limits(r, "k_", concurrency), r.getBoolean("suspended"));
+        limits(r, "o_", null), limits(r, "k_", concurrency), r.getBoolean("suspended"),
+        r.getBoolean("playground"));
   }
 
   private static Limits limits(Row r, String prefix, Integer concurrency) {

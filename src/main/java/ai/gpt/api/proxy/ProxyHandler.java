@@ -63,6 +63,11 @@ public final class ProxyHandler implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     ApiKey key = AuthHandler.key(ctx);
+    if (key.playground() && endpoint != Endpoint.CHAT) {
+      ctx.fail(ApiError.of(403, "key_scope", "This Playground key may only call /v1/chat/completions and "
+          + "/v1/models; create an API key for " + endpoint.path() + ".", null));
+      return;
+    }
     Buffer body = ctx.body().buffer();
     if (body == null || body.length() <= INLINE_PARSE_BYTES) {
       admit(ctx, key, preparer.prepare(endpoint, body, key));

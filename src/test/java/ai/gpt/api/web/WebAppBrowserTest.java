@@ -4,18 +4,23 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.gpt.api.testing.ApiClient;
 import ai.gpt.api.testing.ChildCommand;
+import ai.gpt.api.testing.FakeLlamaServer;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.sqlclient.Tuple;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
@@ -33,6 +38,7 @@ class WebAppBrowserTest {
 
   private ApiClient api;
   private HttpServer mailbox;
+  private FakeLlamaServer llama;
 
   @BeforeEach
   void setUp(Vertx vertx) throws Exception {
@@ -43,18 +49,36 @@ class WebAppBrowserTest {
     Assumptions.assumeTrue(Files.isExecutable(Path.of(CHROMIUM)), "no Chromium at " + CHROMIUM
         + " (apt-get install chromium, or set CHROMIUM)");
     api = ApiClient.start(vertx);
+    // A backend for the Playground and the SDK, slow enough that the page shows the answer arriving token by token.
+    llama = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options().tokenDelayMs(50)).await();
+    api.gateway().addBackend("gpt-fast", llama);
     // GET ?to=&subject= → the newest such e-mail's body (waiting up to 10 s for it), for the script.
-    mailbox = vertx.createHttpServer().requestHandler(req -> vertx.executeBlocking(
-            () -> api.mailTo(req.getParam("to"), req.getParam("subject")))
+    // GET /credit?to= → $5 of credit for the organization that user owns (as a top-up would), answering its id.
+    mailbox = vertx.createHttpServer().requestHandler(req -> (req.path().equals("/credit")
+            ? creditOwnedOrg(req.getParam("to"))
+            : vertx.executeBlocking(() -> api.mailTo(req.getParam("to"), req.getParam("subject"))))
         .onSuccess(body -> req.response().putHeader("content-type", "text/plain").end(body))
         .onFailure(err -> req.response().setStatusCode(404).end(String.valueOf(err.getMessage()))))
         .listen(0, "127.0.0.1").await();
+  }
+
+  private Future<String> creditOwnedOrg(String email) {
+    return api.gateway().pool().preparedQuery("INSERT INTO credit_ledger (org_id, amount_micros, kind, reason, "
+            + "idempotency_key) SELECT m.org_id, 5000000, 'credit', 'e2e', 'e2e-credit-' || m.org_id "
+            + "FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = $1 AND m.role = 'owner' "
+            + "RETURNING org_id")
+        .execute(Tuple.of(email))
+        .compose(rows -> rows.size() == 1 ? Future.succeededFuture(rows.iterator().next().getLong(0).toString())
+            : Future.failedFuture("no organization owned by " + email));
   }
 
   @AfterEach
   void tearDown() throws Exception {
     if (mailbox != null) {
       mailbox.close().await();
+    }
+    if (llama != null) {
+      llama.close().await();
     }
     if (api != null) {
       api.close();
@@ -65,6 +89,7 @@ class WebAppBrowserTest {
   @DisplayName("in Chromium: landing with prices, sign up in the modal, verify from the e-mail, a red toast for a "
       + "wrong password, sign in, reload signed in, create a key (secret once) that works on /v1, revoke it through "
       + "Confirm Action, every tab, 2FA QR code, dark theme; no console error, no horizontal scroll at 390 px")
+  @Timeout(value = JOURNEY_TIMEOUT_SECONDS + 60, unit = TimeUnit.SECONDS) // the child's own limit comes first
   void newUserJourney() throws Exception {
     Map<String, String> env = Map.of(
         // localhost, not 127.0.0.1: the refresh cookie is Secure, which browsers accept over http only there.
