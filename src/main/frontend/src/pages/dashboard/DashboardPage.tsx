@@ -14,11 +14,11 @@ export const TABS = [
   { path: "keys", title: "API keys", page: lazy(() => import("./KeysTab")) },
   { path: "usage", title: "Usage", page: lazy(() => import("./UsageTab")) },
   { path: "limits", title: "Limits", page: lazy(() => import("./LimitsTab")) },
-  { path: "billing", title: "Billing", coming: "Balance, ledger, transfers, top-ups through Stripe Checkout, auto-recharge, invoices and receipts." },
+  { path: "billing", title: "Billing", page: lazy(() => import("./BillingTab")) },
   { path: "organization", title: "Organization", page: lazy(() => import("./OrganizationTab")) },
   { path: "security", title: "Security", page: lazy(() => import("./SecurityTab")) },
   { path: "playground", title: "Playground", coming: "Chat with any model your organization may use, streamed, with the cost of each answer." },
-  { path: "webhooks", title: "Webhooks", coming: "Notifications of incidents and account events to your endpoints." },
+  { path: "webhooks", title: "Webhooks", page: lazy(() => import("./WebhooksTab")) },
 ] as const;
 
 /** A signed-out visit (a bookmark, or just signed out): asks, without popping a dialog over the page. */
