@@ -61,8 +61,13 @@ function useReturnFromStripe(onPaid: () => void) {
   }, [params, setParams, me, org, selectOrg, queries, onPaid]);
 }
 
-/** Polls while credit is on its way; says so once it has arrived. */
+/**
+ * Polls the balance (and the ledger, by the caller) while credit is on its way; once it has arrived, says so and
+ * reads the ledger and the billing state again (payments come from Stripe, so the state is not polled).
+ */
 function useAwaitedCredit() {
+  const { key } = useOrgApi();
+  const queries = useQueryClient();
   const [until, setUntil] = useState(0);
   const baseline = useRef<number | null>(null);
   const polling = until > 0;
@@ -79,8 +84,10 @@ function useAwaitedCredit() {
     else if (current !== baseline.current && balance.data) {
       toast("good", "Credit added", `Your balance is now ${usd(balance.data.balance_usd)}.`);
       setUntil(0);
+      void queries.invalidateQueries({ queryKey: key("billing") });
+      void queries.invalidateQueries({ queryKey: key("ledger") }); // its last poll may have come just before
     }
-  }, [polling, current, balance.data]);
+  }, [polling, current, balance.data, queries, key]);
   const start = useCallback(() => {
     baseline.current = null;
     setUntil(Date.now() + AWAIT_CREDIT_MS);
@@ -95,7 +102,7 @@ export default function BillingTab() {
   const admin = canManage(org.role);
   const { balance, polling, start } = useAwaitedCredit();
   useReturnFromStripe(start);
-  const state = useBillingState(billingOn, polling ? POLL_MS : false);
+  const state = useBillingState(billingOn);
   const [opening, setOpening] = useState(false);
   const portal = async () => {
     setOpening(true);

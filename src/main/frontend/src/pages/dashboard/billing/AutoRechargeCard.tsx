@@ -29,7 +29,9 @@ export function AutoRechargeCard({ settings, canEdit }: { settings: AutoRecharge
   return (
     <Card>
       <CardHeader>
-        <CardTitle>Auto-recharge</CardTitle>
+        <CardTitle>
+          <h3>Auto-recharge</h3>
+        </CardTitle>
         <CardDescription>
           Charges the card saved by your last top-up when the balance falls below the threshold, at most {settings.cap.max_per_day} times a day (
           {settings.cap.used_last_24h} in the last 24 hours).

@@ -37,7 +37,9 @@ export function TopUpCard({ topup }: { topup: NonNullable<PublicConfig["topup"]>
   return (
     <Card>
       <CardHeader>
-        <CardTitle>Add credit</CardTitle>
+        <CardTitle>
+          <h3>Add credit</h3>
+        </CardTitle>
         <CardDescription>
           Pay by card with Stripe Checkout ({usd(topup.min_usd)} to {usd(topup.max_usd)}). The credit arrives once Stripe confirms the payment; the card is
           saved for auto-recharge.

@@ -68,7 +68,9 @@ export function TransferCard() {
   return (
     <Card>
       <CardHeader>
-        <CardTitle>Transfer credit</CardTitle>
+        <CardTitle>
+          <h3>Transfer credit</h3>
+        </CardTitle>
         <CardDescription>Pay for another organization's usage from this balance.</CardDescription>
       </CardHeader>
       <CardContent>

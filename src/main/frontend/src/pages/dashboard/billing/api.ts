@@ -111,14 +111,9 @@ interface LedgerPage {
 }
 
 /** GET …/billing: asked only when billing is on (it answers 503 billing_disabled otherwise). */
-export function useBillingState(enabled: boolean, refetchInterval: number | false = false) {
+export function useBillingState(enabled: boolean) {
   const { api, path, key } = useOrgApi();
-  return useQuery({
-    queryKey: key("billing"),
-    queryFn: () => api.get<BillingState>(path("/billing")),
-    enabled,
-    refetchInterval,
-  });
+  return useQuery({ queryKey: key("billing"), queryFn: () => api.get<BillingState>(path("/billing")), enabled });
 }
 
 /** The plans for sale and the free plan (public). */
