@@ -74,12 +74,16 @@ export async function billui({ page, BASE, shoot, step, expectVisible }) {
   step("billing: top up through Stripe Checkout; the credit comes from the signed webhook");
   await page.goto(`${BASE}/dashboard/billing`);
   await expectVisible(page.getByRole("heading", { name: "Add credit" }), "the top-up card");
-  const checkout = page.waitForResponse((r) => r.url().endsWith("/billing/checkout") && r.request().method() === "POST");
-  const created = checkout.then((r) => r.json()); // {id, url, org_id, amount_micros}: what Stripe's page would show
+  // The session's organization is in the path of the app's request; its id ends FakeStripe's Checkout URL.
+  const checkout = page.waitForRequest((r) => r.url().endsWith("/billing/checkout") && r.method() === "POST");
   let webhook = null;
   await page.route("https://checkout.stripe.com/**", async (route) => {
     // Stripe's hosted page: paid at once. The browser returns first and the webhook follows, as often happens.
-    const session = await created;
+    const session = {
+      id: new URL(route.request().url()).pathname.split("/").pop(),
+      org_id: Number((await checkout).url().match(/\/orgs\/(\d+)\//)[1]),
+      amount_micros: 10_000_000, // the "Add $10.00" button
+    };
     await route.fulfill({
       status: 303,
       headers: { location: `${BASE}/dashboard/billing?org=${session.org_id}&checkout=success&session_id=${session.id}` },

@@ -62,6 +62,7 @@ const LEDGER = {
 
 function server(config: unknown, extra: (method: string, url: string, body: unknown) => [number, unknown] | undefined = () => undefined) {
   let balance = 12_500_000;
+  let ledgerReads = 0;
   return fakeServer((method, url, body) => {
     if (url === "/api/auth/refresh") return [200, SIGNED_IN];
     if (url === "/api/me") return [200, ME];
@@ -74,7 +75,12 @@ function server(config: unknown, extra: (method: string, url: string, body: unkn
       balance = 37_500_000; // the next read sees the webhook's credit
       return [200, { balance_micros: now, balance_usd: (now / 1e6).toFixed(6) }];
     }
-    if (url === "/api/orgs/7/credits/ledger?limit=20") return [200, LEDGER];
+    if (url === "/api/orgs/7/credits/ledger?limit=20") {
+      if (ledgerReads++ === 0) return [200, LEDGER];
+      // The webhook has credited the Checkout session since.
+      const credit = { id: 4, kind: "credit", amount_micros: 25_000_000, amount_usd: "25.000000", reason: "Stripe Checkout cs_1 (pi_1, event evt_1)", request_id: null, created_at: "2026-11-22T10:00:00Z" };
+      return [200, { ...LEDGER, data: [credit, ...LEDGER.data] }];
+    }
     if (url === "/api/orgs/7/credits/ledger?limit=20&before=3")
       return [200, { object: "list", data: [{ ...LEDGER.data[0], id: 2, kind: "credit", amount_usd: "15.000000", reason: "welcome" }], has_more: false, next_before: null }];
     if (url === "/api/orgs/7/billing") return [200, STATE];
@@ -124,12 +130,12 @@ describe("Billing tab", () => {
     expect(calls.find((c) => c.url === "/api/orgs/7/billing/checkout")?.body).toEqual({ usd: "25.000000" });
   });
 
-  it("back from Checkout: a green toast, then the balance is polled until the webhook's credit shows", async () => {
+  it("back from Checkout: a green toast, then balance and ledger are polled until the session's credit shows", async () => {
     const { client } = server(CONFIG_ON);
-    renderApp(<WhenSignedIn><BillingTab /></WhenSignedIn>, { client, path: "/dashboard/billing?org=7&checkout=success" });
+    renderApp(<WhenSignedIn><BillingTab /></WhenSignedIn>, { client, path: "/dashboard/billing?org=7&checkout=success&session_id=cs_1" });
     const toast = await screen.findByText("Payment received");
     expect(toast.closest("[data-kind]")).toHaveAttribute("data-kind", "good");
-    expect(await screen.findByText("Credit added", {}, { timeout: 5_000 })).toBeInTheDocument();
+    expect(await screen.findByText("$25.00 from your payment is on your balance.", {}, { timeout: 5_000 })).toBeInTheDocument();
     expect(screen.getAllByText("$37.50").length).toBeGreaterThan(0);
   });
 

@@ -9,7 +9,7 @@ import { usePublicConfig } from "@/lib/config";
 import { routeError } from "@/lib/errors";
 import { usd } from "@/lib/format";
 import { toast } from "@/lib/toasts";
-import { isUnavailable, stripePage, useBillingState } from "./billing/api";
+import { isUnavailable, stripePage, useBillingState, useLedger } from "./billing/api";
 import { AutoRechargeCard } from "./billing/AutoRechargeCard";
 import { LedgerSection } from "./billing/LedgerSection";
 import { PaymentsSection } from "./billing/PaymentsSection";
@@ -24,11 +24,11 @@ const AWAIT_CREDIT_MS = 60_000;
 const POLL_MS = 2_000;
 
 /**
- * Stripe sends the browser back to /dashboard/billing?org=…&checkout=success|canceled (or subscription=…): says
- * what happened, switches to that org, and reports whether credit is on its way. Returning credits nothing: the
- * signed webhook does, so the caller polls the balance for a while.
+ * Stripe sends the browser back to /dashboard/billing?org=…&checkout=success&session_id=…|canceled (or
+ * subscription=…): says what happened, switches to that org, and hands the paid session to `onPaid`. Returning
+ * credits nothing: the signed webhook does, before or after the browser is back.
  */
-function useReturnFromStripe(onPaid: () => void) {
+function useReturnFromStripe(onPaid: (session: string | null) => void) {
   const [params, setParams] = useSearchParams();
   const { me, org, selectOrg } = useAuth();
   const queries = useQueryClient();
@@ -46,13 +46,13 @@ function useReturnFromStripe(onPaid: () => void) {
     handled.current = true;
     if (checkout === "success") {
       toast("good", "Payment received", "Stripe is confirming it: the credit appears on your balance within a few seconds.");
-      onPaid();
+      onPaid(params.get("session_id"));
     } else if (checkout) {
       toast("neutral", "Checkout canceled", "Nothing was charged.");
     }
     if (subscription === "success") {
       toast("good", "Subscription started", "Your plan and its included credit apply as soon as Stripe confirms the first payment.");
-      onPaid();
+      onPaid(null);
     } else if (subscription) {
       toast("neutral", "Subscription not started", "Nothing was charged.");
     }
@@ -62,36 +62,33 @@ function useReturnFromStripe(onPaid: () => void) {
 }
 
 /**
- * Polls the balance (and the ledger, by the caller) while credit is on its way; once it has arrived, says so and
- * reads the ledger and the billing state again (payments come from Stripe, so the state is not polled).
+ * After a payment, polls the balance and the ledger for a minute; once the ledger shows the Checkout session's
+ * credit (its reason names the session), says so, stops, and reads the billing state again (payments come from
+ * Stripe, so the state is not polled).
  */
 function useAwaitedCredit() {
   const { key } = useOrgApi();
   const queries = useQueryClient();
-  const [until, setUntil] = useState(0);
-  const baseline = useRef<number | null>(null);
-  const polling = until > 0;
+  const [awaited, setAwaited] = useState<{ session: string | null; until: number } | null>(null);
+  const polling = awaited !== null;
   const balance = useBalance(polling ? POLL_MS : false);
-  const current = balance.data?.balance_micros;
+  const ledger = useLedger(polling ? POLL_MS : false);
   useEffect(() => {
-    if (!polling) return;
-    const stop = setTimeout(() => setUntil(0), Math.max(0, until - Date.now()));
+    if (!awaited) return;
+    const stop = setTimeout(() => setAwaited(null), Math.max(0, awaited.until - Date.now()));
     return () => clearTimeout(stop);
-  }, [polling, until]);
+  }, [awaited]);
+  const session = awaited?.session;
+  const credit = session ? ledger.data?.pages[0]?.data.find((e) => e.reason?.includes(session)) : undefined;
   useEffect(() => {
-    if (!polling || current === undefined) return;
-    if (baseline.current === null) baseline.current = current;
-    else if (current !== baseline.current && balance.data) {
-      toast("good", "Credit added", `Your balance is now ${usd(balance.data.balance_usd)}.`);
-      setUntil(0);
-      void queries.invalidateQueries({ queryKey: key("billing") });
-      void queries.invalidateQueries({ queryKey: key("ledger") }); // its last poll may have come just before
-    }
-  }, [polling, current, balance.data, queries, key]);
-  const start = useCallback(() => {
-    baseline.current = null;
-    setUntil(Date.now() + AWAIT_CREDIT_MS);
-  }, []);
+    if (!credit) return;
+    toast("good", "Credit added", `${usd(credit.amount_usd)} from your payment is on your balance.`);
+    setAwaited(null);
+    void queries.invalidateQueries({ queryKey: key("credits") });
+    void queries.invalidateQueries({ queryKey: key("billing") });
+    // Once per credit entry (key() is a new function every render).
+  }, [credit?.id]);
+  const start = useCallback((paid: string | null) => setAwaited({ session: paid, until: Date.now() + AWAIT_CREDIT_MS }), []);
   return { balance, polling, start };
 }
 
