@@ -14,6 +14,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { play } from "./steps/play.mjs";
+import { billui } from "./steps/billui.mjs";
 
 const BASE = process.env.BASE_URL;
 const MAILBOX = process.env.MAILBOX_URL;
@@ -169,6 +170,8 @@ try {
     await page.waitForLoadState("networkidle");
     await shoot(page, `dashboard-${tab}`);
   }
+
+  await billui({ page, BASE, shoot, step, expectVisible });
 
   step("security: 2FA enrolment shows a QR code drawn in the browser");
   await page.goto(`${BASE}/dashboard/security`);

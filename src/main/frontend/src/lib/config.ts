@@ -5,6 +5,8 @@ export interface PublicConfig {
   oauth_providers: string[];
   signup_enabled: boolean;
   billing_enabled?: boolean;
+  /** Checkout top-up amounts as USD decimal strings ("5.00"), when billing is on. */
+  topup?: { min_usd: string; max_usd: string; presets_usd: string[] };
   [key: string]: unknown;
 }
 

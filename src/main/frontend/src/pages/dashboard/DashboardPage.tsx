@@ -6,7 +6,6 @@ import { useAuth } from "@/lib/auth";
 import { useModals } from "@/lib/modals";
 import { cn } from "@/lib/utils";
 import NotFoundPage from "@/pages/NotFoundPage";
-import { ComingTab } from "./ComingTab";
 
 /** The dashboard's tabs, one path each (/dashboard/keys...), in the order the product spec lists them. */
 export const TABS = [
@@ -14,11 +13,11 @@ export const TABS = [
   { path: "keys", title: "API keys", page: lazy(() => import("./KeysTab")) },
   { path: "usage", title: "Usage", page: lazy(() => import("./UsageTab")) },
   { path: "limits", title: "Limits", page: lazy(() => import("./LimitsTab")) },
-  { path: "billing", title: "Billing", coming: "Balance, ledger, transfers, top-ups through Stripe Checkout, auto-recharge, invoices and receipts." },
+  { path: "billing", title: "Billing", page: lazy(() => import("./BillingTab")) },
   { path: "organization", title: "Organization", page: lazy(() => import("./OrganizationTab")) },
   { path: "security", title: "Security", page: lazy(() => import("./SecurityTab")) },
   { path: "playground", title: "Playground", page: lazy(() => import("./PlaygroundTab")) },
-  { path: "webhooks", title: "Webhooks", coming: "Notifications of incidents and account events to your endpoints." },
+  { path: "webhooks", title: "Webhooks", page: lazy(() => import("./WebhooksTab")) },
 ] as const;
 
 /** A signed-out visit (a bookmark, or just signed out): asks, without popping a dialog over the page. */
@@ -67,13 +66,7 @@ export default function DashboardPage() {
         <p className="text-muted-foreground">You are not in any organization yet. Create one in the Organization tab.</p>
       ) : null}
       <Suspense fallback={<PageLoading />}>
-        {"page" in current ? (
-          org || current.path === "organization" || current.path === "security" ? (
-            <current.page />
-          ) : null
-        ) : (
-          <ComingTab title={current.title} what={current.coming} />
-        )}
+        {org || current.path === "organization" || current.path === "security" ? <current.page /> : null}
       </Suspense>
     </div>
   );

@@ -15,7 +15,7 @@ import { dateTime } from "@/lib/format";
 import { useModals } from "@/lib/modals";
 import { usePublicModels } from "@/lib/models";
 import { toast } from "@/lib/toasts";
-import { CopyButton } from "@/pages/landing/CodeSample";
+import { SecretDialog } from "./SecretDialog";
 import { QueryState, Section, useOrgApi } from "./shared";
 
 export interface ApiKey {
@@ -102,28 +102,6 @@ function CreateKeyDialog({ open, onOpenChange, onCreated }: { open: boolean; onO
             </Button>
           </DialogFooter>
         </form>
-      </DialogContent>
-    </Dialog>
-  );
-}
-
-function SecretDialog({ created, onClose }: { created: ApiKey | null; onClose: () => void }) {
-  return (
-    <Dialog open={created !== null} onOpenChange={(o) => !o && onClose()}>
-      <DialogContent>
-        <DialogHeader>
-          <DialogTitle>Your new key</DialogTitle>
-          <DialogDescription>Copy it now: this is the only time it is shown. Store it like a password.</DialogDescription>
-        </DialogHeader>
-        <div className="bg-muted flex items-center gap-2 rounded-md p-2">
-          <code className="flex-1 overflow-x-auto text-sm break-all" data-testid="new-key-secret">
-            {created?.key}
-          </code>
-          {created?.key && <CopyButton text={created.key} label="Copy the key" />}
-        </div>
-        <DialogFooter>
-          <Button onClick={onClose}>I have stored it</Button>
-        </DialogFooter>
       </DialogContent>
     </Dialog>
   );
@@ -275,7 +253,14 @@ export default function KeysTab() {
           setCreated(k);
         }}
       />
-      <SecretDialog created={created} onClose={() => setCreated(null)} />
+      <SecretDialog
+        secret={created?.key ?? null}
+        title="Your new key"
+        description="Copy it now: this is the only time it is shown. Store it like a password."
+        copyLabel="Copy the key"
+        testId="new-key-secret"
+        onClose={() => setCreated(null)}
+      />
       <RenameDialog apiKey={renaming} onClose={() => setRenaming(null)} />
     </Section>
   );

@@ -10,14 +10,20 @@ export function useOrgApi() {
   return { api, org, path: (rest: string) => `/api/orgs/${org.id}${rest}`, key: (...parts: unknown[]) => ["org", org.id, ...parts] };
 }
 
+/** Admins and owners manage the org's keys, money and webhooks; members read. */
+export function canManage(role: string | undefined): boolean {
+  return role === "owner" || role === "admin";
+}
+
 export interface Balance {
   balance_micros: number;
   balance_usd: string;
 }
 
-export function useBalance() {
+/** The org's balance; `refetchInterval` polls it (while a payment's credit is on its way). */
+export function useBalance(refetchInterval: number | false = false) {
   const { api, path, key } = useOrgApi();
-  return useQuery({ queryKey: key("credits"), queryFn: () => api.get<Balance>(path("/credits")) });
+  return useQuery({ queryKey: key("credits"), queryFn: () => api.get<Balance>(path("/credits")), refetchInterval });
 }
 
 export function Stat({ label, value, hint }: { label: string; value: ReactNode; hint?: ReactNode }) {

@@ -8,6 +8,7 @@ import ai.gpt.api.error.ApiError;
 import ai.gpt.api.orgs.Memberships;
 import ai.gpt.api.orgs.Role;
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -43,6 +44,9 @@ public final class WebhookRoutes implements ApiRoutes {
   @Override
   public void mountSignedIn(Router api) {
     String base = "/orgs/:orgId/webhooks";
+    // The types an endpoint may subscribe to, for the web app's form (no organization: the list is the same for all).
+    api.get("/webhooks/event-types").handler(ctx -> Json.send(ctx, 200, new JsonObject().put("object", "list")
+        .put("data", new JsonArray(EventTypes.ALL))));
     api.post(base).handler(this::create);
     api.get(base).handler(ctx -> asAdmin(ctx, orgId -> store.list(orgId)
         .map(data -> new JsonObject().put("object", "list").put("data", data)), 200));

@@ -6,6 +6,7 @@ import ai.gpt.api.testing.ApiClient;
 import ai.gpt.api.testing.ChildCommand;
 import ai.gpt.api.testing.FakeLlamaServer;
 import io.vertx.core.Future;
+import ai.gpt.api.testing.FakeStripe;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.junit5.VertxExtension;
@@ -35,10 +36,12 @@ class WebAppBrowserTest {
   private static final Path FRONTEND = PROJECT.resolve("src/main/frontend");
   private static final String CHROMIUM = System.getenv().getOrDefault("CHROMIUM", "/usr/bin/chromium");
   private static final long JOURNEY_TIMEOUT_SECONDS = 300;
+  private static final String STRIPE_WEBHOOK_SECRET = "whsec_browser_test";
 
   private ApiClient api;
   private HttpServer mailbox;
   private FakeLlamaServer llama;
+  private FakeStripe stripe;
 
   @BeforeEach
   void setUp(Vertx vertx) throws Exception {
@@ -48,7 +51,11 @@ class WebAppBrowserTest {
         "src/main/frontend/node_modules is not installed");
     Assumptions.assumeTrue(Files.isExecutable(Path.of(CHROMIUM)), "no Chromium at " + CHROMIUM
         + " (apt-get install chromium, or set CHROMIUM)");
-    api = ApiClient.start(vertx);
+    stripe = FakeStripe.start(vertx);
+    // Billing on against the fake Stripe (the journey plays Checkout's page and sends its signed webhook), and
+    // webhook deliveries allowed to the journey's receiver on loopback.
+    api = ApiClient.start(vertx, Map.of("STRIPE_SECRET_KEY", "sk_test_browser", "STRIPE_API_BASE", stripe.base(),
+        "STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET, "WEBHOOK_ALLOW_LOOPBACK", "true"));
     // A backend for the Playground and the SDK, slow enough that the page shows the answer arriving token by token.
     llama = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options().tokenDelayMs(50)).await();
     api.gateway().addBackend("gpt-fast", llama);
@@ -83,20 +90,25 @@ class WebAppBrowserTest {
     if (api != null) {
       api.close();
     }
+    if (stripe != null) {
+      stripe.close();
+    }
   }
 
   @Test
   @DisplayName("in Chromium: landing with prices, sign up in the modal, verify from the e-mail, a red toast for a "
       + "wrong password, sign in, reload signed in, create a key (secret once) that works on /v1, revoke it through "
-      + "Confirm Action, every tab, 2FA QR code, dark theme; no console error, no horizontal scroll at 390 px")
-  @Timeout(value = JOURNEY_TIMEOUT_SECONDS + 60, unit = TimeUnit.SECONDS) // the child's own limit comes first
+      + "Confirm Action, every tab, the Playground and the OpenAI SDK, a Checkout top-up, a credit transfer, a "
+      + "webhook test event received signed, 2FA QR code, dark theme; no console error, no horizontal scroll at 390 px")
+  @Timeout(value = JOURNEY_TIMEOUT_SECONDS + 60, unit = TimeUnit.SECONDS) // the journey's own limit, not the default 90 s
   void newUserJourney() throws Exception {
     Map<String, String> env = Map.of(
         // localhost, not 127.0.0.1: the refresh cookie is Secure, which browsers accept over http only there.
         "BASE_URL", "http://localhost:" + api.gateway().port(),
         "MAILBOX_URL", "http://127.0.0.1:" + mailbox.actualPort() + "/",
         "CHROMIUM", CHROMIUM,
-        "SCREENSHOTS", PROJECT.resolve("target/e2e-screenshots").toString());
+        "SCREENSHOTS", PROJECT.resolve("target/e2e-screenshots").toString(),
+        "STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET);
     ChildCommand.Result result = ChildCommand.run(FRONTEND, List.of("node", "e2e/journey.mjs"), env,
         JOURNEY_TIMEOUT_SECONDS);
     assertEquals(0, result.exitCode(), "e2e/journey.mjs failed:\n" + result.output());

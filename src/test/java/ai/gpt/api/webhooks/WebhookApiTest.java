@@ -50,6 +50,16 @@ class WebhookApiTest {
   }
 
   @Test
+  @DisplayName("the event types an endpoint may subscribe to are listed for any signed-in user, without webhook.test")
+  void eventTypes() {
+    HttpResponse<Buffer> types = users.call("GET", "/api/webhooks/event-types", ada.token(), null);
+    assertEquals(200, types.statusCode(), types.bodyAsString());
+    assertEquals(new JsonArray(EventTypes.ALL), types.bodyAsJsonObject().getJsonArray("data"));
+    assertFalse(types.bodyAsJsonObject().getJsonArray("data").contains(EventTypes.TEST));
+    assertEquals(401, users.call("GET", "/api/webhooks/event-types", null, null).statusCode());
+  }
+
+  @Test
   @DisplayName("create shows a whsec_ secret once (sealed at rest); get, list, patch, delete never show it")
   void crud() {
     HttpResponse<Buffer> created = users.call("POST", base, ada.token(),
