@@ -13,6 +13,8 @@ import { createHmac } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { axeProblems } from "./axe.mjs";
+import { adminSteps } from "./steps/admin.mjs";
 
 const BASE = process.env.BASE_URL;
 const MAILBOX = process.env.MAILBOX_URL;
@@ -66,6 +68,7 @@ async function shoot(page, name) {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     if (overflow > 1) problems.push(`${name} at ${width}px: the page is ${overflow}px wider than the window`);
     await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: true });
+    for (const p of await axeProblems(page, `${name} at ${width}px`)) problems.push(p);
   }
   await page.setViewportSize({ width: 1280, height: 900 });
 }
@@ -203,9 +206,7 @@ try {
   if (!(await page.evaluate(() => document.documentElement.classList.contains("dark")))) throw new Error("the theme did not stick");
   await shoot(page, "landing-dark");
 
-  step("a page still to come");
-  await page.goto(`${BASE}/status`);
-  await shoot(page, "status");
+  await adminSteps({ browser, page, base: BASE, mailbox: MAILBOX, email, shoot, expectVisible, step, problems });
 } catch (err) {
   await page?.screenshot({ path: join(SHOTS, "failure.png"), fullPage: true }).catch(() => {});
   throw err;

@@ -7,6 +7,7 @@ import ai.gpt.api.testing.ChildCommand;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.sqlclient.Tuple;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -64,9 +65,17 @@ class WebAppBrowserTest {
   @Test
   @DisplayName("in Chromium: landing with prices, sign up in the modal, verify from the e-mail, a red toast for a "
       + "wrong password, sign in, reload signed in, create a key (secret once) that works on /v1, revoke it through "
-      + "Confirm Action, every tab, 2FA QR code, dark theme; no console error, no horizontal scroll at 390 px")
+      + "Confirm Action, every tab, 2FA QR code, dark theme, the status page and its subscription, Contact Us, an "
+      + "admin's deposit through the console; no console error, no axe violation, no horizontal scroll at 390 px")
   void newUserJourney() throws Exception {
+    // The platform admin of e2e/steps/admin.mjs.
+    String adminEmail = "admin-" + System.nanoTime() + "@example.com";
+    api.signUpAndSignIn(adminEmail);
+    api.gateway().pool().preparedQuery("UPDATE users SET is_admin = true WHERE email = $1")
+        .execute(Tuple.of(adminEmail)).await();
     Map<String, String> env = Map.of(
+        "ADMIN_EMAIL", adminEmail,
+        "ADMIN_PASSWORD", ApiClient.PASSWORD,
         // localhost, not 127.0.0.1: the refresh cookie is Secure, which browsers accept over http only there.
         "BASE_URL", "http://localhost:" + api.gateway().port(),
         "MAILBOX_URL", "http://127.0.0.1:" + mailbox.actualPort() + "/",
