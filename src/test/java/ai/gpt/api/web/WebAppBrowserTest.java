@@ -12,11 +12,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
@@ -63,6 +65,7 @@ class WebAppBrowserTest {
   }
 
   @Test
+  @Timeout(value = JOURNEY_TIMEOUT_SECONDS + 60, unit = TimeUnit.SECONDS) // the script has its own deadline
   @DisplayName("in Chromium: landing with prices, sign up in the modal, verify from the e-mail, a red toast for a "
       + "wrong password, sign in, reload signed in, create a key (secret once) that works on /v1, revoke it through "
       + "Confirm Action, every tab, 2FA QR code, dark theme, the status page and its subscription, Contact Us, an "
