@@ -41,7 +41,7 @@ export async function adminSteps({ browser, page, base, mailbox, email, shoot, e
   await shoot(page, "status");
 
   step("status page: subscribe, confirm from the e-mail");
-  await page.getByLabel("E-mail").fill(subscriber);
+  await page.getByRole("textbox", { name: "E-mail" }).fill(subscriber);
   await page.getByRole("button", { name: "Subscribe", exact: true }).click();
   await expectVisible(page.getByText("a confirmation link is on its way"), "the subscribe answer");
   const confirmToken = (await mailTo(mailbox, subscriber, "Confirm your GPT API status subscription")).match(/status\/confirm\?token=([A-Za-z0-9_-]+)/)?.[1];

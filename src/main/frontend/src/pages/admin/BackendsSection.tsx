@@ -46,7 +46,7 @@ function AddBackend() {
       <FormField label="URL" name="url" required placeholder="http://10.0.0.5:8080" error={errors.url} />
       <FormField label="Slots" name="slots" inputMode="numeric" placeholder="4" error={errors.slots} />
       <FormField label="Weight" name="weight" inputMode="numeric" placeholder="1" error={errors.weight} />
-      <Button type="submit" disabled={busy} className="sm:mt-7">
+      <Button type="submit" disabled={busy} className="sm:mt-[1.375rem]">
         Add
       </Button>
     </form>

@@ -73,7 +73,7 @@ export function SearchBox({ label, initial = "", onSearch }: { label: string; in
   );
 }
 
-/** A table that scrolls sideways inside its card on a narrow screen, instead of widening the page. */
+/** A table's card; the table scrolls sideways inside it on a narrow screen, instead of widening the page. */
 export function Scroll({ children }: { children: React.ReactNode }) {
-  return <div className="bg-card min-w-0 overflow-x-auto rounded-xl border">{children}</div>;
+  return <div className="bg-card min-w-0 rounded-xl border">{children}</div>;
 }

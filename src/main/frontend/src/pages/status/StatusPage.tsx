@@ -34,7 +34,7 @@ function Subscribe() {
       ) : (
         <form onSubmit={onSubmit} className="flex flex-wrap items-start gap-2" noValidate>
           <FormField label="E-mail" name="email" type="email" autoComplete="email" required error={errors.email} className="min-w-0 flex-1" />
-          <Button type="submit" disabled={busy} className="mt-7">
+          <Button type="submit" disabled={busy} className="mt-[1.375rem]">
             {busy ? "Subscribing…" : "Subscribe"}
           </Button>
         </form>

@@ -32,7 +32,7 @@ class WebAppBrowserTest {
   private static final Path PROJECT = Path.of(System.getProperty("basedir", System.getProperty("user.dir")));
   private static final Path FRONTEND = PROJECT.resolve("src/main/frontend");
   private static final String CHROMIUM = System.getenv().getOrDefault("CHROMIUM", "/usr/bin/chromium");
-  private static final long JOURNEY_TIMEOUT_SECONDS = 300;
+  private static final long JOURNEY_TIMEOUT_SECONDS = 600;
 
   private ApiClient api;
   private HttpServer mailbox;
