@@ -9,8 +9,11 @@ const VerifyPage = lazy(() => import("@/pages/links/VerifyPage"));
 const ResetPasswordPage = lazy(() => import("@/pages/links/ResetPasswordPage"));
 const InvitePage = lazy(() => import("@/pages/links/InvitePage"));
 const SignInPage = lazy(() => import("@/pages/links/SignInPage"));
-const ComingPage = lazy(() => import("@/pages/ComingPage"));
 const DocsPage = lazy(() => import("@/pages/docs/DocsPage"));
+const StatusPage = lazy(() => import("@/pages/status/StatusPage"));
+const StatusLinkPage = lazy(() => import("@/pages/status/StatusLinkPage"));
+const AdminPage = lazy(() => import("@/pages/admin/AdminPage"));
+const OAuthErrorPage = lazy(() => import("@/pages/oauth/OAuthErrorPage"));
 const NotFoundPage = lazy(() => import("@/pages/NotFoundPage"));
 
 /**
@@ -31,9 +34,13 @@ export function AppRoutes() {
         <Route path="invite" element={<InvitePage />} />
         <Route path="signin" element={<SignInPage modal="signin" />} />
         <Route path="signup" element={<SignInPage modal="signup" />} />
-        <Route path="status" element={<ComingPage title="Status" what="Live service and server status with recent incidents." />} />
+        <Route path="status" element={<StatusPage />} />
+        <Route path="status/confirm" element={<StatusLinkPage action="confirm" />} />
+        <Route path="status/unsubscribe" element={<StatusLinkPage action="unsubscribe" />} />
+        <Route path="oauth/error" element={<OAuthErrorPage />} />
         <Route path="docs" element={<DocsPage />} />
-        <Route path="admin/*" element={<ComingPage title="Admin console" what="Users, organizations, credits, models, backends, incidents and the audit log." />} />
+        <Route path="admin" element={<Navigate to="/admin/orgs" replace />} />
+        <Route path="admin/:section" element={<AdminPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

@@ -57,18 +57,3 @@ export function TermsModal() {
     </>
   );
 }
-
-export function ContactModal() {
-  return (
-    <>
-      <DialogHeader>
-        <DialogTitle>Contact Us</DialogTitle>
-        <DialogDescription>Questions, problems, or a request about your data.</DialogDescription>
-      </DialogHeader>
-      <p className="text-sm leading-relaxed">
-        A contact form that reaches the operator is coming. Until then, reach the operator of this GPT API deployment
-        through the address you received with your invitation or invoice.
-      </p>
-    </>
-  );
-}

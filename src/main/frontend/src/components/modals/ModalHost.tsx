@@ -2,7 +2,8 @@ import { Dialog, DialogContent } from "@/components/ui/dialog";
 import { useModals } from "@/lib/modals";
 import { ForgotPasswordModal, SignInModal, SignUpModal, TwoFactorModal } from "./AuthModals";
 import { ConfirmModal } from "./ConfirmModal";
-import { ContactModal, PrivacyModal, TermsModal } from "./LegalModals";
+import { ContactModal } from "./ContactModal";
+import { PrivacyModal, TermsModal } from "./LegalModals";
 
 /** The one dialog of the app; its content follows the open modal. Radix traps focus and closes on Escape. */
 export default function ModalHost() {

@@ -11,7 +11,7 @@ const badgeVariants = cva(
         default: "border-transparent bg-primary text-primary-foreground",
         secondary: "border-transparent bg-secondary text-secondary-foreground",
         destructive: "border-transparent bg-destructive text-white",
-        good: "border-transparent bg-good/15 text-good",
+        good: "border-good/40 bg-good/15 text-foreground",
         warn: "border-transparent bg-warn/20 text-foreground",
         outline: "text-foreground",
       },

@@ -3,7 +3,8 @@ import { cn } from "@/lib/utils";
 
 function Table({ className, ...props }: React.ComponentProps<"table">) {
   return (
-    <div data-slot="table-container" className="relative w-full overflow-x-auto">
+    // Focusable, so a keyboard can scroll a table wider than the screen (axe scrollable-region-focusable).
+    <div data-slot="table-container" tabIndex={0} className="relative w-full overflow-x-auto focus-visible:ring-ring/50 outline-none focus-visible:ring-[3px]">
       <table data-slot="table" className={cn("w-full caption-bottom text-sm", className)} {...props} />
     </div>
   );

@@ -30,7 +30,7 @@ export function CodeSample({ code, highlight, title }: { code: string; highlight
         {title}
         <CopyButton text={code} label={`Copy the ${title} sample`} />
       </figcaption>
-      <pre className="overflow-x-auto p-4 text-[13px] leading-relaxed">
+      <pre tabIndex={0} className="overflow-x-auto p-4 text-[13px] leading-relaxed">
         <code>
           {code.split("\n").map((line, i) => (
             <span key={i} className={line.includes(highlight) ? "bg-primary/15 -mx-4 block px-4" : "block"}>

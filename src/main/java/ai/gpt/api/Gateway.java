@@ -30,6 +30,8 @@ import ai.gpt.api.catalog.CatalogLoader;
 import ai.gpt.api.catalog.PublicModelRoutes;
 import ai.gpt.api.config.AccountConfig;
 import ai.gpt.api.config.GatewayConfig;
+import ai.gpt.api.contact.ContactMessages;
+import ai.gpt.api.contact.ContactRoutes;
 import ai.gpt.api.db.Database;
 import ai.gpt.api.http.ConnectionGuard;
 import ai.gpt.api.http.GatewayContext;
@@ -189,6 +191,8 @@ public final class Gateway {
           new PlanRoutes(new PlanCatalog(pool)),
           new UsageRoutes(pool, new LimitsReport(pool, redis, LimiterSettings.defaults())),
           status.routes(),
+          new ContactRoutes(new ContactMessages(pool), attempts.result(), accountConfig.clientAddress(), mailer,
+              accountConfig.contactEmail()),
           new AdminRoutes(pool, redis, registry, debits.result(), status.incidents()),
           new WebhookRoutes(webhookEndpoints, new Memberships(pool),
               new Resolver(vertx, config.webhooks().allowLoopback()), config.webhooks()),

@@ -42,7 +42,7 @@ public final class Attempts {
   }
 
   /** The counter key part for an e-mail address: hashed, so Redis never holds addresses in clear text. */
-  static String emailKey(String email) {
+  public static String emailKey(String email) {
     return SecretTokens.hash(email.toLowerCase(Locale.ROOT));
   }
 }

@@ -33,6 +33,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Sign-in with Google, GitHub, Facebook and Indeed (authorization code flow, PKCE where the provider supports it).
@@ -53,6 +55,11 @@ public final class OAuthRoutes implements ApiRoutes {
   static final int STARTS_PER_ADDRESS = 30;
   private static final String TAKE = "local v = redis.call('GET', KEYS[1]) "
       + "if v then redis.call('DEL', KEYS[1]) end return v";
+
+  /** The codes of the callback's expected failures; anything else is reported as server_error. */
+  private static final List<String> FAILURE_REASONS = List.of("invalid_state", "oauth_denied",
+      "oauth_provider_error", "oauth_email_missing", "oauth_email_not_verified", "oauth_conflict");
+  private static final Logger LOG = LoggerFactory.getLogger(OAuthRoutes.class);
 
   private record Provider(OAuthProvider config, OAuth2Auth auth) {}
 
@@ -139,7 +146,8 @@ public final class OAuthRoutes implements ApiRoutes {
     ctx.response().addCookie(Cookie.cookie(STATE_COOKIE, "").setPath(STATE_PATH).setHttpOnly(true).setSecure(true)
         .setSameSite(CookieSameSite.LAX).setMaxAge(0));
     if (state == null || state.isEmpty() || state.length() > 200) {
-      throw invalidState();
+      failed(ctx, provider, invalidState());
+      return;
     }
     redis.send(Request.cmd(Command.EVAL).arg(TAKE).arg(1).arg(STATE_KEY + SecretTokens.hash(state))).compose(r -> {
       JsonObject pending = r == null ? null : new JsonObject(r.toString());
@@ -169,7 +177,21 @@ public final class OAuthRoutes implements ApiRoutes {
                 publicUrl + "/signin#two_factor_challenge=" + challenge)
             : accounts.startSession(ctx, found.account()).map(json -> publicUrl + "/dashboard")))
         .onSuccess(location -> redirect(ctx, location))
-        .onFailure(ctx::fail);
+        .onFailure(err -> failed(ctx, provider, err));
+  }
+
+  /**
+   * The callback is a browser's page load, not an API call: every failure sends it to the web app's page that
+   * says what happened and what to do ({@code /oauth/error}). The URL carries only a reason from a fixed list and
+   * the provider's name, never the provider's own error text or anything from the request.
+   */
+  private void failed(RoutingContext ctx, Provider provider, Throwable err) {
+    String reason = err instanceof ApiError e && FAILURE_REASONS.contains(e.code())
+        ? e.code().replaceFirst("^oauth_", "") : "server_error";
+    if (reason.equals("server_error")) {
+      LOG.error("OAuth sign-in with {} failed", provider.config().name(), err);
+    }
+    redirect(ctx, publicUrl + "/oauth/error?reason=" + reason + "&provider=" + provider.config().name());
   }
 
   /** The provider's user: stable id, e-mail and whether the provider verified it. */
@@ -277,7 +299,7 @@ public final class OAuthRoutes implements ApiRoutes {
           + "Allow access to your e-mail address, or sign up with e-mail and password.", null);
       case EMAIL_NOT_VERIFIED -> ApiError.of(403, "oauth_email_not_verified", "Your e-mail address at " + title(p)
           + " is not verified. Verify it there first, or sign in with your e-mail and password.", null);
-      case CONFLICT -> ApiError.of(409, "conflict", "Please try signing in again.", null);
+      case CONFLICT -> ApiError.of(409, "oauth_conflict", "Please try signing in again.", null);
     };
   }
 }

@@ -3,6 +3,7 @@ package ai.gpt.api.admin;
 import ai.gpt.api.api.ApiRoutes;
 import ai.gpt.api.billing.CreditDebits;
 import ai.gpt.api.billing.plans.PlanEdits;
+import ai.gpt.api.contact.ContactMessages;
 import ai.gpt.api.routing.BackendRegistry;
 import ai.gpt.api.status.Incidents;
 import io.vertx.ext.web.Router;
@@ -27,6 +28,7 @@ public final class AdminRoutes implements ApiRoutes {
   private final AdminMonitor monitor;
   private final AdminAuditRoutes audit;
   private final AdminIncidentRoutes incidents;
+  private final AdminContactRoutes contact;
 
   /** {@code registry} is this gateway's live backend view, for health in the monitor; null reads the table only. */
   public AdminRoutes(Pool pool, Redis redis, BackendRegistry registry, CreditDebits debits, Incidents incidents) {
@@ -41,6 +43,7 @@ public final class AdminRoutes implements ApiRoutes {
     this.monitor = new AdminMonitor(pool, backendView);
     this.audit = new AdminAuditRoutes(pool);
     this.incidents = new AdminIncidentRoutes(incidents);
+    this.contact = new AdminContactRoutes(new ContactMessages(pool));
   }
 
   @Override
@@ -56,5 +59,6 @@ public final class AdminRoutes implements ApiRoutes {
     monitor.mount(api);
     audit.mount(api);
     incidents.mount(api);
+    contact.mount(api);
   }
 }

@@ -37,6 +37,21 @@ public final class Json {
     return s;
   }
 
+  /**
+   * Required human text (a title, a message), stripped, without control characters other than newlines and tabs,
+   * so nothing stored can rewrite a log line or an e-mail's layout.
+   */
+  public static String text(JsonObject body, String field, int max) {
+    String s = string(body, field, max).strip();
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x20 && c != '\n' && c != '\t' || c == 0x7f) {
+        throw ApiError.invalidRequest("'" + field + "' contains a control character.", field);
+      }
+    }
+    return s;
+  }
+
   /** A required e-mail address field, stripped and lower-cased; 400 naming it unless it looks like one. */
   public static String email(JsonObject body, String field) {
     String email = string(body, field, 254).strip().toLowerCase(Locale.ROOT);

@@ -18,9 +18,11 @@ import java.util.Locale;
  * @param oauth           the enabled OAuth sign-in providers (those with a client id and secret)
  * @param corsOrigins     origins allowed to call /api from a browser (CORS_ORIGINS); empty: none
  * @param clientAddress   the client behind the load balancers listed in TRUSTED_PROXIES (see {@link ClientAddress})
+ * @param contactEmail    where Contact Us messages are e-mailed (CONTACT_EMAIL, else SMTP_FROM); null: stored only
  */
 public record AccountConfig(String jwtSecret, String secretsKey, String publicUrl, Smtp smtp, int accessTtlSeconds,
-    int sessionTtlDays, List<OAuthProvider> oauth, List<String> corsOrigins, ClientAddress clientAddress) {
+    int sessionTtlDays, List<OAuthProvider> oauth, List<String> corsOrigins, ClientAddress clientAddress,
+    String contactEmail) {
 
   /**
    * An OAuth sign-in provider: {@code <NAME>_CLIENT_ID} and {@code <NAME>_CLIENT_SECRET} enable it. Its endpoints
@@ -76,7 +78,19 @@ public record AccountConfig(String jwtSecret, String secretsKey, String publicUr
       smtp = new Smtp(host, port, env.get("SMTP_USERNAME"), env.get("SMTP_PASSWORD"), from);
     }
     return new AccountConfig(secret, secretsKey, publicUrl.replaceAll("/+$", ""), smtp, 900, 30, oauth(env),
-        corsOrigins(env.get("CORS_ORIGINS")), trustedProxies(env.get("TRUSTED_PROXIES")));
+        corsOrigins(env.get("CORS_ORIGINS")), trustedProxies(env.get("TRUSTED_PROXIES")),
+        contactEmail(env, smtp));
+  }
+
+  private static String contactEmail(Env env, Smtp smtp) {
+    String to = env.get("CONTACT_EMAIL");
+    if (to == null) {
+      return smtp == null ? null : smtp.from();
+    }
+    if (!to.matches("[^@\\s]+@[^@\\s]+\\.[^@\\s]+")) {
+      throw new ConfigException("CONTACT_EMAIL", "must be an e-mail address, got '" + to + "'");
+    }
+    return to;
   }
 
   private static ClientAddress trustedProxies(String value) {

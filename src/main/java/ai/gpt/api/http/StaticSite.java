@@ -40,7 +40,7 @@ public final class StaticSite {
    * index.html: a mistyped /dashbord, /favicon.ico or /x.js is a real 404, not a page served as the wrong type.
    */
   static final List<String> APP_ROUTES = List.of("dashboard", "admin", "status", "docs", "verify", "reset",
-      "reset-password", "forgot-password", "invite", "signin", "signup");
+      "reset-password", "forgot-password", "invite", "signin", "signup", "oauth");
   /** What a build with -Dskip.web=true serves in place of the app. */
   private static final String NOT_BUILT = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>GPT API"
       + "</title></head><body><h1>GPT API</h1><p>This build has no web app (it was built with -Dskip.web=true). The API "

@@ -40,21 +40,21 @@ public final class IncidentInput {
     if (status.equals("resolved")) {
       throw ApiError.invalidRequest("A new incident cannot be resolved already; open it, then resolve it.", "status");
     }
-    return new Open(text(body, "title", MAX_TITLE), oneOf(body, "severity", SEVERITIES), status,
-        text(body, "message", MAX_MESSAGE), services(body), names(body, "models", MAX_MODELS),
+    return new Open(Json.text(body, "title", MAX_TITLE), oneOf(body, "severity", SEVERITIES), status,
+        Json.text(body, "message", MAX_MESSAGE), services(body), names(body, "models", MAX_MODELS),
         time(body, "started_at"));
   }
 
   public static Update update(JsonObject body) {
     allowOnly(body, "status", "message", "severity");
-    return new Update(oneOf(body, "status", STATUSES), text(body, "message", MAX_MESSAGE),
+    return new Update(oneOf(body, "status", STATUSES), Json.text(body, "message", MAX_MESSAGE),
         body.getValue("severity") == null ? null : oneOf(body, "severity", SEVERITIES), null);
   }
 
   public static Update resolve(JsonObject body) {
     allowOnly(body, "message", "resolved_at");
     String message = body.getValue("message") == null ? "This incident has been resolved."
-        : text(body, "message", MAX_MESSAGE);
+        : Json.text(body, "message", MAX_MESSAGE);
     return new Update("resolved", message, null, time(body, "resolved_at"));
   }
 
@@ -64,18 +64,6 @@ public final class IncidentInput {
         throw ApiError.invalidRequest("Unknown field '" + f + "'; give " + String.join(", ", fields) + ".", f);
       }
     }
-  }
-
-  /** Required text, stripped, without control characters other than newlines and tabs. */
-  private static String text(JsonObject body, String field, int max) {
-    String s = Json.string(body, field, max).strip();
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c < 0x20 && c != '\n' && c != '\t' || c == 0x7f) {
-        throw ApiError.invalidRequest("'" + field + "' contains a control character.", field);
-      }
-    }
-    return s;
   }
 
   private static String oneOf(JsonObject body, String field, List<String> allowed) {

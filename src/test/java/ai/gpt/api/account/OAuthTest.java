@@ -114,8 +114,7 @@ class OAuthTest {
 
     // Replaying the used callback (state) is refused.
     HttpResponse<Buffer> replay = callback(again);
-    assertEquals(400, replay.statusCode());
-    assertEquals("invalid_state", ApiClient.code(replay));
+    assertErrorPage(replay, "invalid_state", "github");
     assertNull(refreshCookie(replay));
   }
 
@@ -129,9 +128,7 @@ class OAuthTest {
 
     provider.nextUser(subject, email, false);
     HttpResponse<Buffer> refused = callback(authorize("google"));
-    assertEquals(403, refused.statusCode(), refused.bodyAsString());
-    assertEquals("oauth_email_not_verified", ApiClient.code(refused));
-    assertTrue(refused.bodyAsJsonObject().getJsonObject("error").getString("message").contains("not verified"));
+    assertErrorPage(refused, "email_not_verified", "google");
     assertNull(refreshCookie(refused));
     assertEquals(0L, api.gateway().pool().preparedQuery("SELECT count(*) FROM oauth_identities WHERE subject = $1")
         .execute(io.vertx.sqlclient.Tuple.of(subject)).await().iterator().next().getLong(0), "not linked");
@@ -146,18 +143,18 @@ class OAuthTest {
   }
 
   @Test
-  @DisplayName("bad or missing state: 400; a state is bound to its browser; disabled or unknown provider: 404")
+  @DisplayName("bad or missing state: the error page; a state is bound to its browser; disabled or unknown "
+      + "provider: 404")
   void stateAndProviders() {
     provider.nextUser("77", "s-" + UUID.randomUUID() + "@example.com", true);
     Trip trip = authorize("github");
     HttpResponse<Buffer> otherBrowser = api.gateway().client().get(trip.callbackUrl()).followRedirects(false).send().await();
-    assertEquals(400, otherBrowser.statusCode());
-    assertEquals("invalid_state", ApiClient.code(otherBrowser));
-    assertEquals(400, callback(trip).statusCode(), "the state was used up by the first try");
-    assertEquals(400, api.gateway().client().get("/api/auth/oauth/github/callback?code=x&state=forged")
-        .send().await().statusCode());
-    assertEquals(400, api.gateway().client().get("/api/auth/oauth/github/callback?code=x").send().await()
-        .statusCode());
+    assertErrorPage(otherBrowser, "invalid_state", "github");
+    assertErrorPage(callback(trip), "invalid_state", "github"); // the state was used up by the first try
+    assertErrorPage(api.gateway().client().get("/api/auth/oauth/github/callback?code=x&state=forged")
+        .followRedirects(false).send().await(), "invalid_state", "github");
+    assertErrorPage(api.gateway().client().get("/api/auth/oauth/github/callback?code=x").followRedirects(false)
+        .send().await(), "invalid_state", "github");
 
     for (String path : List.of("/api/auth/oauth/facebook/start", "/api/auth/oauth/indeed/start",
         "/api/auth/oauth/nope/start", "/api/auth/oauth/facebook/callback?code=x&state=y")) {
@@ -183,6 +180,32 @@ class OAuthTest {
     assertEquals(429, refused.statusCode(), refused.bodyAsString());
     assertEquals("too_many_attempts", ApiClient.code(refused));
     assertTrue(Long.parseLong(refused.getHeader("Retry-After")) <= 600, refused.getHeader("Retry-After"));
+  }
+
+  @Test
+  @DisplayName("a browser whose sign-in fails lands on the web app's error page with only a reason: consent "
+      + "denied, the provider failing the code exchange")
+  void failuresLandOnTheErrorPage() {
+    provider.nextUser("78", "d-" + UUID.randomUUID() + "@example.com", true);
+    Trip denied = authorize("github");
+    HttpResponse<Buffer> deniedAnswer = callback(new Trip(denied.callbackUrl().replaceFirst("code=[^&]+",
+        "error=access_denied&error_description=The+user+said+no+secret-123"), denied.stateCookie()));
+    assertErrorPage(deniedAnswer, "denied", "github");
+    assertTrue(!deniedAnswer.getHeader("location").contains("secret-123"), "nothing from the provider is echoed");
+    assertNull(refreshCookie(deniedAnswer));
+
+    Trip badCode = authorize("google");
+    HttpResponse<Buffer> failed = callback(new Trip(badCode.callbackUrl().replaceFirst("code=[^&]+", "code=forged"),
+        badCode.stateCookie()));
+    assertErrorPage(failed, "provider_error", "google");
+    assertNull(refreshCookie(failed));
+  }
+
+  /** The 302 to the web app's OAuth error page for this reason, with an empty body. */
+  private static void assertErrorPage(HttpResponse<Buffer> resp, String reason, String providerName) {
+    assertEquals(302, resp.statusCode(), resp.bodyAsString());
+    assertEquals(ApiClient.PUBLIC_URL + "/oauth/error?reason=" + reason + "&provider=" + providerName,
+        resp.getHeader("location"));
   }
 
   @Test

@@ -114,7 +114,7 @@ class StaticSiteTest {
   void appRoutesGetTheIndex() {
     String previousNonce = null;
     for (String path : new String[] {"/", "/dashboard", "/dashboard/keys", "/admin/users", "/status", "/docs",
-        "/verify", "/reset-password", "/invite", "/signin"}) {
+        "/verify", "/reset-password", "/invite", "/signin", "/status/confirm", "/oauth/error"}) {
       var page = get(path + (path.equals("/verify") ? "?token=abc" : ""), null);
       assertEquals(200, page.statusCode(), path);
       assertEquals("text/html; charset=utf-8", page.getHeader("content-type"), path);

@@ -231,4 +231,8 @@ class IncidentsApiTest {
         .getLong(0);
   }
 
-}
+
+  /**
+   * The newest audit row before a test: incident ids restart with each test's clean tables, but the audit log is
+   * append-only and keeps rows of earlier tests' incidents (the browser journey opens one too) under the same ids.
+   */}
