@@ -131,6 +131,23 @@ public record GatewayConfig(
     }
   }
 
+  /** A duration in whole seconds, 0 allowed, at most an hour (a bigger one is a typo for milliseconds). */
+  static long seconds(Env env, String name, long fallback) {
+    String v = env.get(name);
+    if (v == null) {
+      return fallback;
+    }
+    try {
+      long n = Long.parseLong(v);
+      if (n < 0 || n > 3_600) {
+        throw new NumberFormatException();
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new ConfigException(name, "must be a whole number of seconds from 0 to 3600, got '" + v + "'");
+    }
+  }
+
   private static int port(Env env, String name, int fallback) {
     String v = env.get(name);
     if (v == null) {

@@ -18,6 +18,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The public HTTP server: the OpenAI API under /v1 and the web app. One instance runs per event loop, all
@@ -59,6 +60,14 @@ public final class GatewayVerticle extends VerticleBase {
           .requestHandler(router)
           .listen(config.port(), config.host());
     }).onSuccess(s -> server = s);
+  }
+
+  /**
+   * Stops accepting connections and lets the requests and streams in flight finish, for up to {@code graceMs};
+   * whatever is still open then is closed. Idle kept-alive connections close at once.
+   */
+  public Future<Void> shutdown(long graceMs) {
+    return server == null ? Future.succeededFuture() : server.shutdown(graceMs, TimeUnit.MILLISECONDS);
   }
 
   @Override

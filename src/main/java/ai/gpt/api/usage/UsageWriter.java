@@ -71,6 +71,9 @@ public final class UsageWriter extends VerticleBase {
   private long retryTimer = -1;
   private boolean stopping;
   private Promise<Void> drained;
+  /** Set by {@link #flush}: read again at once, and complete it after a read that found nothing new. */
+  private Promise<Void> flushed;
+  private boolean lastReadEmpty;
 
   public UsageWriter(Pool pool, Redis redis, String consumer, UsageWriterSettings settings,
       UsageWriterMetrics metrics) {
@@ -130,6 +133,30 @@ public final class UsageWriter extends VerticleBase {
   }
 
   /**
+   * For a graceful shutdown: reads and writes without pausing until a read finds no event waiting for this
+   * consumer, then completes (the writer keeps running; undeploy it next). Fails at once while PostgreSQL or
+   * Redis fails: the events stay in Redis for another writer or the next start.
+   */
+  public Future<Void> flush() {
+    Promise<Void> promise = Promise.promise();
+    context.runOnContext(v -> {
+      if (flushed != null) {
+        flushed.future().onComplete(promise);
+        return;
+      }
+      flushed = promise;
+      lastReadEmpty = false;
+      if (readTimer >= 0) {
+        vertx.cancelTimer(readTimer);
+        readTimer = -1;
+      }
+      read();
+      settle();
+    });
+    return promise.future();
+  }
+
+  /**
    * Stops reading and completes once the events already read are written and acknowledged (or, while
    * PostgreSQL fails, at once: they stay pending in Redis for the next start or another writer).
    */
@@ -165,6 +192,8 @@ public final class UsageWriter extends VerticleBase {
       return;
     }
     reading = true;
+    // Only a read begun after flush() was called proves nothing is left: an older one may predate the last events.
+    boolean forFlush = flushed != null;
     Future<Void> ready = reader.groupsReady() ? Future.succeededFuture() : reader.ensureGroups();
     onContext(context, ready.compose(v -> reader.read())).onComplete(ar -> {
       reading = false;
@@ -178,11 +207,12 @@ public final class UsageWriter extends VerticleBase {
       }
       incidents.recovered("Redis");
       List<Parsed> entries = ar.result();
+      lastReadEmpty = forFlush && entries.isEmpty();
       queue.add(entries);
       pump();
-      if (stopping) {
+      if (stopping || lastReadEmpty && flushed != null) {
         settle();
-      } else if (entries.size() >= settings.batchSize()) {
+      } else if (entries.size() >= settings.batchSize() || flushed != null) {
         read();
       } else {
         readTimer = vertx.setTimer(settings.flushIntervalMs(), id -> {
@@ -232,6 +262,9 @@ public final class UsageWriter extends VerticleBase {
     if (StepFailure.message(e).startsWith("NOGROUP")) {
       reader.groupsLost();
     }
+    if (flushed != null) {
+      flushed.tryFail(e);
+    }
     if (!failing) {
       failing = true;
       noteFailure(e);
@@ -251,6 +284,9 @@ public final class UsageWriter extends VerticleBase {
   private void settle() {
     if (reading || inFlight > 0 || acking > 0) {
       return;
+    }
+    if (flushed != null && lastReadEmpty && queue.isEmpty()) {
+      flushed.tryComplete();
     }
     if (stopping && (queue.isEmpty() || failing)) {
       if (drained != null) {

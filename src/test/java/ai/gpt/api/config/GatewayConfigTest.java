@@ -116,6 +116,19 @@ class GatewayConfigTest {
   }
 
   @Test
+  @DisplayName("graceful stop: no delay and 30 s of grace by default, whole seconds up to a day, 0 allowed")
+  void shutdownSettings() {
+    HttpSettings defaults = GatewayConfig.from(Env.of(BASE)).http();
+    assertEquals(0, defaults.shutdownDelayMs());
+    assertEquals(30_000, defaults.shutdownGraceMs());
+    assertEquals(5_000, with("SHUTDOWN_DELAY_SECONDS", "5").http().shutdownDelayMs());
+    assertEquals(0, with("SHUTDOWN_GRACE_SECONDS", "0").http().shutdownGraceMs());
+    rejects("SHUTDOWN_DELAY_SECONDS", "-1");
+    rejects("SHUTDOWN_GRACE_SECONDS", "30000"); // milliseconds by mistake
+    rejects("SHUTDOWN_GRACE_SECONDS", "1.5");
+  }
+
+  @Test
   @DisplayName(".env values are read, real environment variables win")
   void dotEnv() throws Exception {
     java.nio.file.Path file = java.nio.file.Files.createTempFile("env", ".env");
