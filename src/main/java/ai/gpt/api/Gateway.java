@@ -59,6 +59,7 @@ import ai.gpt.api.orgs.OrgRoutes;
 import ai.gpt.api.orgs.OrgStore;
 import ai.gpt.api.reports.LimitsReport;
 import ai.gpt.api.reports.UsageRoutes;
+import ai.gpt.api.tracing.Tracing;
 import ai.gpt.api.usage.DirectUsageWriter;
 import ai.gpt.api.usage.QueuedUsageBalance;
 import ai.gpt.api.usage.UsageWriter;
@@ -105,10 +106,11 @@ public final class Gateway {
   private final List<String> deployments;
   private final List<GatewayVerticle> servers;
   private final HttpSettings http;
+  private final Tracing tracing;
 
   private Gateway(Vertx vertx, Pool pool, Redis redis, KeyInvalidations invalidations, LastUsedTracker lastUsed,
       OpsServer ops, Metering metering, UsageWriter writer, List<String> deployments, List<GatewayVerticle> servers,
-      HttpSettings http) {
+      HttpSettings http, Tracing tracing) {
     this.vertx = vertx;
     this.pool = pool;
     this.redis = redis;
@@ -120,6 +122,7 @@ public final class Gateway {
     this.deployments = deployments;
     this.servers = List.copyOf(servers);
     this.http = http;
+    this.tracing = tracing;
   }
 
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config) {
@@ -138,8 +141,9 @@ public final class Gateway {
     List<String> deployments = new ArrayList<>();
     List<GatewayVerticle> servers = new ArrayList<>();
     UsageWriterMetrics writerMetrics = new UsageWriterMetrics(metrics.registry(), config.replicaName());
+    Tracing tracing = Tracing.start(config.tracing());
     UsageWriter writer = new UsageWriter(pool, redis, config.replicaName(), UsageWriterSettings.defaults(),
-        writerMetrics);
+        writerMetrics, tracing);
 
     QueuedUsageBalance balanceLoader = new QueuedUsageBalance(new Ledger(pool), redis);
     Future<Metering> metering = HotBalances.reconcile(redis)
@@ -197,7 +201,7 @@ public final class Gateway {
           accountConfig.clientAddress());
       GatewayContext context = new GatewayContext(config, catalog, registry, auth, metering.result(), metrics,
           apiRoutes, new SessionCheck(accessTokens, sessions), new ConnectionGuard(config.http(), metrics),
-          status.traffic());
+          status.traffic(), tracing);
       return vertx.deployVerticle(new CatalogLoader(pool, Database.connectOptions(config.databaseUrl()), catalog,
               registry))
           .compose(id -> {
@@ -236,7 +240,7 @@ public final class Gateway {
           .map(id -> {
             deployments.add(id);
             return new Gateway(vertx, pool, redis, invalidations, lastUsed, ops, metering.result(), writer,
-                deployments, servers, config.http());
+                deployments, servers, config.http(), tracing);
           });
     });
   }
@@ -299,6 +303,10 @@ public final class Gateway {
         }))
         .compose(v -> step("key invalidation subscriber", invalidations::close))
         .compose(v -> step("redis client", redis::close))
+        .compose(v -> step("span export", () -> vertx.executeBlocking(() -> {
+          tracing.close();
+          return null;
+        })))
         .compose(v -> step("postgres pool", pool::close));
   }
 

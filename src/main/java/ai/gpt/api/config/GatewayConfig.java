@@ -19,6 +19,7 @@ import java.util.List;
  * @param billing      Stripe billing (off without STRIPE_SECRET_KEY)
  * @param status       the status page, uptime history and automatic incidents
  * @param webhooks     webhook delivery (retries, address policy, leases)
+ * @param tracing      OpenTelemetry span export (off without OTEL_EXPORTER_OTLP_ENDPOINT)
  */
 public record GatewayConfig(
     String databaseUrl,
@@ -44,7 +45,8 @@ public record GatewayConfig(
     HttpSettings http,
     BillingSettings billing,
     StatusSettings status,
-    WebhookSettings webhooks) {
+    WebhookSettings webhooks,
+    TracingSettings tracing) {
 
   /** A backend named in BACKENDS: {@code gpt-fast=http://127.0.0.1:8081}. */
   public record BackendSpec(String model, String url) {}
@@ -103,7 +105,8 @@ public record GatewayConfig(
         HttpSettings.from(env),
         BillingSettings.from(env),
         StatusSettings.from(env),
-        WebhookSettings.from(env));
+        WebhookSettings.from(env),
+        TracingSettings.from(env));
   }
 
   public boolean embedded() {

@@ -3,6 +3,7 @@ package ai.gpt.api.usage;
 import static ai.gpt.api.usage.ContextFutures.onContext;
 import static ai.gpt.api.usage.UsageStreams.SHARDS;
 
+import ai.gpt.api.tracing.Tracing;
 import ai.gpt.api.usage.UsageStreamReader.Parsed;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
@@ -50,6 +51,7 @@ public final class UsageWriter extends VerticleBase {
   private final String consumer;
   private final UsageWriterSettings settings;
   private final UsageWriterMetrics metrics;
+  private final Tracing tracing;
   private final WriterIncidents incidents;
   private final ChunkQueue queue;
 
@@ -76,7 +78,7 @@ public final class UsageWriter extends VerticleBase {
   private boolean lastReadEmpty;
 
   public UsageWriter(Pool pool, Redis redis, String consumer, UsageWriterSettings settings,
-      UsageWriterMetrics metrics) {
+      UsageWriterMetrics metrics, Tracing tracing) {
     if (consumer == null || consumer.isBlank()) {
       throw new IllegalArgumentException("consumer name is required");
     }
@@ -85,13 +87,14 @@ public final class UsageWriter extends VerticleBase {
     this.consumer = consumer;
     this.settings = settings;
     this.metrics = metrics;
+    this.tracing = tracing;
     this.incidents = new WriterIncidents(consumer, settings.maxBackoffMs());
     this.queue = new ChunkQueue(settings.batchSize());
   }
 
   /** With meters in a private registry. */
   public UsageWriter(Pool pool, Redis redis, String consumer, UsageWriterSettings settings) {
-    this(pool, redis, consumer, settings, new UsageWriterMetrics(new SimpleMeterRegistry(), consumer));
+    this(pool, redis, consumer, settings, new UsageWriterMetrics(new SimpleMeterRegistry(), consumer), Tracing.OFF);
   }
 
   /** With {@link UsageWriterSettings#defaults()}. */
@@ -115,7 +118,7 @@ public final class UsageWriter extends VerticleBase {
   public Future<?> start() {
     connection = new WriterConnection(redis, context, settings.writeTimeoutMs());
     reader = new UsageStreamReader(connection, consumer, settings.batchSize());
-    store = new ChunkStore(pool, context, settings, metrics);
+    store = new ChunkStore(pool, context, settings, metrics, tracing);
     acknowledger = new ChunkAcknowledger(connection, metrics);
     claimer = new StaleEntryClaimer(connection, reader, consumer, settings);
     trimmer = new StreamTrimmer(connection);
