@@ -30,6 +30,7 @@ import ai.gpt.api.catalog.CatalogLoader;
 import ai.gpt.api.catalog.PublicModelRoutes;
 import ai.gpt.api.config.AccountConfig;
 import ai.gpt.api.config.GatewayConfig;
+import ai.gpt.api.config.HttpSettings;
 import ai.gpt.api.contact.ContactMessages;
 import ai.gpt.api.contact.ContactRoutes;
 import ai.gpt.api.db.Database;
@@ -62,6 +63,7 @@ import ai.gpt.api.orgs.OrgStore;
 import ai.gpt.api.playground.PlaygroundRoutes;
 import ai.gpt.api.reports.LimitsReport;
 import ai.gpt.api.reports.UsageRoutes;
+import ai.gpt.api.tracing.Tracing;
 import ai.gpt.api.usage.DirectUsageWriter;
 import ai.gpt.api.usage.QueuedUsageBalance;
 import ai.gpt.api.usage.UsageWriter;
@@ -75,6 +77,7 @@ import ai.gpt.api.webhooks.WebhookRoutes;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.Router;
 import io.vertx.redis.client.Redis;
@@ -103,22 +106,27 @@ public final class Gateway {
   private final LastUsedTracker lastUsed;
   private final OpsServer ops;
   private final Metering metering;
+  private final UsageWriter writer;
   private final List<String> deployments;
-  private final int port;
-  private final Router router;
+  private final List<GatewayVerticle> servers;
+  private final HttpSettings http;
+  private final Tracing tracing;
 
   private Gateway(Vertx vertx, Pool pool, Redis redis, KeyInvalidations invalidations, LastUsedTracker lastUsed,
-      OpsServer ops, Metering metering, List<String> deployments, int port, Router router) {
+      OpsServer ops, Metering metering, UsageWriter writer, List<String> deployments, List<GatewayVerticle> servers,
+      HttpSettings http, Tracing tracing) {
     this.vertx = vertx;
     this.pool = pool;
     this.redis = redis;
     this.metering = metering;
+    this.writer = writer;
     this.invalidations = invalidations;
     this.lastUsed = lastUsed;
     this.ops = ops;
     this.deployments = deployments;
-    this.port = port;
-    this.router = router;
+    this.servers = List.copyOf(servers);
+    this.http = http;
+    this.tracing = tracing;
   }
 
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config) {
@@ -137,8 +145,9 @@ public final class Gateway {
     List<String> deployments = new ArrayList<>();
     List<GatewayVerticle> servers = new ArrayList<>();
     UsageWriterMetrics writerMetrics = new UsageWriterMetrics(metrics.registry(), config.replicaName());
+    Tracing tracing = Tracing.start(config.tracing());
     UsageWriter writer = new UsageWriter(pool, redis, config.replicaName(), UsageWriterSettings.defaults(),
-        writerMetrics);
+        writerMetrics, tracing);
 
     QueuedUsageBalance balanceLoader = new QueuedUsageBalance(new Ledger(pool), redis);
     Future<Metering> metering = HotBalances.reconcile(redis)
@@ -201,7 +210,7 @@ public final class Gateway {
           accountConfig.clientAddress());
       GatewayContext context = new GatewayContext(config, catalog, registry, auth, metering.result(), metrics,
           apiRoutes, new SessionCheck(accessTokens, sessions), new ConnectionGuard(config.http(), metrics),
-          status.traffic());
+          status.traffic(), tracing);
       return vertx.deployVerticle(new CatalogLoader(pool, Database.connectOptions(config.databaseUrl()), catalog,
               registry))
           .compose(id -> {
@@ -243,24 +252,49 @@ public final class Gateway {
           })
           .map(id -> {
             deployments.add(id);
-            return new Gateway(vertx, pool, redis, invalidations, lastUsed, ops, metering.result(), deployments,
-                servers.get(0).actualPort(), servers.get(0).router());
+            return new Gateway(vertx, pool, redis, invalidations, lastUsed, ops, metering.result(), writer,
+                deployments, servers, config.http(), tracing);
           });
     });
   }
 
   /** The public router (of the first event loop's server; every server has the same routes). */
   public Router router() {
-    return router;
+    return servers.get(0).router();
   }
 
   /** The public port actually bound. */
   public int port() {
-    return port;
+    return servers.get(0).actualPort();
   }
 
   public int metricsPort() {
     return ops.actualPort();
+  }
+
+  /**
+   * The graceful stop (SIGTERM): /ready answers 503 at once; after SHUTDOWN_DELAY_SECONDS the public port stops
+   * accepting and the requests and streams in flight get up to SHUTDOWN_GRACE_SECONDS to finish (each settles
+   * before its response ends); the usage writer then writes what is waiting in the usage streams, and
+   * {@link #close} stops the rest. Nothing is lost if a step runs out of time, only written later (events stay
+   * in Redis for another replica or the next start).
+   */
+  public Future<Void> shutdown() {
+    ops.drain();
+    LOG.info("Draining: /ready answers 503; the port closes in {} ms, then requests in flight get {} ms",
+        http.shutdownDelayMs(), http.shutdownGraceMs());
+    Promise<Void> delay = Promise.promise();
+    if (http.shutdownDelayMs() > 0) {
+      vertx.setTimer(http.shutdownDelayMs(), id -> delay.complete());
+    } else {
+      delay.complete();
+    }
+    return delay.future()
+        .compose(v -> Future.join(servers.stream().map(s -> s.shutdown(http.shutdownGraceMs())).toList()))
+        .<Void>mapEmpty()
+        .otherwiseEmpty()
+        .compose(v -> step("usage flush", writer::flush))
+        .compose(v -> close());
   }
 
   /**
@@ -282,6 +316,10 @@ public final class Gateway {
         }))
         .compose(v -> step("key invalidation subscriber", invalidations::close))
         .compose(v -> step("redis client", redis::close))
+        .compose(v -> step("span export", () -> vertx.executeBlocking(() -> {
+          tracing.close();
+          return null;
+        })))
         .compose(v -> step("postgres pool", pool::close));
   }
 

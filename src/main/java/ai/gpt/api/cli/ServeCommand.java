@@ -9,12 +9,12 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
-import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code serve}: migrate, register BACKENDS, start the gateway and run until stopped. Without DATABASE_URL and
+ * {@code serve}: migrate, register BACKENDS, start the gateway and run until stopped (SIGTERM drains it, see
+ * {@link Gateway#shutdown}). Without DATABASE_URL and
  * REDIS_URL it first starts the embedded local servers and makes a demo organization and key.
  */
 final class ServeCommand {
@@ -51,20 +51,14 @@ final class ServeCommand {
           + "(BACKENDS=gpt-fast=http://127.0.0.1:8081, or 'backend add --model gpt-fast --url ...').");
     }
 
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+    new GracefulStop(() -> {
       LOG.info("Shutting down");
-      gateway.close().eventually(vertx::close).await();
+      gateway.shutdown().eventually(vertx::close).await();
       if (local != null) {
         local.close();
       }
-      stopped.countDown();
-    }));
-    try {
-      stopped.await();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+      LOG.info("Stopped");
+    }).install().awaitStopped();
     return 0;
   }
 

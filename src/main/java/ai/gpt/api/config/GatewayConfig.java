@@ -19,6 +19,7 @@ import java.util.List;
  * @param billing      Stripe billing (off without STRIPE_SECRET_KEY)
  * @param status       the status page, uptime history and automatic incidents
  * @param webhooks     webhook delivery (retries, address policy, leases)
+ * @param tracing      OpenTelemetry span export (off without OTEL_EXPORTER_OTLP_ENDPOINT)
  */
 public record GatewayConfig(
     String databaseUrl,
@@ -44,7 +45,8 @@ public record GatewayConfig(
     HttpSettings http,
     BillingSettings billing,
     StatusSettings status,
-    WebhookSettings webhooks) {
+    WebhookSettings webhooks,
+    TracingSettings tracing) {
 
   /** A backend named in BACKENDS: {@code gpt-fast=http://127.0.0.1:8081}. */
   public record BackendSpec(String model, String url) {}
@@ -103,7 +105,8 @@ public record GatewayConfig(
         HttpSettings.from(env),
         BillingSettings.from(env),
         StatusSettings.from(env),
-        WebhookSettings.from(env));
+        WebhookSettings.from(env),
+        TracingSettings.from(env));
   }
 
   public boolean embedded() {
@@ -128,6 +131,23 @@ public record GatewayConfig(
       return n;
     } catch (NumberFormatException e) {
       throw new ConfigException(name, "must be a positive whole number, got '" + v + "'");
+    }
+  }
+
+  /** A duration in whole seconds, 0 allowed, at most an hour (a bigger one is a typo for milliseconds). */
+  static long seconds(Env env, String name, long fallback) {
+    String v = env.get(name);
+    if (v == null) {
+      return fallback;
+    }
+    try {
+      long n = Long.parseLong(v);
+      if (n < 0 || n > 3_600) {
+        throw new NumberFormatException();
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new ConfigException(name, "must be a whole number of seconds from 0 to 3600, got '" + v + "'");
     }
   }
 

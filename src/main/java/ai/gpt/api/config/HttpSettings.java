@@ -13,9 +13,14 @@ import java.lang.management.ManagementFactory;
  * @param bodyTimeoutMs      a request body must be complete this long after its head (HTTP_BODY_TIMEOUT_MS)
  * @param keepAliveTimeoutMs an idle kept-alive connection is closed after this long without a new request
  *                           (HTTP_KEEPALIVE_TIMEOUT_MS)
+ * @param shutdownDelayMs    on SIGTERM, how long /ready answers 503 while the port still takes new requests, so
+ *                           load balancers stop sending before the port closes (SHUTDOWN_DELAY_SECONDS)
+ * @param shutdownGraceMs    then, how long requests and streams in flight may take to finish before their
+ *                           connections are cut (SHUTDOWN_GRACE_SECONDS)
  */
 public record HttpSettings(
-    String metricsHost, int maxConnections, long headerTimeoutMs, long bodyTimeoutMs, long keepAliveTimeoutMs) {
+    String metricsHost, int maxConnections, long headerTimeoutMs, long bodyTimeoutMs, long keepAliveTimeoutMs,
+    long shutdownDelayMs, long shutdownGraceMs) {
 
   /** Used when the process's descriptor limit cannot be read (not a Unix JVM). */
   static final int FALLBACK_MAX_CONNECTIONS = 10_000;
@@ -28,7 +33,9 @@ public record HttpSettings(
             defaultMaxConnections(fileDescriptorLimit()))),
         GatewayConfig.positiveLong(env, "HTTP_HEADER_TIMEOUT_MS", 10_000),
         GatewayConfig.positiveLong(env, "HTTP_BODY_TIMEOUT_MS", 60_000),
-        GatewayConfig.positiveLong(env, "HTTP_KEEPALIVE_TIMEOUT_MS", 75_000));
+        GatewayConfig.positiveLong(env, "HTTP_KEEPALIVE_TIMEOUT_MS", 75_000),
+        GatewayConfig.seconds(env, "SHUTDOWN_DELAY_SECONDS", 0) * 1000,
+        GatewayConfig.seconds(env, "SHUTDOWN_GRACE_SECONDS", 30) * 1000);
   }
 
   /**

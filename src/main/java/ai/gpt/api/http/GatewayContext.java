@@ -10,6 +10,7 @@ import ai.gpt.api.metrics.GatewayMetrics;
 import ai.gpt.api.routing.BackendRegistry;
 import ai.gpt.api.status.TrafficCounts;
 import java.util.List;
+import ai.gpt.api.tracing.Tracing;
 
 /** The process-wide services every gateway verticle instance shares. All are safe to use from any event loop. */
 public record GatewayContext(
@@ -22,4 +23,5 @@ public record GatewayContext(
     List<ApiRoutes> apiRoutes,
     SessionCheck sessionCheck,
     ConnectionGuard connections,
-    TrafficCounts traffic) {}
+    TrafficCounts traffic,
+    Tracing tracing) {}

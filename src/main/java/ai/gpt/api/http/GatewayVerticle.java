@@ -8,6 +8,8 @@ import ai.gpt.api.proxy.Endpoint;
 import ai.gpt.api.proxy.ModelsHandler;
 import ai.gpt.api.proxy.ProxyHandler;
 import ai.gpt.api.proxy.RequestPreparer;
+import ai.gpt.api.tracing.RequestSpan;
+import ai.gpt.api.tracing.Tracing;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
@@ -18,6 +20,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The public HTTP server: the OpenAI API under /v1 and the web app. One instance runs per event loop, all
@@ -61,6 +64,14 @@ public final class GatewayVerticle extends VerticleBase {
     }).onSuccess(s -> server = s);
   }
 
+  /**
+   * Stops accepting connections and lets the requests and streams in flight finish, for up to {@code graceMs};
+   * whatever is still open then is closed. Idle kept-alive connections close at once.
+   */
+  public Future<Void> shutdown(long graceMs) {
+    return server == null ? Future.succeededFuture() : server.shutdown(graceMs, TimeUnit.MILLISECONDS);
+  }
+
   @Override
   public Future<?> stop() {
     return (server == null ? Future.succeededFuture() : server.close()).eventually(() -> upstreamClient.close());
@@ -90,7 +101,17 @@ public final class GatewayVerticle extends VerticleBase {
     }
     router.route().handler(AccessLog.create(config.jsonLogs(), gateway.metrics(), gateway.traffic()));
 
-    AuthHandler auth = gateway.auth();
+    Tracing tracing = gateway.tracing();
+    Handler<RoutingContext> auth = gateway.auth();
+    if (tracing.on()) {
+      // Only with tracing on: with it off, a request pays nothing for it, not even a handler call.
+      router.route("/v1/*").handler(RequestSpan.handler(tracing));
+      AuthHandler keys = gateway.auth();
+      auth = ctx -> {
+        RequestSpan.of(ctx).stage("auth");
+        keys.handle(ctx);
+      };
+    }
     Handler<RoutingContext> body = BodyLimit.create(config.maxBodyBytes());
     RequestPreparer preparer = new RequestPreparer(gateway.catalog());
     for (Endpoint endpoint : Endpoint.values()) {

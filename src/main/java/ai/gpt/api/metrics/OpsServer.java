@@ -13,7 +13,8 @@ import io.vertx.sqlclient.Pool;
 
 /**
  * The operator port (METRICS_PORT on METRICS_HOST), kept off the public one: {@code /metrics} for Prometheus,
- * {@code /health} (the process answers) and {@code /ready} (PostgreSQL and Redis answer) for Kubernetes.
+ * {@code /health} (the process answers) and {@code /ready} (PostgreSQL and Redis answer, and the replica is not
+ * shutting down) for Kubernetes.
  */
 public final class OpsServer extends VerticleBase {
   private static final int OPS_IDLE_TIMEOUT_SECONDS = 30;
@@ -23,6 +24,8 @@ public final class OpsServer extends VerticleBase {
   private final String host;
   private final int port;
   private HttpServer server;
+  /** Set once at shutdown, read by /ready on the event loop. */
+  private volatile boolean draining;
 
   public OpsServer(GatewayMetrics metrics, Pool pool, Redis redis, String host, int port) {
     this.metrics = metrics;
@@ -40,6 +43,11 @@ public final class OpsServer extends VerticleBase {
         .end(metrics.scrape()));
     router.get("/health").handler(ctx -> ctx.json(new JsonObject().put("status", "ok")));
     router.get("/ready").handler(ctx -> {
+      if (draining) {
+        ctx.response().setStatusCode(503);
+        ctx.json(new JsonObject().put("status", "draining"));
+        return;
+      }
       Future<Boolean> db = pool.query("SELECT 1").execute().map(true).otherwise(false);
       Future<Boolean> cache = redis.send(Request.cmd(Command.PING)).map(true).otherwise(false);
       Future.join(db, cache).onComplete(ar -> {
@@ -53,6 +61,11 @@ public final class OpsServer extends VerticleBase {
     // Every answer here is immediate, so an idle timeout cannot cut real work; it frees what scrapers leave open.
     return vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(OPS_IDLE_TIMEOUT_SECONDS))
         .requestHandler(router).listen(port, host).onSuccess(s -> server = s);
+  }
+
+  /** From now on /ready answers 503 "draining", so load balancers send no new requests to this replica. */
+  public void drain() {
+    draining = true;
   }
 
   public int actualPort() {

@@ -16,6 +16,7 @@ import ai.gpt.api.routing.Backend;
 import ai.gpt.api.routing.BackendRegistry;
 import ai.gpt.api.routing.LocalFailures;
 import ai.gpt.api.routing.ModelPool;
+import ai.gpt.api.tracing.RequestSpan;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
@@ -91,7 +92,13 @@ public final class ProxyHandler implements Handler<RoutingContext> {
         model.outputPriceMicrosPerM());
     Exchange exchange = new Exchange(ctx, key, request, admission, registry.pool(model.id()));
     ctx.response().closeHandler(v -> exchange.clientClosed());
+    exchange.span.set(RequestSpan.ORG, key.orgId());
+    exchange.span.set(RequestSpan.MODEL, model.id());
+    exchange.span.stage("admission");
     metering.admit(admission, model.id(), endpoint.metricName()).onComplete(decided -> {
+      exchange.span.setOnStage(RequestSpan.OUTCOME, decided.failed() ? "error"
+          : decided.result().admitted() ? "admitted" : "refused");
+      exchange.span.endStage();
       if (decided.failed()) {
         exchange.fail(decided.cause());
         return;
@@ -158,6 +165,7 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     if (backend.apiKey() != null) {
       options.putHeader(HttpHeaders.AUTHORIZATION, "Bearer " + backend.apiKey());
     }
+    ex.span.upstreamStage("llama.cpp " + endpoint.path(), backend.id(), options);
     return options;
   }
 
@@ -226,6 +234,7 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     final AdmissionRequest admission;
     final ModelPool pool;
     final RequestTrace trace;
+    final RequestSpan span;
     final Set<Backend> tried = new HashSet<>();
     final long startNanos = System.nanoTime();
     HttpClientRequest upstream;
@@ -244,6 +253,7 @@ public final class ProxyHandler implements Handler<RoutingContext> {
       this.admission = admission;
       this.pool = pool;
       this.trace = RequestTrace.of(ctx);
+      this.span = RequestSpan.of(ctx);
     }
 
     void start(Backend chosen) {
@@ -269,6 +279,7 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     }
 
     void finishUpstream() {
+      span.endStage();
       if (trace.attemptStartNanos != 0) {
         trace.upstreamNanos += System.nanoTime() - attemptStart;
         trace.attemptStartNanos = 0;
@@ -312,10 +323,14 @@ public final class ProxyHandler implements Handler<RoutingContext> {
       long now = System.nanoTime();
       long ttft = firstTokenNanos < 0 ? -1 : (firstTokenNanos - startNanos) / 1_000_000;
       long cost = price(tokens);
+      span.set(RequestSpan.INPUT_TOKENS, (long) tokens.promptTokens());
+      span.set(RequestSpan.OUTPUT_TOKENS, (long) tokens.completionTokens());
+      span.set(RequestSpan.COST, cost);
+      span.stage("settlement");
       return metering.settle(new SettledUsage(RequestIds.get(ctx), key.orgId(), key.id(), request.model().id(),
           used == null ? 0 : used.id(), endpoint.metricName(), tokens.promptTokens(), tokens.completionTokens(),
           tokens.cachedTokens(), cost, status, tokens.estimated(), (now - startNanos) / 1_000_000, ttft),
-          admission.holdMicros()).map(cost);
+          admission.holdMicros()).map(cost).onComplete(settled -> span.endStage());
     }
 
     /** The exact charge for these tokens at the model's prices. */

@@ -5,6 +5,10 @@ import static ai.gpt.api.usage.ContextFutures.onContext;
 import ai.gpt.api.usage.Chunk.Item;
 import ai.gpt.api.usage.Chunk.Reject;
 import ai.gpt.api.usage.StreamReplies.Entry;
+import ai.gpt.api.tracing.Tracing;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
@@ -24,17 +28,21 @@ import org.slf4j.LoggerFactory;
 final class ChunkStore {
   // Under the writer's name, like all its log lines, so one logger setting covers the writer.
   private static final Logger LOG = LoggerFactory.getLogger(UsageWriter.class);
+  private static final AttributeKey<Long> EVENTS = AttributeKey.longKey("gptapi.usage.events");
+  private static final AttributeKey<Long> ROWS = AttributeKey.longKey("gptapi.usage.rows_written");
 
   private final Pool pool;
   private final Context context;
   private final UsageWriterSettings settings;
   private final UsageWriterMetrics metrics;
+  private final Tracing tracing;
 
-  ChunkStore(Pool pool, Context context, UsageWriterSettings settings, UsageWriterMetrics metrics) {
+  ChunkStore(Pool pool, Context context, UsageWriterSettings settings, UsageWriterMetrics metrics, Tracing tracing) {
     this.pool = pool;
     this.context = context;
     this.settings = settings;
     this.metrics = metrics;
+    this.tracing = tracing;
   }
 
   /** One transaction for the chunk's events, then its rejects (if any). */
@@ -63,12 +71,21 @@ final class ChunkStore {
 
   private Future<Void> insert(Chunk chunk, List<Item> items, boolean batch) {
     long t0 = System.nanoTime();
+    Span span = tracing.backgroundSpan("usage.write");
+    span.setAttribute(EVENTS, (long) items.size());
     Future<Void> written = sql(pool.preparedQuery(UsageSql.INSERT_BATCH)
         .execute(UsageSql.batchArgs(items.stream().map(item -> item.record).toList()))
         .timeout(settings.writeTimeoutMs(), TimeUnit.MILLISECONDS))
-        .map(rows -> {
+        .<Void>map(rows -> {
           metrics.batchWritten(items.size(), rows.rowCount(), System.nanoTime() - t0);
+          span.setAttribute(ROWS, (long) rows.rowCount());
           return null;
+        })
+        .onComplete(ar -> {
+          if (ar.failed()) {
+            span.setStatus(StatusCode.ERROR, ar.cause().toString());
+          }
+          span.end();
         });
     return written.recover(e -> {
       if (!isUnstorable(e)) {

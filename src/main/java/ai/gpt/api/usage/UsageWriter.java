@@ -3,6 +3,7 @@ package ai.gpt.api.usage;
 import static ai.gpt.api.usage.ContextFutures.onContext;
 import static ai.gpt.api.usage.UsageStreams.SHARDS;
 
+import ai.gpt.api.tracing.Tracing;
 import ai.gpt.api.usage.UsageStreamReader.Parsed;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
@@ -50,6 +51,7 @@ public final class UsageWriter extends VerticleBase {
   private final String consumer;
   private final UsageWriterSettings settings;
   private final UsageWriterMetrics metrics;
+  private final Tracing tracing;
   private final WriterIncidents incidents;
   private final ChunkQueue queue;
 
@@ -71,9 +73,12 @@ public final class UsageWriter extends VerticleBase {
   private long retryTimer = -1;
   private boolean stopping;
   private Promise<Void> drained;
+  /** Set by {@link #flush}: read again at once, and complete it after a read that found nothing new. */
+  private Promise<Void> flushed;
+  private boolean lastReadEmpty;
 
   public UsageWriter(Pool pool, Redis redis, String consumer, UsageWriterSettings settings,
-      UsageWriterMetrics metrics) {
+      UsageWriterMetrics metrics, Tracing tracing) {
     if (consumer == null || consumer.isBlank()) {
       throw new IllegalArgumentException("consumer name is required");
     }
@@ -82,13 +87,14 @@ public final class UsageWriter extends VerticleBase {
     this.consumer = consumer;
     this.settings = settings;
     this.metrics = metrics;
+    this.tracing = tracing;
     this.incidents = new WriterIncidents(consumer, settings.maxBackoffMs());
     this.queue = new ChunkQueue(settings.batchSize());
   }
 
   /** With meters in a private registry. */
   public UsageWriter(Pool pool, Redis redis, String consumer, UsageWriterSettings settings) {
-    this(pool, redis, consumer, settings, new UsageWriterMetrics(new SimpleMeterRegistry(), consumer));
+    this(pool, redis, consumer, settings, new UsageWriterMetrics(new SimpleMeterRegistry(), consumer), Tracing.OFF);
   }
 
   /** With {@link UsageWriterSettings#defaults()}. */
@@ -112,7 +118,7 @@ public final class UsageWriter extends VerticleBase {
   public Future<?> start() {
     connection = new WriterConnection(redis, context, settings.writeTimeoutMs());
     reader = new UsageStreamReader(connection, consumer, settings.batchSize());
-    store = new ChunkStore(pool, context, settings, metrics);
+    store = new ChunkStore(pool, context, settings, metrics, tracing);
     acknowledger = new ChunkAcknowledger(connection, metrics);
     claimer = new StaleEntryClaimer(connection, reader, consumer, settings);
     trimmer = new StreamTrimmer(connection);
@@ -127,6 +133,30 @@ public final class UsageWriter extends VerticleBase {
         })
         .compose(v -> store.ensurePartitions())
         .onComplete(ar -> read());
+  }
+
+  /**
+   * For a graceful shutdown: reads and writes without pausing until a read finds no event waiting for this
+   * consumer, then completes (the writer keeps running; undeploy it next). Fails at once while PostgreSQL or
+   * Redis fails: the events stay in Redis for another writer or the next start.
+   */
+  public Future<Void> flush() {
+    Promise<Void> promise = Promise.promise();
+    context.runOnContext(v -> {
+      if (flushed != null) {
+        flushed.future().onComplete(promise);
+        return;
+      }
+      flushed = promise;
+      lastReadEmpty = false;
+      if (readTimer >= 0) {
+        vertx.cancelTimer(readTimer);
+        readTimer = -1;
+      }
+      read();
+      settle();
+    });
+    return promise.future();
   }
 
   /**
@@ -165,6 +195,8 @@ public final class UsageWriter extends VerticleBase {
       return;
     }
     reading = true;
+    // Only a read begun after flush() was called proves nothing is left: an older one may predate the last events.
+    boolean forFlush = flushed != null;
     Future<Void> ready = reader.groupsReady() ? Future.succeededFuture() : reader.ensureGroups();
     onContext(context, ready.compose(v -> reader.read())).onComplete(ar -> {
       reading = false;
@@ -178,11 +210,12 @@ public final class UsageWriter extends VerticleBase {
       }
       incidents.recovered("Redis");
       List<Parsed> entries = ar.result();
+      lastReadEmpty = forFlush && entries.isEmpty();
       queue.add(entries);
       pump();
-      if (stopping) {
+      if (stopping || lastReadEmpty && flushed != null) {
         settle();
-      } else if (entries.size() >= settings.batchSize()) {
+      } else if (entries.size() >= settings.batchSize() || flushed != null) {
         read();
       } else {
         readTimer = vertx.setTimer(settings.flushIntervalMs(), id -> {
@@ -232,6 +265,9 @@ public final class UsageWriter extends VerticleBase {
     if (StepFailure.message(e).startsWith("NOGROUP")) {
       reader.groupsLost();
     }
+    if (flushed != null) {
+      flushed.tryFail(e);
+    }
     if (!failing) {
       failing = true;
       noteFailure(e);
@@ -251,6 +287,9 @@ public final class UsageWriter extends VerticleBase {
   private void settle() {
     if (reading || inFlight > 0 || acking > 0) {
       return;
+    }
+    if (flushed != null && lastReadEmpty && queue.isEmpty()) {
+      flushed.tryComplete();
     }
     if (stopping && (queue.isEmpty() || failing)) {
       if (drained != null) {

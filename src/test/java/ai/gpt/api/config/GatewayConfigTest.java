@@ -116,6 +116,39 @@ class GatewayConfigTest {
   }
 
   @Test
+  @DisplayName("tracing: off by default; endpoint, headers, service name and sample ratio parsed strictly")
+  void tracingSettings() {
+    assertFalse(GatewayConfig.from(Env.of(BASE)).tracing().enabled());
+    Map<String, String> env = new HashMap<>(BASE);
+    env.putAll(Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/",
+        "OTEL_EXPORTER_OTLP_HEADERS", "api-key=abc, x-team=ops",
+        "OTEL_SERVICE_NAME", "gpt-api-eu",
+        "OTEL_TRACES_SAMPLER_ARG", "0.25"));
+    TracingSettings t = GatewayConfig.from(Env.of(env)).tracing();
+    assertEquals("http://collector:4318", t.endpoint());
+    assertEquals(Map.of("api-key", "abc", "x-team", "ops"), t.headers());
+    assertEquals("gpt-api-eu", t.serviceName());
+    assertEquals(0.25, t.sampleRatio());
+    rejects("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318");
+    rejects("OTEL_EXPORTER_OTLP_HEADERS", "no-equals-sign");
+    rejects("OTEL_TRACES_SAMPLER_ARG", "1.5");
+    rejects("OTEL_TRACES_SAMPLER_ARG", "NaN");
+  }
+
+  @Test
+  @DisplayName("graceful stop: no delay and 30 s of grace by default, whole seconds up to a day, 0 allowed")
+  void shutdownSettings() {
+    HttpSettings defaults = GatewayConfig.from(Env.of(BASE)).http();
+    assertEquals(0, defaults.shutdownDelayMs());
+    assertEquals(30_000, defaults.shutdownGraceMs());
+    assertEquals(5_000, with("SHUTDOWN_DELAY_SECONDS", "5").http().shutdownDelayMs());
+    assertEquals(0, with("SHUTDOWN_GRACE_SECONDS", "0").http().shutdownGraceMs());
+    rejects("SHUTDOWN_DELAY_SECONDS", "-1");
+    rejects("SHUTDOWN_GRACE_SECONDS", "30000"); // milliseconds by mistake
+    rejects("SHUTDOWN_GRACE_SECONDS", "1.5");
+  }
+
+  @Test
   @DisplayName(".env values are read, real environment variables win")
   void dotEnv() throws Exception {
     java.nio.file.Path file = java.nio.file.Files.createTempFile("env", ".env");

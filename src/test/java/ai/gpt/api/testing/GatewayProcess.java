@@ -108,6 +108,11 @@ public final class GatewayProcess implements AutoCloseable {
     return ChildJvm.kill(process);
   }
 
+  /** SIGTERM, as Kubernetes stops a pod: the gateway drains (see Gateway#shutdown) and exits by itself. */
+  public void terminate() {
+    process.destroy();
+  }
+
   /** The gateway's last log lines, without the access log. */
   public String tail() {
     return ChildJvm.tail(log, 60);

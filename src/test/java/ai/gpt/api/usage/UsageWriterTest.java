@@ -151,6 +151,8 @@ class UsageWriterTest {
     fx.xadd(events);
     UsageWriter writer = fx.deploy("w1", UsageWriterSettings.defaults().withBatchSize(500));
     awaitValue("usage rows", 5_000, WAIT, this::usageRows);
+    // The rows are visible as soon as the last batch commits, a moment before its metrics are counted.
+    awaitValue("rows counted", 5_000, WAIT, () -> writer.metrics().rowsWritten());
 
     long batches = writer.metrics().batches();
     System.out.printf("5,000 events written in %d transactions%n", batches);
