@@ -37,6 +37,7 @@ import ai.gpt.api.http.GatewayVerticle;
 import ai.gpt.api.metrics.GatewayMetrics;
 import ai.gpt.api.metrics.OpsServer;
 import ai.gpt.api.routing.BackendRegistry;
+import ai.gpt.api.routing.DnsDiscovery;
 import ai.gpt.api.routing.HealthChecker;
 import ai.gpt.api.routing.RoutingSettings;
 import ai.gpt.api.status.Status;
@@ -197,8 +198,12 @@ public final class Gateway {
               registry))
           .compose(id -> {
             deployments.add(id);
-            return vertx.deployVerticle(new HealthChecker(registry, config.healthIntervalMs()));
+            // BACKEND_DNS: llama.cpp pods found by DNS, before the health checker that probes them.
+            return config.discovery().enabled()
+                ? vertx.deployVerticle(new DnsDiscovery(config.discovery(), registry, metrics)).map(deployments::add)
+                : Future.succeededFuture();
           })
+          .compose(v -> vertx.deployVerticle(new HealthChecker(registry, config.healthIntervalMs())))
           .compose(id -> {
             deployments.add(id);
             // A worker: batches are parsed and their arguments built off the event loops serving requests.

@@ -14,7 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code serve}: migrate, register BACKENDS, start the gateway and run until stopped. Without DATABASE_URL and
+ * {@code serve}: migrate (unless MIGRATE_ON_START=false), register BACKENDS, start the gateway and run until stopped. Without DATABASE_URL and
  * REDIS_URL it first starts the embedded local servers and makes a demo organization and key.
  */
 final class ServeCommand {
@@ -28,7 +28,11 @@ final class ServeCommand {
   static int run(GatewayConfig configured) {
     LocalServices local = configured.embedded() ? LocalServices.start(configured) : null;
     GatewayConfig config = local == null ? configured : local.config();
-    Migrations.migrate(config.databaseUrl());
+    if (config.migrateOnStart() || local != null) {
+      Migrations.migrate(config.databaseUrl());
+    } else {
+      LOG.info("MIGRATE_ON_START=false: not migrating (the 'migrate' command, e.g. the Helm hook Job, does)");
+    }
 
     // Java NIO on purpose: Netty's native epoll transport failed new upstream connections under bursts of
     // client disconnects in the benchmark (NotYetConnectedException), see README "Benchmark".
@@ -46,7 +50,7 @@ final class ServeCommand {
     }
     Gateway gateway = Gateway.start(vertx, config).await();
     LOG.info("GPT API listening on http://{}:{} (metrics on :{})", config.host(), gateway.port(), gateway.metricsPort());
-    if (backends == 0) {
+    if (backends == 0 && !config.discovery().enabled()) {
       LOG.warn("No llama.cpp backend is registered: the API answers 503 until one is added "
           + "(BACKENDS=gpt-fast=http://127.0.0.1:8081, or 'backend add --model gpt-fast --url ...').");
     }

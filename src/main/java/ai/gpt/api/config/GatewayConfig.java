@@ -19,6 +19,9 @@ import java.util.List;
  * @param billing      Stripe billing (off without STRIPE_SECRET_KEY)
  * @param status       the status page, uptime history and automatic incidents
  * @param webhooks     webhook delivery (retries, address policy, leases)
+ * @param discovery    llama.cpp backends found by DNS (BACKEND_DNS), re-resolved periodically
+ * @param migrateOnStart MIGRATE_ON_START: whether {@code serve} applies the migrations before starting (false when
+ *                     a Kubernetes hook Job runs {@code migrate} once per release, so pods never race)
  */
 public record GatewayConfig(
     String databaseUrl,
@@ -44,7 +47,9 @@ public record GatewayConfig(
     HttpSettings http,
     BillingSettings billing,
     StatusSettings status,
-    WebhookSettings webhooks) {
+    WebhookSettings webhooks,
+    DiscoverySettings discovery,
+    boolean migrateOnStart) {
 
   /** A backend named in BACKENDS: {@code gpt-fast=http://127.0.0.1:8081}. */
   public record BackendSpec(String model, String url) {}
@@ -78,6 +83,10 @@ public record GatewayConfig(
     if (failurePolicy == null) {
       throw new ConfigException("METERING_FAILURE_POLICY", "must be closed or open, got '" + policy + "'");
     }
+    String migrate = text(env, "MIGRATE_ON_START", "true");
+    if (!migrate.equals("true") && !migrate.equals("false")) {
+      throw new ConfigException("MIGRATE_ON_START", "must be true or false, got '" + migrate + "'");
+    }
     String replica = env.get("REPLICA_NAME") != null ? env.get("REPLICA_NAME") : env.get("HOSTNAME");
     return new GatewayConfig(
         databaseUrl,
@@ -103,7 +112,9 @@ public record GatewayConfig(
         HttpSettings.from(env),
         BillingSettings.from(env),
         StatusSettings.from(env),
-        WebhookSettings.from(env));
+        WebhookSettings.from(env),
+        DiscoverySettings.from(env),
+        migrate.equals("true"));
   }
 
   public boolean embedded() {

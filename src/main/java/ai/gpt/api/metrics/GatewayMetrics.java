@@ -31,6 +31,8 @@ public final class GatewayMetrics {
   private final Map<String, Counter> connectionTimeouts = new ConcurrentHashMap<>();
   private final Map<Integer, Counter> protocolErrors = new ConcurrentHashMap<>();
   private final Map<String, Counter> localFailures = new ConcurrentHashMap<>();
+  private final Map<String, Counter> dnsFailures = new ConcurrentHashMap<>();
+  private final Map<String, Counter> quarantines = new ConcurrentHashMap<>();
   private final Counter refusedConnections = Counter.builder("gptapi_http_connections_refused")
       .description("Client connections refused (503 and closed) because MAX_CONNECTIONS were open")
       .register(registry);
@@ -119,6 +121,20 @@ public final class GatewayMetrics {
   public void localUpstreamFailure(String model) {
     localFailures.computeIfAbsent(model, m -> Counter.builder("gptapi_upstream_local_failures")
         .description("Upstream calls failed on a local resource limit; the backend was not blamed")
+        .tags("model", m).register(registry)).increment();
+  }
+
+  /** A BACKEND_DNS name could not be resolved (timeout, SERVFAIL); its last known addresses stay in rotation. */
+  public void dnsLookupFailed(String model) {
+    dnsFailures.computeIfAbsent(model, m -> Counter.builder("gptapi_backend_dns_failures")
+        .description("Failed DNS lookups of a BACKEND_DNS name (the last known addresses stay in rotation)")
+        .tags("model", m).register(registry)).increment();
+  }
+
+  /** A backend went out of rotation after a failed probe or request. */
+  public void quarantined(String model) {
+    quarantines.computeIfAbsent(model, m -> Counter.builder("gptapi_backend_quarantines")
+        .description("Times a backend was taken out of rotation after a failed probe or request")
         .tags("model", m).register(registry)).increment();
   }
 
