@@ -34,6 +34,7 @@ import ai.gpt.api.db.Database;
 import ai.gpt.api.http.ConnectionGuard;
 import ai.gpt.api.http.GatewayContext;
 import ai.gpt.api.http.GatewayVerticle;
+import ai.gpt.api.metrics.EventLoopDelay;
 import ai.gpt.api.metrics.GatewayMetrics;
 import ai.gpt.api.metrics.OpsServer;
 import ai.gpt.api.routing.BackendRegistry;
@@ -68,6 +69,7 @@ import ai.gpt.api.webhooks.DeliveryWorker;
 import ai.gpt.api.webhooks.EndpointStore;
 import ai.gpt.api.webhooks.LimitEvents;
 import ai.gpt.api.webhooks.Resolver;
+import ai.gpt.api.webhooks.WebhookMetrics;
 import ai.gpt.api.webhooks.WebhookRoutes;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.ThreadingModel;
@@ -170,7 +172,8 @@ public final class Gateway {
       BillingRoutes billing = new BillingRoutes(vertx, pool, redis, debits.result(), config.billing(),
           accountConfig.publicUrl(), mailer, billingSections);
       metering.result().watchBalances(billing.balanceWatch());
-      Status status = Status.create(config, pool, redis, catalog, registry, writerMetrics, mailer, mailLimits);
+      Status status = Status.create(config, pool, redis, catalog, registry, writerMetrics, metrics, mailer,
+          mailLimits);
       // Every feature of the /api JSON API, in mounting order.
       List<ApiRoutes> apiRoutes = List.of(
           docs.result(), // public: /api/openapi.json and /api/docs
@@ -215,8 +218,15 @@ public final class Gateway {
           })
           .compose(id -> {
             deployments.add(id);
-            return vertx.deployVerticle(new DeliveryWorker(pool, webhookEndpoints, config.webhooks(),
-                config.replicaName(), mailer, accountConfig.publicUrl()));
+            return vertx.deployVerticle(() -> new EventLoopDelay(metrics.registry()),
+                new DeploymentOptions().setInstances(config.eventLoops()));
+          })
+          .compose(id -> {
+            deployments.add(id);
+            DeliveryWorker webhooks = new DeliveryWorker(pool, webhookEndpoints, config.webhooks(),
+                config.replicaName(), mailer, accountConfig.publicUrl());
+            WebhookMetrics.register(metrics.registry(), webhooks);
+            return vertx.deployVerticle(webhooks);
           })
           .compose(id -> {
             deployments.add(id);

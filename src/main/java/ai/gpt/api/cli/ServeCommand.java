@@ -19,9 +19,13 @@ import org.slf4j.LoggerFactory;
  */
 final class ServeCommand {
   private static final Logger LOG = LoggerFactory.getLogger(ServeCommand.class);
+  // A key given in BACKEND_API_KEYS replaces the stored one (a rotated RunPod key reaches the table on the next
+  // start); without one, a key set with 'backend add --api-key' is kept.
   private static final String REGISTER_BACKEND = """
-      INSERT INTO backends (model_id, base_url) SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM models WHERE id = $1)
-      ON CONFLICT (model_id, base_url) DO NOTHING""";
+      INSERT INTO backends (model_id, base_url, api_key) SELECT $1, $2, $3
+       WHERE EXISTS (SELECT 1 FROM models WHERE id = $1)
+      ON CONFLICT (model_id, base_url) DO UPDATE SET api_key = EXCLUDED.api_key
+       WHERE EXCLUDED.api_key IS NOT NULL AND backends.api_key IS DISTINCT FROM EXCLUDED.api_key""";
 
   private ServeCommand() {}
 
@@ -74,9 +78,11 @@ final class ServeCommand {
 
   private static void registerBackends(Pool pool, GatewayConfig config) {
     for (GatewayConfig.BackendSpec spec : config.backends()) {
-      int added = pool.preparedQuery(REGISTER_BACKEND).execute(Tuple.of(spec.model(), spec.url())).await().rowCount();
+      int added = pool.preparedQuery(REGISTER_BACKEND)
+          .execute(Tuple.of(spec.model(), spec.url(), spec.apiKey())).await().rowCount();
       if (added > 0) {
-        LOG.info("Registered backend {} for {}", spec.url(), spec.model());
+        LOG.info("Registered backend {} for {}{}", spec.url(), spec.model(),
+            spec.apiKey() == null ? "" : " with its API key");
       }
     }
   }

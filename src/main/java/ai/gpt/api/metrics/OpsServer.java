@@ -55,6 +55,13 @@ public final class OpsServer extends VerticleBase {
         .requestHandler(router).listen(port, host).onSuccess(s -> server = s);
   }
 
+  /** Nothing scrapes the meters any more: stop the JVM listeners that feed them. */
+  @Override
+  public Future<?> stop() {
+    metrics.close();
+    return Future.succeededFuture();
+  }
+
   public int actualPort() {
     return server.actualPort();
   }

@@ -67,7 +67,7 @@ class DnsDiscoveryTest {
     // A change of the backends table (here another model's backend) reloads the catalog: discovered pods stay.
     gw.addBackend("embed", embed);
     assertTrue(listed(podA) && listed(podB), gw.metrics());
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i < 20; i++) {
       assertEquals(200, chat());
     }
     assertTrue(podA.requestCount() > 1 && podB.requestCount() > 0,
