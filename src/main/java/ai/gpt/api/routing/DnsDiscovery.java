@@ -12,8 +12,10 @@ import io.vertx.core.dns.DnsException;
 import io.vertx.core.dns.DnsResponseCode;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,6 +40,8 @@ public final class DnsDiscovery extends VerticleBase {
   private final Map<Target, TreeSet<String>> seen = new HashMap<>();
   /** Ids of the backends in the routing table, by "model|address:port". */
   private final Map<String, Long> ids = new HashMap<>();
+  /** Targets whose last lookup failed: logged once when it starts failing and once when it recovers. */
+  private final Set<Target> failing = new HashSet<>();
   private long nextId = -1;
   private DnsClient dns;
   private boolean resolving;
@@ -76,11 +80,16 @@ public final class DnsDiscovery extends VerticleBase {
     for (Target target : settings.targets()) {
       rounds.add(addresses(target.host()).compose(found -> {
         seen.put(target, new TreeSet<>(found));
+        if (failing.remove(target)) {
+          LOG.info("Resolved {} for {} again: {} addresses", target.host(), target.model(), found.size());
+        }
         return Future.<Void>succeededFuture();
       }, err -> {
         metrics.dnsLookupFailed(target.model());
-        LOG.warn("Could not resolve {} for {} (keeping {} known addresses): {}", target.host(), target.model(),
-            seen.getOrDefault(target, new TreeSet<>()).size(), err.getMessage());
+        if (failing.add(target)) {
+          LOG.warn("Could not resolve {} for {} (keeping {} known addresses until it resolves): {}", target.host(),
+              target.model(), seen.getOrDefault(target, new TreeSet<>()).size(), err.getMessage());
+        }
         return Future.succeededFuture();
       }));
     }
