@@ -10,6 +10,7 @@ import io.vertx.core.dns.DnsClient;
 import io.vertx.core.dns.DnsClientOptions;
 import io.vertx.core.dns.DnsException;
 import io.vertx.core.dns.DnsResponseCode;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -17,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * one leaves rotation (requests already on it finish). A failed lookup (timeout, SERVFAIL) keeps the addresses of the
  * last good answer, so a DNS hiccup never empties a pool; NXDOMAIN or an empty answer means no pods, and empties it.
  *
- * <p>Discovered backends get negative ids (the table's are positive), stable for as long as the address is seen.
+ * <p>Discovered backends get negative ids (the table's are positive) derived from model and address, so every
+ * replica gives a pod the same id (metric labels, the status page's components) and a pod keeps it while it lives.
  */
 public final class DnsDiscovery extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(DnsDiscovery.class);
@@ -38,11 +41,8 @@ public final class DnsDiscovery extends VerticleBase {
   private final GatewayMetrics metrics;
   /** The addresses of each target's last good answer. */
   private final Map<Target, TreeSet<String>> seen = new HashMap<>();
-  /** Ids of the backends in the routing table, by "model|address:port". */
-  private final Map<String, Long> ids = new HashMap<>();
   /** Targets whose last lookup failed: logged once when it starts failing and once when it recovers. */
   private final Set<Target> failing = new HashSet<>();
-  private long nextId = -1;
   private DnsClient dns;
   private boolean resolving;
 
@@ -110,18 +110,20 @@ public final class DnsDiscovery extends VerticleBase {
 
   private void publish() {
     List<BackendDefinition> definitions = new ArrayList<>();
-    Map<String, Long> keep = new HashMap<>();
     for (Target target : settings.targets()) {
       for (String address : seen.getOrDefault(target, new TreeSet<>())) {
         String url = "http://" + address + ":" + target.port();
-        String key = target.model() + '|' + url;
-        long id = ids.containsKey(key) ? ids.get(key) : nextId--;
-        keep.put(key, id);
-        definitions.add(new BackendDefinition(id, target.model(), url, settings.apiKey(), settings.slots(), 1, false));
+        definitions.add(new BackendDefinition(id(target.model(), url), target.model(), url, settings.apiKey(),
+            settings.slots(), 1, false));
       }
     }
-    ids.clear();
-    ids.putAll(keep);
     registry.applyDiscovered(definitions);
+  }
+
+  /** A negative id from the model and URL: the same on every replica (63 bits of a name-based UUID). */
+  static long id(String model, String url) {
+    long bits = UUID.nameUUIDFromBytes((model + '|' + url).getBytes(StandardCharsets.UTF_8))
+        .getMostSignificantBits() & Long.MAX_VALUE;
+    return -Math.max(1, bits);
   }
 }

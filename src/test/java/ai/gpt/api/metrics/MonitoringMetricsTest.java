@@ -102,10 +102,14 @@ class MonitoringMetricsTest {
         burst.forEach(f -> f.await());
       }
 
-      // A backend fails (500 before any byte, /health still 200): requests on it are retried on the other one,
-      // and it is quarantined until its next probe.
+      // A backend fails (500 before any byte, /health still 200): requests on it are retried on the other one.
       fastA.setHealth(FakeLlamaServer.Health.ERROR_500);
       for (int i = 0; i < 40 && !gw.metrics().contains("gptapi_upstream_retries_total{"); i++) {
+        gw.post("/v1/chat/completions", key, ChatCompletionsTestSupport.chat("gpt-fast"));
+      }
+      // Then it dies (connections closed): a probe or a request takes it out of rotation.
+      fastA.setHealth(FakeLlamaServer.Health.FAIL);
+      for (int i = 0; i < 40 && !gw.metrics().contains("gptapi_backend_quarantines_total{"); i++) {
         gw.post("/v1/chat/completions", key, ChatCompletionsTestSupport.chat("gpt-fast"));
       }
       // 503 no healthy backend: gpt-full's only backend drained.
@@ -115,6 +119,9 @@ class MonitoringMetricsTest {
       GatewayHarness.awaitTrue("a counted DNS failure",
           () -> gw.metrics().contains("gptapi_backend_dns_failures_total{"));
 
+      // The GC pause timer is registered at a process's first collection, which a real gateway has long had.
+      System.gc();
+      GatewayHarness.awaitTrue("a GC pause recorded", () -> gw.metrics().contains("jvm_gc_pause_seconds_sum"));
       String scrape = gw.metrics();
       Set<String> exported = new TreeSet<>();
       for (String line : scrape.lines().toList()) {
