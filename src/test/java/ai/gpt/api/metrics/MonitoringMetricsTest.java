@@ -114,7 +114,8 @@ class MonitoringMetricsTest {
       }
       // 503 no healthy backend: gpt-full's only backend drained.
       gw.setBackendState(fullId, "draining");
-      eventually(503, () -> gw.post("/v1/chat/completions", key, ChatCompletionsTestSupport.chat("gpt-full")));
+      eventually(503, () -> gw.post("/v1/chat/completions", key,
+          ChatCompletionsTestSupport.chat("gpt-full").put("max_tokens", 4)));
       GatewayHarness.awaitTrue("dependency checks sampled", () -> gw.metrics().contains("gptapi_dependency_up{"));
       GatewayHarness.awaitTrue("a counted DNS failure",
           () -> gw.metrics().contains("gptapi_backend_dns_failures_total{"));
