@@ -37,9 +37,11 @@ import ai.gpt.api.db.Database;
 import ai.gpt.api.http.ConnectionGuard;
 import ai.gpt.api.http.GatewayContext;
 import ai.gpt.api.http.GatewayVerticle;
+import ai.gpt.api.metrics.EventLoopDelay;
 import ai.gpt.api.metrics.GatewayMetrics;
 import ai.gpt.api.metrics.OpsServer;
 import ai.gpt.api.routing.BackendRegistry;
+import ai.gpt.api.routing.DnsDiscovery;
 import ai.gpt.api.routing.HealthChecker;
 import ai.gpt.api.routing.RoutingSettings;
 import ai.gpt.api.status.Status;
@@ -73,6 +75,7 @@ import ai.gpt.api.webhooks.DeliveryWorker;
 import ai.gpt.api.webhooks.EndpointStore;
 import ai.gpt.api.webhooks.LimitEvents;
 import ai.gpt.api.webhooks.Resolver;
+import ai.gpt.api.webhooks.WebhookMetrics;
 import ai.gpt.api.webhooks.WebhookRoutes;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.ThreadingModel;
@@ -183,7 +186,8 @@ public final class Gateway {
       BillingRoutes billing = new BillingRoutes(vertx, pool, redis, debits.result(), config.billing(),
           accountConfig.publicUrl(), mailer, billingSections, stripeHealth);
       metering.result().watchBalances(billing.balanceWatch());
-      Status status = Status.create(config, pool, redis, catalog, registry, writerMetrics, stripeHealth, mailer,
+      Status status = Status.create(config, pool, redis, catalog, registry, writerMetrics, stripeHealth, metrics,
+          mailer,
           mailLimits);
       // Every feature of the /api JSON API, in mounting order.
       List<ApiRoutes> apiRoutes = List.of(
@@ -215,8 +219,12 @@ public final class Gateway {
               registry))
           .compose(id -> {
             deployments.add(id);
-            return vertx.deployVerticle(new HealthChecker(registry, config.healthIntervalMs()));
+            // BACKEND_DNS: llama.cpp pods found by DNS, before the health checker that probes them.
+            return config.discovery().enabled()
+                ? vertx.deployVerticle(new DnsDiscovery(config.discovery(), registry, metrics)).map(deployments::add)
+                : Future.succeededFuture();
           })
+          .compose(v -> vertx.deployVerticle(new HealthChecker(registry, config.healthIntervalMs())))
           .compose(id -> {
             deployments.add(id);
             // A worker: batches are parsed and their arguments built off the event loops serving requests.
@@ -228,8 +236,15 @@ public final class Gateway {
           })
           .compose(id -> {
             deployments.add(id);
-            return vertx.deployVerticle(new DeliveryWorker(pool, webhookEndpoints, config.webhooks(),
-                config.replicaName(), mailer, accountConfig.publicUrl()));
+            return vertx.deployVerticle(() -> new EventLoopDelay(metrics.registry()),
+                new DeploymentOptions().setInstances(config.eventLoops()));
+          })
+          .compose(id -> {
+            deployments.add(id);
+            DeliveryWorker webhooks = new DeliveryWorker(pool, webhookEndpoints, config.webhooks(),
+                config.replicaName(), mailer, accountConfig.publicUrl());
+            WebhookMetrics.register(metrics.registry(), webhooks);
+            return vertx.deployVerticle(webhooks);
           })
           .compose(id -> {
             deployments.add(id);

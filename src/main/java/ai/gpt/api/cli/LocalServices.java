@@ -62,7 +62,8 @@ final class LocalServices implements AutoCloseable {
         configured.upstreamConnectTimeoutMs(), configured.upstreamIdleTimeoutMs(), configured.upstreamPoolSize(),
         configured.eventLoops(), configured.jsonLogs(), configured.dataDir(), configured.backends(),
         configured.failurePolicy(), configured.replicaName(), configured.accounts(), configured.http(),
-        configured.billing(), configured.status(), configured.webhooks(), configured.tracing());
+        configured.billing(), configured.status(), configured.webhooks(), configured.tracing(), configured.discovery(),
+        configured.migrateOnStart());
   }
 
   GatewayConfig config() {

@@ -3,7 +3,9 @@ package ai.gpt.api.config;
 import ai.gpt.api.metering.FailurePolicy;
 import java.net.URI;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Every setting of the gateway, read once from the environment and validated at start.
@@ -11,7 +13,7 @@ import java.util.List;
  *
  * @param databaseUrl  postgresql://user:pass@host:port/db, or null for the embedded local servers
  * @param redisUrl     redis://host:port[/db], or null for the embedded local servers
- * @param backends     BACKENDS entries (model=url) registered at start, e.g. for local runs
+ * @param backends     BACKENDS entries (model=url) registered at start, with their model's key from BACKEND_API_KEYS
  * @param failurePolicy what admission does while Redis is unreachable (METERING_FAILURE_POLICY)
  * @param replicaName  this replica's name as a usage-stream consumer (REPLICA_NAME, else HOSTNAME)
  * @param accounts     the account API's settings (sessions, e-mail)
@@ -20,6 +22,9 @@ import java.util.List;
  * @param status       the status page, uptime history and automatic incidents
  * @param webhooks     webhook delivery (retries, address policy, leases)
  * @param tracing      OpenTelemetry span export (off without OTEL_EXPORTER_OTLP_ENDPOINT)
+ * @param discovery    llama.cpp backends found by DNS (BACKEND_DNS), re-resolved periodically
+ * @param migrateOnStart MIGRATE_ON_START: whether {@code serve} applies the migrations before starting (false when
+ *                     a Kubernetes hook Job runs {@code migrate} once per release, so pods never race)
  */
 public record GatewayConfig(
     String databaseUrl,
@@ -46,10 +51,15 @@ public record GatewayConfig(
     BillingSettings billing,
     StatusSettings status,
     WebhookSettings webhooks,
-    TracingSettings tracing) {
+    TracingSettings tracing,
+    DiscoverySettings discovery,
+    boolean migrateOnStart) {
 
-  /** A backend named in BACKENDS: {@code gpt-fast=http://127.0.0.1:8081}. */
-  public record BackendSpec(String model, String url) {}
+  /**
+   * A backend named in BACKENDS: {@code gpt-fast=http://127.0.0.1:8081}, and the {@code --api-key} of its model's
+   * servers from BACKEND_API_KEYS ({@code gpt-full=secret}, for remote servers such as RunPod), or null.
+   */
+  public record BackendSpec(String model, String url, String apiKey) {}
 
   public static final String DEV_PEPPER = "dev-only-pepper-change-me";
 
@@ -80,6 +90,10 @@ public record GatewayConfig(
     if (failurePolicy == null) {
       throw new ConfigException("METERING_FAILURE_POLICY", "must be closed or open, got '" + policy + "'");
     }
+    String migrate = text(env, "MIGRATE_ON_START", "true");
+    if (!migrate.equals("true") && !migrate.equals("false")) {
+      throw new ConfigException("MIGRATE_ON_START", "must be true or false, got '" + migrate + "'");
+    }
     String replica = env.get("REPLICA_NAME") != null ? env.get("REPLICA_NAME") : env.get("HOSTNAME");
     return new GatewayConfig(
         databaseUrl,
@@ -98,7 +112,7 @@ public record GatewayConfig(
         (int) positiveLong(env, "EVENT_LOOPS", Runtime.getRuntime().availableProcessors()),
         logFormat.equals("json"),
         text(env, "DATA_DIR", ".gpt-api-data"),
-        backends(env.get("BACKENDS")),
+        backends(env.get("BACKENDS"), env.get("BACKEND_API_KEYS")),
         failurePolicy,
         replica == null || replica.isBlank() ? "gateway-" + ProcessHandle.current().pid() : replica,
         AccountConfig.from(env, databaseUrl == null),
@@ -106,7 +120,9 @@ public record GatewayConfig(
         BillingSettings.from(env),
         StatusSettings.from(env),
         WebhookSettings.from(env),
-        TracingSettings.from(env));
+        TracingSettings.from(env),
+        DiscoverySettings.from(env),
+        migrate.equals("true"));
   }
 
   public boolean embedded() {
@@ -182,9 +198,13 @@ public record GatewayConfig(
     throw new ConfigException(name, "must start with " + schemes[0] + "://, got '" + url + "'");
   }
 
-  static List<BackendSpec> backends(String value) {
+  static List<BackendSpec> backends(String value, String apiKeys) {
     List<BackendSpec> out = new ArrayList<>();
+    Map<String, String> keys = apiKeys(apiKeys);
     if (value == null) {
+      if (!keys.isEmpty()) {
+        throw new ConfigException("BACKEND_API_KEYS", "is set but BACKENDS is empty");
+      }
       return out;
     }
     for (String entry : value.split(",")) {
@@ -196,8 +216,37 @@ public record GatewayConfig(
       if (eq <= 0 || !e.substring(eq + 1).matches("https?://.+")) {
         throw new ConfigException("BACKENDS", "entries must look like gpt-fast=http://127.0.0.1:8081, got '" + e + "'");
       }
-      out.add(new BackendSpec(e.substring(0, eq).strip(), e.substring(eq + 1).strip()));
+      String model = e.substring(0, eq).strip();
+      out.add(new BackendSpec(model, e.substring(eq + 1).strip(), keys.get(model)));
+    }
+    for (String model : keys.keySet()) {
+      if (out.stream().noneMatch(b -> b.model().equals(model))) {
+        throw new ConfigException("BACKEND_API_KEYS", "names " + model + ", which has no entry in BACKENDS");
+      }
     }
     return List.copyOf(out);
+  }
+
+  /** BACKEND_API_KEYS: model=key pairs, comma-separated (a key has no comma, as llama-server's --api-key). */
+  private static Map<String, String> apiKeys(String value) {
+    Map<String, String> keys = new HashMap<>();
+    if (value == null) {
+      return keys;
+    }
+    for (String entry : value.split(",")) {
+      String e = entry.strip();
+      int eq = e.indexOf('=');
+      if (e.isEmpty()) {
+        continue;
+      }
+      if (eq <= 0 || eq == e.length() - 1) {
+        // Never echo the entry: it holds a secret.
+        throw new ConfigException("BACKEND_API_KEYS", "entries must look like gpt-full=<key>");
+      }
+      if (keys.put(e.substring(0, eq).strip(), e.substring(eq + 1).strip()) != null) {
+        throw new ConfigException("BACKEND_API_KEYS", "names a model twice");
+      }
+    }
+    return keys;
   }
 }

@@ -6,6 +6,12 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
@@ -31,9 +37,28 @@ public final class GatewayMetrics {
   private final Map<String, Counter> connectionTimeouts = new ConcurrentHashMap<>();
   private final Map<Integer, Counter> protocolErrors = new ConcurrentHashMap<>();
   private final Map<String, Counter> localFailures = new ConcurrentHashMap<>();
+  private final Map<String, Counter> dnsFailures = new ConcurrentHashMap<>();
+  private final Map<String, Counter> quarantines = new ConcurrentHashMap<>();
+  private final Map<String, AtomicInteger> dependencies = new ConcurrentHashMap<>();
+  private final JvmGcMetrics gc = new JvmGcMetrics();
   private final Counter refusedConnections = Counter.builder("gptapi_http_connections_refused")
       .description("Client connections refused (503 and closed) because MAX_CONNECTIONS were open")
       .register(registry);
+
+  public GatewayMetrics() {
+    // The JVM's own health for the dashboard: heap, GC pauses, threads, CPU, uptime.
+    new JvmMemoryMetrics().bindTo(registry);
+    gc.bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+  }
+
+  /** Stops listening to GC notifications (the other binders hold nothing). */
+  public void close() {
+    gc.close();
+  }
 
   public PrometheusMeterRegistry registry() {
     return registry;
@@ -119,6 +144,36 @@ public final class GatewayMetrics {
   public void localUpstreamFailure(String model) {
     localFailures.computeIfAbsent(model, m -> Counter.builder("gptapi_upstream_local_failures")
         .description("Upstream calls failed on a local resource limit; the backend was not blamed")
+        .tags("model", m).register(registry)).increment();
+  }
+
+  /** Whether PostgreSQL and Redis answered the status monitor's last check (every STATUS_SAMPLE_MS). */
+  public void dependencies(boolean postgres, boolean redis) {
+    dependency("postgres").set(postgres ? 1 : 0);
+    dependency("redis").set(redis ? 1 : 0);
+  }
+
+  private AtomicInteger dependency(String name) {
+    return dependencies.computeIfAbsent(name, n -> {
+      AtomicInteger value = new AtomicInteger(1);
+      Gauge.builder("gptapi_dependency_up", value, AtomicInteger::get)
+          .description("1 when the dependency answered the last check (SELECT 1, PING), else 0")
+          .tags("dependency", n).register(registry);
+      return value;
+    });
+  }
+
+  /** A BACKEND_DNS name could not be resolved (timeout, SERVFAIL); its last known addresses stay in rotation. */
+  public void dnsLookupFailed(String model) {
+    dnsFailures.computeIfAbsent(model, m -> Counter.builder("gptapi_backend_dns_failures")
+        .description("Failed DNS lookups of a BACKEND_DNS name (the last known addresses stay in rotation)")
+        .tags("model", m).register(registry)).increment();
+  }
+
+  /** A backend went out of rotation after a failed probe or request. */
+  public void quarantined(String model) {
+    quarantines.computeIfAbsent(model, m -> Counter.builder("gptapi_backend_quarantines")
+        .description("Times a backend was taken out of rotation after a failed probe or request")
         .tags("model", m).register(registry)).increment();
   }
 

@@ -12,8 +12,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * All backends by model. Reloads keep the {@link Backend} objects of unchanged ids, so in-flight counts and
- * health survive a reload and requests already running on a removed backend finish normally.
+ * All backends by model: those of the {@code backends} table and those found by DNS ({@link DnsDiscovery}, with
+ * negative ids). Reloads keep the {@link Backend} objects of unchanged ids, so in-flight counts and health survive a
+ * reload and requests already running on a removed backend finish normally.
  */
 public final class BackendRegistry {
   private static final Logger LOG = LoggerFactory.getLogger(BackendRegistry.class);
@@ -23,6 +24,8 @@ public final class BackendRegistry {
   private final GatewayMetrics metrics;
   private final ConcurrentHashMap<String, ModelPool> pools = new ConcurrentHashMap<>();
   private Map<Long, Backend> byId = Map.of();
+  private List<BackendDefinition> fromDatabase = List.of();
+  private List<BackendDefinition> fromDns = List.of();
 
   public BackendRegistry(Vertx vertx, RoutingSettings settings, GatewayMetrics metrics) {
     this.vertx = vertx;
@@ -39,7 +42,21 @@ public final class BackendRegistry {
     return List.copyOf(pools.values());
   }
 
+  /** The backends of the {@code backends} table, as the catalog loader read them. */
   public synchronized void apply(List<BackendDefinition> definitions) {
+    fromDatabase = List.copyOf(definitions);
+    rebuild();
+  }
+
+  /** The backends DNS discovery currently sees. */
+  synchronized void applyDiscovered(List<BackendDefinition> definitions) {
+    fromDns = List.copyOf(definitions);
+    rebuild();
+  }
+
+  private void rebuild() {
+    List<BackendDefinition> definitions = new ArrayList<>(fromDatabase);
+    definitions.addAll(fromDns);
     Map<Long, Backend> next = new HashMap<>();
     Map<String, List<Backend>> perModel = new HashMap<>();
     for (BackendDefinition def : definitions) {

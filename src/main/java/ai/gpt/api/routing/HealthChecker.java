@@ -97,6 +97,9 @@ public final class HealthChecker extends VerticleBase {
       backend.probeDone(now, intervalMs);
       Backend.Health after = backend.health();
       if (after != before) {
+        if (after == Backend.Health.QUARANTINED) {
+          pool.countQuarantine();
+        }
         if (ar.failed()) {
           LOG.warn("{} is {}: {}", backend, after, ar.cause().getMessage());
         } else {

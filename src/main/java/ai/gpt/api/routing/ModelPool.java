@@ -106,10 +106,16 @@ public final class ModelPool {
     synchronized (this) {
       if (backend.health() != Backend.Health.QUARANTINED) {
         LOG.warn("{} quarantined after a failed request: {}", backend, reason);
+        metrics.quarantined(model);
       }
       backend.markRequestFailed(System.currentTimeMillis(), settings.healthIntervalMs());
       failWaitersIfNoneRoutable();
     }
+  }
+
+  /** The health checker took a backend out of rotation. */
+  void countQuarantine() {
+    metrics.quarantined(model);
   }
 
   /** Called after health or load information changed, which may free capacity for waiters. */

@@ -1,5 +1,6 @@
 package ai.gpt.api.status;
 
+import ai.gpt.api.metrics.GatewayMetrics;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
@@ -7,7 +8,10 @@ import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.Pool;
 import java.util.concurrent.TimeUnit;
 
-/** Whether PostgreSQL and Redis answer, asked once per sample (never per status request). */
+/**
+ * Whether PostgreSQL and Redis answer, asked once per sample (never per status request); also exported as
+ * {@code gptapi_dependency_up} for the alert rules.
+ */
 final class Dependencies {
   static final long TIMEOUT_MS = 2_000;
 
@@ -15,16 +19,21 @@ final class Dependencies {
 
   private final Pool pool;
   private final Redis redis;
+  private final GatewayMetrics metrics;
 
-  Dependencies(Pool pool, Redis redis) {
+  Dependencies(Pool pool, Redis redis, GatewayMetrics metrics) {
     this.pool = pool;
     this.redis = redis;
+    this.metrics = metrics;
   }
 
   Future<Reachable> check() {
     Future<Boolean> pg = answers(pool.query("SELECT 1").execute());
     Future<Boolean> rd = answers(redis.send(Request.cmd(Command.PING)));
-    return Future.all(pg, rd).map(v -> new Reachable(pg.result(), rd.result()));
+    return Future.all(pg, rd).map(v -> {
+      metrics.dependencies(pg.result(), rd.result());
+      return new Reachable(pg.result(), rd.result());
+    });
   }
 
   private static Future<Boolean> answers(Future<?> call) {

@@ -8,6 +8,7 @@ import ai.gpt.api.config.GatewayConfig;
 import ai.gpt.api.config.StatusSettings;
 import ai.gpt.api.mail.Mailer;
 import ai.gpt.api.routing.BackendRegistry;
+import ai.gpt.api.metrics.GatewayMetrics;
 import ai.gpt.api.usage.UsageWriterMetrics;
 import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.Pool;
@@ -35,12 +36,13 @@ public final class Status {
   }
 
   public static Status create(GatewayConfig config, Pool pool, Redis redis, Catalog catalog,
-      BackendRegistry registry, UsageWriterMetrics writer, StripeHealth stripe, Mailer mailer, MailLimits mailLimits) {
+      BackendRegistry registry, UsageWriterMetrics writer, StripeHealth stripe, GatewayMetrics metrics, Mailer mailer,
+      MailLimits mailLimits) {
     StatusSettings settings = config.status();
     TrafficCounts traffic = new TrafficCounts();
     IncidentMail mail = new IncidentMail(config.accounts().publicUrl());
     Incidents incidents = new Incidents(pool, mail);
-    LiveStatus live = new LiveStatus(catalog, registry, traffic, new Dependencies(pool, redis), writer,
+    LiveStatus live = new LiveStatus(catalog, registry, traffic, new Dependencies(pool, redis, metrics), writer,
         config.billing().enabled() ? stripe : null, config.billing().enabled(), settings);
     StatusMonitor monitor = new StatusMonitor(live, new MinuteRecorder(pool, settings.retentionDays()),
         new AutoIncidents(pool, mail, settings.incidentAfterSeconds(), settings.incidentUpdateMinutes()),

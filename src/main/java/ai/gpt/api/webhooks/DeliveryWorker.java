@@ -69,6 +69,7 @@ public final class DeliveryWorker extends VerticleBase {
   private int inFlight;
   private boolean stopping;
   private volatile long delivered;
+  private volatile long failedAttempts;
 
   public DeliveryWorker(Pool pool, EndpointStore store, WebhookSettings settings, String replica, Mailer mailer,
       String publicUrl) {
@@ -96,6 +97,11 @@ public final class DeliveryWorker extends VerticleBase {
   /** Messages this worker has delivered since it started (tests and the benchmark). */
   public long delivered() {
     return delivered;
+  }
+
+  /** Attempts that did not deliver (refused address, timeout, non-2xx) since it started; each is retried or failed. */
+  public long failedAttempts() {
+    return failedAttempts;
   }
 
   /** Batch, then claim what the free slots can take; again at once when there was more, else after the poll. */
@@ -177,6 +183,8 @@ public final class DeliveryWorker extends VerticleBase {
         .compose(rows -> {
           if (ok) {
             delivered++;
+          } else {
+            failedAttempts++;
           }
           return rows.rowCount() == 0 ? Future.succeededFuture() // lease lost: the newer attempt records
               : ok ? health.succeeded(endpointId) : health.failed(endpointId, error);

@@ -66,6 +66,40 @@ class GatewayConfigTest {
   }
 
   @Test
+  @DisplayName("BACKEND_API_KEYS gives BACKENDS entries their model's key; BACKEND_DNS parses model=host:port")
+  void backendKeysAndDiscovery() {
+    Map<String, String> env = new HashMap<>(BASE);
+    env.put("BACKENDS", "gpt-full=https://a-8080.proxy.runpod.net,gpt-full=https://b-8080.proxy.runpod.net,"
+        + "embed=http://e:8083");
+    env.put("BACKEND_API_KEYS", "gpt-full=rp-secret");
+    GatewayConfig c = GatewayConfig.from(Env.of(env));
+    assertEquals("rp-secret", c.backends().get(1).apiKey());
+    assertNull(c.backends().get(2).apiKey());
+    env.put("BACKEND_API_KEYS", "gpt-fulll=rp-secret");
+    ConfigException typo = assertThrows(ConfigException.class, () -> GatewayConfig.from(Env.of(env)));
+    assertTrue(typo.getMessage().contains("gpt-fulll"), typo.getMessage());
+    env.put("BACKEND_API_KEYS", "gpt-full:rp-secret");
+    assertFalse(assertThrows(ConfigException.class, () -> GatewayConfig.from(Env.of(env))).getMessage()
+        .contains("rp-secret"), "a malformed entry is not echoed");
+
+    DiscoverySettings d = with("BACKEND_DNS", "gpt-fast=llama-gpt-fast.ai.svc.cluster.local:8080, embed=e.ai:80")
+        .discovery();
+    assertEquals(new DiscoverySettings.Target("gpt-fast", "llama-gpt-fast.ai.svc.cluster.local", 8080),
+        d.targets().get(0));
+    assertEquals(5_000, d.intervalMs());
+    assertFalse(with("PORT", "8080").discovery().enabled());
+    rejects("BACKEND_DNS", "gpt-fast=http://x:80");
+    rejects("BACKEND_DNS", "gpt-fast=x");
+    rejects("BACKEND_DNS", "gpt-fast=x:0");
+    rejects("BACKEND_DNS", "gpt-fast=x:80,gpt-fast=x:80");
+    rejects("BACKEND_DNS_SERVER", "10.0.0.10");
+
+    assertTrue(with("PORT", "8080").migrateOnStart());
+    assertFalse(with("MIGRATE_ON_START", "false").migrateOnStart());
+    rejects("MIGRATE_ON_START", "no");
+  }
+
+  @Test
   @DisplayName("account settings: JWT_SECRET required and long, SMTP_FROM required with SMTP_HOST, PUBLIC_URL a URL")
   void accountSettings() {
     Map<String, String> env = new HashMap<>(BASE);

@@ -75,6 +75,8 @@ public final class FakeLlamaServer {
   public static final class Options {
     /** 0 = random free port. */
     public int port = 0;
+    /** Address to listen on: another loopback address (127.0.0.2...) lets several servers share a port, as pods do. */
+    public String host = "127.0.0.1";
     /** Number of parallel slots (llama-server {@code --parallel}); requests beyond it are deferred. */
     public int slots = 4;
     /** true: embedding server ({@code --embeddings}); false: /v1/embeddings answers 501. */
@@ -95,6 +97,7 @@ public final class FakeLlamaServer {
     public int instances = 1;
 
     public Options port(int v) { port = v; return this; }
+    public Options host(String v) { host = v; return this; }
     public Options slots(int v) { slots = v; return this; }
     public Options embeddings(boolean v) { embeddings = v; return this; }
     public Options tokenDelayMs(long v) { tokenDelayMs = v; return this; }
@@ -108,7 +111,6 @@ public final class FakeLlamaServer {
 
   // ---------------------------------------------------------------- constants
 
-  private static final String HOST = "127.0.0.1";
   private static final String FINGERPRINT = "b1-de3ff81";
   private static final int N_CTX = 512;
   private static final int N_EMBD = 64;
@@ -290,7 +292,7 @@ public final class FakeLlamaServer {
   }
 
   public String baseUrl() {
-    return "http://" + HOST + ":" + port;
+    return "http://" + options.host + ":" + port;
   }
 
   public Future<Void> close() {
@@ -498,7 +500,7 @@ public final class FakeLlamaServer {
           .connectionHandler(this::onConnection)
           .requestHandler(this::onRequest);
       sweeper = vertx.setPeriodic(500, id -> sweepIdle());
-      return server.listen(listenPort, HOST);
+      return server.listen(listenPort, options.host);
     }
 
     @Override
