@@ -85,6 +85,10 @@ class HelmChartTest {
     assertEquals("259200000", config.get("WEBHOOK_DISABLE_AFTER_MS"));
     assertEquals("0.05", config.get("STATUS_ERROR_RATE"));
     assertFalse(config.containsKey("SMTP_HOST"), "empty settings are left out: the gateway's default applies");
+    // A drained pod gets to finish: Kubernetes' grace covers the drain delay, the requests' grace and the flush.
+    long drain = Long.parseLong(config.get("SHUTDOWN_DELAY_SECONDS")) + Long.parseLong(config.get("SHUTDOWN_GRACE_SECONDS"));
+    assertTrue(((Number) at(pod, "terminationGracePeriodSeconds")).longValue() >= drain + 15,
+        "terminationGracePeriodSeconds covers SHUTDOWN_DELAY_SECONDS + SHUTDOWN_GRACE_SECONDS + 15");
   }
 
   @Test
