@@ -19,7 +19,9 @@ import java.util.Set;
  * streak) and since when good. A subject bad for {@code afterSeconds} gets an incident whose {@code started_at} is
  * that first bad sample, not the time of detection; another replica that saw it bad earlier moves started_at back.
  * While it lasts, an update every {@code updateMinutes}. Good for {@code afterSeconds} again: resolved, with
- * {@code resolved_at} the first good sample. Whatever the number of replicas, there is ONE incident: the decisions
+ * {@code resolved_at} the first good sample; but never while another replica still sees it bad (each stamps the
+ * incident's {@code last_bad_at} on every bad sample: error rates are seen only where the failing traffic goes).
+ * Whatever the number of replicas, there is ONE incident: the decisions
  * run in a transaction holding a PostgreSQL advisory lock (a replica that cannot take it skips its turn), and the
  * unique partial index on the open automatic incident of a subject refuses a second one in any case.
  */
@@ -27,8 +29,11 @@ final class AutoIncidents {
   /** pg_advisory_xact_lock key: "gptapi-status" in ASCII, so no other feature picks it by chance. */
   static final long LOCK_KEY = 0x6770746170692d73L;
   private static final String OPEN = "SELECT " + Incidents.COLUMNS + ", (SELECT max(at) FROM incident_updates u"
-      + " WHERE u.incident_id = i.id) AS last_update FROM incidents i WHERE auto_subject IS NOT NULL"
+      + " WHERE u.incident_id = i.id) AS last_update, last_bad_at FROM incidents i WHERE auto_subject IS NOT NULL"
       + " AND resolved_at IS NULL";
+  /** Stamps the open incidents of the subjects this replica sees bad (no lock needed: it only moves forward). */
+  private static final String STAMP_BAD = "UPDATE incidents SET last_bad_at = GREATEST(last_bad_at, $2)"
+      + " WHERE auto_subject = ANY($1) AND resolved_at IS NULL";
 
   private static final class Watch {
     Instant badSince;
@@ -68,9 +73,11 @@ final class AutoIncidents {
         e.getValue().badSince = null;
       }
     }
-    return pool.withTransaction(tx -> tx.preparedQuery("SELECT pg_try_advisory_xact_lock($1)")
-        .execute(Tuple.of(LOCK_KEY)).compose(locked -> locked.iterator().next().getBoolean(0)
-            ? decide(tx, at) : Future.succeededFuture()))
+    String[] bad = sample.troubles().keySet().toArray(String[]::new);
+    return pool.withTransaction(tx -> (bad.length == 0 ? Future.succeededFuture()
+            : tx.preparedQuery(STAMP_BAD).execute(Tuple.of(bad, Incidents.utc(at))))
+        .compose(v -> tx.preparedQuery("SELECT pg_try_advisory_xact_lock($1)").execute(Tuple.of(LOCK_KEY)))
+        .compose(locked -> locked.iterator().next().getBoolean(0) ? decide(tx, at) : Future.succeededFuture()))
         .onSuccess(v -> {
           // Forget subjects good long enough whose incident (if any) is resolved.
           watches.values().removeIf(w -> w.badSince == null && w.goodSince != null
@@ -97,9 +104,13 @@ final class AutoIncidents {
         Instant started = r.getOffsetDateTime("started_at").toInstant();
         Instant lastUpdate = r.getOffsetDateTime("last_update") == null ? started
             : r.getOffsetDateTime("last_update").toInstant();
+        // The last time ANY replica saw it bad: this one may see it good only for lack of the failing traffic.
+        Instant lastBad = r.getOffsetDateTime("last_bad_at") == null ? null
+            : r.getOffsetDateTime("last_bad_at").toInstant();
         if (w.goodSince != null && !w.goodSince.isBefore(started)
-            && Duration.between(w.goodSince, at).compareTo(after) >= 0) {
-          Instant resolvedAt = w.goodSince;
+            && Duration.between(w.goodSince, at).compareTo(after) >= 0
+            && (lastBad == null || Duration.between(lastBad, at).compareTo(after) >= 0)) {
+          Instant resolvedAt = lastBad != null && lastBad.isAfter(w.goodSince) ? lastBad : w.goodSince;
           chain = chain.compose(v -> resolve(tx, id, resolvedAt)).compose(v -> announce(tx, id));
         } else if (w.badSince != null) {
           if (w.badSince.isBefore(started)) {

@@ -9,12 +9,14 @@ import ai.gpt.api.testing.FakeLlamaServer;
 import ai.gpt.api.testing.GatewayHarness;
 import ai.gpt.api.testing.Sleep;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.sqlclient.Row;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
@@ -107,5 +109,49 @@ class AutoIncidentReplicasTest {
         .getJsonArray("recent").size() == 1);
     Sleep.ms(1_500);
     assertEquals(1, incident().getLong("total"), "no incident reopened after the recovery");
+  }
+
+  @Test
+  @DisplayName("5xx answers seen by one replica only open one incident; the replica without that traffic does not"
+      + " resolve it; it is resolved once answers succeed again")
+  void errorRateSeenByOneReplica(Vertx vertx) {
+    StatusTables.clean(vertx);
+    Map<String, String> env = new HashMap<>(ENV);
+    env.put("STATUS_MIN_REQUESTS", "5");
+    env.put("STATUS_ERROR_RATE", "0.5");
+    gw = GatewayHarness.start(vertx, env);
+    client = WebClient.create(vertx);
+    fake = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options()).await();
+    gw.addBackend("gpt-fast", fake);
+    replicaB = StatusReplicas.start(vertx, "status-replica-b", env);
+    String key = gw.createKey();
+    JsonObject chat = new JsonObject().put("model", "gpt-fast").put("max_tokens", 2)
+        .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "hi")));
+
+    // Every answer fails on replica A (the backend's /health still says 200); replica B gets no traffic.
+    Instant bad = Instant.now();
+    fake.setHealth(FakeLlamaServer.Health.ERROR_500);
+    for (int i = 0; i < 10; i++) {
+      assertTrue(gw.post("/v1/chat/completions", key, chat).statusCode() >= 500);
+    }
+    awaitTrue("an automatic incident", () -> incident() != null);
+    Row open = incident();
+    assertEquals("model:gpt-fast", open.getString("auto_subject"));
+    Instant started = open.getOffsetDateTime("started_at").toInstant();
+    assertTrue(!started.isBefore(bad.minusMillis(50)) && started.isBefore(Instant.now()), "started_at " + started);
+    // Replica B sees the model fine (no failing traffic) for well over STATUS_INCIDENT_AFTER_SECONDS.
+    Sleep.ms(3_000);
+    assertEquals(null, incident().getOffsetDateTime("resolved_at"), "B did not resolve what A still sees");
+    assertEquals(1, incident().getLong("total"));
+
+    Instant up = Instant.now();
+    fake.setHealth(FakeLlamaServer.Health.OK);
+    for (int i = 0; i < 30; i++) {
+      assertEquals(200, gw.post("/v1/chat/completions", key, chat).statusCode());
+    }
+    awaitTrue("the incident resolved", () -> incident().getOffsetDateTime("resolved_at") != null);
+    Instant resolvedAt = incident().getOffsetDateTime("resolved_at").toInstant();
+    assertTrue(!resolvedAt.isBefore(up.minusMillis(50)), "resolved_at " + resolvedAt + " is after the recovery " + up);
+    assertEquals(1, incident().getLong("total"));
   }
 }
