@@ -52,7 +52,9 @@ final class WriterConnection {
   }
 
   private <T> Future<T> call(Function<RedisConnection, Future<T>> command) {
-    return onContext(context, connection().compose(c -> command.apply(c)
+    // The connect is bounded too: a connection attempt that never completes (a stalled proxy, a full pool) would
+    // otherwise leave the writer waiting for it forever, reading nothing.
+    return onContext(context, connection().timeout(timeoutMs, TimeUnit.MILLISECONDS).compose(c -> command.apply(c)
             .timeout(timeoutMs, TimeUnit.MILLISECONDS)
             .onFailure(e -> {
               if (e instanceof TimeoutException) {
@@ -67,12 +69,22 @@ final class WriterConnection {
       return Future.succeededFuture(connection);
     }
     if (connecting == null) {
-      connecting = onContext(context, redis.connect()).onComplete(ar -> {
-        connecting = null;
+      Future<RedisConnection> attempt = onContext(context, redis.connect());
+      connecting = attempt;
+      // Given up on after timeoutMs (see call), so the next command tries again rather than waiting on it.
+      context.owner().setTimer(timeoutMs, id -> {
+        if (connecting == attempt) {
+          connecting = null;
+        }
+      });
+      attempt.onComplete(ar -> {
+        if (connecting == attempt) {
+          connecting = null;
+        }
         if (ar.succeeded()) {
           RedisConnection c = ar.result();
-          if (closed) {
-            c.close();
+          if (closed || connection != null) {
+            c.close(); // closed meanwhile, or a later attempt already connected
             return;
           }
           connection = c;
