@@ -60,6 +60,9 @@ export async function adminSteps({ browser, page, base, mailbox, email, shoot, e
   await expectVisible(page.locator('[data-kind="good"]', { hasText: "Message sent" }), "the green toast");
 
   const before = await balanceCents(page, base, expectVisible);
+  // The organization the user's dashboard shows (the user may have several): the one the admin credits.
+  const orgName = (await page.getByRole("button", { name: /^Account menu/ }).textContent())
+    .replace(/^Account menu:/, "").trim();
 
   step("admin signs in (a second browser) and deposits $25 to the user's organization");
   const adminContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -77,7 +80,7 @@ export async function adminSteps({ browser, page, base, mailbox, email, shoot, e
     await admin.goto(`${base}/admin/orgs`);
     await admin.getByLabel("Search organizations").fill(email);
     await admin.getByRole("button", { name: "Search", exact: true }).click();
-    const row = admin.getByRole("row").filter({ hasText: "$" }).nth(0);
+    const row = admin.getByRole("row").filter({ hasText: "$" }).filter({ hasText: orgName }).nth(0);
     await expectVisible(row, "the user's organization");
     await row.getByRole("link").click();
     await expectVisible(admin.getByTestId("admin-org-balance"), "the organization's details");

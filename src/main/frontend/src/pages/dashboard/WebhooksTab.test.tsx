@@ -127,7 +127,7 @@ describe("Webhooks tab", () => {
         : undefined,
     );
     renderApp(<WhenSignedIn><WebhooksTab /></WhenSignedIn>, { client });
-    await user.click(await screen.findByRole("button", { name: "Rotate the secret of billing sync" }));
+    await user.click(await screen.findByRole("button", { name: "Rotate secret of billing sync" }));
     await user.click(within(await screen.findByRole("dialog", { name: "Rotate the signing secret?" })).getByRole("button", { name: "Rotate secret" }));
     const shown = await screen.findByRole("dialog", { name: "Your new signing secret" });
     expect(within(shown).getByText("whsec_new")).toBeInTheDocument();

@@ -100,7 +100,7 @@ function EndpointCard({ endpoint, onEdit, onSecret }: { endpoint: Endpoint; onEd
           <Button size="sm" variant="ghost" onClick={onEdit} aria-label={`Edit ${label}`}>
             <PencilIcon /> Edit
           </Button>
-          <Button size="sm" variant="ghost" onClick={rotate} aria-label={`Rotate the secret of ${label}`}>
+          <Button size="sm" variant="ghost" onClick={rotate} aria-label={`Rotate secret of ${label}`}>
             <RotateCwIcon /> Rotate secret
           </Button>
           <Button size="sm" variant="ghost" onClick={remove} aria-label={`Delete ${label}`}>

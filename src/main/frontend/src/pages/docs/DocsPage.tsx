@@ -24,7 +24,8 @@ function CodeBlock({ code, title }: { code: string; title: string }) {
         {title}
         <CopyButton text={code} label={`Copy the ${title} example`} />
       </figcaption>
-      <pre className="overflow-x-auto p-4 text-[13px] leading-relaxed">
+      {/* Focusable: a keyboard user must be able to scroll a long line into view (axe scrollable-region-focusable). */}
+      <pre tabIndex={0} className="overflow-x-auto p-4 text-[13px] leading-relaxed">
         <code>{code}</code>
       </pre>
     </figure>
