@@ -267,6 +267,7 @@ public final class Gateway {
           })
           .map(id -> {
             deployments.add(id);
+            ops.serving();
             return new Gateway(vertx, pool, redis, invalidations, lastUsed, ops, metering.result(), writer,
                 deployments, servers, config.http(), tracing);
           });

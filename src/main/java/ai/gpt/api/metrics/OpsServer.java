@@ -24,6 +24,8 @@ public final class OpsServer extends VerticleBase {
   private final String host;
   private final int port;
   private HttpServer server;
+  /** Set once the public port listens: before that a load balancer (or a test) must not send anything. */
+  private volatile boolean serving;
   /** Set once at shutdown, read by /ready on the event loop. */
   private volatile boolean draining;
 
@@ -43,9 +45,9 @@ public final class OpsServer extends VerticleBase {
         .end(metrics.scrape()));
     router.get("/health").handler(ctx -> ctx.json(new JsonObject().put("status", "ok")));
     router.get("/ready").handler(ctx -> {
-      if (draining) {
+      if (!serving || draining) {
         ctx.response().setStatusCode(503);
-        ctx.json(new JsonObject().put("status", "draining"));
+        ctx.json(new JsonObject().put("status", draining ? "draining" : "starting"));
         return;
       }
       Future<Boolean> db = pool.query("SELECT 1").execute().map(true).otherwise(false);
@@ -61,6 +63,11 @@ public final class OpsServer extends VerticleBase {
     // Every answer here is immediate, so an idle timeout cannot cut real work; it frees what scrapers leave open.
     return vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(OPS_IDLE_TIMEOUT_SECONDS))
         .requestHandler(router).listen(port, host).onSuccess(s -> server = s);
+  }
+
+  /** The public port listens: from now on /ready reports on PostgreSQL and Redis. */
+  public void serving() {
+    serving = true;
   }
 
   /** From now on /ready answers 503 "draining", so load balancers send no new requests to this replica. */
