@@ -7,8 +7,10 @@ import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -20,7 +22,8 @@ import java.util.Set;
  * that first bad sample, not the time of detection; another replica that saw it bad earlier moves started_at back.
  * While it lasts, an update every {@code updateMinutes}. Good for {@code afterSeconds} again: resolved, with
  * {@code resolved_at} the first good sample; but never while another replica still sees it bad (each stamps the
- * incident's {@code last_bad_at} on every bad sample: error rates are seen only where the failing traffic goes).
+ * incident's {@code last_bad_at} on every bad sample and on the first good one after them: error rates are seen
+ * only where the failing traffic goes).
  * Whatever the number of replicas, there is ONE incident: the decisions
  * run in a transaction holding a PostgreSQL advisory lock (a replica that cannot take it skips its turn), and the
  * unique partial index on the open automatic incident of a subject refuses a second one in any case.
@@ -31,7 +34,10 @@ final class AutoIncidents {
   private static final String OPEN = "SELECT " + Incidents.COLUMNS + ", (SELECT max(at) FROM incident_updates u"
       + " WHERE u.incident_id = i.id) AS last_update, last_bad_at FROM incidents i WHERE auto_subject IS NOT NULL"
       + " AND resolved_at IS NULL";
-  /** Stamps the open incidents of the subjects this replica sees bad (no lock needed: it only moves forward). */
+  /**
+   * Stamps the open incidents of the subjects this replica sees bad, or has just seen recover (no lock needed: it
+   * only moves forward).
+   */
   private static final String STAMP_BAD = "UPDATE incidents SET last_bad_at = GREATEST(last_bad_at, $2)"
       + " WHERE auto_subject = ANY($1) AND resolved_at IS NULL";
 
@@ -67,13 +73,17 @@ final class AutoIncidents {
       w.goodSince = null;
       w.trouble = trouble;
     });
+    // Stamped: the subjects seen bad now, and those seen good for the first time since (the end of a bad streak is
+    // its first good sample, so the last bad sample, which may precede the recovery, never dates it).
+    List<String> stamped = new ArrayList<>(sample.troubles().keySet());
     for (Map.Entry<String, Watch> e : watches.entrySet()) {
       if (!sample.troubles().containsKey(e.getKey()) && e.getValue().goodSince == null) {
         e.getValue().goodSince = at;
         e.getValue().badSince = null;
+        stamped.add(e.getKey());
       }
     }
-    String[] bad = sample.troubles().keySet().toArray(String[]::new);
+    String[] bad = stamped.toArray(String[]::new);
     return pool.withTransaction(tx -> (bad.length == 0 ? Future.succeededFuture()
             : tx.preparedQuery(STAMP_BAD).execute(Tuple.of(bad, Incidents.utc(at))))
         .compose(v -> tx.preparedQuery("SELECT pg_try_advisory_xact_lock($1)").execute(Tuple.of(LOCK_KEY)))
