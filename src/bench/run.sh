@@ -12,8 +12,15 @@
 # Environment overrides:
 #   BENCH_SECONDS          measured seconds per run (default 10)
 #   BENCH_WARMUP_SECONDS   discarded warm-up before each measured run (default 3)
-#   BENCH_JIT_WARMUP_SECONDS  one-time discarded warm-up per target and mode at the start, so the JIT
-#                          compilers are done before measuring (default 15)
+#   BENCH_COLD_SECONDS     the first seconds of load after the gateway starts, measured in three equal runs
+#                          before any warm-up: what a freshly started (autoscaled) replica serves (default 30)
+#   BENCH_JIT_WARMUP_SECONDS  one-time discarded warm-up of the gateway per mode, so the JIT compilers are done
+#                          before measuring (default 40; the direct target gets at most 10)
+#   BENCH_STREAMS          streams opened at once in the burst run (default 9500; 0 skips it). Each open stream
+#                          holds two sockets in the gateway (client and upstream) and the per-process limit here
+#                          is 20,000 open files, so 9,500 is about the most one gateway process can hold here
+#   BENCH_STREAM_TOKENS / BENCH_STREAM_DELAY_MS   tokens per burst stream and the slow fake's delay per token
+#                          (default 20 and 1000: 20-second streams)
 #   BENCH_TOKENS           completion tokens per request (default 16)
 #   BENCH_CONNS            the "many connections" level (default 64)
 #   BENCH_BUILD            auto (default: build when sources are newer than target/), always, never
@@ -36,7 +43,11 @@ cd "$ROOT"
 
 SECONDS_RUN=${BENCH_SECONDS:-10}
 WARMUP=${BENCH_WARMUP_SECONDS:-3}
-JIT_WARMUP=${BENCH_JIT_WARMUP_SECONDS:-15}
+JIT_WARMUP=${BENCH_JIT_WARMUP_SECONDS:-40}
+COLD=${BENCH_COLD_SECONDS:-30}
+STREAMS=${BENCH_STREAMS:-9500}
+STREAM_TOKENS=${BENCH_STREAM_TOKENS:-20}
+STREAM_DELAY_MS=${BENCH_STREAM_DELAY_MS:-1000}
 TOKENS=${BENCH_TOKENS:-16}
 CONNS=${BENCH_CONNS:-64}
 BUILD=${BENCH_BUILD:-auto}
@@ -259,6 +270,20 @@ run_wrk() { # target conns stream seconds outfile
 
 LOG_MARK=$(wc -l <"$OUT/gateway.log")
 
+# Redis's own account of its CPU (INFO cpu) and per command (INFO commandstats), read around each measured run.
+redis_stats() { { redis-cli -h 127.0.0.1 -p 6379 INFO cpu; redis-cli -h 127.0.0.1 -p 6379 INFO commandstats; } \
+  >"$1" 2>/dev/null || true; }
+
+# The first seconds of load on the freshly started gateway, before any warm-up: three equal consecutive runs.
+if ((COLD > 0)); then
+  printf 'part\trequests\tduration_us\trps\tp50_us\tp99_us\tnon2xx\n' >"$OUT/cold.tsv"
+  for part in 1 2 3; do
+    log "cold start, part $part of 3: $((COLD / 3))s at $CONNS connections, non-stream"
+    run_wrk gateway "$CONNS" 0 "$((COLD / 3))" "$OUT/wrk-cold-$part.txt"
+    python3 "$BENCH_DIR/report.py" --wrk-row "$part" "$OUT/wrk-cold-$part.txt" >>"$OUT/cold.tsv"
+  done
+fi
+
 # One measured run (after a warm-up), repeated up to BENCH_RETRIES times when other processes took more than
 # BENCH_RETRY_FOREIGN_PCT % of a core during it; the last attempt is kept (and flagged by the report).
 measure() { # mode conns stream target
@@ -270,9 +295,11 @@ measure() { # mode conns stream target
     fi
     log "$scenario $target: ${WARMUP}s warm-up + ${SECONDS_RUN}s measured"
     ((WARMUP > 0)) && run_wrk "$target" "$conns" "$stream" "$WARMUP" "$OUT/warmup-$name.txt"
+    redis_stats "$OUT/redis-$name.before.txt"
     python3 "$BENCH_DIR/cpu.py" snap "$OUT/cpu-$name.before.json" "$GW_PID" "$FAKE_PID" $$
     run_wrk "$target" "$conns" "$stream" "$SECONDS_RUN" "$OUT/wrk-$name.txt"
     python3 "$BENCH_DIR/cpu.py" snap "$OUT/cpu-$name.after.json" "$GW_PID" "$FAKE_PID" $$
+    redis_stats "$OUT/redis-$name.after.txt"
     line=$(grep '^BENCH_RESULT' "$OUT/wrk-$name.txt" | tail -1 || true)
     if [[ -z $line ]]; then
       log "WARNING: no result from wrk for $name:"; cat "$OUT/wrk-$name.txt" >&2; return 0
@@ -300,9 +327,10 @@ EOF
 # One-time JIT warm-up of both servers at full concurrency (discarded).
 log "JIT warm-up (discarded)"
 for stream in 0 1; do
-  for target in direct gateway; do
-    ((JIT_WARMUP > 0)) && run_wrk "$target" "$CONNS" "$stream" "$JIT_WARMUP" "$OUT/warmup-jit-$target-$stream.txt"
-  done
+  if ((JIT_WARMUP > 0)); then
+    run_wrk direct "$CONNS" "$stream" "$((JIT_WARMUP < 10 ? JIT_WARMUP : 10))" "$OUT/warmup-jit-direct-$stream.txt"
+    run_wrk gateway "$CONNS" "$stream" "$JIT_WARMUP" "$OUT/warmup-jit-gateway-$stream.txt"
+  fi
 done
 
 for mode in whole stream; do
@@ -314,6 +342,33 @@ for mode in whole stream; do
     done
   done
 done
+
+# ------------------------------------------------------------------ a burst of open streams
+# STREAMS slow streams opened at once by one client, from a second fake (the gpt-full model) that streams one
+# token per STREAM_DELAY_MS: all must complete; the gateway's heap after a full GC is read while they are open.
+if ((STREAMS > 0)); then
+  SLOW_PORT=$(free_port)
+  log "starting a slow fake llama-server on $SLOW_PORT ($STREAMS slots, $STREAM_TOKENS tokens, ${STREAM_DELAY_MS} ms each)"
+  # shellcheck disable=SC2086
+  java ${BENCH_FAKE_JAVA_OPTS:-} -cp "$FAKE_CP" ai.gpt.api.testing.FakeLlamaServer --port "$SLOW_PORT" \
+    --slots "$STREAMS" --token-delay-ms "$STREAM_DELAY_MS" --tokens "$STREAM_TOKENS" --instances "$FAKE_INSTANCES" \
+    --model gpt-full >"$OUT/fake-slow.log" 2>&1 &
+  SLOW_PID=$!
+  PIDS+=("$SLOW_PID")
+  if wait_for_line "$OUT/fake-slow.log" "fake llama-server listening on" "$SLOW_PID" 60 \
+     && cli backend add --model gpt-full --url "http://127.0.0.1:$SLOW_PORT" --slots "$STREAMS" >>"$OUT/cli.log" 2>&1; then
+    BODY_SLOW="{\"model\":\"gpt-full\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":1}"
+    for ((i = 0; i < 300; i++)); do  # in rotation after its first health probe
+      [[ $(probe "http://127.0.0.1:$GW_PORT" "$BODY_SLOW" "$KEY") == 200 ]] && break
+      sleep 0.1
+    done
+    log "burst: $STREAMS streams opened at once"
+    python3 "$BENCH_DIR/streams.py" "$GW_PORT" "$KEY" gpt-full "$STREAMS" "$STREAM_TOKENS" "$GW_PID" \
+      "$OUT/streams.json" >"$OUT/streams.log" 2>&1 || log "WARNING: the burst client failed (see $OUT/streams.log)"
+  else
+    log "WARNING: the slow fake did not start or could not be added (see $OUT/fake-slow.log, $OUT/cli.log)"
+  fi
+fi
 
 # ------------------------------------------------------------------ gateway-side evidence
 # Every request the gateway served must end up as one usage row: wait for the usage writer to drain the queue.
@@ -331,7 +386,7 @@ tail -n +"$((LOG_MARK + 1))" "$OUT/gateway.log" >"$OUT/gateway-during-load.log"
 {
   echo "Benchmark $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores; commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(
     [[ -n $(git status --porcelain -- src/main pom.xml 2>/dev/null) ]] && echo ' (with uncommitted src/main changes)');" \
-    "gateway $(grep -m1 -o 'Network transport: .*' "$OUT/gateway.log" || echo 'transport unknown'), EVENT_LOOPS=$EVENT_LOOPS;" \
+    "gateway EVENT_LOOPS=$EVENT_LOOPS;" \
     "${SECONDS_RUN}s measured after ${WARMUP}s warm-up per run; $TOKENS tokens per completion"
 } | tee "$OUT/header.txt"
 python3 "$BENCH_DIR/report.py" "$RESULTS" "$OUT/metrics.txt" "$OUT/gateway-during-load.log" "$OUT/usage-rows.txt" | tee "$OUT/report.txt" \
