@@ -33,7 +33,8 @@
 #   BENCH_QUIET_TIMEOUT    ... but no longer than this many seconds (120; 0 = do not wait)
 #   BENCH_RETRIES          re-measure a run up to this many times when other processes used more than
 #   BENCH_RETRY_FOREIGN_PCT   this % of one core during it (2, 25)
-#   BENCH_ACCESS_LOG_LEVEL gateway ACCESS_LOG_LEVEL (default WARN = off; INFO to see every request in gateway.log)
+#   BENCH_ACCESS_LOG_LEVEL gateway ACCESS_LOG_LEVEL (default INFO, as shipped: every request is a line in
+#                          gateway.log; WARN turns the access log off)
 #   BENCH_OUT              directory for logs and results (default: a new /tmp/gptapi-bench.XXXXXX)
 set -euo pipefail
 
@@ -195,7 +196,7 @@ GW_ENV=(
   "PORT=$GW_PORT"
   "METRICS_PORT=$METRICS_PORT"
   "HOST=127.0.0.1"
-  "ACCESS_LOG_LEVEL=${BENCH_ACCESS_LOG_LEVEL:-WARN}"
+  "ACCESS_LOG_LEVEL=${BENCH_ACCESS_LOG_LEVEL:-INFO}"
   "EVENT_LOOPS=$EVENT_LOOPS"
   "QUEUE_SIZE=100000"
 )
