@@ -84,7 +84,7 @@ class GracefulShutdownTest {
   void drainsOnSigterm(Vertx vertx) throws Exception {
     TestServices.ensureDatabase();
     pool = Database.pool(vertx, TestServices.DATABASE_URL, 2);
-    pool.query("TRUNCATE backends, api_keys, organizations, credit_ledger, usage, usage_rejects "
+    pool.query("TRUNCATE backends, api_keys, organizations, credit_ledger, usage, usage_requests, usage_rejects "
         + "RESTART IDENTITY CASCADE").execute().await();
     TestServices.flushRedis(vertx);
     redis = Redis.createClient(vertx, TestServices.REDIS_URL);

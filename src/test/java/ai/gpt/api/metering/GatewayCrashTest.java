@@ -104,7 +104,7 @@ class GatewayCrashTest {
     // ---- a clean catalogue, as GatewayHarness prepares it --------------------------------------------------
     TestServices.ensureDatabase();
     pool = Database.pool(vertx, TestServices.DATABASE_URL, 4);
-    pool.query("TRUNCATE backends, api_keys, organizations, credit_ledger, usage, usage_rejects "
+    pool.query("TRUNCATE backends, api_keys, organizations, credit_ledger, usage, usage_requests, usage_rejects "
         + "RESTART IDENTITY CASCADE").execute().await();
     TestServices.flushRedis(vertx); // organization ids restart, and the usage streams must start empty
 

@@ -48,7 +48,7 @@ final class UsageFixture implements AutoCloseable {
       del.arg(UsageStreams.key(s));
     }
     f.redis.send(del).await();
-    f.pool.query("TRUNCATE usage, usage_rejects, credit_ledger").execute().await();
+    f.pool.query("TRUNCATE usage, usage_requests, usage_rejects, credit_ledger").execute().await();
     return f;
   }
 
@@ -61,6 +61,22 @@ final class UsageFixture implements AutoCloseable {
   long createOrg(String prefix) {
     return pool.preparedQuery("INSERT INTO organizations (name) VALUES ($1) RETURNING id")
         .execute(Tuple.of(prefix + "-" + UUID.randomUUID())).await().iterator().next().getLong("id");
+  }
+
+  /**
+   * Ledger usage debits (one per organization and UTC day) that differ from minus the sum of that day's usage
+   * rows: 0 when every paid request was billed exactly once.
+   */
+  static final String MISMATCHED_DAY_DEBITS = """
+      SELECT count(*) FROM credit_ledger l
+       WHERE l.idempotency_key LIKE 'usage:day:%'
+         AND l.amount_micros <> -(SELECT COALESCE(sum(u.cost_micros), 0) FROM usage u WHERE u.org_id = l.org_id
+                                   AND u.created_at >= l.created_at AND u.created_at < l.created_at + interval '1 day')""";
+
+  /** The UTC days on which the organization has paid usage rows: its number of ledger usage debits. */
+  long paidDays(long orgId) {
+    return count("SELECT count(DISTINCT date_trunc('day', created_at AT TIME ZONE 'UTC')) FROM usage"
+        + " WHERE org_id = $1 AND cost_micros <> 0", orgId);
   }
 
   /** Deterministic event number {@code i} of an organization; costs vary so sums are meaningful. */

@@ -70,7 +70,8 @@ class UsageWriterTest {
     for (long org : List.of(orgA, orgB)) {
       assertEquals(count.get(org), fx.count("SELECT count(*) FROM usage WHERE org_id = $1", org));
       assertEquals(cost.get(org), fx.count("SELECT sum(cost_micros) FROM usage WHERE org_id = $1", org));
-      assertEquals(count.get(org), fx.count("SELECT count(*) FROM credit_ledger WHERE org_id = $1 AND kind = 'debit'", org));
+      assertEquals(fx.paidDays(org), fx.count("SELECT count(*) FROM credit_ledger WHERE org_id = $1 AND kind = 'debit'", org),
+          "one debit per organization and UTC day, not one per request");
       assertEquals(-cost.get(org), fx.count("SELECT sum(amount_micros) FROM credit_ledger WHERE org_id = $1 AND kind = 'debit'", org));
     }
     assertEquals(10_000_000 - cost.get(orgA), ledger.balance(orgA).await(), "balance = credit - usage, to the micro-dollar");
@@ -94,11 +95,13 @@ class UsageWriterTest {
     assertEquals(e.latencyMs(), row.getInteger("latency_ms"));
     assertNull(row.getInteger("ttft_ms"));
     assertEquals(Instant.ofEpochMilli(e.tsMs()), row.getOffsetDateTime("created_at").toInstant());
+    assertEquals(0, fx.count(UsageFixture.MISMATCHED_DAY_DEBITS), "each day's debit is that day's usage cost");
+    Instant day = Instant.ofEpochMilli(e.tsMs()).truncatedTo(java.time.temporal.ChronoUnit.DAYS);
     Row debit = fx.pool.preparedQuery("SELECT * FROM credit_ledger WHERE idempotency_key = $1")
-        .execute(Tuple.of("usage:" + e.requestId())).await().iterator().next();
-    assertEquals(-e.costMicros(), debit.getLong("amount_micros"));
-    assertEquals(e.requestId(), debit.getString("request_id"));
-    assertEquals(Instant.ofEpochMilli(e.tsMs()), debit.getOffsetDateTime("created_at").toInstant());
+        .execute(Tuple.of("usage:day:" + e.orgId() + ":" + day.toString().substring(0, 10))).await().iterator().next();
+    assertEquals("usage on " + day.toString().substring(0, 10) + " (UTC)", debit.getString("reason"));
+    assertNull(debit.getString("request_id"), "a day's debit stands for many requests");
+    assertEquals(day, debit.getOffsetDateTime("created_at").toInstant());
 
     // Acknowledged after the commit and deleted: nothing pending, nothing left in the streams.
     awaitValue("stream backlog", 0, WAIT, fx::backlog);
@@ -134,7 +137,8 @@ class UsageWriterTest {
 
     assertEquals(200, usageRows());
     assertEquals(200, fx.count("SELECT count(DISTINCT request_id) FROM usage"));
-    assertEquals(200, fx.count("SELECT count(*) FROM credit_ledger WHERE org_id = $1", org));
+    assertEquals(fx.paidDays(org), fx.count("SELECT count(*) FROM credit_ledger WHERE org_id = $1", org));
+    assertEquals(0, fx.count(UsageFixture.MISMATCHED_DAY_DEBITS));
     assertEquals(-total, fx.count("SELECT sum(amount_micros) FROM credit_ledger WHERE org_id = $1", org));
     assertEquals(200, writer.metrics().rowsWritten());
     assertEquals(250, writer.metrics().duplicates(), "every replayed entry was recognised as a duplicate");
@@ -160,7 +164,8 @@ class UsageWriterTest {
     assertTrue(batches <= 40, "events are batched, not written one by one: " + batches + " transactions");
     assertEquals(batches, writer.metrics().batchLatency().count());
     assertEquals(5_000, writer.metrics().rowsWritten());
-    assertEquals(5_000, fx.count("SELECT count(*) FROM credit_ledger WHERE kind = 'debit'"));
+    assertEquals(5_000, fx.count("SELECT count(*) FROM usage_requests"));
+    assertEquals(0, fx.count(UsageFixture.MISMATCHED_DAY_DEBITS));
   }
 
   @Test
@@ -223,7 +228,7 @@ class UsageWriterTest {
     assertEquals(1, fx.count("SELECT count(*) FROM usage_rejects WHERE fields->>'request_id' = 'unknown-org'"
         + " AND error LIKE '%foreign key%'"));
     assertEquals(1, fx.count("SELECT count(*) FROM usage_rejects WHERE error LIKE 'org_id is missing%'"));
-    assertEquals(0, fx.count("SELECT count(*) FROM credit_ledger WHERE request_id = 'unknown-org'"));
+    assertEquals(0, fx.count("SELECT count(*) FROM usage_requests WHERE request_id = 'unknown-org'"));
     assertEquals(3, writer.metrics().rejected());
   }
 
@@ -278,7 +283,7 @@ class UsageWriterTest {
     assertEquals(8_000, a + b, "no event was written by both");
     assertEquals(8_000, usageRows());
     assertEquals(8_000, fx.count("SELECT count(DISTINCT request_id) FROM usage"));
-    assertEquals(8_000, fx.count("SELECT count(*) FROM credit_ledger"));
+    assertEquals(0, fx.count(UsageFixture.MISMATCHED_DAY_DEBITS));
     assertEquals(-events.stream().mapToLong(UsageRecord::costMicros).sum(),
         fx.count("SELECT sum(amount_micros) FROM credit_ledger"));
   }
