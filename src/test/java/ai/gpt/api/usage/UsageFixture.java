@@ -63,16 +63,6 @@ final class UsageFixture implements AutoCloseable {
         .execute(Tuple.of(prefix + "-" + UUID.randomUUID())).await().iterator().next().getLong("id");
   }
 
-  /**
-   * Ledger usage debits (one per organization and UTC day) that differ from minus the sum of that day's usage
-   * rows: 0 when every paid request was billed exactly once.
-   */
-  static final String MISMATCHED_DAY_DEBITS = """
-      SELECT count(*) FROM credit_ledger l
-       WHERE l.idempotency_key LIKE 'usage:day:%'
-         AND l.amount_micros <> -(SELECT COALESCE(sum(u.cost_micros), 0) FROM usage u WHERE u.org_id = l.org_id
-                                   AND u.created_at >= l.created_at AND u.created_at < l.created_at + interval '1 day')""";
-
   /** The UTC days on which the organization has paid usage rows: its number of ledger usage debits. */
   long paidDays(long orgId) {
     return count("SELECT count(DISTINCT date_trunc('day', created_at AT TIME ZONE 'UTC')) FROM usage"
@@ -137,6 +127,13 @@ final class UsageFixture implements AutoCloseable {
       vertx.undeploy(id).await();
     }
     deployments.clear();
+  }
+
+  /** The first column of every row, as text. */
+  List<String> texts(String sql) {
+    List<String> out = new ArrayList<>();
+    pool.query(sql).execute().await().forEach(row -> out.add(row.getString(0)));
+    return out;
   }
 
   long count(String sql, Object... params) {
