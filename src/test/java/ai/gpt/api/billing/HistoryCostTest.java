@@ -26,10 +26,12 @@ import io.vertx.sqlclient.Tuple;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
@@ -70,6 +72,7 @@ class HistoryCostTest {
   }
 
   @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES) // seeding 10 M rows alone takes over a minute on 2 cores
   @DisplayName("10 M usage rows and a 1 M-row ledger: the balance read, the hot balance load and a cold admission"
       + " over HTTP each stay within a few milliseconds, and the running balance equals the ledger's sum")
   void balancesDoNotGrowWithHistory(Vertx vertx) {
