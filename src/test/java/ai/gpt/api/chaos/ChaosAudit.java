@@ -220,10 +220,14 @@ final class ChaosAudit {
           .getLong(0);
       // The hold of the largest request the org sends (prompt estimate left out), or the dearest one it paid.
       long maxCost = Math.max(maxRow, ceilDiv(org.maxTokens() * p[1], 1_000_000));
-      // The balance at every point of the ledger's history (rows in insertion order), not only at the end: top-ups
-      // that came later would hide an overdraft.
-      long lowest = one("SELECT COALESCE(MIN(running), 0) FROM (SELECT SUM(amount_micros) OVER (ORDER BY id) AS running"
-          + " FROM credit_ledger WHERE org_id = $1) history", Tuple.of(org.id())).getLong(0);
+      // The balance at every point of its history, not only at the end: top-ups that came later would hide an
+      // overdraft. Usage is in the ledger as one debit per day, so the history is rebuilt from the other ledger rows
+      // and each usage row's own cost, in time order (a usage row's time is its settlement's).
+      long lowest = one("SELECT COALESCE(MIN(running), 0) FROM (SELECT SUM(amount) OVER (ORDER BY at, k) AS running"
+          + " FROM (SELECT created_at AS at, 0 AS k, amount_micros AS amount FROM credit_ledger"
+          + " WHERE org_id = $1 AND idempotency_key NOT LIKE 'usage:%'"
+          + " UNION ALL SELECT created_at, 1, -cost_micros FROM usage WHERE org_id = $1 AND cost_micros > 0) e) history",
+          Tuple.of(org.id())).getLong(0);
       table.put(org.id(), (org.low() ? "low " : "rich") + " balance " + ledgerBalance(org.id()) + ", lowest " + lowest
           + ", bound -" + maxCost);
       if (lowest < -maxCost) {
