@@ -1,7 +1,6 @@
 package ai.gpt.api.usage;
 
 import io.vertx.sqlclient.Tuple;
-import java.util.Arrays;
 import java.util.List;
 
 /** Every SQL statement of the usage writer, in one place. */
@@ -18,51 +17,45 @@ final class UsageSql {
    * Debit rows are upserted in (org, day) order so that concurrent batches lock them in the same order. The row
    * count is the number of usage rows.
    */
-  static final String INSERT_BATCH = "WITH " + batch();
+  static final String INSERT_BATCH = """
+      WITH v AS (
+        SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[],
+                             $7::int[], $8::int[], $9::int[], $10::bigint[], $11::int[], $12::bool[],
+                             $13::int[], $14::int[], $15::bigint[])
+          AS v(request_id, org_id, key_id, model, backend_id, endpoint, prompt_tokens, completion_tokens,
+               cached_tokens, cost_micros, status, estimated, latency_ms, ttft_ms, ts_ms)
+      ), fresh AS (
+        INSERT INTO usage_requests (request_id)
+        SELECT request_id FROM v
+        ON CONFLICT (request_id) DO NOTHING
+        RETURNING request_id
+      ), added AS (
+        SELECT v.*, timestamptz 'epoch' + v.ts_ms * interval '1 millisecond' AS ts
+        FROM fresh JOIN v ON v.request_id = fresh.request_id
+      ), debits AS (
+        INSERT INTO credit_ledger AS l (org_id, amount_micros, kind, reason, idempotency_key, created_at)
+        SELECT org_id, -SUM(cost_micros)::bigint, 'debit', 'usage on ' || to_char(day, 'YYYY-MM-DD') || ' (UTC)',
+               'usage:day:' || org_id || ':' || to_char(day, 'YYYY-MM-DD'), day AT TIME ZONE 'UTC'
+        FROM (SELECT org_id, cost_micros, date_trunc('day', ts AT TIME ZONE 'UTC') AS day FROM added
+              WHERE cost_micros <> 0) d
+        GROUP BY org_id, day
+        ORDER BY org_id, day
+        ON CONFLICT (idempotency_key) DO UPDATE SET amount_micros = l.amount_micros + EXCLUDED.amount_micros
+      )
+      INSERT INTO usage (request_id, org_id, key_id, model, backend_id, endpoint, prompt_tokens,
+                         completion_tokens, cached_tokens, cost_micros, status, estimated, latency_ms, ttft_ms,
+                         created_at)
+      SELECT request_id, org_id, key_id, model, backend_id, endpoint, prompt_tokens, completion_tokens,
+             cached_tokens, cost_micros, status, estimated, latency_ms, ttft_ms, ts
+      FROM added""";
 
   /**
-   * {@link #INSERT_BATCH} for the direct writer ($16: the organization): the same statement also marks the
-   * organization's hot balance stale, since this charge did not go through Redis (see hot_balance_stale).
+   * Marks the organization's hot balance stale ($1), after {@link #INSERT_BATCH} in the direct writer's transaction:
+   * that charge did not go through Redis (see hot_balance_stale). After, not before: every writer takes an
+   * organization's org_balances row before its hot_balance_stale row, so they never wait on each other in a cycle.
    */
-  static final String INSERT_DIRECT = """
-      WITH stale AS (
-        INSERT INTO hot_balance_stale (org_id) VALUES ($16)
-        ON CONFLICT (org_id) DO UPDATE SET seq = nextval('hot_balance_stale_seq')
-      ), """ + batch();
-
-  private static String batch() {
-    return """
-        v AS (
-          SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[],
-                               $7::int[], $8::int[], $9::int[], $10::bigint[], $11::int[], $12::bool[],
-                               $13::int[], $14::int[], $15::bigint[])
-            AS v(request_id, org_id, key_id, model, backend_id, endpoint, prompt_tokens, completion_tokens,
-                 cached_tokens, cost_micros, status, estimated, latency_ms, ttft_ms, ts_ms)
-        ), fresh AS (
-          INSERT INTO usage_requests (request_id)
-          SELECT request_id FROM v
-          ON CONFLICT (request_id) DO NOTHING
-          RETURNING request_id
-        ), added AS (
-          SELECT v.*, timestamptz 'epoch' + v.ts_ms * interval '1 millisecond' AS ts
-          FROM fresh JOIN v ON v.request_id = fresh.request_id
-        ), debits AS (
-          INSERT INTO credit_ledger AS l (org_id, amount_micros, kind, reason, idempotency_key, created_at)
-          SELECT org_id, -SUM(cost_micros)::bigint, 'debit', 'usage on ' || to_char(day, 'YYYY-MM-DD') || ' (UTC)',
-                 'usage:day:' || org_id || ':' || to_char(day, 'YYYY-MM-DD'), day AT TIME ZONE 'UTC'
-          FROM (SELECT org_id, cost_micros, date_trunc('day', ts AT TIME ZONE 'UTC') AS day FROM added
-                WHERE cost_micros <> 0) d
-          GROUP BY org_id, day
-          ORDER BY org_id, day
-          ON CONFLICT (idempotency_key) DO UPDATE SET amount_micros = l.amount_micros + EXCLUDED.amount_micros
-        )
-        INSERT INTO usage (request_id, org_id, key_id, model, backend_id, endpoint, prompt_tokens,
-                           completion_tokens, cached_tokens, cost_micros, status, estimated, latency_ms, ttft_ms,
-                           created_at)
-        SELECT request_id, org_id, key_id, model, backend_id, endpoint, prompt_tokens, completion_tokens,
-               cached_tokens, cost_micros, status, estimated, latency_ms, ttft_ms, ts
-        FROM added""";
-  }
+  static final String MARK_STALE = "INSERT INTO hot_balance_stale (org_id) VALUES ($1)"
+      + " ON CONFLICT (org_id) DO UPDATE SET seq = nextval('hot_balance_stale_seq')";
 
   /** Keeps entries that cannot be stored (malformed, unknown organization…) so they can be inspected and replayed. */
   static final String INSERT_REJECTS = """
@@ -73,20 +66,8 @@ final class UsageSql {
   /** Creates this month's and the next months' partitions of {@code usage} (see V002__metering.sql). */
   static final String ENSURE_PARTITIONS = "SELECT usage_ensure_partitions($1)";
 
-  /** The arguments of {@link #INSERT_DIRECT} for one record: its batch arrays, then its organization. */
-  static Tuple directArgs(UsageRecord record) {
-    Object[] batch = values(List.of(record));
-    Object[] args = Arrays.copyOf(batch, batch.length + 1);
-    args[batch.length] = record.orgId();
-    return Tuple.wrap(args);
-  }
-
   /** The arrays INSERT_BATCH unnests, one element per event. */
   static Tuple batchArgs(List<UsageRecord> records) {
-    return Tuple.wrap(values(records));
-  }
-
-  private static Object[] values(List<UsageRecord> records) {
     int n = records.size();
     String[] requestIds = new String[n];
     Long[] orgIds = new Long[n];
@@ -121,7 +102,7 @@ final class UsageSql {
       ttft[i] = r.ttftMs();
       ts[i] = r.tsMs();
     }
-    return new Object[] {requestIds, orgIds, keyIds, models, backendIds, endpoints, prompt, completion,
-        cached, cost, status, estimated, latency, ttft, ts};
+    return Tuple.wrap(new Object[] {requestIds, orgIds, keyIds, models, backendIds, endpoints, prompt, completion,
+        cached, cost, status, estimated, latency, ttft, ts});
   }
 }
