@@ -88,6 +88,10 @@ END $$;
 -- ---------------------------------------------------------------------------------------------------------
 -- 2. Exactly-once by request id, for paid and free requests alike
 -- ---------------------------------------------------------------------------------------------------------
+-- The rename is also a fence for a rolling deploy: a gateway of the previous version still running after this
+-- migration deduplicates paid events on the ledger key 'usage:<request_id>', which the new writers no longer write,
+-- so it could bill an event a new writer billed too. Its write statement names usage_free_requests and now fails
+-- as a whole; its events stay pending in Redis and a new replica's writer takes them over (XAUTOCLAIM), once.
 ALTER TABLE usage_free_requests RENAME TO usage_requests;
 ALTER INDEX usage_free_requests_pkey RENAME TO usage_requests_pkey;
 -- Requests billed before this migration were guarded by their ledger debit 'usage:<request_id>'; those rows stay
