@@ -68,6 +68,7 @@ import ai.gpt.api.reports.UsageRoutes;
 import ai.gpt.api.tracing.Tracing;
 import ai.gpt.api.usage.DirectUsageWriter;
 import ai.gpt.api.usage.QueuedUsageBalance;
+import ai.gpt.api.usage.UsageRetention;
 import ai.gpt.api.usage.UsageWriter;
 import ai.gpt.api.usage.UsageWriterMetrics;
 import ai.gpt.api.usage.UsageWriterSettings;
@@ -153,8 +154,8 @@ public final class Gateway {
         writerMetrics, tracing);
 
     QueuedUsageBalance balanceLoader = new QueuedUsageBalance(new Ledger(pool), redis);
-    Future<Metering> metering = HotBalances.reconcile(redis)
-        .onSuccess(n -> LOG.info("Dropped {} hot balances; they reload from the ledger on next use", n))
+    Future<Metering> metering = HotBalances.reconcile(pool, redis, LimiterSettings.defaults().balanceTtlMs())
+        .onSuccess(n -> LOG.info("Dropped {} hot balances marked stale; they reload from the ledger on next use", n))
         .compose(n -> Metering.create(vertx, redis, balanceLoader::load,
             LimiterSettings.defaults(), config.failurePolicy(), new DirectUsageWriter(pool), metrics.registry()));
     Future<CreditDebits> debits = CreditDebits.create(vertx, redis, balanceLoader::load, LimiterSettings.defaults());
@@ -229,6 +230,10 @@ public final class Gateway {
             deployments.add(id);
             // A worker: batches are parsed and their arguments built off the event loops serving requests.
             return vertx.deployVerticle(writer, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER));
+          })
+          .compose(id -> {
+            deployments.add(id);
+            return vertx.deployVerticle(new UsageRetention(pool, config.usageRetentionMonths()));
           })
           .compose(id -> {
             deployments.add(id);

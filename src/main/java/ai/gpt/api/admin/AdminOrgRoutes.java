@@ -33,7 +33,7 @@ final class AdminOrgRoutes {
   private static final String ORGS = """
       SELECT o.id, o.name, o.plan_id, o.created_at,
              (SELECT count(*) FROM memberships m WHERE m.org_id = o.id) AS members,
-             (SELECT COALESCE(SUM(amount_micros), 0) FROM credit_ledger l WHERE l.org_id = o.id)::bigint AS balance
+             COALESCE((SELECT b.balance_micros FROM org_balances b WHERE b.org_id = o.id), 0) AS balance
         FROM organizations o
        WHERE ($1::text IS NULL OR position(lower($1) IN lower(o.name)) > 0
               OR EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
@@ -45,7 +45,7 @@ final class AdminOrgRoutes {
              p.rpm AS p_rpm, p.rph AS p_rph, p.rpd AS p_rpd, p.tpm AS p_tpm, p.tph AS p_tph, p.tpd AS p_tpd,
              p.concurrency AS p_concurrency,
              o.rpm, o.rph, o.rpd, o.tpm, o.tph, o.tpd, o.concurrency,
-             (SELECT COALESCE(SUM(amount_micros), 0) FROM credit_ledger l WHERE l.org_id = o.id)::bigint AS balance,
+             COALESCE((SELECT b.balance_micros FROM org_balances b WHERE b.org_id = o.id), 0) AS balance,
              (SELECT count(*) FROM api_keys k WHERE k.org_id = o.id) AS keys,
              (SELECT count(*) FROM api_keys k WHERE k.org_id = o.id AND k.status = 'active') AS active_keys,
              (SELECT count(*) FROM stripe_disputes d WHERE d.org_id = o.id AND d.closed_at IS NULL) AS open_disputes

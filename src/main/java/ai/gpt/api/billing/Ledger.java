@@ -15,9 +15,12 @@ import java.util.UUID;
 
 /**
  * The credit ledger in PostgreSQL, the source of truth for balances: a balance is the sum of the
- * organization's rows (credits positive, debits negative). Every write carries an idempotency key, so retrying
- * an operation never applies it twice. Usage debits are written by {@code ai.gpt.api.usage.UsageWriter} with
- * the key {@code usage:<request_id>}; this class writes credits and reads balances. Debits (transfers,
+ * organization's rows (credits positive, debits negative), kept as a running total in {@code org_balances} by
+ * triggers in the same transaction as every ledger write, so reading it costs the same however long the history.
+ * Every write carries an idempotency key, so retrying an operation never applies it twice. Usage debits are
+ * written by {@code ai.gpt.api.usage.UsageWriter}, one row per organization and UTC day with the key
+ * {@code usage:day:<org>:<YYYY-MM-DD>} (rows before V024: one per request, {@code usage:<request_id>}); this
+ * class writes credits and reads balances. Debits (transfers,
  * deductions) must be held against the available credit first, so they are written only through
  * {@link CreditDebits} ({@link Transfers}, the admin API).
  * All methods are asynchronous and safe to call from an event loop; the CLI may {@code await()} them.
@@ -42,7 +45,7 @@ public final class Ledger {
     return post(orgId, micros, "credit", reason, idempotencyKey);
   }
 
-  /** The organization's balance in micro-USD: SUM(amount_micros), 0 without rows. */
+  /** The organization's balance in micro-USD: SUM(amount_micros) of its rows (the running total), 0 without. */
   public Future<Long> balance(long orgId) {
     return pool.preparedQuery(LedgerSql.BALANCE).execute(Tuple.of(orgId))
         .map(rows -> rows.iterator().next().getLong("balance"));
@@ -64,7 +67,7 @@ public final class Ledger {
         .map(rows -> rows.iterator().next().getLong("balance"));
   }
 
-  /** Balances of several organizations at once (those without ledger rows are absent), e.g. to load Redis. */
+  /** Balances of several organizations at once (unknown organizations are absent), e.g. to load Redis. */
   public Future<Map<Long, Long>> balances(List<Long> orgIds) {
     return pool.preparedQuery(LedgerSql.BALANCES).execute(Tuple.of(orgIds.toArray(Long[]::new))).map(rows -> {
       Map<Long, Long> out = new HashMap<>();

@@ -12,21 +12,22 @@ public final class LedgerSql {
 
   public static final String BY_KEY = "SELECT " + COLUMNS + " FROM credit_ledger WHERE idempotency_key = $1";
 
-  public static final String BALANCE =
-      "SELECT COALESCE(SUM(amount_micros), 0)::bigint AS balance FROM credit_ledger WHERE org_id = $1";
+  /** The running balance (org_balances, kept exact by triggers on credit_ledger): one primary-key read. */
+  public static final String BALANCE = "SELECT COALESCE((SELECT balance_micros FROM org_balances WHERE org_id = $1),"
+      + " 0)::bigint AS balance";
 
-  static final String BALANCES = "SELECT org_id, SUM(amount_micros)::bigint AS balance FROM credit_ledger"
-      + " WHERE org_id = ANY($1) GROUP BY org_id";
+  static final String BALANCES = "SELECT org_id, balance_micros AS balance FROM org_balances"
+      + " WHERE org_id = ANY($1)";
 
   /**
-   * The balance minus the costs ($2 request ids, $3 micro-USD) of queued usage events whose debit is not in the
-   * ledger yet; one statement, so events committed meanwhile are counted exactly once (in the sum, not here).
+   * The balance minus the costs ($2 request ids, $3 micro-USD) of queued usage events not written yet (their id
+   * is not in usage_requests); one statement, one snapshot, and the writer adds a request's id and its cost to
+   * the balance in one transaction, so an event committed meanwhile is counted exactly once.
    */
   static final String BALANCE_NET_OF_QUEUED = """
-      SELECT (SELECT COALESCE(SUM(amount_micros), 0) FROM credit_ledger WHERE org_id = $1)::bigint
+      SELECT COALESCE((SELECT balance_micros FROM org_balances WHERE org_id = $1), 0)::bigint
            - COALESCE((SELECT SUM(q.cost) FROM unnest($2::text[], $3::bigint[]) AS q(request_id, cost)
-                       WHERE NOT EXISTS (SELECT 1 FROM credit_ledger l
-                                         WHERE l.idempotency_key = 'usage:' || q.request_id)), 0)::bigint
+                       WHERE NOT EXISTS (SELECT 1 FROM usage_requests r WHERE r.request_id = q.request_id)), 0)::bigint
              AS balance""";
 
   static final String HISTORY = "SELECT " + COLUMNS + " FROM credit_ledger WHERE org_id = $1"

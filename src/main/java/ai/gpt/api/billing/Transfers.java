@@ -18,6 +18,9 @@ public final class Transfers {
   /** The outcome: both ledger rows (debit first), whether this call made them, the sender's balance after. */
   public record Result(LedgerEntry out, LedgerEntry in, boolean applied, long senderBalanceMicros) {}
 
+  private static final String LOCK_BALANCES =
+      "SELECT org_id FROM org_balances WHERE org_id = ANY($1) ORDER BY org_id FOR UPDATE";
+
   private final Pool pool;
   private final CreditDebits debits;
 
@@ -38,6 +41,7 @@ public final class Transfers {
         // The receiver's hot balance is adjusted once the sender's debit is done (both after the commit).
         : debits.credit(toOrgId, micros, () -> debits.debit(fromOrgId, micros, idempotencyKey,
             () -> pool.withTransaction(tx -> CreditDebits.boundTransaction(tx)
+                .compose(v -> lockBalances(tx, fromOrgId, toOrgId))
                 .compose(v -> insert(tx, fromOrgId, -micros, reason, from))
                 .compose(out -> out == null
                     // A concurrent call with the same key committed first: answer its transfer.
@@ -68,6 +72,15 @@ public final class Transfers {
   private static Future<Long> balance(SqlClient client, long orgId) {
     return client.preparedQuery(LedgerSql.BALANCE).execute(Tuple.of(orgId))
         .map(rows -> rows.iterator().next().getLong("balance"));
+  }
+
+  /**
+   * Each ledger row updates its organization's running balance (org_balances), locking it until the commit. Two
+   * opposite transfers would lock the two rows in opposite orders and deadlock, so both are locked first, in id
+   * order, the order every multi-organization writer (the usage writer too) takes them in.
+   */
+  private static Future<Void> lockBalances(SqlConnection tx, long a, long b) {
+    return tx.preparedQuery(LOCK_BALANCES).execute(Tuple.of(new Long[] {a, b})).mapEmpty();
   }
 
   /** The inserted row, or null when the idempotency key exists already. */

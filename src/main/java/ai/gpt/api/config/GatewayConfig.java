@@ -25,6 +25,8 @@ import java.util.Map;
  * @param discovery    llama.cpp backends found by DNS (BACKEND_DNS), re-resolved periodically
  * @param migrateOnStart MIGRATE_ON_START: whether {@code serve} applies the migrations before starting (false when
  *                     a Kubernetes hook Job runs {@code migrate} once per release, so pods never race)
+ * @param usageRetentionMonths USAGE_RETENTION_MONTHS: monthly partitions of {@code usage} older than the current
+ *                     month and this many before it are dropped; 0 (the default) keeps every month
  */
 public record GatewayConfig(
     String databaseUrl,
@@ -53,7 +55,8 @@ public record GatewayConfig(
     WebhookSettings webhooks,
     TracingSettings tracing,
     DiscoverySettings discovery,
-    boolean migrateOnStart) {
+    boolean migrateOnStart,
+    int usageRetentionMonths) {
 
   /**
    * A backend named in BACKENDS: {@code gpt-fast=http://127.0.0.1:8081}, and the {@code --api-key} of its model's
@@ -122,7 +125,8 @@ public record GatewayConfig(
         WebhookSettings.from(env),
         TracingSettings.from(env),
         DiscoverySettings.from(env),
-        migrate.equals("true"));
+        migrate.equals("true"),
+        retentionMonths(env, "USAGE_RETENTION_MONTHS"));
   }
 
   public boolean embedded() {
@@ -147,6 +151,24 @@ public record GatewayConfig(
       return n;
     } catch (NumberFormatException e) {
       throw new ConfigException(name, "must be a positive whole number, got '" + v + "'");
+    }
+  }
+
+  /** Whole months, 0 (keep forever, the default) to 1200. */
+  private static int retentionMonths(Env env, String name) {
+    String v = env.get(name);
+    if (v == null) {
+      return 0;
+    }
+    try {
+      int n = Integer.parseInt(v);
+      if (n < 0 || n > 1_200) {
+        throw new NumberFormatException();
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new ConfigException(name, "must be a whole number of months from 0 (keep forever) to 1200, got '" + v
+          + "'");
     }
   }
 

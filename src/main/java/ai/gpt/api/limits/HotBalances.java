@@ -4,18 +4,26 @@ import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
-import io.vertx.redis.client.Response;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Reconciliation of the hot balances with PostgreSQL, run when a gateway starts: every organization's Redis
- * balance is dropped, so the next admission reloads it from the ledger (minus usage still queued). That corrects
- * anything a crash left behind, such as a settlement written straight to PostgreSQL while Redis was down and never
- * charged in Redis. Holds, buckets and leases are untouched, so requests in flight on other replicas are unaffected.
+ * Reconciliation of the hot balances with PostgreSQL, run when a gateway starts. A hot balance can miss a ledger
+ * change only when the change did not reach Redis: a settlement written straight to PostgreSQL while Redis was
+ * down whose gateway died before replaying it, or a credit whose gateway died between its commit and its Redis
+ * step. Those writes mark the organization in {@code hot_balance_stale} in their own transaction (see
+ * V024__balances_without_history.sql); a start drops only the marked organizations' hot balances, so the next
+ * admission reloads them from the ledger, and every other organization stays hot across a deploy. Holds, buckets
+ * and leases are untouched, so requests in flight on other replicas are unaffected.
  */
 public final class HotBalances {
-  private static final String PATTERN = RedisKeys.PREFIX + "{s*}:org:*:balance";
+  private static final String MARKED = "SELECT org_id, seq FROM hot_balance_stale";
+  /** Only the marks this run read: a mark set again meanwhile (a new seq) is for a later change. */
+  private static final String UNMARK = "DELETE FROM hot_balance_stale s USING unnest($1::bigint[], $2::bigint[])"
+      + " AS m(org_id, seq) WHERE s.org_id = m.org_id AND s.seq = m.seq";
 
   private HotBalances() {}
 
@@ -32,22 +40,32 @@ public final class HotBalances {
         .mapEmpty();
   }
 
-  /** Deletes every hot balance; returns how many there were. */
-  public static Future<Integer> reconcile(Redis redis) {
-    return scan(redis, "0", 0);
+  /**
+   * Drops the hot balances of the organizations marked stale, then removes those marks; returns how many. A mark
+   * is set in the transaction of the change it stands for, so the change is committed when the mark is read, and
+   * any load after the drop sees it. Running concurrently on several replicas only drops a balance twice.
+   */
+  public static Future<Integer> reconcile(Pool pool, Redis redis, long balanceTtlMs) {
+    return pool.query(MARKED).execute().compose(rows -> {
+      List<Long> orgs = new ArrayList<>();
+      List<Long> seqs = new ArrayList<>();
+      for (Row row : rows) {
+        orgs.add(row.getLong("org_id"));
+        seqs.add(row.getLong("seq"));
+      }
+      return dropAll(redis, orgs, 0, balanceTtlMs)
+          .compose(v -> orgs.isEmpty() ? Future.succeededFuture()
+              : pool.preparedQuery(UNMARK)
+                  .execute(Tuple.wrap(new Object[] {orgs.toArray(Long[]::new), seqs.toArray(Long[]::new)})))
+          .map(v -> orgs.size());
+    });
   }
 
-  private static Future<Integer> scan(Redis redis, String cursor, int dropped) {
-    Request scan = Request.cmd(Command.SCAN).arg(cursor).arg("MATCH").arg(PATTERN).arg("COUNT").arg(1000);
-    return redis.send(scan).compose(reply -> {
-      String next = reply.get(0).toString();
-      List<String> keys = new ArrayList<>();
-      for (Response key : reply.get(1)) {
-        keys.add(key.toString());
-      }
-      Future<Integer> deleted = keys.isEmpty() ? Future.succeededFuture(0)
-          : redis.send(Request.cmd(Command.UNLINK, keys.toArray())).map(Response::toInteger);
-      return deleted.compose(n -> "0".equals(next) ? Future.succeededFuture(dropped + n) : scan(redis, next, dropped + n));
-    });
+  /** One organization after the other: a reconciliation after a crash marks few, and it must not flood Redis. */
+  private static Future<Void> dropAll(Redis redis, List<Long> orgs, int from, long balanceTtlMs) {
+    if (from == orgs.size()) {
+      return Future.succeededFuture();
+    }
+    return drop(redis, orgs.get(from), balanceTtlMs).compose(v -> dropAll(redis, orgs, from + 1, balanceTtlMs));
   }
 }

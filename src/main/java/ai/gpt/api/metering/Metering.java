@@ -4,6 +4,7 @@ import ai.gpt.api.error.ApiError;
 import ai.gpt.api.limits.AdmissionRequest;
 import ai.gpt.api.limits.AdmissionResult;
 import ai.gpt.api.limits.BalanceLoader;
+import ai.gpt.api.limits.HotBalances;
 import ai.gpt.api.limits.LimiterSettings;
 import ai.gpt.api.limits.RateLimiter;
 import ai.gpt.api.limits.RedisScript;
@@ -43,14 +44,18 @@ public final class Metering {
   private final MeteringMetrics metrics;
   private final RedisOutage outage;
   private final DirectUsageWriter durable;
+  private final Redis redis;
+  private final long balanceTtlMs;
   private final AtomicInteger replaying = new AtomicInteger();
   private final long retryTimer;
   private volatile BalanceWatch watch = BalanceWatch.NONE;
   private volatile BiConsumer<AdmissionRequest, AdmissionResult> onLimited = (r, result) -> { };
 
-  private Metering(Vertx vertx, RateLimiter limiter, LimiterSettings settings, FailurePolicy policy,
+  private Metering(Vertx vertx, Redis redis, RateLimiter limiter, LimiterSettings settings, FailurePolicy policy,
       DirectUsageWriter durable, MeterRegistry registry) {
     this.vertx = vertx;
+    this.redis = redis;
+    this.balanceTtlMs = settings.balanceTtlMs();
     this.durable = durable;
     this.limiter = limiter;
     this.policy = policy;
@@ -69,7 +74,7 @@ public final class Metering {
       FailurePolicy policy, DirectUsageWriter durable, MeterRegistry registry) {
     BalanceLoader marked = orgId -> loader.load(orgId).recover(e -> Future.failedFuture(new BalanceUnavailable(e)));
     return RateLimiter.create(vertx, redis, marked, settings)
-        .map(limiter -> new Metering(vertx, limiter, settings, policy, durable, registry));
+        .map(limiter -> new Metering(vertx, redis, limiter, settings, policy, durable, registry));
   }
 
   /** From now on, every settlement Redis takes reports the organization's hot balance after it to {@code w}. */
@@ -172,6 +177,7 @@ public final class Metering {
         metrics.settled(now - p.endedNanos());
         if (!first) {
           pending.resolved();
+          forgetBalance(p.usage().orgId());
         }
         Long balance = ar.result().balanceAfterMicros();
         if (balance != null) {
@@ -200,6 +206,17 @@ public final class Metering {
         return Future.succeededFuture();
       });
     });
+  }
+
+  /**
+   * A replayed settlement was (most likely) written to the ledger directly when Redis first refused it, so a hot
+   * balance loaded since then already counts it and the replay just charged it again: drop the hot balance, the
+   * next admission reloads the exact one. Rare (only after a Redis outage), and a failed drop is only logged: the
+   * organization stays marked in hot_balance_stale by the direct write, for the next reconciliation.
+   */
+  private void forgetBalance(long orgId) {
+    HotBalances.drop(redis, orgId, balanceTtlMs).onFailure(e ->
+        LOG.warn("Could not drop the hot balance of org {} after a replayed settlement: {}", orgId, e.toString()));
   }
 
   /** Replays a batch of waiting settlements; one batch at a time, so a long outage does not pile up calls. */

@@ -36,7 +36,7 @@ public final class LimitsReport {
              p.concurrency AS p_concurrency,
              o.rpm AS o_rpm, o.rph AS o_rph, o.rpd AS o_rpd, o.tpm AS o_tpm, o.tph AS o_tph, o.tpd AS o_tpd,
              o.concurrency AS o_concurrency,
-             (SELECT COALESCE(sum(amount_micros), 0)::bigint FROM credit_ledger l WHERE l.org_id = o.id) AS ledger
+             COALESCE((SELECT b.balance_micros FROM org_balances b WHERE b.org_id = o.id), 0) AS ledger
         FROM organizations o JOIN plans p ON p.id = o.plan_id WHERE o.id = $1""";
   private static final String KEY = """
       SELECT id, public_id, name, status, rpm AS k_rpm, rph AS k_rph, rpd AS k_rpd, tpm AS k_tpm, tph AS k_tph,

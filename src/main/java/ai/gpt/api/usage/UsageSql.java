@@ -9,10 +9,13 @@ final class UsageSql {
 
   /**
    * Writes a batch of usage events in ONE statement, hence one transaction: $1..$15 are parallel arrays, one
-   * element per event (request ids unique within the batch). Exactly once per request id: a paid event's ledger
-   * debit is inserted first with idempotency key 'usage:<request_id>', a free event (cost 0, no ledger row: no
-   * money moved) inserts its request id into usage_free_requests; only events whose key was really inserted (not
-   * already present from an earlier delivery) produce a usage row. The row count is the number of usage rows.
+   * element per event (request ids unique within the batch). Exactly once per request id: each request id is
+   * inserted into usage_requests ON CONFLICT DO NOTHING, and only events whose id was really inserted (not already
+   * present from an earlier delivery) produce a usage row and add their cost to the organization's ledger debit
+   * for that UTC day ('usage:day:<org>:<YYYY-MM-DD>', upserted; its triggers keep org_balances exact). The ledger
+   * thus gains one row per organization and day, not one per request; the request's own cost stays in usage.
+   * Debit rows are upserted in (org, day) order so that concurrent batches lock them in the same order. The row
+   * count is the number of usage rows.
    */
   static final String INSERT_BATCH = """
       WITH v AS (
@@ -21,28 +24,38 @@ final class UsageSql {
                              $13::int[], $14::int[], $15::bigint[])
           AS v(request_id, org_id, key_id, model, backend_id, endpoint, prompt_tokens, completion_tokens,
                cached_tokens, cost_micros, status, estimated, latency_ms, ttft_ms, ts_ms)
-      ), paid AS (
-        INSERT INTO credit_ledger (org_id, amount_micros, kind, reason, idempotency_key, request_id, created_at)
-        SELECT org_id, -cost_micros, 'debit', 'usage ' || model, 'usage:' || request_id, request_id,
-               timestamptz 'epoch' + ts_ms * interval '1 millisecond'
-        FROM v WHERE cost_micros <> 0
-        ON CONFLICT (idempotency_key) DO NOTHING
-        RETURNING request_id
-      ), free AS (
-        INSERT INTO usage_free_requests (request_id)
-        SELECT request_id FROM v WHERE cost_micros = 0
+      ), fresh AS (
+        INSERT INTO usage_requests (request_id)
+        SELECT request_id FROM v
         ON CONFLICT (request_id) DO NOTHING
         RETURNING request_id
-      ), fresh AS (
-        SELECT request_id FROM paid UNION ALL SELECT request_id FROM free
+      ), added AS (
+        SELECT v.*, timestamptz 'epoch' + v.ts_ms * interval '1 millisecond' AS ts
+        FROM fresh JOIN v ON v.request_id = fresh.request_id
+      ), debits AS (
+        INSERT INTO credit_ledger AS l (org_id, amount_micros, kind, reason, idempotency_key, created_at)
+        SELECT org_id, -SUM(cost_micros)::bigint, 'debit', 'usage on ' || to_char(day, 'YYYY-MM-DD') || ' (UTC)',
+               'usage:day:' || org_id || ':' || to_char(day, 'YYYY-MM-DD'), day AT TIME ZONE 'UTC'
+        FROM (SELECT org_id, cost_micros, date_trunc('day', ts AT TIME ZONE 'UTC') AS day FROM added
+              WHERE cost_micros <> 0) d
+        GROUP BY org_id, day
+        ORDER BY org_id, day
+        ON CONFLICT (idempotency_key) DO UPDATE SET amount_micros = l.amount_micros + EXCLUDED.amount_micros
       )
       INSERT INTO usage (request_id, org_id, key_id, model, backend_id, endpoint, prompt_tokens,
                          completion_tokens, cached_tokens, cost_micros, status, estimated, latency_ms, ttft_ms,
                          created_at)
-      SELECT v.request_id, v.org_id, v.key_id, v.model, v.backend_id, v.endpoint, v.prompt_tokens,
-             v.completion_tokens, v.cached_tokens, v.cost_micros, v.status, v.estimated, v.latency_ms, v.ttft_ms,
-             timestamptz 'epoch' + v.ts_ms * interval '1 millisecond'
-      FROM fresh JOIN v ON v.request_id = fresh.request_id""";
+      SELECT request_id, org_id, key_id, model, backend_id, endpoint, prompt_tokens, completion_tokens,
+             cached_tokens, cost_micros, status, estimated, latency_ms, ttft_ms, ts
+      FROM added""";
+
+  /**
+   * Marks the organization's hot balance stale ($1), after {@link #INSERT_BATCH} in the direct writer's transaction:
+   * that charge did not go through Redis (see hot_balance_stale). After, not before: every writer takes an
+   * organization's org_balances row before its hot_balance_stale row, so they never wait on each other in a cycle.
+   */
+  static final String MARK_STALE = "INSERT INTO hot_balance_stale (org_id) VALUES ($1)"
+      + " ON CONFLICT (org_id) DO UPDATE SET seq = nextval('hot_balance_stale_seq')";
 
   /** Keeps entries that cannot be stored (malformed, unknown organization…) so they can be inspected and replayed. */
   static final String INSERT_REJECTS = """

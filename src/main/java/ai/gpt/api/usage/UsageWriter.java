@@ -33,9 +33,9 @@ import org.slf4j.LoggerFactory;
  * (PostgreSQL or Redis down, timeout) the writer backs off (doubling up to {@code maxBackoffMs}), then reads
  * its own pending entries again (ID 0) before new ones, exactly as at start. Entries left pending by a dead
  * writer are taken over with XAUTOCLAIM once idle for {@code claimIdleMs}. A replayed or re-delivered event
- * writes nothing: the statement inserts the debit ON CONFLICT DO NOTHING on its idempotency key
- * {@code usage:<request_id>} (a free request: its id into {@code usage_free_requests}) and the usage row only
- * with a newly inserted key (see {@link UsageSql#INSERT_BATCH}). Entries that can never be
+ * writes nothing: the statement inserts its request id into {@code usage_requests} ON CONFLICT DO NOTHING and
+ * writes the usage row, and adds the cost to the organization's ledger debit of the day, only for a newly
+ * inserted id (see {@link UsageSql#INSERT_BATCH}). Entries that can never be
  * stored (malformed, unknown organization) go to {@code usage_rejects} instead of blocking the stream.
  *
  * <p>This class runs the loop; {@link UsageStreamReader} reads, {@link ChunkQueue} batches, {@link ChunkStore}

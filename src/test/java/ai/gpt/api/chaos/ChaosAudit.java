@@ -2,6 +2,7 @@ package ai.gpt.api.chaos;
 
 import ai.gpt.api.billing.CreditDebits;
 import ai.gpt.api.limits.RedisKeys;
+import ai.gpt.api.testing.UsageDebits;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
@@ -11,7 +12,6 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -84,34 +84,30 @@ final class ChaosAudit {
     List<String> keysTwice = list("SELECT idempotency_key || ' x' || count(*) FROM credit_ledger"
         + " GROUP BY idempotency_key HAVING count(*) > 1");
     checks.add(new Check("no idempotency key is twice in the ledger", () -> assertNone(keysTwice)));
-    List<String> unmatched = list("SELECT u.request_id || ' cost ' || u.cost_micros || ' debits '"
-        + " || count(l.id) || ' sum ' || COALESCE(SUM(l.amount_micros), 0) FROM usage u"
-        + " LEFT JOIN credit_ledger l ON l.idempotency_key = 'usage:' || u.request_id"
-        + " WHERE u.cost_micros > 0 GROUP BY u.request_id, u.cost_micros"
-        + " HAVING count(l.id) <> 1 OR SUM(l.amount_micros) <> -u.cost_micros");
-    checks.add(new Check("every usage row with a cost has exactly one debit of that cost", () -> assertNone(unmatched)));
-    List<String> orphans = list("SELECT l.idempotency_key || ' ' || l.amount_micros FROM credit_ledger l"
-        + " WHERE l.kind = 'debit' AND l.amount_micros <> 0"
-        + " AND NOT EXISTS (SELECT 1 FROM usage u WHERE 'usage:' || u.request_id = l.idempotency_key)");
-    checks.add(new Check("every debit has its usage row", () -> assertNone(orphans)));
+    List<String> unmatched = list(UsageDebits.MISMATCHED);
+    checks.add(new Check("every day's usage debit is exactly the cost of that day's usage rows",
+        () -> assertNone(unmatched)));
+    List<String> drift = list("SELECT b.org_id || ' running ' || b.balance_micros || ' sum ' || COALESCE(l.s, 0)"
+        + " FROM org_balances b LEFT JOIN (SELECT org_id, SUM(amount_micros) AS s FROM credit_ledger GROUP BY org_id) l"
+        + " ON l.org_id = b.org_id WHERE b.balance_micros <> COALESCE(l.s, 0)");
+    checks.add(new Check("every running balance equals the sum of its ledger", () -> assertNone(drift)));
+    List<String> undebited = list(UsageDebits.UNDEBITED);
+    checks.add(new Check("every paid usage day has its debit", () -> assertNone(undebited)));
+    List<String> unguarded = list(UsageDebits.UNGUARDED);
+    checks.add(new Check("every usage row's request id guards against a replay", () -> assertNone(unguarded)));
 
     Map<String, Long> rowOrg = new HashMap<>();
     for (Row r : pool.query("SELECT request_id, org_id FROM usage").execute().await()) {
       rowOrg.put(r.getString(0), r.getLong(1));
     }
-    Set<String> debitKeys = new HashSet<>();
-    for (Row r : pool.query("SELECT idempotency_key FROM credit_ledger WHERE kind = 'debit' AND amount_micros <> 0")
-        .execute().await()) {
-      debitKeys.add(r.getString(0));
-    }
     List<String> unbilled = new ArrayList<>();
     completed.forEach((id, org) -> {
-      if (!org.equals(rowOrg.get(id)) || !debitKeys.contains("usage:" + id)) {
+      if (!org.equals(rowOrg.get(id))) {
         unbilled.add(id + " (org " + org + "): usage row " + (rowOrg.containsKey(id) ? "of org " + rowOrg.get(id)
-            : "missing") + ", debit " + (debitKeys.contains("usage:" + id) ? "present" : "missing"));
+            : "missing"));
       }
     });
-    checks.add(new Check("every request a client saw complete has its usage row and its debit",
+    checks.add(new Check("every request a client saw complete has its usage row (its cost in its day's debit)",
         () -> assertNone(unbilled)));
     long rejects = one("SELECT count(*) FROM usage_rejects", Tuple.tuple()).getLong(0);
     figure("usage events rejected by the writer", rejects);
@@ -224,10 +220,14 @@ final class ChaosAudit {
           .getLong(0);
       // The hold of the largest request the org sends (prompt estimate left out), or the dearest one it paid.
       long maxCost = Math.max(maxRow, ceilDiv(org.maxTokens() * p[1], 1_000_000));
-      // The balance at every point of the ledger's history (rows in insertion order), not only at the end: top-ups
-      // that came later would hide an overdraft.
-      long lowest = one("SELECT COALESCE(MIN(running), 0) FROM (SELECT SUM(amount_micros) OVER (ORDER BY id) AS running"
-          + " FROM credit_ledger WHERE org_id = $1) history", Tuple.of(org.id())).getLong(0);
+      // The balance at every point of its history, not only at the end: top-ups that came later would hide an
+      // overdraft. Usage is in the ledger as one debit per day, so the history is rebuilt from the other ledger rows
+      // and each usage row's own cost, in time order (a usage row's time is its settlement's).
+      long lowest = one("SELECT COALESCE(MIN(running), 0) FROM (SELECT SUM(amount) OVER (ORDER BY at, k) AS running"
+          + " FROM (SELECT created_at AS at, 0 AS k, amount_micros AS amount FROM credit_ledger"
+          + " WHERE org_id = $1 AND idempotency_key NOT LIKE 'usage:%'"
+          + " UNION ALL SELECT created_at, 1, -cost_micros FROM usage WHERE org_id = $1 AND cost_micros > 0) e) history",
+          Tuple.of(org.id())).getLong(0);
       table.put(org.id(), (org.low() ? "low " : "rich") + " balance " + ledgerBalance(org.id()) + ", lowest " + lowest
           + ", bound -" + maxCost);
       if (lowest < -maxCost) {

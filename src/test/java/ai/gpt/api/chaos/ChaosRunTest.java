@@ -92,7 +92,7 @@ class ChaosRunTest {
     TestServices.ensureDatabase();
     vertx = Vertx.vertx();
     pool = Database.pool(vertx, TestServices.DATABASE_URL, 4);
-    pool.query("TRUNCATE backends, api_keys, organizations, users, credit_ledger, usage, usage_rejects "
+    pool.query("TRUNCATE backends, api_keys, organizations, users, credit_ledger, usage, usage_requests, usage_rejects "
         + "RESTART IDENTITY CASCADE").execute().await();
     TestServices.flushRedis(vertx);
     redis = Redis.createClient(vertx, TestServices.REDIS_URL);

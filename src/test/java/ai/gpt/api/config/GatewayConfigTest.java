@@ -97,6 +97,11 @@ class GatewayConfigTest {
     assertTrue(with("PORT", "8080").migrateOnStart());
     assertFalse(with("MIGRATE_ON_START", "false").migrateOnStart());
     rejects("MIGRATE_ON_START", "no");
+
+    assertEquals(0, with("PORT", "8080").usageRetentionMonths(), "usage is kept forever unless asked");
+    assertEquals(13, with("USAGE_RETENTION_MONTHS", "13").usageRetentionMonths());
+    rejects("USAGE_RETENTION_MONTHS", "-1");
+    rejects("USAGE_RETENTION_MONTHS", "1y");
   }
 
   @Test

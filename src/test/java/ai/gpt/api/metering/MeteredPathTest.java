@@ -12,6 +12,7 @@ import ai.gpt.api.testing.FakeLlamaServer;
 import ai.gpt.api.testing.GatewayHarness;
 import ai.gpt.api.testing.TcpProxy;
 import ai.gpt.api.testing.TestServices;
+import ai.gpt.api.testing.UsageDebits;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -235,8 +236,7 @@ class MeteredPathTest {
     assertEquals(served, rows.keySet(), "a usage row for each served request, and only those");
     assertTrue(rows.values().stream().allMatch(c -> c == 1), "one row per request: " + rows);
     assertTrue(rejected.stream().noneMatch(rows::containsKey), "402s are not billed");
-    assertEquals(served200, count("SELECT count(*) FROM credit_ledger WHERE org_id = $1 AND kind = 'debit'",
-        Tuple.of(org)));
+    assertEquals(List.of(), texts(UsageDebits.MISMATCHED), "each day's debit is the cost of its usage rows");
     long billed = count("SELECT COALESCE(sum(cost_micros), 0) FROM usage WHERE org_id = $1", Tuple.of(org));
     assertEquals(served200 * hold, billed);
     long balance = gw.ledgerBalance(org);
@@ -321,14 +321,9 @@ class MeteredPathTest {
     for (String id : ids) {
       assertEquals(1L, rows.get(id), "exactly one usage row for " + id);
     }
-    RowSet<Row> debits = gw.pool().preparedQuery("SELECT idempotency_key, count(*) AS n FROM credit_ledger "
-        + "WHERE org_id = $1 AND kind = 'debit' GROUP BY idempotency_key").execute(Tuple.of(org)).await();
-    Map<String, Long> debitCount = new HashMap<>();
-    debits.forEach(r -> debitCount.put(r.getString("idempotency_key"), r.getLong("n")));
-    assertEquals(warmup + total, debitCount.size());
-    for (String id : ids) {
-      assertEquals(1L, debitCount.get("usage:" + id), "exactly one debit for " + id);
-    }
+    // Each request's cost is in its day's debit exactly once: the debit is the sum of the usage rows' costs.
+    assertEquals(List.of(), texts(UsageDebits.MISMATCHED), "each day's debit is the cost of its usage rows");
+    assertEquals(List.of(), texts(UsageDebits.UNDEBITED), "every paid usage day has its debit");
     assertEquals(warmup + total, gw.usageRows(org), "no duplicates");
     assertEquals(total, count("SELECT count(*) FROM usage WHERE org_id = $1 AND request_id = ANY($2) "
         + "AND status = 200 AND NOT estimated", Tuple.tuple().addLong(org).addArrayOfString(ids.toArray(new String[0]))),
@@ -373,14 +368,19 @@ class MeteredPathTest {
     return out;
   }
 
+  /** One usage row of that cost, its id guarded, and its cost in its day's debit (the only usage of the test). */
   private void assertDebitedOnce(long org, String requestId, long cost) {
-    RowSet<Row> debits = gw.pool().preparedQuery("SELECT org_id, amount_micros, kind FROM credit_ledger "
-        + "WHERE idempotency_key = $1").execute(Tuple.of("usage:" + requestId)).await();
-    assertEquals(1, debits.size(), "one ledger debit for " + requestId);
-    Row d = debits.iterator().next();
-    assertEquals(org, d.getLong("org_id"));
-    assertEquals(-cost, d.getLong("amount_micros"));
-    assertEquals("debit", d.getString("kind"));
+    assertEquals(1, count("SELECT count(*) FROM usage WHERE request_id = $1 AND org_id = $2 AND cost_micros = $3",
+        Tuple.of(requestId, org, cost)), "one usage row of that cost for " + requestId);
+    assertEquals(1, count("SELECT count(*) FROM usage_requests WHERE request_id = $1", Tuple.of(requestId)));
+    assertEquals(List.of(), texts(UsageDebits.MISMATCHED), "the day's debit is the cost of its usage rows");
+    assertEquals(List.of(), texts(UsageDebits.UNDEBITED), "the request's day has its debit");
+  }
+
+  private List<String> texts(String sql) {
+    List<String> out = new ArrayList<>();
+    gw.pool().query(sql).execute().await().forEach(r -> out.add(r.getString(0)));
+    return out;
   }
 
   private Row pollRow(String what, String sql, Tuple args) {

@@ -3,6 +3,7 @@ package ai.gpt.api.metering;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.gpt.api.limits.RedisKeys;
 import ai.gpt.api.testing.FakeLlamaServer;
 import ai.gpt.api.testing.GatewayHarness;
 import ai.gpt.api.testing.TcpProxy;
@@ -11,6 +12,9 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.Tuple;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -102,5 +106,20 @@ class RedisFailurePolicyTest {
         .execute(Tuple.of(org)).await().iterator().next().getLong(0);
     assertTrue(cost > 0);
     assertEquals(GatewayHarness.DEFAULT_CREDIT_MICROS - cost, gw.ledgerBalance(org), "each request debited once");
+    assertEquals(1L, gw.pool().preparedQuery("SELECT count(*) FROM hot_balance_stale WHERE org_id = $1")
+        .execute(Tuple.of(org)).await().iterator().next().getLong(0),
+        "the direct writes marked the hot balance stale, for the next gateway start should this one die");
+
+    // The replay dropped the hot balance (a reload since the direct writes would already count them): the next
+    // admission loads it, and once that request is written too the hot balance is the ledger's, to the micro-dollar.
+    assertEquals(200, gw.post("/v1/chat/completions", key, AdmissionHttpTest.chat(5)).statusCode());
+    GatewayHarness.awaitTrue("fifth usage row", () -> gw.usageRows(org) == 5);
+    Redis client = Redis.createClient(vertx, TestServices.REDIS_URL);
+    try {
+      assertEquals(String.valueOf(gw.ledgerBalance(org)),
+          String.valueOf(client.send(Request.cmd(Command.GET).arg(RedisKeys.balance(org))).await()));
+    } finally {
+      client.close().await();
+    }
   }
 }

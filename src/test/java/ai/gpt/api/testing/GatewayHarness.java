@@ -51,7 +51,8 @@ public final class GatewayHarness implements AutoCloseable {
   public static GatewayHarness start(Vertx vertx, Map<String, String> overrides) {
     TestServices.ensureDatabase();
     Pool pool = Database.pool(vertx, TestServices.DATABASE_URL, 4);
-    pool.query("TRUNCATE backends, api_keys, organizations, users, credit_ledger, usage, usage_rejects RESTART IDENTITY CASCADE")
+    pool.query("TRUNCATE backends, api_keys, organizations, users, credit_ledger, usage, usage_requests, usage_rejects"
+            + " RESTART IDENTITY CASCADE")
         .execute().await();
     TestServices.flushRedis(vertx); // organization ids restart, so Redis must forget the old ones' balances
     Map<String, String> env = new HashMap<>();

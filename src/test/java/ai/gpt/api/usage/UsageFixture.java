@@ -48,7 +48,7 @@ final class UsageFixture implements AutoCloseable {
       del.arg(UsageStreams.key(s));
     }
     f.redis.send(del).await();
-    f.pool.query("TRUNCATE usage, usage_rejects, credit_ledger").execute().await();
+    f.pool.query("TRUNCATE usage, usage_requests, usage_rejects, credit_ledger").execute().await();
     return f;
   }
 
@@ -61,6 +61,12 @@ final class UsageFixture implements AutoCloseable {
   long createOrg(String prefix) {
     return pool.preparedQuery("INSERT INTO organizations (name) VALUES ($1) RETURNING id")
         .execute(Tuple.of(prefix + "-" + UUID.randomUUID())).await().iterator().next().getLong("id");
+  }
+
+  /** The UTC days on which the organization has paid usage rows: its number of ledger usage debits. */
+  long paidDays(long orgId) {
+    return count("SELECT count(DISTINCT date_trunc('day', created_at AT TIME ZONE 'UTC')) FROM usage"
+        + " WHERE org_id = $1 AND cost_micros <> 0", orgId);
   }
 
   /** Deterministic event number {@code i} of an organization; costs vary so sums are meaningful. */
@@ -121,6 +127,13 @@ final class UsageFixture implements AutoCloseable {
       vertx.undeploy(id).await();
     }
     deployments.clear();
+  }
+
+  /** The first column of every row, as text. */
+  List<String> texts(String sql) {
+    List<String> out = new ArrayList<>();
+    pool.query(sql).execute().await().forEach(row -> out.add(row.getString(0)));
+    return out;
   }
 
   long count(String sql, Object... params) {

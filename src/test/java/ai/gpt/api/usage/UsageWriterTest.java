@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.gpt.api.billing.Ledger;
+import ai.gpt.api.testing.UsageDebits;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
@@ -18,6 +19,7 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -70,7 +72,8 @@ class UsageWriterTest {
     for (long org : List.of(orgA, orgB)) {
       assertEquals(count.get(org), fx.count("SELECT count(*) FROM usage WHERE org_id = $1", org));
       assertEquals(cost.get(org), fx.count("SELECT sum(cost_micros) FROM usage WHERE org_id = $1", org));
-      assertEquals(count.get(org), fx.count("SELECT count(*) FROM credit_ledger WHERE org_id = $1 AND kind = 'debit'", org));
+      assertEquals(fx.paidDays(org), fx.count("SELECT count(*) FROM credit_ledger WHERE org_id = $1 AND kind = 'debit'", org),
+          "one debit per organization and UTC day, not one per request");
       assertEquals(-cost.get(org), fx.count("SELECT sum(amount_micros) FROM credit_ledger WHERE org_id = $1 AND kind = 'debit'", org));
     }
     assertEquals(10_000_000 - cost.get(orgA), ledger.balance(orgA).await(), "balance = credit - usage, to the micro-dollar");
@@ -94,11 +97,13 @@ class UsageWriterTest {
     assertEquals(e.latencyMs(), row.getInteger("latency_ms"));
     assertNull(row.getInteger("ttft_ms"));
     assertEquals(Instant.ofEpochMilli(e.tsMs()), row.getOffsetDateTime("created_at").toInstant());
+    assertEquals(List.of(), fx.texts(UsageDebits.MISMATCHED), "each day's debit is that day's usage cost");
+    Instant day = Instant.ofEpochMilli(e.tsMs()).truncatedTo(ChronoUnit.DAYS);
     Row debit = fx.pool.preparedQuery("SELECT * FROM credit_ledger WHERE idempotency_key = $1")
-        .execute(Tuple.of("usage:" + e.requestId())).await().iterator().next();
-    assertEquals(-e.costMicros(), debit.getLong("amount_micros"));
-    assertEquals(e.requestId(), debit.getString("request_id"));
-    assertEquals(Instant.ofEpochMilli(e.tsMs()), debit.getOffsetDateTime("created_at").toInstant());
+        .execute(Tuple.of("usage:day:" + e.orgId() + ":" + day.toString().substring(0, 10))).await().iterator().next();
+    assertEquals("usage on " + day.toString().substring(0, 10) + " (UTC)", debit.getString("reason"));
+    assertNull(debit.getString("request_id"), "a day's debit stands for many requests");
+    assertEquals(day, debit.getOffsetDateTime("created_at").toInstant());
 
     // Acknowledged after the commit and deleted: nothing pending, nothing left in the streams.
     awaitValue("stream backlog", 0, WAIT, fx::backlog);
@@ -134,7 +139,8 @@ class UsageWriterTest {
 
     assertEquals(200, usageRows());
     assertEquals(200, fx.count("SELECT count(DISTINCT request_id) FROM usage"));
-    assertEquals(200, fx.count("SELECT count(*) FROM credit_ledger WHERE org_id = $1", org));
+    assertEquals(fx.paidDays(org), fx.count("SELECT count(*) FROM credit_ledger WHERE org_id = $1", org));
+    assertEquals(List.of(), fx.texts(UsageDebits.MISMATCHED));
     assertEquals(-total, fx.count("SELECT sum(amount_micros) FROM credit_ledger WHERE org_id = $1", org));
     assertEquals(200, writer.metrics().rowsWritten());
     assertEquals(250, writer.metrics().duplicates(), "every replayed entry was recognised as a duplicate");
@@ -160,7 +166,8 @@ class UsageWriterTest {
     assertTrue(batches <= 40, "events are batched, not written one by one: " + batches + " transactions");
     assertEquals(batches, writer.metrics().batchLatency().count());
     assertEquals(5_000, writer.metrics().rowsWritten());
-    assertEquals(5_000, fx.count("SELECT count(*) FROM credit_ledger WHERE kind = 'debit'"));
+    assertEquals(5_000, fx.count("SELECT count(*) FROM usage_requests"));
+    assertEquals(List.of(), fx.texts(UsageDebits.MISMATCHED));
   }
 
   @Test
@@ -223,7 +230,7 @@ class UsageWriterTest {
     assertEquals(1, fx.count("SELECT count(*) FROM usage_rejects WHERE fields->>'request_id' = 'unknown-org'"
         + " AND error LIKE '%foreign key%'"));
     assertEquals(1, fx.count("SELECT count(*) FROM usage_rejects WHERE error LIKE 'org_id is missing%'"));
-    assertEquals(0, fx.count("SELECT count(*) FROM credit_ledger WHERE request_id = 'unknown-org'"));
+    assertEquals(0, fx.count("SELECT count(*) FROM usage_requests WHERE request_id = 'unknown-org'"));
     assertEquals(3, writer.metrics().rejected());
   }
 
@@ -278,7 +285,7 @@ class UsageWriterTest {
     assertEquals(8_000, a + b, "no event was written by both");
     assertEquals(8_000, usageRows());
     assertEquals(8_000, fx.count("SELECT count(DISTINCT request_id) FROM usage"));
-    assertEquals(8_000, fx.count("SELECT count(*) FROM credit_ledger"));
+    assertEquals(List.of(), fx.texts(UsageDebits.MISMATCHED));
     assertEquals(-events.stream().mapToLong(UsageRecord::costMicros).sum(),
         fx.count("SELECT sum(amount_micros) FROM credit_ledger"));
   }

@@ -62,7 +62,7 @@ class WebhookCrashTest {
   void start(Vertx vertx) {
     TestServices.ensureDatabase();
     pool = Database.pool(vertx, TestServices.DATABASE_URL, 2);
-    pool.query("TRUNCATE backends, api_keys, organizations, users, credit_ledger, usage, usage_rejects RESTART"
+    pool.query("TRUNCATE backends, api_keys, organizations, users, credit_ledger, usage, usage_requests, usage_rejects RESTART"
         + " IDENTITY CASCADE").execute().await();
     TestServices.flushRedis(vertx);
     redis = Redis.createClient(vertx, TestServices.REDIS_URL);
