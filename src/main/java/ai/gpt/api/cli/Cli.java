@@ -28,6 +28,8 @@ public final class Cli {
         backend list | drain ID | enable ID | remove ID
         credits add --org ORG --usd 10 --reason TEXT [--idempotency-key K]
         credits show --org ORG                  balance and latest ledger rows
+        credits reload --org ORG                reload one hot balance from the ledger on next use
+        credits reload-all                      the same for every organization (after restoring Redis)
         limits set --org ORG|--key ID [--plan P] [--rpm N] [--rph N] [--rpd N] [--tpm N] [--tph N] [--tpd N]
                    [--concurrency N]             values, or 'none' to clear
         limits show --org ORG|--key ID

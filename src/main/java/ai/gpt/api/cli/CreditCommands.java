@@ -12,9 +12,11 @@ import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.Pool;
 
 /**
- * {@code credits add --org ORG --usd 10 --reason "..." [--idempotency-key K]} and {@code credits show --org ORG}.
- * PostgreSQL's ledger is the source of truth; after a credit the org's hot balance in Redis is dropped so the
- * next admission reloads it from the ledger.
+ * {@code credits add --org ORG --usd 10 --reason "..." [--idempotency-key K]}, {@code credits show --org ORG},
+ * {@code credits reload --org ORG} and {@code credits reload-all}. PostgreSQL's ledger is the source of truth; after a credit the org's
+ * hot balance in Redis is dropped so the next admission reloads it from the ledger. {@code reload} drops hot
+ * balances on demand: a gateway start no longer drops them all, so an operator who restored Redis from an old
+ * snapshot (balances from before later debits) says so here.
  */
 final class CreditCommands {
   private static final int SHOWN_ROWS = 20;
@@ -22,13 +24,16 @@ final class CreditCommands {
   private CreditCommands() {}
 
   static void run(Pool pool, Redis redis, Args args) {
-    String action = args.word(1, "credits action (add, show)");
+    String action = args.word(1, "credits action (add, show, reload, reload-all)");
     Ledger ledger = new Ledger(pool);
     try {
       switch (action) {
         case "add" -> add(ledger, redis, args);
         case "show" -> show(ledger, args);
-        default -> throw new CliException("Unknown credits action '" + action + "'. Use: credits add | credits show");
+        case "reload" -> reload(ledger, redis, args);
+        case "reload-all" -> reloadAll(pool, redis, args);
+        default -> throw new CliException(
+            "Unknown credits action '" + action + "'. Use: credits add | show | reload | reload-all");
       }
     } catch (LedgerException e) {
       throw new CliException(e.getMessage());
@@ -44,6 +49,19 @@ final class CreditCommands {
     System.out.println((result.applied() ? "Credited " : "Already credited (same idempotency key) ")
         + Money.formatUsd(result.entry().amountMicros()) + " to organization " + orgId
         + "; balance " + Money.formatUsd(result.balanceMicros()));
+  }
+
+  private static void reload(Ledger ledger, Redis redis, Args args) {
+    args.allowOnly("org");
+    long orgId = ledger.resolveOrg(args.required("org")).await();
+    HotBalances.drop(redis, orgId, LimiterSettings.defaults().balanceTtlMs()).await();
+    System.out.println("Organization " + orgId + ": its hot balance reloads from the ledger on next use");
+  }
+
+  private static void reloadAll(Pool pool, Redis redis, Args args) {
+    args.allowOnly();
+    int dropped = HotBalances.dropEvery(pool, redis, LimiterSettings.defaults().balanceTtlMs()).await();
+    System.out.println(dropped + " organizations: their hot balances reload from the ledger on next use");
   }
 
   private static void show(Ledger ledger, Args args) {

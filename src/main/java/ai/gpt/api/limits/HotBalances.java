@@ -25,6 +25,9 @@ public final class HotBalances {
   private static final String UNMARK = "DELETE FROM hot_balance_stale s USING unnest($1::bigint[], $2::bigint[])"
       + " AS m(org_id, seq) WHERE s.org_id = m.org_id AND s.seq = m.seq";
 
+  private static final String ORGS_AFTER = "SELECT id FROM organizations WHERE id > $1 ORDER BY id LIMIT $2";
+  private static final int PAGE = 1_000;
+
   private HotBalances() {}
 
   /**
@@ -58,6 +61,26 @@ public final class HotBalances {
               : pool.preparedQuery(UNMARK)
                   .execute(Tuple.wrap(new Object[] {orgs.toArray(Long[]::new), seqs.toArray(Long[]::new)})))
           .map(v -> orgs.size());
+    });
+  }
+
+  /**
+   * Drops every organization's hot balance (the CLI's {@code credits reload-all}, after Redis was restored from an
+   * old snapshot, say); returns how many organizations. Pages through the organizations by id.
+   */
+  public static Future<Integer> dropEvery(Pool pool, Redis redis, long balanceTtlMs) {
+    return dropFrom(pool, redis, 0, 0, balanceTtlMs);
+  }
+
+  private static Future<Integer> dropFrom(Pool pool, Redis redis, long afterId, int done, long balanceTtlMs) {
+    return pool.preparedQuery(ORGS_AFTER).execute(Tuple.of(afterId, PAGE)).compose(rows -> {
+      List<Long> orgs = new ArrayList<>();
+      rows.forEach(r -> orgs.add(r.getLong(0)));
+      if (orgs.isEmpty()) {
+        return Future.succeededFuture(done);
+      }
+      return dropAll(redis, orgs, 0, balanceTtlMs)
+          .compose(v -> dropFrom(pool, redis, orgs.get(orgs.size() - 1), done + orgs.size(), balanceTtlMs));
     });
   }
 

@@ -15,6 +15,7 @@ import io.vertx.junit5.VertxExtension;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisOptions;
+import io.vertx.sqlclient.Row;
 import io.vertx.redis.client.Request;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -137,6 +138,35 @@ class CliTest {
     assertError(InProcessCli.run("credits", "add", "--org", "payer", "--usd", "1.2345678", "--reason", "x"), "--usd");
     assertError(InProcessCli.run("credits", "add", "--org", "nobody", "--usd", "1", "--reason", "x"), "No organization");
     assertError(InProcessCli.run("credits", "add", "--org", "payer", "--usd", "1"), "--reason");
+    redis.close();
+  }
+
+  @Test
+  @DisplayName("credits reload drops one organization's hot balance, reload-all every organization's (several pages)")
+  void reloadHotBalances(Vertx vertx) {
+    gw.pool().query("INSERT INTO organizations (name) SELECT 'bulk-' || g FROM generate_series(1, 2500) g").execute()
+        .await();
+    Row range = gw.pool().query("SELECT min(id), max(id) FROM organizations").execute().await().iterator().next();
+    long[] ids = {range.getLong(0), range.getLong(1)};
+    Redis redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(TestServices.REDIS_URL));
+    for (long id : new long[] {ids[0], ids[0] + 1, ids[1]}) {
+      redis.send(Request.cmd(Command.SET).arg(RedisKeys.balance(id)).arg("5")).await();
+    }
+
+    Result one = InProcessCli.run("credits", "reload", "--org", Long.toString(ids[0]));
+    assertEquals(0, one.code(), one.err());
+    assertEquals(null, redis.send(Request.cmd(Command.GET).arg(RedisKeys.balance(ids[0]))).await());
+    assertEquals("5", redis.send(Request.cmd(Command.GET).arg(RedisKeys.balance(ids[1]))).await().toString(),
+        "only that organization's");
+
+    Result all = InProcessCli.run("credits", "reload-all");
+    assertEquals(0, all.code(), all.err());
+    assertTrue(all.out().contains((ids[1] - ids[0] + 1) + " organizations"), all.out());
+    for (long id : new long[] {ids[0] + 1, ids[1]}) {
+      assertEquals(null, redis.send(Request.cmd(Command.GET).arg(RedisKeys.balance(id))).await(), "org " + id);
+    }
+    assertError(InProcessCli.run("credits", "reload"), "--org");
+    assertError(InProcessCli.run("credits", "reload-all", "--org", "x"), "Unknown option");
     redis.close();
   }
 
