@@ -68,17 +68,20 @@ final class WriterConnection {
     if (connection != null) {
       return Future.succeededFuture(connection);
     }
-    if (connecting == null) {
-      Future<RedisConnection> attempt = onContext(context, redis.connect());
-      connecting = attempt;
+    Future<RedisConnection> attempt = connecting;
+    if (attempt == null) {
+      Future<RedisConnection> started = onContext(context, redis.connect());
+      attempt = started;
+      connecting = started;
       // Given up on after timeoutMs (see call), so the next command tries again rather than waiting on it.
       context.owner().setTimer(timeoutMs, id -> {
-        if (connecting == attempt) {
+        if (connecting == started) {
           connecting = null;
         }
       });
-      attempt.onComplete(ar -> {
-        if (connecting == attempt) {
+      // May run at once (a connect already complete): the attempt is returned below, not the field it clears.
+      started.onComplete(ar -> {
+        if (connecting == started) {
           connecting = null;
         }
         if (ar.succeeded()) {
@@ -93,7 +96,7 @@ final class WriterConnection {
         }
       });
     }
-    return connecting;
+    return attempt;
   }
 
   private void drop(RedisConnection c) {
