@@ -31,6 +31,7 @@ import ai.gpt.api.catalog.PublicModelRoutes;
 import ai.gpt.api.config.AccountConfig;
 import ai.gpt.api.config.GatewayConfig;
 import ai.gpt.api.config.HttpSettings;
+import ai.gpt.api.config.RedisClients;
 import ai.gpt.api.contact.ContactMessages;
 import ai.gpt.api.contact.ContactRoutes;
 import ai.gpt.api.db.Database;
@@ -84,7 +85,6 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.Router;
 import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.RedisOptions;
 import io.vertx.sqlclient.Pool;
 import java.util.ArrayList;
 import java.util.List;
@@ -137,8 +137,7 @@ public final class Gateway {
     Pool pool = Database.pool(vertx, config.databaseUrl(), 8);
     // Every request in flight holds a pooled connection for its admit and settle calls; the client's defaults
     // (6 connections, 24 waiting) refuse bursts far below what one replica serves.
-    Redis redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(config.redisUrl())
-        .setMaxPoolSize(REDIS_POOL_SIZE).setMaxPoolWaiting(REDIS_POOL_WAITING));
+    Redis redis = RedisClients.create(vertx, config.redisUrl(), REDIS_POOL_SIZE, REDIS_POOL_WAITING);
     Catalog catalog = new Catalog();
     BackendRegistry registry = new BackendRegistry(vertx,
         new RoutingSettings(config.queueSize(), config.queueTimeoutMs(), config.healthIntervalMs()), metrics);
@@ -153,7 +152,7 @@ public final class Gateway {
         writerMetrics, tracing);
 
     QueuedUsageBalance balanceLoader = new QueuedUsageBalance(new Ledger(pool), redis);
-    Future<Metering> metering = HotBalances.reconcile(redis)
+    Future<Metering> metering = HotBalances.reconcile(vertx, redis, config.redisUrl())
         .onSuccess(n -> LOG.info("Dropped {} hot balances; they reload from the ledger on next use", n))
         .compose(n -> Metering.create(vertx, redis, balanceLoader::load,
             LimiterSettings.defaults(), config.failurePolicy(), new DirectUsageWriter(pool), metrics.registry()));
