@@ -213,22 +213,27 @@ if status == 'ok' then
       tokens, now, lease, unpack(c)), 'PX', res_ttl)
 end
 
--- Header values for the tightest request window and the tightest token window.
-local function tightest(first)
-  local best, best_rem, best_reset = 0, 0, 0
-  for p = first, 12 do
-    if (p - 1) % 6 < 3 == (first == 1) and caps[p] > 0 then
-      local rem = tb_remaining(levels[p])
-      local reset = tb_until_full(levels[p], caps[p], wins[p])
-      if best == 0 or rem < best_rem or (rem == best_rem and reset > best_reset) then
-        best, best_rem, best_reset = p, rem, reset
-      end
+-- Header values for the tightest request window (t = 1) and the tightest token window (t = 2).
+local best, best_rem, best_reset = {0, 0}, {0, 0}, {0, 0}
+for p = 1, 12 do
+  local cap = caps[p]
+  if cap > 0 then
+    local t = (p - 1) % 6 < 3 and 1 or 2
+    local rem = tb_remaining(levels[p])
+    local reset = tb_until_full(levels[p], cap, wins[p])
+    if best[t] == 0 or rem < best_rem[t] or (rem == best_rem[t] and reset > best_reset[t]) then
+      best[t], best_rem[t], best_reset[t] = p, rem, reset
     end
   end
-  if best == 0 then return 0, -1, -1, -1 end
-  return best, caps[best], best_rem, best_reset
 end
-
-local ri, rl, rr, rs = tightest(1)
-local ti, tl, tr, ts = tightest(4)
-return {status, fail, retry, ri, rl, rr, rs, ti, tl, tr, ts, available}
+local header = {status, fail, retry}
+for t = 1, 2 do
+  if best[t] == 0 then
+    header[#header + 1], header[#header + 2], header[#header + 3], header[#header + 4] = 0, -1, -1, -1
+  else
+    header[#header + 1], header[#header + 2], header[#header + 3], header[#header + 4] =
+        best[t], caps[best[t]], best_rem[t], best_reset[t]
+  end
+end
+header[12] = available
+return header
