@@ -32,7 +32,8 @@ public final class KeyInvalidations {
   private KeyInvalidations(Vertx vertx, String redisUrl, KeyStore store) {
     this.vertx = vertx;
     // Pub/sub needs no cluster routing: a Redis Cluster delivers PUBLISH to the subscribers on every node.
-    this.client = Redis.createClient(vertx, new RedisOptions().setConnectionString(RedisClients.nodes(redisUrl).get(0)));
+    this.client = Redis.createClient(vertx,
+        new RedisOptions().setConnectionString(RedisClients.nodes(redisUrl).get(0)));
     this.store = store;
   }
 

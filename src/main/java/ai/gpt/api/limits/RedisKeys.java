@@ -14,7 +14,7 @@ import ai.gpt.api.usage.UsageStreams;
  * gptapi:{s&lt;shard&gt;}:org:&lt;orgId&gt;:balgen         string  generation of the hot balance (bumped on each drop)
  * gptapi:{s&lt;shard&gt;}:req:&lt;requestId&gt;            string  one request's packed reservation, then "S" (24 h)
  * gptapi:{s&lt;shard&gt;}:conc:&lt;keyId&gt;               zset    requestId -&gt; lease expiry ms
- * gptapi:{s&lt;shard&gt;}:lim:&lt;org|key&gt;:&lt;id&gt;    string  the scope's six buckets, packed ({@link ScopeBuckets})
+ * gptapi:{s&lt;shard&gt;}:lim:&lt;org|key&gt;:&lt;id&gt;    string  the scope's six buckets ({@link ScopeBuckets})
  * gptapi:{s&lt;shard&gt;}:usage                        stream  usage events of the shard's orgs
  * </pre>
  */

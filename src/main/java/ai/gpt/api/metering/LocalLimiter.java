@@ -19,9 +19,10 @@ import java.util.Map;
 /**
  * The fail-open approximation of {@code admit_v3.lua}, used only while Redis is down and the policy is
  * {@link FailurePolicy#OPEN}: the same limits and refill rule ({@link TokenBucket}), kept in this replica's
- * memory. It cannot see other replicas, so each replica may admit up to a full window while the outage lasts. Credit is the organization's
- * available credit as this replica last saw it from Redis, minus what it admits locally; an organization this
- * replica has not seen since it started is refused (503), since nothing here knows its balance.
+ * memory. It cannot see other replicas, so each replica may admit up to a full window while the outage lasts.
+ * Credit is the organization's available credit as this replica last saw it from Redis, minus what it admits
+ * locally; an organization this replica has not seen since it started is refused (503), since nothing here knows
+ * its balance.
  *
  * <p>Synchronized: it serves every event loop, and only during an outage.
  *
