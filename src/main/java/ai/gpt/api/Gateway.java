@@ -152,7 +152,7 @@ public final class Gateway {
         writerMetrics, tracing);
 
     QueuedUsageBalance balanceLoader = new QueuedUsageBalance(new Ledger(pool), redis);
-    Future<Metering> metering = HotBalances.reconcile(vertx, redis, config.redisUrl())
+    Future<Metering> metering = HotBalances.reconcile(redis)
         .onSuccess(n -> LOG.info("Dropped {} hot balances; they reload from the ledger on next use", n))
         .compose(n -> Metering.create(vertx, redis, balanceLoader::load,
             LimiterSettings.defaults(), config.failurePolicy(), new DirectUsageWriter(pool), metrics.registry()));

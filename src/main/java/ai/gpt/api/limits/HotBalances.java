@@ -1,17 +1,12 @@
 package ai.gpt.api.limits;
 
-import ai.gpt.api.config.RedisClients;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
-import java.net.URI;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 
 /**
  * Reconciliation of the hot balances with PostgreSQL, run when a gateway starts: every organization's Redis
@@ -42,32 +37,6 @@ public final class HotBalances {
     return scan(redis, "0", 0);
   }
 
-  /**
-   * {@link #reconcile(Redis)} on a Redis Cluster: SCAN walks one node, so each master is scanned through a client
-   * of its own (with the credentials of the first of {@code redisUrl}'s nodes), and keys are deleted one by one
-   * (one UNLINK may not span slots).
-   */
-  public static Future<Integer> reconcile(Vertx vertx, Redis redis, String redisUrl) {
-    if (!RedisClients.cluster(redisUrl)) {
-      return reconcile(redis);
-    }
-    URI seed = URI.create(RedisClients.nodes(redisUrl).get(0));
-    return redis.send(Request.cmd(Command.CLUSTER).arg("SLOTS")).compose(slots -> {
-      Set<String> masters = new LinkedHashSet<>();
-      for (Response range : slots) {
-        Response master = range.get(2); // [start, end, [host, port, id], replicas...]
-        masters.add(URI.create(seed.getScheme() + "://" + (seed.getRawUserInfo() == null ? ""
-            : seed.getRawUserInfo() + "@") + master.get(0) + ":" + master.get(1)).toString());
-      }
-      List<Future<Integer>> perNode = new ArrayList<>();
-      for (String node : masters) {
-        Redis one = Redis.createClient(vertx, node);
-        perNode.add(scan(one, "0", 0).onComplete(ar -> one.close()));
-      }
-      return Future.all(perNode).map(all -> perNode.stream().mapToInt(Future::result).sum());
-    });
-  }
-
   private static Future<Integer> scan(Redis redis, String cursor, int dropped) {
     Request scan = Request.cmd(Command.SCAN).arg(cursor).arg("MATCH").arg(PATTERN).arg("COUNT").arg(1000);
     return redis.send(scan).compose(reply -> {
@@ -76,17 +45,8 @@ public final class HotBalances {
       for (Response key : reply.get(1)) {
         keys.add(key.toString());
       }
-      List<Future<Response>> unlinks = new ArrayList<>();
-      for (String key : keys) {
-        unlinks.add(redis.send(Request.cmd(Command.UNLINK).arg(key)));
-      }
-      Future<Integer> deleted = Future.all(unlinks).map(all -> {
-        int n = 0;
-        for (Future<Response> u : unlinks) {
-          n += u.result().toInteger();
-        }
-        return n;
-      });
+      Future<Integer> deleted = keys.isEmpty() ? Future.succeededFuture(0)
+          : redis.send(Request.cmd(Command.UNLINK, keys.toArray())).map(Response::toInteger);
       return deleted.compose(n -> "0".equals(next) ? Future.succeededFuture(dropped + n) : scan(redis, next, dropped + n));
     });
   }
