@@ -31,6 +31,7 @@ import ai.gpt.api.catalog.PublicModelRoutes;
 import ai.gpt.api.config.AccountConfig;
 import ai.gpt.api.config.GatewayConfig;
 import ai.gpt.api.config.HttpSettings;
+import ai.gpt.api.config.RedisClients;
 import ai.gpt.api.contact.ContactMessages;
 import ai.gpt.api.contact.ContactRoutes;
 import ai.gpt.api.db.Database;
@@ -85,7 +86,6 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.Router;
 import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.RedisOptions;
 import io.vertx.sqlclient.Pool;
 import java.util.ArrayList;
 import java.util.List;
@@ -138,8 +138,7 @@ public final class Gateway {
     Pool pool = Database.pool(vertx, config.databaseUrl(), 8);
     // Every request in flight holds a pooled connection for its admit and settle calls; the client's defaults
     // (6 connections, 24 waiting) refuse bursts far below what one replica serves.
-    Redis redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(config.redisUrl())
-        .setMaxPoolSize(REDIS_POOL_SIZE).setMaxPoolWaiting(REDIS_POOL_WAITING));
+    Redis redis = RedisClients.create(vertx, config.redisUrl(), REDIS_POOL_SIZE, REDIS_POOL_WAITING);
     Catalog catalog = new Catalog();
     BackendRegistry registry = new BackendRegistry(vertx,
         new RoutingSettings(config.queueSize(), config.queueTimeoutMs(), config.healthIntervalMs()), metrics);

@@ -1,5 +1,6 @@
 package ai.gpt.api.auth;
 
+import ai.gpt.api.config.RedisClients;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
@@ -30,7 +31,9 @@ public final class KeyInvalidations {
 
   private KeyInvalidations(Vertx vertx, String redisUrl, KeyStore store) {
     this.vertx = vertx;
-    this.client = Redis.createClient(vertx, new RedisOptions().setConnectionString(redisUrl));
+    // Pub/sub needs no cluster routing: a Redis Cluster delivers PUBLISH to the subscribers on every node.
+    this.client = Redis.createClient(vertx,
+        new RedisOptions().setConnectionString(RedisClients.nodes(redisUrl).get(0)));
     this.store = store;
   }
 

@@ -4,12 +4,12 @@ import ai.gpt.api.auth.KeyHasher;
 import ai.gpt.api.config.ConfigException;
 import ai.gpt.api.config.Env;
 import ai.gpt.api.config.GatewayConfig;
+import ai.gpt.api.config.RedisClients;
 import ai.gpt.api.db.Database;
 import ai.gpt.api.db.Migrations;
 import ai.gpt.api.status.Status;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.RedisOptions;
 import io.vertx.sqlclient.Pool;
 import java.util.Arrays;
 import java.util.List;
@@ -99,7 +99,7 @@ public final class Cli {
     Migrations.migrate(config.databaseUrl());
     Vertx vertx = Vertx.vertx();
     Pool pool = Database.pool(vertx, config.databaseUrl(), 2);
-    Redis redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(config.redisUrl()));
+    Redis redis = RedisClients.create(vertx, config.redisUrl(), 6, 24);
     try {
       switch (args.word(0, "command")) {
         case "org" -> OrgCommands.run(pool, args);

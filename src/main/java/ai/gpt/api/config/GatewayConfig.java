@@ -12,7 +12,8 @@ import java.util.Map;
  * Handlers get what they need through constructors; nothing else reads the environment.
  *
  * @param databaseUrl  postgresql://user:pass@host:port/db, or null for the embedded local servers
- * @param redisUrl     redis://host:port[/db], or null for the embedded local servers
+ * @param redisUrl     redis://host:port[/db], a comma-separated list of Redis Cluster nodes ({@link RedisClients}),
+ *                     or null for the embedded local servers
  * @param backends     BACKENDS entries (model=url) registered at start, with their model's key from BACKEND_API_KEYS
  * @param failurePolicy what admission does while Redis is unreachable (METERING_FAILURE_POLICY)
  * @param replicaName  this replica's name as a usage-stream consumer (REPLICA_NAME, else HOSTNAME)
@@ -73,7 +74,9 @@ public record GatewayConfig(
     }
     String redisUrl = env.get("REDIS_URL");
     if (redisUrl != null) {
-      requireScheme("REDIS_URL", redisUrl, "redis", "rediss");
+      for (String node : RedisClients.nodes(redisUrl)) {
+        requireScheme("REDIS_URL", node, "redis", "rediss");
+      }
     }
     String pepper = env.get("KEY_PEPPER");
     if (pepper == null) {

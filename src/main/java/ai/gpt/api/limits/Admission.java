@@ -2,18 +2,20 @@ package ai.gpt.api.limits;
 
 import io.vertx.core.Future;
 import io.vertx.redis.client.Response;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Admission of one request with {@code lua/admit_v2.lua}: one EVALSHA checks and consumes every bucket, takes the
+ * Admission of one request with {@code lua/admit_v3.lua}: one EVALSHA checks and consumes every bucket, takes the
  * concurrency lease and places the credit hold, or consumes nothing. When Redis has no balance for the org,
  * {@link BalanceLoads} supplies it and the script runs once more with it.
  */
 public final class Admission {
-  public static final String SCRIPT = "lua/admit_v2.lua";
+  public static final String SCRIPT = "lua/admit_v3.lua";
 
-  /** Every possible bucket, in the order they are passed to the script. */
+  /** Every possible bucket, in the order of the script's bucket positions 1..12. */
   static final List<Bucket> ALL_BUCKETS = Bucket.ALL;
 
   private final RedisScript script;
@@ -31,17 +33,13 @@ public final class Admission {
    * balance cannot be loaded, or when Redis fails.
    */
   public Future<AdmissionResult> admit(AdmissionRequest r) {
-    List<Bucket> buckets = new ArrayList<>(12);
-    List<String> keys = new ArrayList<>(18);
-    List<String> args = new ArrayList<>(45);
-    keys.add(RedisKeys.balance(r.orgId()));
-    keys.add(RedisKeys.holds(r.orgId()));
-    keys.add(RedisKeys.holdExpiries(r.orgId()));
-    keys.add(RedisKeys.request(r.orgId(), r.requestId()));
-    keys.add(RedisKeys.settled(r.orgId(), r.requestId()));
-    keys.add(RedisKeys.concurrency(r.orgId(), r.keyId()));
-    keys.add(RedisKeys.balanceGeneration(r.orgId()));
+    List<String> keys = List.of(RedisKeys.balance(r.orgId()), RedisKeys.holds(r.orgId()),
+        RedisKeys.holdExpiries(r.orgId()), RedisKeys.request(r.orgId(), r.requestId()),
+        RedisKeys.concurrency(r.orgId(), r.keyId()), RedisKeys.balanceGeneration(r.orgId()),
+        RedisKeys.limits(r.orgId(), r.keyId(), Bucket.Scope.ORG),
+        RedisKeys.limits(r.orgId(), r.keyId(), Bucket.Scope.KEY));
     Integer concurrency = r.keyLimits().concurrency();
+    List<Object> args = new ArrayList<>(11);
     args.add(r.requestId());
     args.add(Long.toString(r.orgId()));
     args.add(Long.toString(r.keyId()));
@@ -52,42 +50,41 @@ public final class Admission {
     args.add(Long.toString(settings.balanceTtlMs()));
     args.add(""); // loaded balance and its generation, set per call
     args.add("");
-    args.add(""); // bucket count, set below
-    for (Bucket b : ALL_BUCKETS) {
-      Limits limits = b.scope() == Bucket.Scope.ORG ? r.orgLimits() : r.keyLimits();
-      Long capacity = limits.get(b.kind(), b.window());
-      if (capacity == null) {
-        continue;
-      }
-      buckets.add(b);
-      keys.add(RedisKeys.bucket(r.orgId(), r.keyId(), b));
-      args.add(b.kind() == Bucket.Kind.REQUESTS ? "r" : "t");
-      args.add(Long.toString(capacity));
-      args.add(Long.toString(settings.windowMs(b.window())));
-    }
-    args.set(10, Integer.toString(buckets.size()));
-
+    args.add(limits(r));
     return balances.call(r.orgId(), (balance, generation) -> {
       args.set(8, balance);
       args.set(9, generation);
       return script.call(keys, args);
-    }).compose(resp -> parse(r, buckets, resp));
+    }).compose(resp -> parse(r, resp));
   }
 
-  private Future<AdmissionResult> parse(AdmissionRequest r, List<Bucket> buckets, Response resp) {
+  /** ARGV 11: the capacity of every bucket (0 = unlimited), then the three window lengths, as packed doubles. */
+  private byte[] limits(AdmissionRequest r) {
+    ByteBuffer packed = ByteBuffer.allocate(15 * Double.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    for (Bucket b : ALL_BUCKETS) {
+      Long capacity = (b.scope() == Bucket.Scope.ORG ? r.orgLimits() : r.keyLimits()).get(b.kind(), b.window());
+      packed.putDouble(capacity == null ? 0 : capacity);
+    }
+    for (Window w : Window.values()) {
+      packed.putDouble(settings.windowMs(w));
+    }
+    return packed.array();
+  }
+
+  private Future<AdmissionResult> parse(AdmissionRequest r, Response resp) {
     String status = resp.get(0).toString();
     if ("duplicate".equals(status)) {
       return Future.failedFuture(new IllegalStateException("request id " + r.requestId() + " was already admitted"));
     }
     int failed = resp.get(1).toInteger();
     long retry = resp.get(2).toLong();
-    WindowState requests = window(buckets, resp, 3);
-    WindowState tokens = window(buckets, resp, 7);
+    WindowState requests = window(resp, 3);
+    WindowState tokens = window(resp, 7);
     long available = resp.get(11).toLong();
     AdmissionResult result = switch (status) {
       case "ok" -> new AdmissionResult(AdmissionResult.Outcome.ADMITTED, null, -1, requests, tokens, available);
-      case "rate_limit" -> new AdmissionResult(AdmissionResult.Outcome.RATE_LIMITED, buckets.get(failed - 1), retry,
-          requests, tokens, available);
+      case "rate_limit" -> new AdmissionResult(AdmissionResult.Outcome.RATE_LIMITED, ALL_BUCKETS.get(failed - 1),
+          retry, requests, tokens, available);
       case "concurrency" -> new AdmissionResult(AdmissionResult.Outcome.CONCURRENCY_LIMITED, null,
           settings.concurrencyRetryAfterMs(), requests, tokens, available);
       case "insufficient_quota" -> new AdmissionResult(AdmissionResult.Outcome.INSUFFICIENT_QUOTA, null, -1,
@@ -95,16 +92,16 @@ public final class Admission {
       default -> null;
     };
     return result == null
-        ? Future.failedFuture(new IllegalStateException("unexpected admit_v2 answer: " + resp))
+        ? Future.failedFuture(new IllegalStateException("unexpected admit_v3 answer: " + resp))
         : Future.succeededFuture(result);
   }
 
-  private static WindowState window(List<Bucket> buckets, Response resp, int at) {
-    int index = resp.get(at).toInteger();
-    if (index == 0) {
+  private static WindowState window(Response resp, int at) {
+    int position = resp.get(at).toInteger();
+    if (position == 0) {
       return null;
     }
-    return new WindowState(buckets.get(index - 1), resp.get(at + 1).toLong(), resp.get(at + 2).toLong(),
+    return new WindowState(ALL_BUCKETS.get(position - 1), resp.get(at + 1).toLong(), resp.get(at + 2).toLong(),
         resp.get(at + 3).toLong());
   }
 }

@@ -1,33 +1,30 @@
 package ai.gpt.api.limits;
 
-import java.util.ArrayList;
-import java.util.List;
+import ai.gpt.api.usage.UsageStreams;
 
 /**
- * Names of every metering key in Redis. All keys of one organization carry the hash tag {@code {s<orgId % 16>}},
- * so they live in one Redis Cluster slot and one script call may touch all of them.
+ * Names of every metering key in Redis. All keys of one organization carry the hash tag {@code {s<orgId % 16>}}
+ * (the tag of its usage stream, {@link UsageStreams}), so they live in one Redis Cluster slot and one script call
+ * may touch all of them.
  *
  * <pre>
  * gptapi:{s&lt;shard&gt;}:org:&lt;orgId&gt;:balance        string  hot balance, integer micro-USD
  * gptapi:{s&lt;shard&gt;}:org:&lt;orgId&gt;:holds          hash    requestId -&gt; held micros, "_total" = sum
  * gptapi:{s&lt;shard&gt;}:org:&lt;orgId&gt;:holdexp        zset    requestId -&gt; hold expiry ms
  * gptapi:{s&lt;shard&gt;}:org:&lt;orgId&gt;:balgen         string  generation of the hot balance (bumped on each drop)
- * gptapi:{s&lt;shard&gt;}:req:&lt;requestId&gt;            hash    one request's reservation
- * gptapi:{s&lt;shard&gt;}:settled:&lt;requestId&gt;        string  settlement marker (24 h)
+ * gptapi:{s&lt;shard&gt;}:req:&lt;requestId&gt;            string  one request's packed reservation, then "S" (24 h)
  * gptapi:{s&lt;shard&gt;}:conc:&lt;keyId&gt;               zset    requestId -&gt; lease expiry ms
- * gptapi:{s&lt;shard&gt;}:b:&lt;org|key&gt;:&lt;id&gt;:&lt;req|tok&gt;:&lt;m|h|d&gt;   hash {v, t}  token bucket
+ * gptapi:{s&lt;shard&gt;}:lim:&lt;org|key&gt;:&lt;id&gt;    string  the scope's six buckets ({@link ScopeBuckets})
  * gptapi:{s&lt;shard&gt;}:usage                        stream  usage events of the shard's orgs
  * </pre>
  */
 public final class RedisKeys {
-  /** Number of shard tags, and so of usage streams. */
-  public static final int SHARDS = 16;
   public static final String PREFIX = "gptapi:";
 
   private RedisKeys() {}
 
   public static int shard(long orgId) {
-    return (int) Math.floorMod(orgId, (long) SHARDS);
+    return UsageStreams.shardOf(orgId);
   }
 
   /** The hash tag, e.g. {@code {s3}}. */
@@ -60,47 +57,27 @@ public final class RedisKeys {
     return base(orgId) + "org:" + orgId + ":balgen";
   }
 
+  /** A request's reservation while it is in flight, then its settlement marker {@code S}. */
   public static String request(long orgId, String requestId) {
     return base(orgId) + "req:" + requestId;
-  }
-
-  public static String settled(long orgId, String requestId) {
-    return base(orgId) + "settled:" + requestId;
   }
 
   public static String concurrency(long orgId, long keyId) {
     return base(orgId) + "conc:" + keyId;
   }
 
-  /** A bucket; {@code id} is the org id for scope org and the key id for scope key. */
-  public static String bucket(long orgId, Bucket.Scope scope, long id, Bucket.Kind kind, Window window) {
-    return base(orgId) + "b:" + scope.code() + ":" + id + ":" + kind.code() + ":" + window.code();
+  /** The six buckets of one scope ({@link ScopeBuckets}): {@code id} is the org id for scope org, else the key id. */
+  public static String limits(long orgId, Bucket.Scope scope, long id) {
+    return base(orgId) + "lim:" + scope.code() + ":" + id;
   }
 
-  /** The bucket of a request by org {@code orgId} with key {@code keyId}. */
-  public static String bucket(long orgId, long keyId, Bucket bucket) {
-    long id = bucket.scope() == Bucket.Scope.ORG ? orgId : keyId;
-    return bucket(orgId, bucket.scope(), id, bucket.kind(), bucket.window());
-  }
-
-  public static String usageStream(int shard) {
-    if (shard < 0 || shard >= SHARDS) {
-      throw new IllegalArgumentException("shard out of range: " + shard);
-    }
-    return PREFIX + "{s" + shard + "}:usage";
+  /** The buckets of {@code scope} for a request by org {@code orgId} with key {@code keyId}. */
+  public static String limits(long orgId, long keyId, Bucket.Scope scope) {
+    return limits(orgId, scope, scope == Bucket.Scope.ORG ? orgId : keyId);
   }
 
   /** The stream an organization's usage events go to. */
   public static String usageStreamOf(long orgId) {
-    return usageStream(shard(orgId));
-  }
-
-  /** All usage streams, for the writer to consume. */
-  public static List<String> usageStreams() {
-    List<String> all = new ArrayList<>(SHARDS);
-    for (int s = 0; s < SHARDS; s++) {
-      all.add(usageStream(s));
-    }
-    return all;
+    return UsageStreams.keyForOrg(orgId);
   }
 }

@@ -18,6 +18,10 @@ import java.util.concurrent.TimeoutException;
 /**
  * A Lua script from the classpath ({@code lua/<name>.lua}), run with EVALSHA.
  *
+ * <p>Redis scripts cannot import each other, so code they share lives in a file of its own in {@code lua/}
+ * (e.g. {@code token_bucket.lua}) and a script names it on a line {@code -- #include token_bucket.lua}: that line
+ * is replaced by the file's text when the script is read, so the script Redis runs (and its SHA) is the whole.
+ *
  * <p>{@link #load} reads the text once with a blocking classpath read on a worker thread
  * ({@code vertx.executeBlocking}), so it may be called from an event loop, then registers it with SCRIPT LOAD.
  * When Redis answers NOSCRIPT (restart, SCRIPT FLUSH, failover, or a cluster node that never saw the SCRIPT LOAD)
@@ -25,6 +29,7 @@ import java.util.concurrent.TimeoutException;
  * that owns the keys and runs it, in one round trip; later calls go back to EVALSHA.
  */
 public final class RedisScript {
+  private static final String INCLUDE = "-- #include ";
   private final Redis redis;
   private final String name;
   private final String body;
@@ -39,7 +44,7 @@ public final class RedisScript {
 
   /** Reads {@code resource} (e.g. {@code "lua/admit_v2.lua"}) from the classpath and SCRIPT LOADs it. */
   public static Future<RedisScript> load(Vertx vertx, Redis redis, String resource) {
-    return vertx.executeBlocking(() -> readResource(resource)).compose(body -> {
+    return vertx.executeBlocking(() -> compose(resource)).compose(body -> {
       RedisScript script = new RedisScript(redis, resource, body);
       return redis.send(Request.cmd(Command.SCRIPT).arg("LOAD").arg(body)).compose(sha -> {
         if (!script.sha.equals(sha.toString())) {
@@ -59,8 +64,11 @@ public final class RedisScript {
     return sha;
   }
 
-  /** EVALSHA with these keys and arguments; on NOSCRIPT, one EVAL of the text (which also re-caches it). */
-  public Future<Response> call(List<String> keys, List<String> args) {
+  /**
+   * EVALSHA with these keys and arguments (strings, or byte arrays sent as they are: packed values); on NOSCRIPT,
+   * one EVAL of the text (which also re-caches it).
+   */
+  public Future<Response> call(List<String> keys, List<?> args) {
     return redis.send(request(Command.EVALSHA, sha, keys, args)).recover(err -> {
       if (isNoScript(err)) {
         return redis.send(request(Command.EVAL, body, keys, args));
@@ -74,15 +82,36 @@ public final class RedisScript {
     return message != null && message.startsWith("NOSCRIPT");
   }
 
-  private static Request request(Command command, String scriptOrSha, List<String> keys, List<String> args) {
+  private static Request request(Command command, String scriptOrSha, List<String> keys, List<?> args) {
     Request req = Request.cmd(command).arg(scriptOrSha).arg(keys.size());
     for (String k : keys) {
       req.arg(k);
     }
-    for (String a : args) {
-      req.arg(a);
+    for (Object a : args) {
+      if (a instanceof byte[] bytes) {
+        req.arg(bytes);
+      } else {
+        req.arg((String) a);
+      }
     }
     return req;
+  }
+
+  /** The script's text with its {@code -- #include <file>} lines replaced by those files (from {@code lua/}). */
+  static String compose(String resource) throws IOException {
+    StringBuilder out = new StringBuilder();
+    for (String line : readResource(resource).split("\n", -1)) {
+      if (line.startsWith(INCLUDE)) {
+        String included = readResource("lua/" + line.substring(INCLUDE.length()).trim());
+        if (included.startsWith(INCLUDE) || included.contains("\n" + INCLUDE)) {
+          throw new IOException(resource + ": included files may not include others");
+        }
+        out.append(included);
+      } else {
+        out.append(line).append('\n');
+      }
+    }
+    return out.toString();
   }
 
   private static String readResource(String resource) throws IOException {

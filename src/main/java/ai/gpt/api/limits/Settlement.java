@@ -1,16 +1,15 @@
 package ai.gpt.api.limits;
 
 import io.vertx.core.Future;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Settlement of one request with {@code lua/settle_v1.lua}: one EVALSHA gives back unused tokens, releases the
+ * Settlement of one request with {@code lua/settle_v2.lua}: one EVALSHA gives back unused tokens, releases the
  * lease and the hold, charges the exact cost, marks the request settled and appends the usage event to
  * {@code gptapi:{s<shard>}:usage}. Idempotent by request id for {@link LimiterSettings#settledTtlMs()}.
  */
 public final class Settlement {
-  public static final String SCRIPT = "lua/settle_v1.lua";
+  public static final String SCRIPT = "lua/settle_v2.lua";
 
   private final RedisScript script;
   private final LimiterSettings settings;
@@ -22,19 +21,9 @@ public final class Settlement {
 
   public Future<SettleResult> settle(SettledUsage u) {
     long org = u.orgId();
-    List<String> keys = new ArrayList<>(13);
-    keys.add(RedisKeys.balance(org));
-    keys.add(RedisKeys.holds(org));
-    keys.add(RedisKeys.holdExpiries(org));
-    keys.add(RedisKeys.request(org, u.requestId()));
-    keys.add(RedisKeys.settled(org, u.requestId()));
-    keys.add(RedisKeys.concurrency(org, u.keyId()));
-    keys.add(RedisKeys.usageStreamOf(org));
-    for (Bucket b : Admission.ALL_BUCKETS) {
-      if (b.kind() == Bucket.Kind.TOKENS) {
-        keys.add(RedisKeys.bucket(org, u.keyId(), b));
-      }
-    }
+    List<String> keys = List.of(RedisKeys.balance(org), RedisKeys.holds(org), RedisKeys.holdExpiries(org),
+        RedisKeys.request(org, u.requestId()), RedisKeys.concurrency(org, u.keyId()), RedisKeys.usageStreamOf(org),
+        RedisKeys.limits(org, u.keyId(), Bucket.Scope.ORG), RedisKeys.limits(org, u.keyId(), Bucket.Scope.KEY));
     // An empty field is stored as NULL: no backend was reached, or no token ever came.
     List<String> args = List.of(u.requestId(), Long.toString(org), Long.toString(u.keyId()), u.model(),
         u.backendId() > 0 ? Long.toString(u.backendId()) : "", u.endpoint(), Long.toString(u.promptTokens()),

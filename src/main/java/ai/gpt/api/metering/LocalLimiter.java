@@ -5,6 +5,7 @@ import ai.gpt.api.limits.AdmissionResult;
 import ai.gpt.api.limits.Bucket;
 import ai.gpt.api.limits.LimiterSettings;
 import ai.gpt.api.limits.SettledUsage;
+import ai.gpt.api.limits.TokenBucket;
 import ai.gpt.api.limits.Window;
 import ai.gpt.api.limits.WindowState;
 import com.github.benmanes.caffeine.cache.Cache;
@@ -16,11 +17,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The fail-open approximation of {@code admit_v2.lua}, used only while Redis is down and the policy is
- * {@link FailurePolicy#OPEN}: the same limits and refill rule, kept in this replica's memory. It cannot see other
- * replicas, so each replica may admit up to a full window while the outage lasts. Credit is the organization's
- * available credit as this replica last saw it from Redis, minus what it admits locally; an organization this
- * replica has not seen since it started is refused (503), since nothing here knows its balance.
+ * The fail-open approximation of {@code admit_v3.lua}, used only while Redis is down and the policy is
+ * {@link FailurePolicy#OPEN}: the same limits and refill rule ({@link TokenBucket}), kept in this replica's
+ * memory. It cannot see other replicas, so each replica may admit up to a full window while the outage lasts.
+ * Credit is the organization's available credit as this replica last saw it from Redis, minus what it admits
+ * locally; an organization this replica has not seen since it started is refused (503), since nothing here knows
+ * its balance.
  *
  * <p>Synchronized: it serves every event loop, and only during an outage.
  *
@@ -29,8 +31,6 @@ import java.util.Map;
  * reservations live only while their requests are in flight.
  */
 final class LocalLimiter {
-  private static final double EPS = 1e-9;
-
   private record Level(double value, long atMs) {}
 
   private record Reservation(long orgId, long keyId, long holdMicros, long tokens, boolean lease,
@@ -85,8 +85,8 @@ final class LocalLimiter {
       buckets.add(b);
       caps.add(cap);
       before.add(level);
-      if (level + EPS < amount) {
-        long wait = amount > cap ? -1 : (long) Math.ceil((amount - level) * settings.windowMs(b.window()) / cap);
+      long wait = TokenBucket.msUntilAvailable(level, amount, cap, settings.windowMs(b.window()));
+      if (wait != 0) {
         if (tripped == null || retry != -1 && (wait == -1 || wait > retry)) {
           tripped = b;
           retry = wait;
@@ -116,9 +116,8 @@ final class LocalLimiter {
         tokenCaps.add(caps.get(i));
       }
       long cap = caps.get(i);
-      long remaining = (long) Math.max(0, Math.floor(after + EPS));
-      long reset = (long) Math.ceil((cap - after) * settings.windowMs(b.window()) / cap);
-      WindowState state = new WindowState(b, cap, remaining, Math.max(0, reset));
+      WindowState state = new WindowState(b, cap, TokenBucket.remaining(after),
+          TokenBucket.msUntilFull(after, cap, settings.windowMs(b.window())));
       if (b.kind() == Bucket.Kind.REQUESTS) {
         requests = tighter(requests, state);
       } else {
@@ -173,11 +172,7 @@ final class LocalLimiter {
 
   private double level(String key, long cap, Bucket b, long nowMs) {
     Level l = levels.getIfPresent(key);
-    if (l == null) {
-      return cap;
-    }
-    long elapsed = Math.max(0, nowMs - l.atMs());
-    return Math.min(cap, l.value() + (double) elapsed * cap / settings.windowMs(b.window()));
+    return l == null ? cap : TokenBucket.level(l.value(), l.atMs(), cap, settings.windowMs(b.window()), nowMs);
   }
 
   private static long amount(AdmissionRequest r, Bucket b) {
@@ -193,7 +188,7 @@ final class LocalLimiter {
         + b.window().code();
   }
 
-  /** Least remaining wins; on a tie, the one that takes longer to refill (as admit_v2.lua reports). */
+  /** Least remaining wins; on a tie, the one that takes longer to refill (as admit_v3.lua reports). */
   private static WindowState tighter(WindowState a, WindowState b) {
     if (a == null) {
       return b;

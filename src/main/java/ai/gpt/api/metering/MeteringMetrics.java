@@ -32,8 +32,8 @@ final class MeteringMetrics {
 
   MeteringMetrics(MeterRegistry registry, PendingSettlements pending) {
     this.registry = registry;
-    admitScript = scriptTimer("admit_v2");
-    settleScript = scriptTimer("settle_v1");
+    admitScript = scriptTimer("admit_v3");
+    settleScript = scriptTimer("settle_v2");
     settleDelay = Timer.builder("gptapi_settle_delay")
         .description("Time from the end of a response until Redis accepted its settlement (retries included)")
         .publishPercentileHistogram()

@@ -6,6 +6,8 @@ import ai.gpt.api.limits.Bucket;
 import ai.gpt.api.limits.LimiterSettings;
 import ai.gpt.api.limits.Limits;
 import ai.gpt.api.limits.RedisKeys;
+import ai.gpt.api.limits.ScopeBuckets;
+import ai.gpt.api.limits.TokenBucket;
 import ai.gpt.api.limits.Window;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
@@ -23,12 +25,11 @@ import java.util.List;
 
 /**
  * An organization's effective limits (plan, override, effective, computed as {@link ai.gpt.api.auth.KeyStore}
- * does) with what is left in each window, read from the same Redis buckets admission uses and refilled with the
- * same formula as {@code admit_v2.lua}: level = min(C, v + (now - t) * C / W), a missing bucket being full; and
+ * does) with what is left in each window, read from the same Redis buckets admission uses and refilled by
+ * {@link TokenBucket}, the Java twin of the scripts' {@code token_bucket.lua}; and
  * the credit balance. Optionally the same for one key. Reading changes nothing in Redis.
  */
 public final class LimitsReport {
-  private static final double EPS = 1e-9;
   private static final String[] COLUMNS = {"rpm", "rph", "rpd", "tpm", "tph", "tpd"};
   private static final String ORG = """
       SELECT o.plan_id, p.name AS plan_name,
@@ -75,30 +76,24 @@ public final class LimitsReport {
       batch.add(Request.cmd(Command.TIME));
       batch.add(Request.cmd(Command.GET).arg(RedisKeys.balance(orgId)));
       batch.add(Request.cmd(Command.HGET).arg(RedisKeys.holds(orgId)).arg("_total"));
-      List<Bucket> asked = new ArrayList<>();
-      for (Bucket b : Bucket.ALL) {
-        Limits l = b.scope() == Bucket.Scope.ORG ? orgLimits : keyLimits;
-        if (l != null && l.get(b.kind(), b.window()) != null) {
-          asked.add(b);
-          batch.add(Request.cmd(Command.HMGET).arg(RedisKeys.bucket(orgId, keyId, b)).arg("v").arg("t"));
-        }
-      }
+      batch.add(Request.cmd(Command.GET).arg(RedisKeys.limits(orgId, keyId, Bucket.Scope.ORG)));
       if (k != null) {
+        batch.add(Request.cmd(Command.GET).arg(RedisKeys.limits(orgId, keyId, Bucket.Scope.KEY)));
         batch.add(Request.cmd(Command.ZRANGEBYSCORE).arg(RedisKeys.concurrency(orgId, keyId)).arg("(0").arg("+inf")
             .arg("WITHSCORES"));
       }
       return redis.batch(batch).map(replies -> {
         long now = replies.get(0).get(0).toLong() * 1000 + replies.get(0).get(1).toLong() / 1000;
+        ScopeBuckets orgState = buckets(replies.get(3));
+        ScopeBuckets keyState = k == null ? null : buckets(replies.get(4));
         JsonArray orgWindows = new JsonArray();
         JsonArray keyWindows = new JsonArray();
         for (Bucket.Kind kind : Bucket.Kind.values()) {
           for (Window w : Window.values()) {
-            orgWindows.add(window(kind, w, orgLimits.get(kind, w), now, replies, asked,
-                new Bucket(Bucket.Scope.ORG, kind, w))
+            orgWindows.add(window(new Bucket(Bucket.Scope.ORG, kind, w), orgLimits.get(kind, w), now, orgState)
                 .put("plan", o.getLong("p_" + column(kind, w))).put("override", o.getLong("o_" + column(kind, w))));
             if (keyLimits != null) {
-              keyWindows.add(window(kind, w, keyLimits.get(kind, w), now, replies, asked,
-                  new Bucket(Bucket.Scope.KEY, kind, w)));
+              keyWindows.add(window(new Bucket(Bucket.Scope.KEY, kind, w), keyLimits.get(kind, w), now, keyState));
             }
           }
         }
@@ -142,25 +137,20 @@ public final class LimitsReport {
     });
   }
 
-  private JsonObject window(Bucket.Kind kind, Window w, Long cap, long now, List<Response> replies,
-      List<Bucket> asked, Bucket bucket) {
-    JsonObject json = new JsonObject().put("kind", kind.word()).put("window", w.word()).put("limit", cap);
+  private JsonObject window(Bucket b, Long cap, long now, ScopeBuckets state) {
+    JsonObject json = new JsonObject().put("kind", b.kind().word()).put("window", b.window().word()).put("limit", cap);
     if (cap == null) {
       return json.put("remaining", null).put("reset_ms", null).put("reset_at", null);
     }
-    long windowMs = settings.windowMs(w);
-    double level = cap;
-    Response state = replies.get(3 + asked.indexOf(bucket));
-    if (state != null && state.size() >= 2 && state.get(0) != null) {
-      double v = Double.parseDouble(state.get(0).toString());
-      long t = state.get(1) == null ? now : (long) Double.parseDouble(state.get(1).toString());
-      long elapsed = Math.max(0, now - t);
-      level = Math.min(cap, v + (double) elapsed * cap / windowMs);
-    }
-    long remaining = Math.max(0, (long) Math.floor(level + EPS));
-    long resetMs = Math.max(0, (long) Math.ceil((cap - level) * windowMs / cap));
-    return json.put("remaining", remaining).put("reset_ms", resetMs)
+    long windowMs = settings.windowMs(b.window());
+    double level = state.level(b, cap, windowMs, now);
+    long resetMs = TokenBucket.msUntilFull(level, cap, windowMs);
+    return json.put("remaining", TokenBucket.remaining(level)).put("reset_ms", resetMs)
         .put("reset_at", Instant.ofEpochMilli(now + resetMs).toString());
+  }
+
+  private static ScopeBuckets buckets(Response packed) {
+    return ScopeBuckets.decode(packed == null ? null : packed.toBytes());
   }
 
   /**

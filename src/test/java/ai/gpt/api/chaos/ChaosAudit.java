@@ -10,6 +10,8 @@ import io.vertx.redis.client.Response;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -164,7 +166,7 @@ final class ChaosAudit {
       Map<String, String> holds = hash(RedisKeys.holds(org.id()));
       long sum = 0;
       for (var e : holds.entrySet()) {
-        if (e.getKey().equals("_total")) {
+        if (e.getKey().startsWith("_")) { // "_total", "_renew": bookkeeping, never a request id
           continue;
         }
         sum += Long.parseLong(e.getValue());
@@ -255,17 +257,17 @@ final class ChaosAudit {
     if (requestId.startsWith("debit:")) {
       return unexplainedDebit(org, requestId, replicaKilledAtMs);
     }
-    Map<String, String> reservation = hash(RedisKeys.request(org.id(), requestId));
-    if (reservation.isEmpty()) {
+    Response reservation = redis.send(Request.cmd(Command.GET).arg(RedisKeys.request(org.id(), requestId))).await();
+    if (reservation == null) {
       return "no reservation";
     }
-    boolean settled = redis.send(Request.cmd(Command.EXISTS).arg(RedisKeys.settled(org.id(), requestId))).await()
-        .toInteger() == 1;
-    long key = Long.parseLong(reservation.get("key"));
-    long admitted = Long.parseLong(reservation.get("admitted_ms"));
-    if (settled) {
+    if ("S".equals(reservation.toString())) {
       return "settled, yet still held";
     }
+    // admit_v3.lua's packed reservation: little-endian doubles org, key, hold, tokens, admitted ms, ...
+    ByteBuffer packed = ByteBuffer.wrap(reservation.toBytes()).order(ByteOrder.LITTLE_ENDIAN);
+    long key = (long) packed.getDouble(8);
+    long admitted = (long) packed.getDouble(32);
     if (key != org.keys()[1].id() || replicaKilledAtMs == 0 || admitted > replicaKilledAtMs) {
       return "unsettled request of key " + key + " admitted at " + admitted + " (replica B killed at "
           + replicaKilledAtMs + ")";

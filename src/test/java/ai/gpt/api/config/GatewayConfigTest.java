@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -39,6 +40,17 @@ class GatewayConfigTest {
   }
 
   @Test
+  @DisplayName("REDIS_URL: one URL is a standalone Redis, a comma-separated list the seed nodes of a Redis Cluster")
+  void redisCluster() {
+    assertEquals(List.of("redis://cache:6379"), RedisClients.nodes(with("REDIS_URL", "redis://cache:6379").redisUrl()));
+    assertFalse(RedisClients.cluster("redis://cache:6379"));
+    String nodes = "redis://a:7000, redis://b:7001,redis://c:7002";
+    assertEquals(List.of("redis://a:7000", "redis://b:7001", "redis://c:7002"),
+        RedisClients.nodes(with("REDIS_URL", nodes).redisUrl()));
+    assertTrue(RedisClients.cluster(nodes));
+  }
+
+  @Test
   @DisplayName("a malformed variable is rejected with a message naming it")
   void invalidValues() {
     rejects("PORT", "eighty");
@@ -46,6 +58,7 @@ class GatewayConfigTest {
     rejects("METRICS_PORT", "-1");
     rejects("DATABASE_URL", "mysql://x/y");
     rejects("REDIS_URL", "http://cache");
+    rejects("REDIS_URL", "redis://node-a:6379,http://node-b:6379"); // every node of a cluster list is checked
     rejects("KEY_PEPPER", "short");
     rejects("MAX_BODY_BYTES", "0");
     rejects("QUEUE_SIZE", "lots");

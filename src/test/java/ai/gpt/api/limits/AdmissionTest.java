@@ -245,11 +245,11 @@ class AdmissionTest {
     assertEquals(Outcome.CONCURRENCY_LIMITED, f.admit(f.request(f.key, Limits.UNLIMITED, two, 10, 10)).outcome());
 
     // Requests that never settle (their gateway died) give their slot and hold back when the reservation expires.
-    long heldBefore = Long.parseLong(f.hgetall(RedisKeys.holds(f.org)).get("_total"));
+    long heldBefore = Long.parseLong(f.holds().get("_total"));
     assertTrue(heldBefore > 0);
     Thread.sleep(450);
     assertTrue(f.admit(f.request(f.key, Limits.UNLIMITED, two, 10, 10)).admitted(), "expired leases dropped");
-    Map<String, String> holds = f.hgetall(RedisKeys.holds(f.org));
+    Map<String, String> holds = f.holds();
     assertEquals(2, holds.size(), "only the new hold and _total remain: " + holds);
     assertEquals(Money.requestCost(10, 10, LimiterFixture.IN_PRICE, LimiterFixture.OUT_PRICE),
         Long.parseLong(holds.get("_total")));
@@ -302,7 +302,7 @@ class AdmissionTest {
       }
     }
     assertEquals(n, admitted.size());
-    assertEquals(String.valueOf(initial), f.hgetall(RedisKeys.holds(f.org)).get("_total"));
+    assertEquals(String.valueOf(initial), f.holds().get("_total"));
 
     // Settle all at once with varied real usage (some less than reserved, some all of it, one nothing).
     long charged = 0;
@@ -318,7 +318,7 @@ class AdmissionTest {
       f.track(s.result());
     });
     assertEquals(initial - charged, f.balance(), "exact to the micro-dollar");
-    assertEquals(Map.of("_total", "0"), f.hgetall(RedisKeys.holds(f.org)));
+    assertEquals(Map.of("_total", "0"), f.holds());
     assertEquals(Map.of(), f.zrange(RedisKeys.holdExpiries(f.org)));
   }
 
@@ -361,7 +361,7 @@ class AdmissionTest {
     int loaded = loads.get();
     assertEquals(50_000, f.balance());
     assertTrue(f.pttl(RedisKeys.balance(f.org)) > 0, "the loaded balance has a TTL");
-    assertEquals("20000", f.hgetall(RedisKeys.holds(f.org)).get("_total"));
+    assertEquals("20000", f.holds().get("_total"));
     f.admit(new AdmissionRequest(f.newRequestId(), f.org, f.key, null, null, 10, 1000));
     assertEquals(loaded, loads.get(), "loaded only when missing");
   }
@@ -390,8 +390,8 @@ class AdmissionTest {
     assertEquals(before, f.snapshot(f.key));
     f.settle(f.usage(r, 10, 10));
     assertThrows(IllegalStateException.class, () -> f.admit(r));
-    assertNotNull(f.hgetall(RedisKeys.holds(f.org)).get("_total"));
-    assertEquals(1, f.hgetall(RedisKeys.holds(f.org)).size());
+    assertNotNull(f.holds().get("_total"));
+    assertEquals(1, f.holds().size());
   }
 
   @Test

@@ -59,7 +59,6 @@ final class LimiterFixture implements AutoCloseable {
   String newRequestId() {
     String id = "req-" + UUID.randomUUID();
     created.add(RedisKeys.request(org, id));
-    created.add(RedisKeys.settled(org, id));
     return id;
   }
 
@@ -101,14 +100,28 @@ final class LimiterFixture implements AutoCloseable {
     return r == null ? null : r.toLong();
   }
 
+  /** The key holding the bucket (one per scope). */
   String bucketKey(long keyId, Bucket b) {
-    return RedisKeys.bucket(org, keyId, b);
+    return RedisKeys.limits(org, keyId, b.scope());
   }
 
-  /** The bucket's stored level, or null when the key does not exist (a full bucket). */
+  /** The bucket's stored level, or null when it has none (a full bucket). */
   Double level(long keyId, Bucket b) {
-    Map<String, String> h = hgetall(bucketKey(keyId, b));
-    return h.isEmpty() ? null : Double.valueOf(h.get("v"));
+    Response packed = send(Request.cmd(Command.GET).arg(bucketKey(keyId, b)));
+    return ScopeBuckets.decode(packed == null ? null : packed.toBytes()).storedLevel(b, System.currentTimeMillis());
+  }
+
+  /** A raw string value (a packed value as hex), or null. */
+  String raw(String key) {
+    Response r = send(Request.cmd(Command.GET).arg(key));
+    return r == null ? null : java.util.HexFormat.of().formatHex(r.toBytes());
+  }
+
+  /** The org's holds: request id -> micros and "_total", without the "_renew" bookkeeping field. */
+  Map<String, String> holds() {
+    Map<String, String> h = hgetall(RedisKeys.holds(org));
+    h.remove("_renew");
+    return h;
   }
 
   Map<String, String> hgetall(String key) {
@@ -159,8 +172,8 @@ final class LimiterFixture implements AutoCloseable {
     s.put("holdexp", zrange(RedisKeys.holdExpiries(org)));
     for (long k : keyIds) {
       s.put("conc:" + k, zrange(RedisKeys.concurrency(org, k)));
-      for (Bucket b : Admission.ALL_BUCKETS) {
-        s.put(bucketKey(k, b), hgetall(bucketKey(k, b)));
+      for (Bucket.Scope scope : Bucket.Scope.values()) {
+        s.put(RedisKeys.limits(org, k, scope), String.valueOf(raw(RedisKeys.limits(org, k, scope))));
       }
     }
     return s;
@@ -194,11 +207,10 @@ final class LimiterFixture implements AutoCloseable {
     keys.add(RedisKeys.holds(org));
     keys.add(RedisKeys.balanceGeneration(org));
     keys.add(RedisKeys.holdExpiries(org));
+    keys.add(RedisKeys.limits(org, Bucket.Scope.ORG, org));
     for (long k : new long[] {key, key + 1, key + 2}) {
       keys.add(RedisKeys.concurrency(org, k));
-      for (Bucket b : Admission.ALL_BUCKETS) {
-        keys.add(bucketKey(k, b));
-      }
+      keys.add(RedisKeys.limits(org, k, Bucket.Scope.KEY));
     }
     for (int i = 0; i < keys.size(); i += 500) {
       Request del = Request.cmd(Command.DEL);

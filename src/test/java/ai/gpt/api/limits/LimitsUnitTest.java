@@ -33,18 +33,15 @@ class LimitsUnitTest {
   @DisplayName("every key of an org carries the same {s<org % 16>} tag; names follow the documented layout")
   void keys() {
     long org = 1234567; // % 16 = 7
-    String key1 = RedisKeys.bucket(org, 99, new Bucket(Bucket.Scope.KEY, Bucket.Kind.TOKENS, Window.HOUR));
-    assertEquals("gptapi:{s7}:b:key:99:tok:h", key1);
-    assertEquals("gptapi:{s7}:b:org:1234567:req:m",
-        RedisKeys.bucket(org, 99, new Bucket(Bucket.Scope.ORG, Bucket.Kind.REQUESTS, Window.MINUTE)));
+    String key1 = RedisKeys.limits(org, 99, Bucket.Scope.KEY);
+    assertEquals("gptapi:{s7}:lim:key:99", key1);
+    assertEquals("gptapi:{s7}:lim:org:1234567", RedisKeys.limits(org, 99, Bucket.Scope.ORG));
     assertEquals("gptapi:{s7}:org:1234567:balance", RedisKeys.balance(org));
     assertEquals("gptapi:{s7}:org:1234567:holds", RedisKeys.holds(org));
     assertEquals("gptapi:{s7}:org:1234567:holdexp", RedisKeys.holdExpiries(org));
     assertEquals("gptapi:{s7}:req:abc", RedisKeys.request(org, "abc"));
-    assertEquals("gptapi:{s7}:settled:abc", RedisKeys.settled(org, "abc"));
     assertEquals("gptapi:{s7}:conc:99", RedisKeys.concurrency(org, 99));
     assertEquals("gptapi:{s7}:usage", RedisKeys.usageStreamOf(org));
-    assertEquals(16, new HashSet<>(RedisKeys.usageStreams()).size());
     Set<Integer> slots = new HashSet<>();
     for (String k : new String[] {key1, RedisKeys.balance(org), RedisKeys.request(org, "x"), RedisKeys.concurrency(org, 5),
         RedisKeys.usageStreamOf(org), RedisKeys.holds(org)}) {

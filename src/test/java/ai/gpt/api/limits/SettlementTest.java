@@ -50,9 +50,9 @@ class SettlementTest {
     assertNull(again.streamEntryId());
     assertEquals(1_000_000 - u.costMicros(), f.balance());
     assertEquals(1, f.events(r.requestId()).size());
-    long ttl = f.pttl(RedisKeys.settled(f.org, r.requestId()));
+    long ttl = f.pttl(RedisKeys.request(f.org, r.requestId()));
     assertTrue(ttl > 86_390_000 && ttl <= 86_400_000, "settled marker lives 24 h: " + ttl);
-    assertFalse(f.exists(RedisKeys.request(f.org, r.requestId())), "the reservation is gone");
+    assertEquals("53", f.raw(RedisKeys.request(f.org, r.requestId())), "the reservation is replaced by \"S\"");
 
     // Two replays racing each other: still one charge.
     AdmissionRequest r2 = f.request(f.key, Limits.UNLIMITED, Limits.UNLIMITED, 100, 1000);
@@ -81,7 +81,7 @@ class SettlementTest {
     // 700 back, plus what refilled meanwhile (10000 / 60 s = 1 token per 6 ms; 1e6 / 24 h much less).
     assertEquals(9_700, f.level(f.key, ORG_TPM), 50.0);
     assertEquals(999_700, f.level(f.key, KEY_TPD), 1.0);
-    assertEquals(Map.of("_total", "0"), f.hgetall(RedisKeys.holds(f.org)));
+    assertEquals(Map.of("_total", "0"), f.holds());
 
     // Used more than reserved: the excess is taken.
     AdmissionRequest big = f.request(f.key, org, key, 100, 900);

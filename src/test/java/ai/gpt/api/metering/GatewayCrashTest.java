@@ -279,13 +279,11 @@ class GatewayCrashTest {
     StringBuilder out = new StringBuilder();
     for (String id : missing.subList(0, Math.min(missing.size(), 12))) {
       Completion c = completedAt.get(id);
-      boolean admitted = exists(redis, RedisKeys.request(org, id));
-      boolean settled = exists(redis, RedisKeys.settled(org, id));
+      String metering = meteringState(redis, RedisKeys.request(org, id));
       out.append("- ").append(id).append(": ").append(c.stream ? "stream" : "non-stream")
           .append(" answer complete at the client ").append((killedAt - c.nanos) / 1_000)
           .append(" us before SIGKILL was sent (negative: just after); ")
-          .append("Redis: admission reservation ").append(admitted ? "still held (never settled)" : "absent")
-          .append(", settled marker ").append(settled ? "present" : "absent").append('\n');
+          .append("Redis: ").append(metering).append('\n');
       for (GatewayProcess gw : gateways) {
         try (var lines = Files.lines(gw.log(), StandardCharsets.UTF_8)) {
           lines.filter(l -> l.contains(id)).forEach(l -> out.append("    ").append(gw.log().getFileName())
@@ -304,8 +302,11 @@ class GatewayCrashTest {
     return out.toString();
   }
 
-  private static boolean exists(Redis redis, String key) {
-    return redis.send(Request.cmd(Command.EXISTS).arg(key)).await().toInteger() == 1;
+  /** The request's key holds its reservation while in flight, then the settled marker "S". */
+  private static String meteringState(Redis redis, String key) {
+    var value = redis.send(Request.cmd(Command.GET).arg(key)).await();
+    return value == null ? "no reservation, not settled" : "S".equals(value.toString()) ? "settled marker present"
+        : "admission reservation still held (never settled)";
   }
 
   private List<String> texts(String sql) {
