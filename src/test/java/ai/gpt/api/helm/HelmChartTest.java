@@ -26,6 +26,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.yaml.snakeyaml.Yaml;
 
 /** The Helm chart, linted and rendered by Helm's own code, every object parsed and checked. */
@@ -201,6 +202,22 @@ class HelmChartTest {
     assertNotEquals(base.get("checksum/secret"), secret.get("checksum/secret"));
     assertEquals(base.get("checksum/config"), secret.get("checksum/config"));
     assertEquals(base, podAnnotations(Chart.render(Chart.FULL)), "the same values give the same checksums");
+  }
+
+  @Test
+  @DisplayName("Redis Cluster: REDIS_URL lists the nodes and reaches the pods as given; the schema refuses other URLs")
+  void redisCluster(@TempDir Path dir) throws IOException {
+    String nodes = "redis://:pw@redis-0.redis:6379,redis://:pw@redis-1.redis:6379,rediss://:pw@redis-2.redis:6379";
+    Path values = dir.resolve("cluster.yaml");
+    Files.writeString(values, "secrets:\n  values:\n    REDIS_URL: \"" + nodes + "\"\n");
+    Chart chart = Chart.render(Chart.FULL, c -> c.withValuesFile(values));
+    assertEquals(nodes, at(chart.get("Secret", FULL), "stringData", "REDIS_URL"));
+    for (String bad : List.of("http://redis:6379", "redis://a:6379,http://b:6379", "redis://a:6379,", "redis://a b")) {
+      Files.writeString(values, "secrets:\n  values:\n    REDIS_URL: \"" + bad + "\"\n");
+      IllegalStateException e = assertThrows(IllegalStateException.class,
+          () -> Chart.render(Chart.FULL, c -> c.withValuesFile(values)), bad);
+      assertTrue(e.getMessage().contains("schema"), e.getMessage());
+    }
   }
 
   @Test
