@@ -99,16 +99,22 @@ public final class RedisScript {
 
   /** The script's text with its {@code -- #include <file>} lines replaced by those files (from {@code lua/}). */
   static String compose(String resource) throws IOException {
+    // A script without includes is sent byte for byte as in its file, so its SHA is the file's (tests and
+    // operators find a script in Redis by it).
+    String[] lines = readResource(resource).split("\n", -1);
     StringBuilder out = new StringBuilder();
-    for (String line : readResource(resource).split("\n", -1)) {
-      if (line.startsWith(INCLUDE)) {
-        String included = readResource("lua/" + line.substring(INCLUDE.length()).trim());
+    for (int i = 0; i < lines.length; i++) {
+      if (i > 0) {
+        out.append('\n');
+      }
+      if (lines[i].startsWith(INCLUDE)) {
+        String included = readResource("lua/" + lines[i].substring(INCLUDE.length()).trim());
         if (included.startsWith(INCLUDE) || included.contains("\n" + INCLUDE)) {
           throw new IOException(resource + ": included files may not include others");
         }
-        out.append(included);
+        out.append(included.endsWith("\n") ? included.substring(0, included.length() - 1) : included);
       } else {
-        out.append(line).append('\n');
+        out.append(lines[i]);
       }
     }
     return out.toString();
