@@ -101,7 +101,12 @@ import org.slf4j.LoggerFactory;
 public final class Gateway {
   private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
   private static final long CLOSE_STEP_SECONDS = 5;
-  private static final int REDIS_POOL_SIZE = 16;
+  /**
+   * Each pooled connection carries one call at a time, and under a burst a call's round trip includes the event
+   * loops' lag, so calls per second = connections / lag: 64 keep a lagging gateway admitting hundreds a second.
+   * Metering sends at most Metering.MAX_IN_FLIGHT calls at once, so its bursts never reach the wait queue's bound.
+   */
+  private static final int REDIS_POOL_SIZE = 64;
   private static final int REDIS_POOL_WAITING = 4096;
   private final Vertx vertx;
   private final Pool pool;

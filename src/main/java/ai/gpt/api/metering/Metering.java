@@ -38,10 +38,10 @@ public final class Metering {
   static final long MAX_CALL_WAIT_MS = 10_000;
   private static final int RETRY_BATCH = 256;
   /**
-   * Metering calls sent to Redis at once: four per pooled connection (Gateway's REDIS_POOL_SIZE is 16), enough to
-   * keep Redis busy, and far below the client's wait queue, which must never overflow.
+   * Metering calls sent to Redis at once: twice the pooled connections (Gateway's REDIS_POOL_SIZE is 64), so every
+   * connection has the next call waiting, and far below the client's wait queue (4,096), which must never overflow.
    */
-  static final int MAX_IN_FLIGHT = 64;
+  static final int MAX_IN_FLIGHT = 128;
   /** Admissions that may wait for a Redis slot; beyond, a burst gets 503 gateway_overloaded at once. */
   static final int MAX_QUEUED = 20_000;
   /**

@@ -139,8 +139,11 @@ public final class ProxyHandler implements Handler<RoutingContext> {
       connects.done(backend, context);
       if (connected.failed()) {
         Throwable cause = connected.cause();
-        boolean ours = burst && LocalFailures.isTimeout(cause)
-            || LocalFailures.timedOutLate(cause, start, upstreamConnectTimeoutMs);
+        // A connect that timed out while other connects waited their turn here, or that was handled late (this
+        // event loop lagged), or to a backend that answered other requests meanwhile, says nothing about it.
+        boolean ours = LocalFailures.isTimeout(cause) && (burst
+            || LocalFailures.timedOutLate(cause, start, upstreamConnectTimeoutMs)
+            || LocalFailures.answeredWithin(backend, 2 * upstreamConnectTimeoutMs));
         onUpstreamFailure(ex, backend, cause, ours);
         return;
       }
@@ -178,8 +181,8 @@ public final class ProxyHandler implements Handler<RoutingContext> {
   }
 
   /**
-   * @param overloaded whether the failure is a connect timeout caused by this process (other connects to the
-   *     backend were waiting their turn here, or the timeout was handled late because the event loop lagged)
+   * @param overloaded whether the failure is a connect timeout that this process's own burst explains, not the
+   *     backend (see {@link #connect})
    */
   private void onUpstreamFailure(Exchange ex, Backend backend, Throwable cause, boolean overloaded) {
     ex.attemptEnded();

@@ -50,7 +50,7 @@ public final class LocalFailures {
   }
 
   /** Whether the backend answered a request of this process within the last {@code ms}. */
-  static boolean answeredWithin(Backend backend, long ms) {
+  public static boolean answeredWithin(Backend backend, long ms) {
     AtomicLong last = LAST_ANSWER.get(backend);
     return last != null && System.nanoTime() - last.get() < ms * 1_000_000;
   }

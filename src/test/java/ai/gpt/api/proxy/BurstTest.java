@@ -42,9 +42,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(VertxExtension.class)
 class BurstTest {
   private static final int STREAMS = 3_000;
-  private static final int TOKENS = 10;
-  /** Each stream lasts TOKENS * TOKEN_DELAY_MS = 6 s, so all of them are open at the same time. */
-  private static final long TOKEN_DELAY_MS = 600;
+  private static final int TOKENS = 5;
+  /** Each stream lasts TOKENS * TOKEN_DELAY_MS = 6 s, so most of them are open at the same time. */
+  private static final long TOKEN_DELAY_MS = 1_200;
 
   private GatewayHarness gw;
   private FakeLlamaServer fake;
@@ -129,9 +129,18 @@ class BurstTest {
     assertTrue(metrics.lines().noneMatch(l -> l.startsWith("gptapi_backend_quarantines_total")
         && !l.endsWith(" 0.0")), "no backend quarantined");
     assertTrue(gw.backendHealthy(backend), "the backend stays in rotation");
-    GatewayHarness.awaitTrue("every served stream billed once", 30_000, () -> gw.usageRows(org) == served);
-    assertEquals(served, gw.pool().preparedQuery("SELECT count(DISTINCT request_id) FROM usage WHERE org_id = $1")
-        .execute(Tuple.of(org)).await().iterator().next().getLong(0));
+    GatewayHarness.awaitTrue("every served stream billed", 60_000, () -> count(org, "status = 200") >= served);
+    assertEquals(served, count(org, "status = 200"), "each served stream billed once");
+    // An admission whose reply came too late may have taken a hold in Redis: it is settled for nothing (status
+    // 503, no cost), which releases the hold. Nothing refused is charged.
+    assertEquals(0, count(org, "status <> 200 AND cost_micros <> 0"), "refusals cost nothing");
+    assertEquals(gw.usageRows(org), gw.pool().preparedQuery("SELECT count(DISTINCT request_id) FROM usage "
+        + "WHERE org_id = $1").execute(Tuple.of(org)).await().iterator().next().getLong(0), "one row per request");
+  }
+
+  private long count(long org, String where) {
+    return gw.pool().preparedQuery("SELECT count(*) FROM usage WHERE org_id = $1 AND " + where)
+        .execute(Tuple.of(org)).await().iterator().next().getLong(0);
   }
 
   private record Outcome(int status, String code, String retryAfter, String body) {}
