@@ -18,6 +18,7 @@ import io.vertx.core.http.HttpClientRequest;
 import io.vertx.ext.web.RoutingContext;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The lifecycle of one client request, and its single owner: ADMITTING, then (once metering admits it) ADMITTED,
@@ -55,6 +56,8 @@ final class Exchange {
   private long attemptStart;
   private long firstTokenNanos = -1;
   private boolean clientGone;
+  /** The backend's "last answered" clock (see {@link LocalFailures#answered}), kept from the first byte. */
+  private AtomicLong answerClock;
 
   Exchange(RoutingContext ctx, ApiKey key, PreparedRequest request, AdmissionRequest admission, ModelPool pool,
       Endpoint endpoint, Metering metering, GatewayMetrics metrics) {
@@ -125,7 +128,7 @@ final class Exchange {
   }
 
   void firstByte() {
-    LocalFailures.answered(backend);
+    answerClock = LocalFailures.answered(backend);
     long ttfb = System.nanoTime() - attemptStart;
     trace.ttfbNanos = ttfb;
     metrics.upstreamTimeToFirstByte(request.model().id(), ttfb);
@@ -216,7 +219,9 @@ final class Exchange {
    *     response only then, so nothing a client saw complete can go unbilled
    */
   Future<Long> complete(TokenUsage tokens) {
-    LocalFailures.answered(backend);
+    if (answerClock != null) {
+      answerClock.lazySet(System.nanoTime());
+    }
     return end(clientGone ? State.ABANDONED : State.SETTLED, tokens, clientGone ? 499 : 200);
   }
 
