@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,14 +35,14 @@ public final class Metering {
    * long a request can wait on a Redis that accepts connections but does not answer.
    */
   static final long CALL_TIMEOUT_MS = 2_000;
-  /** The most a call waits while this process's own event loops lag behind its reply (see {@link Deadline}). */
+  /** The most a call waits while this process's own load delays its reply (see {@link Deadline}). */
   static final long MAX_CALL_WAIT_MS = 10_000;
   private static final int RETRY_BATCH = 256;
   /**
-   * Metering calls sent to Redis at once: twice the pooled connections (Gateway's REDIS_POOL_SIZE is 64), so every
+   * Metering calls sent to Redis at once: twice the pooled connections (Gateway's REDIS_POOL_SIZE is 256), so every
    * connection has the next call waiting, and far below the client's wait queue (4,096), which must never overflow.
    */
-  static final int MAX_IN_FLIGHT = 128;
+  static final int MAX_IN_FLIGHT = 512;
   /** Admissions that may wait for a Redis slot; beyond, a burst gets 503 gateway_overloaded at once. */
   static final int MAX_QUEUED = 20_000;
   /**
@@ -59,6 +60,7 @@ public final class Metering {
   private final PendingSettlements pending = new PendingSettlements();
   private final MeteringMetrics metrics;
   private final RedisOutage outage;
+  private final BooleanSupplier redisAnswering;
   private final RedisProbe probe;
   private final RedisCallGate gate = new RedisCallGate(MAX_IN_FLIGHT, MAX_QUEUED, MAX_QUEUE_WAIT_MS);
   private final DirectUsageWriter durable;
@@ -83,6 +85,7 @@ public final class Metering {
     this.metrics = new MeteringMetrics(registry, pending);
     metrics.queue(gate);
     this.outage = new RedisOutage(policy, metrics, local::reset, probe, CALL_TIMEOUT_MS);
+    this.redisAnswering = outage::answering;
     this.retryTimer = vertx.setPeriodic(RETRY_INTERVAL_MS, id -> replay());
     this.expireTimer = vertx.setPeriodic(EXPIRE_INTERVAL_MS, id -> gate.expire());
   }
@@ -118,7 +121,7 @@ public final class Metering {
     }
     return gate.admission(() -> {
       long start = System.nanoTime();
-      return Deadline.of(vertx, limiter.admit(r), CALL_TIMEOUT_MS, MAX_CALL_WAIT_MS)
+      return Deadline.of(vertx, limiter.admit(r), CALL_TIMEOUT_MS, MAX_CALL_WAIT_MS, redisAnswering)
           .onSuccess(result -> metrics.admitLatency(System.nanoTime() - start));
     }).transform(ar -> {
       if (ar.succeeded()) {
@@ -217,7 +220,7 @@ public final class Metering {
   private Future<Void> send(PendingSettlements.Pending p, boolean first) {
     return gate.settlement(() -> {
       long start = System.nanoTime();
-      return Deadline.of(vertx, limiter.settle(p.usage()), CALL_TIMEOUT_MS, MAX_CALL_WAIT_MS)
+      return Deadline.of(vertx, limiter.settle(p.usage()), CALL_TIMEOUT_MS, MAX_CALL_WAIT_MS, redisAnswering)
           .onSuccess(result -> metrics.settleLatency(System.nanoTime() - start));
     }).transform(ar -> {
       if (ar.succeeded()) {

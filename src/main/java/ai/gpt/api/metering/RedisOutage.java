@@ -41,6 +41,11 @@ final class RedisOutage {
     return down;
   }
 
+  /** Whether some call got Redis's answer within the quiet period: Redis works, whatever one call waits for. */
+  boolean answering() {
+    return System.nanoTime() - lastAnswerNanos < quietNanos;
+  }
+
   /**
    * A metering call failed.
    *
@@ -58,13 +63,13 @@ final class RedisOutage {
       start(cause);
       return Future.succeededFuture(true);
     }
-    if (System.nanoTime() - lastAnswerNanos < quietNanos) {
+    if (answering()) {
       // Other calls got their answers meanwhile: Redis works, and this one only waited behind this process.
       metrics.slowCall();
       return Future.succeededFuture(false);
     }
     return probe.ping().transform(pong -> {
-      if (pong.succeeded() || System.nanoTime() - lastAnswerNanos < quietNanos) {
+      if (pong.succeeded() || answering()) {
         metrics.slowCall();
         return Future.succeededFuture(false);
       }

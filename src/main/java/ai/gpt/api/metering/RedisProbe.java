@@ -34,7 +34,7 @@ final class RedisProbe {
   /** Succeeds if Redis answered PING within {@link #TIMEOUT_MS} (more if this process lagged, see {@link Deadline}). */
   synchronized Future<Void> ping() {
     if (running == null) {
-      running = Deadline.of(vertx, send(), TIMEOUT_MS, Metering.MAX_CALL_WAIT_MS).<Void>mapEmpty()
+      running = Deadline.of(vertx, send(), TIMEOUT_MS, Metering.MAX_CALL_WAIT_MS, () -> false).<Void>mapEmpty()
           .andThen(this::done);
     }
     return running;

@@ -74,10 +74,6 @@ final class Exchange {
     ctx.response().closeHandler(v -> clientClosed());
   }
 
-  State state() {
-    return state;
-  }
-
   boolean clientGone() {
     return clientGone;
   }
