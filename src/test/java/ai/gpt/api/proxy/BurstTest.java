@@ -90,7 +90,7 @@ class BurstTest {
   void burstOfStreams(Vertx vertx) throws IOException, InterruptedException {
     TestServices.ensureDatabase();
     pool = Database.pool(vertx, TestServices.DATABASE_URL, 2);
-    pool.query("TRUNCATE backends, api_keys, organizations, credit_ledger, usage, usage_rejects "
+    pool.query("TRUNCATE backends, api_keys, organizations, credit_ledger, usage, usage_requests, usage_rejects "
         + "RESTART IDENTITY CASCADE").execute().await();
     TestServices.flushRedis(vertx);
     fake = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options().slots(STREAMS).tokenDelayMs(TOKEN_DELAY_MS))
