@@ -75,6 +75,15 @@ public final class ApiError extends RuntimeException {
         "The model '" + model + "' is overloaded. Please retry shortly.", 2_000L);
   }
 
+  /**
+   * This gateway has more requests waiting for admission than it can take right now (a burst): not the client's
+   * rate limit and not a dependency outage, so the client retries after a short wait.
+   */
+  public static ApiError gatewayOverloaded() {
+    return new ApiError(503, "server_error", "gateway_overloaded", null, "This gateway is receiving more requests "
+        + "than it can admit right now (this is not your rate limit). Please retry shortly.", 1_000L);
+  }
+
   public static ApiError upstreamFailed(String message) {
     return new ApiError(502, "server_error", "upstream_error", null, message, null);
   }

@@ -46,6 +46,10 @@ public final class GatewayVerticle extends VerticleBase {
             .setKeepAlive(true)
             // llama-server closes idle connections after 5 s; give ours up first so none is reused dead.
             .setKeepAliveTimeout(4)
+            // A request's idle timeout only runs until the response head; this one also cuts a stream whose
+            // backend falls silent mid-body, so UPSTREAM_IDLE_TIMEOUT_MS bounds any silence.
+            .setIdleTimeout((int) config.upstreamIdleTimeoutMs())
+            .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
             .setTcpNoDelay(true),
         new PoolOptions().setHttp1MaxSize(config.upstreamPoolSize()));
     return StaticSite.load(vertx).compose(site -> {
@@ -119,7 +123,7 @@ public final class GatewayVerticle extends VerticleBase {
           .handler(body)
           .handler(auth)
           .handler(new ProxyHandler(endpoint, preparer, gateway.backends(), upstreamClient, gateway.metering(),
-              gateway.metrics(), config.upstreamIdleTimeoutMs()));
+              gateway.metrics(), config.upstreamConnectTimeoutMs(), config.upstreamIdleTimeoutMs()));
     }
     ModelsHandler models = new ModelsHandler(gateway.catalog());
     router.get("/v1/models").handler(auth).handler(models::list);

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,7 +35,23 @@ public final class Metering {
    * long a request can wait on a Redis that accepts connections but does not answer.
    */
   static final long CALL_TIMEOUT_MS = 2_000;
+  /** The most a call waits while this process's own load delays its reply (see {@link Deadline}). */
+  static final long MAX_CALL_WAIT_MS = 10_000;
   private static final int RETRY_BATCH = 256;
+  /**
+   * Metering calls sent to Redis at once: twice the pooled connections (Gateway's REDIS_POOL_SIZE is 256), so every
+   * connection has the next call waiting, and far below the client's wait queue (4,096), which must never overflow.
+   */
+  static final int MAX_IN_FLIGHT = 512;
+  /** Admissions that may wait for a Redis slot; beyond, a burst gets 503 gateway_overloaded at once. */
+  static final int MAX_QUEUED = 20_000;
+  /**
+   * Longest an admission waits for a Redis slot. Redis takes a burst of thousands in about a second; what makes
+   * the queue long is this process's own CPU (a cold JIT, or a starved machine, handles a few hundred new requests a
+   * second), and a client that opened thousands of streams at once would rather wait a few seconds than retry.
+   */
+  static final long MAX_QUEUE_WAIT_MS = 10_000;
+  private static final long EXPIRE_INTERVAL_MS = 100;
 
   private final Vertx vertx;
   private final RateLimiter limiter;
@@ -43,26 +60,34 @@ public final class Metering {
   private final PendingSettlements pending = new PendingSettlements();
   private final MeteringMetrics metrics;
   private final RedisOutage outage;
+  private final BooleanSupplier redisAnswering;
+  private final RedisProbe probe;
+  private final RedisCallGate gate = new RedisCallGate(MAX_IN_FLIGHT, MAX_QUEUED, MAX_QUEUE_WAIT_MS);
   private final DirectUsageWriter durable;
   private final Redis redis;
   private final long balanceTtlMs;
   private final AtomicInteger replaying = new AtomicInteger();
   private final long retryTimer;
+  private final long expireTimer;
   private volatile BalanceWatch watch = BalanceWatch.NONE;
   private volatile BiConsumer<AdmissionRequest, AdmissionResult> onLimited = (r, result) -> { };
 
-  private Metering(Vertx vertx, Redis redis, RateLimiter limiter, LimiterSettings settings, FailurePolicy policy,
-      DirectUsageWriter durable, MeterRegistry registry) {
+  private Metering(Vertx vertx, Redis redis, RateLimiter limiter, RedisProbe probe, LimiterSettings settings,
+      FailurePolicy policy, DirectUsageWriter durable, MeterRegistry registry) {
     this.vertx = vertx;
     this.redis = redis;
     this.balanceTtlMs = settings.balanceTtlMs();
     this.durable = durable;
     this.limiter = limiter;
     this.policy = policy;
+    this.probe = probe;
     this.local = new LocalLimiter(settings);
     this.metrics = new MeteringMetrics(registry, pending);
-    this.outage = new RedisOutage(policy, metrics, local::reset);
+    metrics.queue(gate);
+    this.outage = new RedisOutage(policy, metrics, local::reset, probe, CALL_TIMEOUT_MS);
+    this.redisAnswering = outage::answering;
     this.retryTimer = vertx.setPeriodic(RETRY_INTERVAL_MS, id -> replay());
+    this.expireTimer = vertx.setPeriodic(EXPIRE_INTERVAL_MS, id -> gate.expire());
   }
 
   /**
@@ -73,8 +98,8 @@ public final class Metering {
   public static Future<Metering> create(Vertx vertx, Redis redis, BalanceLoader loader, LimiterSettings settings,
       FailurePolicy policy, DirectUsageWriter durable, MeterRegistry registry) {
     BalanceLoader marked = orgId -> loader.load(orgId).recover(e -> Future.failedFuture(new BalanceUnavailable(e)));
-    return RateLimiter.create(vertx, redis, marked, settings)
-        .map(limiter -> new Metering(vertx, redis, limiter, settings, policy, durable, registry));
+    return RateLimiter.create(vertx, redis, marked, settings).compose(limiter -> RedisProbe.create(vertx, redis)
+        .map(probe -> new Metering(vertx, redis, limiter, probe, settings, policy, durable, registry)));
   }
 
   /** From now on, every settlement Redis takes reports the organization's hot balance after it to {@code w}. */
@@ -90,11 +115,17 @@ public final class Metering {
    * @param endpoint the endpoint: only recorded if the request must be settled unserved
    */
   public Future<AdmissionResult> admit(AdmissionRequest r, String model, String endpoint) {
-    long start = System.nanoTime();
-    return limiter.admit(r).timeout(CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS).transform(ar -> {
+    if (outage.down() && !gate.hasRoom()) {
+      // Redis is known down and calls to it are stuck: the policy answers now rather than after a queue's wait.
+      return fallback(r);
+    }
+    return gate.admission(() -> {
+      long start = System.nanoTime();
+      return Deadline.of(vertx, limiter.admit(r), CALL_TIMEOUT_MS, MAX_CALL_WAIT_MS, redisAnswering)
+          .onSuccess(result -> metrics.admitLatency(System.nanoTime() - start));
+    }).transform(ar -> {
       if (ar.succeeded()) {
         outage.succeeded();
-        metrics.admitLatency(System.nanoTime() - start);
         AdmissionResult result = ar.result();
         count(result, r, "redis");
         if (result.admitted()) {
@@ -102,11 +133,15 @@ public final class Metering {
         }
         return Future.succeededFuture(result);
       }
-      return fallback(r, ar.cause(), model, endpoint);
+      return failed(r, ar.cause(), model, endpoint);
     });
   }
 
-  private Future<AdmissionResult> fallback(AdmissionRequest r, Throwable cause, String model, String endpoint) {
+  private Future<AdmissionResult> failed(AdmissionRequest r, Throwable cause, String model, String endpoint) {
+    if (cause == RedisCallGate.OVERLOADED) {
+      metrics.admission("overloaded", "", "redis");
+      return Future.failedFuture(ApiError.gatewayOverloaded());
+    }
     if (cause instanceof BalanceUnavailable) {
       // PostgreSQL, not Redis, is failing: only organizations whose balance is not in Redis yet are affected.
       metrics.admission("unavailable", "", "redis");
@@ -114,7 +149,27 @@ public final class Metering {
       return Future.failedFuture(ApiError.unavailable(
           "Your credit balance cannot be checked right now. Please retry shortly."));
     }
-    outage.failed(cause);
+    return outage.failed(cause).compose(down -> {
+      Future<AdmissionResult> answer;
+      if (down) {
+        answer = fallback(r);
+      } else {
+        // Redis answers: the call only waited behind this gateway's own burst.
+        metrics.admission("overloaded", "", "redis");
+        answer = Future.failedFuture(ApiError.gatewayOverloaded());
+      }
+      if (answer.failed() && RedisScript.mayHaveRun(cause)) {
+        // The script may have run, taking a hold and a lease nobody will settle: settling the request id now (for
+        // nothing) releases them, or makes a late admission see a settled id and do nothing. (A request admitted
+        // locally instead is settled under the same id when it ends.)
+        send(new PendingSettlements.Pending(SettledUsage.unserved(r, model, endpoint, 503), System.nanoTime()), true);
+      }
+      return answer;
+    });
+  }
+
+  /** Admission while Redis is down, by the failure policy. */
+  private Future<AdmissionResult> fallback(AdmissionRequest r) {
     if (policy == FailurePolicy.OPEN) {
       try {
         AdmissionResult result = local.admit(r, System.currentTimeMillis());
@@ -125,11 +180,6 @@ public final class Metering {
       }
     }
     metrics.admission("unavailable", "", policy == FailurePolicy.OPEN ? "local" : "redis");
-    if (RedisScript.mayHaveRun(cause)) {
-      // The script may have run, taking a hold and a lease nobody will settle: settling the request id now (for
-      // nothing) releases them, or makes a late admission see a settled id and do nothing.
-      send(new PendingSettlements.Pending(SettledUsage.unserved(r, model, endpoint, 503), System.nanoTime()), true);
-    }
     return Future.failedFuture(ApiError.unavailable("Rate limiting is temporarily unavailable. Please retry shortly."));
   }
 
@@ -168,13 +218,14 @@ public final class Metering {
 
   /** @param first the first attempt: a failure also writes the settlement to PostgreSQL directly */
   private Future<Void> send(PendingSettlements.Pending p, boolean first) {
-    long start = System.nanoTime();
-    return limiter.settle(p.usage()).timeout(CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS).transform(ar -> {
+    return gate.settlement(() -> {
+      long start = System.nanoTime();
+      return Deadline.of(vertx, limiter.settle(p.usage()), CALL_TIMEOUT_MS, MAX_CALL_WAIT_MS, redisAnswering)
+          .onSuccess(result -> metrics.settleLatency(System.nanoTime() - start));
+    }).transform(ar -> {
       if (ar.succeeded()) {
         outage.succeeded();
-        long now = System.nanoTime();
-        metrics.settleLatency(now - start);
-        metrics.settled(now - p.endedNanos());
+        metrics.settled(System.nanoTime() - p.endedNanos());
         if (!first) {
           pending.resolved();
           forgetBalance(p.usage().orgId());
@@ -233,6 +284,7 @@ public final class Metering {
    */
   public Future<Void> close(long timeoutMs) {
     vertx.cancelTimer(retryTimer);
+    vertx.cancelTimer(expireTimer);
     List<PendingSettlements.Pending> left = pending.take(Integer.MAX_VALUE);
     return Future.join(left.stream().map(p -> send(p, false)).toList())
         .timeout(timeoutMs, TimeUnit.MILLISECONDS)
@@ -246,7 +298,8 @@ public final class Metering {
             LOG.warn("{} settlements did not reach Redis before shutdown: {}", lost.size(),
                 lost.stream().map(p -> p.usage().requestId()).toList());
           }
-        });
+        })
+        .eventually(probe::close);
   }
 
   /** The balance loader's failure, told apart from a Redis failure. */

@@ -26,6 +26,7 @@ final class MeteringMetrics {
   private final Timer settleScript;
   private final Timer settleDelay;
   private final Counter incidents;
+  private final Counter slowCalls;
   private final AtomicInteger redisDown = new AtomicInteger();
   private final AtomicLong holds = new AtomicLong();
   private final AtomicLong heldMicros = new AtomicLong();
@@ -42,6 +43,9 @@ final class MeteringMetrics {
         .register(registry);
     incidents = Counter.builder("gptapi_metering_redis_incidents")
         .description("Times the limiter's Redis became unreachable").register(registry);
+    slowCalls = Counter.builder("gptapi_metering_slow_calls")
+        .description("Metering calls that timed out while Redis answered its own PING: this gateway's overload")
+        .register(registry);
     Gauge.builder("gptapi_metering_redis_down", redisDown, AtomicInteger::get)
         .description("1 while the limiter's Redis is failing (admission follows the failure policy)")
         .register(registry);
@@ -64,7 +68,17 @@ final class MeteringMetrics {
         .register(registry);
   }
 
-  /** outcome: admitted, rate_limited, concurrency_limited, insufficient_quota or unavailable; source: redis or local. */
+  /** The gate's queue of calls waiting for a Redis slot. */
+  void queue(RedisCallGate gate) {
+    Gauge.builder("gptapi_metering_queued", gate, RedisCallGate::queued)
+        .description("Admission and settlement calls waiting in this gateway for a free Redis slot")
+        .register(registry);
+  }
+
+  /**
+   * outcome: admitted, rate_limited, concurrency_limited, insufficient_quota, unavailable or overloaded (this
+   * gateway's own admission queue); source: redis or local.
+   */
   void admission(String outcome, String window, String source) {
     String key = outcome + '|' + window + '|' + source;
     admissions.computeIfAbsent(key, k -> Counter.builder("gptapi_admissions")
@@ -111,6 +125,10 @@ final class MeteringMetrics {
     if (amount > 0) {
       cache.computeIfAbsent(key, k -> create.get()).increment(amount);
     }
+  }
+
+  void slowCall() {
+    slowCalls.increment();
   }
 
   void outageStarted() {

@@ -2,22 +2,19 @@ package ai.gpt.api.proxy;
 
 import ai.gpt.api.auth.ApiKey;
 import ai.gpt.api.auth.AuthHandler;
-import ai.gpt.api.billing.Money;
 import ai.gpt.api.catalog.ModelInfo;
 import ai.gpt.api.error.ApiError;
 import ai.gpt.api.http.RequestIds;
 import ai.gpt.api.limits.AdmissionRequest;
 import ai.gpt.api.limits.AdmissionResult;
-import ai.gpt.api.limits.SettledUsage;
 import ai.gpt.api.metering.AdmissionErrors;
 import ai.gpt.api.metering.Metering;
 import ai.gpt.api.metrics.GatewayMetrics;
 import ai.gpt.api.routing.Backend;
 import ai.gpt.api.routing.BackendRegistry;
 import ai.gpt.api.routing.LocalFailures;
-import ai.gpt.api.routing.ModelPool;
 import ai.gpt.api.tracing.RequestSpan;
-import io.vertx.core.Future;
+import io.vertx.core.Context;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -27,8 +24,6 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.ext.web.RoutingContext;
-import java.util.HashSet;
-import java.util.Set;
 
 /**
  * Relays one OpenAI request to a llama.cpp backend: validate and rewrite, admit it (limits and credit), pick the
@@ -36,9 +31,6 @@ import java.util.Set;
  * (whole or as a stream) and settle it exactly once, whichever way it ends.
  */
 public final class ProxyHandler implements Handler<RoutingContext> {
-  /** Retries after the first attempt, only for failures before any response byte reached the client. */
-  static final int MAX_RETRIES = 2;
-
   private final Endpoint endpoint;
   /** Bodies up to this size (every ordinary chat request) are parsed on the event loop in well under 1 ms. */
   static final int INLINE_PARSE_BYTES = 64 * 1024;
@@ -49,15 +41,18 @@ public final class ProxyHandler implements Handler<RoutingContext> {
   private final Metering metering;
   private final GatewayMetrics metrics;
   private final long upstreamIdleTimeoutMs;
+  private final long upstreamConnectTimeoutMs;
+  private final UpstreamConnects connects = new UpstreamConnects();
 
   public ProxyHandler(Endpoint endpoint, RequestPreparer preparer, BackendRegistry registry, HttpClient client,
-      Metering metering, GatewayMetrics metrics, long upstreamIdleTimeoutMs) {
+      Metering metering, GatewayMetrics metrics, long upstreamConnectTimeoutMs, long upstreamIdleTimeoutMs) {
     this.endpoint = endpoint;
     this.preparer = preparer;
     this.registry = registry;
     this.client = client;
     this.metering = metering;
     this.metrics = metrics;
+    this.upstreamConnectTimeoutMs = upstreamConnectTimeoutMs;
     this.upstreamIdleTimeoutMs = upstreamIdleTimeoutMs;
   }
 
@@ -90,61 +85,77 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     AdmissionRequest admission = AdmissionRequest.of(RequestIds.get(ctx), key.orgId(), key.id(), key.orgLimits(),
         key.keyLimits(), request.promptEstimate(), request.maxTokens(), model.inputPriceMicrosPerM(),
         model.outputPriceMicrosPerM());
-    Exchange exchange = new Exchange(ctx, key, request, admission, registry.pool(model.id()));
-    ctx.response().closeHandler(v -> exchange.clientClosed());
-    exchange.span.set(RequestSpan.ORG, key.orgId());
-    exchange.span.set(RequestSpan.MODEL, model.id());
-    exchange.span.stage("admission");
+    Exchange ex = new Exchange(ctx, key, request, admission, registry.pool(model.id()), endpoint, metering, metrics);
+    ex.span.set(RequestSpan.ORG, key.orgId());
+    ex.span.set(RequestSpan.MODEL, model.id());
+    ex.span.stage("admission");
     metering.admit(admission, model.id(), endpoint.metricName()).onComplete(decided -> {
-      exchange.span.setOnStage(RequestSpan.OUTCOME, decided.failed() ? "error"
+      ex.span.setOnStage(RequestSpan.OUTCOME, decided.failed() ? "error"
           : decided.result().admitted() ? "admitted" : "refused");
-      exchange.span.endStage();
+      ex.span.endStage();
       if (decided.failed()) {
-        exchange.fail(decided.cause());
+        ex.fail(decided.cause());
         return;
       }
       AdmissionResult result = decided.result();
-      if (!exchange.clientGone) {
+      if (!ex.clientGone()) {
         result.rateLimitHeaders().forEach(ctx.response()::putHeader);
       }
       if (!result.admitted()) {
-        exchange.fail(AdmissionErrors.from(result, admission));
+        ex.fail(AdmissionErrors.from(result, admission));
         return;
       }
-      exchange.admitted = true;
-      if (exchange.clientGone) {
-        exchange.abandon(TokenUsage.NONE);
-        return;
+      if (ex.admitted()) {
+        attempt(ex);
       }
-      attempt(exchange);
     });
   }
 
   private void attempt(Exchange ex) {
-    ex.pool.acquire(ex.tried).onComplete(acquired -> {
+    ex.pool.acquire(ex.tried()).onComplete(acquired -> {
       if (acquired.failed()) {
         ex.fail(acquired.cause());
         return;
       }
       Backend backend = acquired.result();
-      if (ex.clientGone) {
-        ex.pool.release(backend);
-        ex.abandon(TokenUsage.NONE);
+      if (ex.attemptStarted(backend)) {
+        connects.start(backend, () -> connect(ex, backend));
+      }
+    });
+  }
+
+  /** Opens (or reuses) a connection to the backend, in its turn among this handler's connects, and sends. */
+  private void connect(Exchange ex, Backend backend) {
+    Context context = ex.ctx.vertx().getOrCreateContext();
+    if (ex.clientGone()) {
+      connects.done(backend, context);
+      ex.attemptEnded();
+      ex.abandon(TokenUsage.NONE);
+      return;
+    }
+    long start = System.nanoTime();
+    client.request(upstreamOptions(ex, backend)).onComplete(connected -> {
+      boolean burst = connects.busy(backend);
+      connects.done(backend, context);
+      if (connected.failed()) {
+        Throwable cause = connected.cause();
+        // A connect that timed out while other connects waited their turn here, or that was handled late (this
+        // event loop lagged), or to a backend that answered other requests meanwhile, says nothing about it.
+        boolean ours = LocalFailures.isTimeout(cause) && (burst
+            || LocalFailures.timedOutLate(cause, start, upstreamConnectTimeoutMs)
+            || LocalFailures.answeredWithin(backend, 2 * upstreamConnectTimeoutMs));
+        onUpstreamFailure(ex, backend, cause, ours);
         return;
       }
-      ex.start(backend);
-      client.request(upstreamOptions(ex, backend))
-          .compose(req -> {
-            ex.upstream = req;
-            return req.send(ex.request.upstreamBody());
-          })
-          .onComplete(sent -> {
-            if (sent.failed()) {
-              onUpstreamFailure(ex, backend, sent.cause());
-            } else {
-              onUpstreamResponse(ex, backend, sent.result());
-            }
-          });
+      HttpClientRequest req = connected.result();
+      ex.sending(req);
+      req.send(ex.request.upstreamBody()).onComplete(sent -> {
+        if (sent.failed()) {
+          onUpstreamFailure(ex, backend, sent.cause(), false);
+        } else {
+          onUpstreamResponse(ex, backend, sent.result());
+        }
+      });
     });
   }
 
@@ -169,15 +180,28 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     return options;
   }
 
-  private void onUpstreamFailure(Exchange ex, Backend backend, Throwable cause) {
-    ex.finishUpstream();
-    ex.pool.release(backend);
-    if (ex.clientGone) {
+  /**
+   * @param overloaded whether the failure is a connect timeout that this process's own burst explains, not the
+   *     backend (see {@link #connect})
+   */
+  private void onUpstreamFailure(Exchange ex, Backend backend, Throwable cause, boolean overloaded) {
+    ex.attemptEnded();
+    if (ex.clientGone()) {
       // The reset came from our side because the client left; once the request was sent, the prompt ran.
-      ex.abandon(ex.upstream == null ? TokenUsage.NONE : TokenUsage.promptOnly(ex.request.promptEstimate()));
+      ex.abandon(ex.sent() ? TokenUsage.promptOnly(ex.request.promptEstimate()) : TokenUsage.NONE);
       return;
     }
     String reason = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+    if (overloaded) {
+      // The backend is fine: the same backend is tried again, and it is neither quarantined nor excluded.
+      metrics.localUpstreamFailure(ex.request.model().id());
+      if (ex.retry(false)) {
+        attempt(ex);
+      } else {
+        ex.fail(ApiError.gatewayOverloaded());
+      }
+      return;
+    }
     if (LocalFailures.isLocal(cause)) {
       // This process is out of descriptors or pool room: the backend is fine and another would fail the same way.
       metrics.localUpstreamFailure(ex.request.model().id());
@@ -189,9 +213,7 @@ public final class ProxyHandler implements Handler<RoutingContext> {
   }
 
   private void retryOrFail(Exchange ex, ApiError error) {
-    if (ex.retries < MAX_RETRIES) {
-      ex.retries++;
-      metrics.retry(ex.request.model().id());
+    if (ex.retry(true)) {
       attempt(ex);
     } else {
       ex.fail(error);
@@ -204,9 +226,8 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     if (status >= 500) {
       // Nothing reached the client yet, so another backend can still answer. 5xx bodies are small.
       response.body().onComplete(body -> {
-        ex.finishUpstream();
-        ex.pool.release(backend);
-        if (ex.clientGone) {
+        ex.attemptEnded();
+        if (ex.clientGone()) {
           ex.abandon(TokenUsage.NONE);
           return;
         }
@@ -219,125 +240,11 @@ public final class ProxyHandler implements Handler<RoutingContext> {
       });
       return;
     }
+    ex.relaying();
     if (ex.request.stream() && status == 200) {
-      new StreamRelay(ex, backend, response).start();
+      new StreamRelay(ex, response).start();
     } else {
-      new WholeRelay(ex, backend, response).start();
-    }
-  }
-
-  /** The state of one client request across attempts. */
-  final class Exchange {
-    final RoutingContext ctx;
-    final ApiKey key;
-    final PreparedRequest request;
-    final AdmissionRequest admission;
-    final ModelPool pool;
-    final RequestTrace trace;
-    final RequestSpan span;
-    final Set<Backend> tried = new HashSet<>();
-    final long startNanos = System.nanoTime();
-    HttpClientRequest upstream;
-    Backend backend;
-    int retries;
-    long attemptStart;
-    long firstTokenNanos = -1;
-    boolean admitted;
-    boolean clientGone;
-    boolean finished;
-
-    Exchange(RoutingContext ctx, ApiKey key, PreparedRequest request, AdmissionRequest admission, ModelPool pool) {
-      this.ctx = ctx;
-      this.key = key;
-      this.request = request;
-      this.admission = admission;
-      this.pool = pool;
-      this.trace = RequestTrace.of(ctx);
-      this.span = RequestSpan.of(ctx);
-    }
-
-    void start(Backend chosen) {
-      backend = chosen;
-      tried.add(chosen);
-      trace.backendId = chosen.id();
-      trace.attempts++;
-      attemptStart = System.nanoTime();
-      trace.attemptStartNanos = attemptStart;
-      upstream = null;
-    }
-
-    void firstByte() {
-      long ttfb = System.nanoTime() - attemptStart;
-      trace.ttfbNanos = ttfb;
-      metrics.upstreamTimeToFirstByte(request.model().id(), ttfb);
-    }
-
-    void firstToken() {
-      if (firstTokenNanos < 0) {
-        firstTokenNanos = System.nanoTime();
-      }
-    }
-
-    void finishUpstream() {
-      span.endStage();
-      if (trace.attemptStartNanos != 0) {
-        trace.upstreamNanos += System.nanoTime() - attemptStart;
-        trace.attemptStartNanos = 0;
-      }
-    }
-
-    void clientClosed() {
-      if (finished || ctx.response().ended()) {
-        return;
-      }
-      clientGone = true;
-      if (upstream != null) {
-        upstream.reset(); // stop generation upstream now rather than when llama.cpp notices
-      }
-    }
-
-    /** Ends the request with an error; an admitted request is settled for nothing, since nothing was served. */
-    void fail(Throwable cause) {
-      settle(backend, TokenUsage.NONE, cause instanceof ApiError e ? e.status() : 500);
-      if (!clientGone) {
-        ctx.fail(cause);
-      }
-    }
-
-    /** Settles a request whose client went away (499). */
-    void abandon(TokenUsage tokens) {
-      settle(backend, tokens, 499);
-    }
-
-    /**
-     * Settles the request once, if it was admitted: prices the tokens and hands them to metering.
-     *
-     * @return the cost in micro-USD (0 when nothing is settled), once the settlement is durable: end the response
-     *     only then, so nothing a client saw complete can go unbilled
-     */
-    Future<Long> settle(Backend used, TokenUsage tokens, int status) {
-      if (finished || !admitted) {
-        return Future.succeededFuture(0L);
-      }
-      finished = true;
-      long now = System.nanoTime();
-      long ttft = firstTokenNanos < 0 ? -1 : (firstTokenNanos - startNanos) / 1_000_000;
-      long cost = price(tokens);
-      span.set(RequestSpan.INPUT_TOKENS, (long) tokens.promptTokens());
-      span.set(RequestSpan.OUTPUT_TOKENS, (long) tokens.completionTokens());
-      span.set(RequestSpan.COST, cost);
-      span.stage("settlement");
-      return metering.settle(new SettledUsage(RequestIds.get(ctx), key.orgId(), key.id(), request.model().id(),
-          used == null ? 0 : used.id(), endpoint.metricName(), tokens.promptTokens(), tokens.completionTokens(),
-          tokens.cachedTokens(), cost, status, tokens.estimated(), (now - startNanos) / 1_000_000, ttft),
-          admission.holdMicros()).map(cost).onComplete(settled -> span.endStage());
-    }
-
-    /** The exact charge for these tokens at the model's prices. */
-    long price(TokenUsage tokens) {
-      ModelInfo m = request.model();
-      return Money.requestCost(tokens.promptTokens(), tokens.completionTokens(), m.inputPriceMicrosPerM(),
-          m.outputPriceMicrosPerM());
+      new WholeRelay(ex, response).start();
     }
   }
 }

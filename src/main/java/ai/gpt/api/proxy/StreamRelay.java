@@ -1,7 +1,6 @@
 package ai.gpt.api.proxy;
 
 import ai.gpt.api.error.ApiError;
-import ai.gpt.api.routing.Backend;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
@@ -14,16 +13,14 @@ import io.vertx.core.json.JsonObject;
  * be retried, so the client gets an SSE error event and the stream ends.
  */
 final class StreamRelay {
-  private final ProxyHandler.Exchange ex;
-  private final Backend backend;
+  private final Exchange ex;
   private final HttpClientResponse upstream;
   private final SseRelay sse;
   private final HttpServerResponse out;
   private boolean done;
 
-  StreamRelay(ProxyHandler.Exchange ex, Backend backend, HttpClientResponse upstream) {
+  StreamRelay(Exchange ex, HttpClientResponse upstream) {
     this.ex = ex;
-    this.backend = backend;
     this.upstream = upstream;
     this.sse = new SseRelay(ex.request.clientWantsUsage(), ex::price);
     this.out = ex.ctx.response();
@@ -41,7 +38,7 @@ final class StreamRelay {
   }
 
   private void onChunk(Buffer chunk) {
-    if (ex.clientGone) {
+    if (ex.clientGone()) {
       return;
     }
     Buffer forward = sse.feed(chunk);
@@ -60,8 +57,7 @@ final class StreamRelay {
       return;
     }
     done = true;
-    ex.finishUpstream();
-    ex.pool.release(backend);
+    ex.attemptEnded();
     TokenUsage tokens = sse.usage();
     if (tokens == null) {
       // Cut before llama.cpp sent usage: bill what was relayed, one chunk per token, and say it is estimated.
@@ -69,8 +65,8 @@ final class StreamRelay {
     }
     // [DONE] (held back by the SSE relay) and the end of the response go out only once the settlement is
     // durable: a client that saw the stream complete must be billed even if this process dies right after.
-    ex.settle(backend, tokens, ex.clientGone ? 499 : 200).onSuccess(cost -> {
-      if (ex.clientGone || out.ended()) {
+    ex.complete(tokens).onSuccess(cost -> {
+      if (ex.clientGone() || out.ended()) {
         return;
       }
       Buffer rest = sse.remainder();

@@ -2,7 +2,6 @@ package ai.gpt.api.proxy;
 
 import ai.gpt.api.billing.Money;
 import ai.gpt.api.error.ApiError;
-import ai.gpt.api.routing.Backend;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
@@ -13,31 +12,27 @@ import io.vertx.core.json.JsonObject;
  * {@code timings}) intact; its usage is read for metering and gets the request's {@code cost} in USD added.
  */
 final class WholeRelay {
-  private final ProxyHandler.Exchange ex;
-  private final Backend backend;
+  private final Exchange ex;
   private final HttpClientResponse upstream;
 
-  WholeRelay(ProxyHandler.Exchange ex, Backend backend, HttpClientResponse upstream) {
+  WholeRelay(Exchange ex, HttpClientResponse upstream) {
     this.ex = ex;
-    this.backend = backend;
     this.upstream = upstream;
   }
 
   void start() {
     upstream.body().onComplete(ar -> {
-      ex.finishUpstream();
-      ex.pool.release(backend);
+      ex.attemptEnded();
       if (ar.failed()) {
         // The backend died mid-body: nothing was sent to the client yet, but the work may have run; the
         // prompt estimate is billed as estimated, and the client gets a clean error.
-        ex.settle(backend, TokenUsage.promptOnly(ex.request.promptEstimate()), ex.clientGone ? 499 : 502);
-        ex.fail(ApiError.upstreamFailed("The model backend failed while answering."));
+        ex.fail(ApiError.upstreamFailed("The model backend failed while answering."),
+            TokenUsage.promptOnly(ex.request.promptEstimate()), ex.clientGone() ? 499 : 502);
         return;
       }
       int status = upstream.statusCode();
       if (status != 200) {
-        ex.settle(backend, TokenUsage.NONE, status);
-        ex.fail(UpstreamErrors.from(status, ar.result()));
+        ex.fail(UpstreamErrors.from(status, ar.result()), TokenUsage.NONE, status);
         return;
       }
       ex.firstToken();
@@ -48,8 +43,8 @@ final class WholeRelay {
         // No usage in a successful answer: bill the most it could have been, and say it is an estimate.
         tokens = new TokenUsage(ex.request.promptEstimate(), ex.request.maxTokens(), 0, true);
       }
-      ex.settle(backend, tokens, ex.clientGone ? 499 : 200).onSuccess(cost -> {
-        if (ex.clientGone) {
+      ex.complete(tokens).onSuccess(cost -> {
+        if (ex.clientGone()) {
           return;
         }
         Buffer body = ar.result();

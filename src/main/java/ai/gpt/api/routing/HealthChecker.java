@@ -61,6 +61,7 @@ public final class HealthChecker extends VerticleBase {
 
   private void check(ModelPool pool, Backend backend) {
     Backend.Health before = backend.health();
+    long start = System.nanoTime();
     get(backend, "/health").compose(health -> {
       if (health.statusCode() == 503) {
         backend.markLoading();
@@ -91,6 +92,15 @@ public final class HealthChecker extends VerticleBase {
       if (ar.failed() && LocalFailures.isLocal(ar.cause())) {
         // The probe never left this process (out of descriptors): the backend keeps its state.
         LOG.warn("Could not probe {}: {}", backend, ar.cause().getMessage());
+      } else if (ar.failed() && LocalFailures.timedOutLate(ar.cause(), start, 2 * PROBE_TIMEOUT_MS)) {
+        // Handled long after its deadline: this process's event loops lagged (a burst), so the timeout says
+        // nothing about the backend.
+        LOG.warn("Probe of {} timed out while this process lagged; not counted", backend);
+      } else if (ar.failed() && LocalFailures.isTimeout(ar.cause())
+          && LocalFailures.answeredWithin(backend, Math.max(intervalMs, PROBE_TIMEOUT_MS) + PROBE_TIMEOUT_MS)) {
+        // A burst of this gateway's own requests slows /health and /slots past the probe timeout, but the backend
+        // answered one of those requests since the last probe: busy, not dead. A hung one answers none.
+        LOG.warn("Probe of {} timed out, but it answers this gateway's requests; not counted", backend);
       } else if (ar.failed()) {
         backend.markFailed(now, intervalMs);
       }
