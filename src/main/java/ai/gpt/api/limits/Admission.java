@@ -1,5 +1,6 @@
 package ai.gpt.api.limits;
 
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Response;
 import java.nio.ByteBuffer;
@@ -54,10 +55,13 @@ public final class Admission {
     args.add(""); // loaded balance and its generation, set per call
     args.add("");
     args.add(limits(r));
+    // A balance load may be shared with a request of another event loop and complete there: every answer is
+    // delivered on the context that asked for the admission.
+    Context asking = script.callerContext();
     return balances.call(r.orgId(), (balance, generation) -> {
       args.set(8, balance);
       args.set(9, generation);
-      return script.call(r.orgId(), keys, args);
+      return script.call(asking, r.orgId(), keys, args);
     }).compose(resp -> parse(r, resp));
   }
 

@@ -51,14 +51,25 @@ final class ScriptBatches {
 
   /**
    * Runs the script for one request of organization {@code orgId} (whose tag all {@code keys} carry); completes
-   * with that request's own reply, or fails with its {@code {"error", message}} reply, or with the batch's failure.
+   * on the calling context with that request's own reply, or fails with its {@code {"error", message}} reply, or
+   * with the batch's failure.
    */
   Future<Response> call(long orgId, List<String> keys, List<?> args) {
+    return call(callerContext(), orgId, keys, args);
+  }
+
+  /** The context of the caller: where {@link #call} delivers its answer. */
+  Context callerContext() {
+    return vertx.getOrCreateContext();
+  }
+
+  /** {@link #call(long, List, List)}, answering on {@code context}. */
+  Future<Response> call(Context context, long orgId, List<String> keys, List<?> args) {
     if (keys.size() != keyCount || args.size() != argCount) {
       throw new IllegalArgumentException(script.name() + " takes " + keyCount + " keys and " + argCount
           + " arguments per request");
     }
-    Pending p = new Pending(keys, args, Promise.promise(), vertx.getOrCreateContext());
+    Pending p = new Pending(keys, args, Promise.promise(), context);
     Tag tag = tags[RedisKeys.shard(orgId)];
     List<Pending> batch;
     synchronized (tag) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.gpt.api.billing.Money;
 import ai.gpt.api.testing.RedisServers;
+import ai.gpt.api.testing.TcpProxy;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -21,6 +22,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
@@ -166,7 +168,7 @@ class GroupCommitTest {
     long org = 7;
     List<AdmissionRequest> rs = new ArrayList<>();
     for (int i = 0; i < 12; i++) {
-      rs.add(AdmissionRequest.of("f-" + i, org, 70, Limits.UNLIMITED, Limits.UNLIMITED, 5, 5, IN_PRICE, OUT_PRICE));
+      rs.add(request("f-" + i, org));
     }
     Future.all(rs.stream().map(limiter::admit).toList()).await();
     long before = balance(org);
@@ -188,6 +190,40 @@ class GroupCommitTest {
       }
     }
     assertEquals(before - 11 * 3, balance(org), "the eleven others were charged, the refused one was not");
+  }
+
+  @Test
+  @DisplayName("a call Redis never answers fails after the stuck limit and stops holding back its tag's next batch")
+  void stuckCallReleasesItsTag() {
+    TcpProxy proxy = TcpProxy.start(vertx, "127.0.0.1", server.ports().get(0)).await();
+    Redis viaProxy = Redis.createClient(vertx, new RedisOptions()
+        .setConnectionString("redis://127.0.0.1:" + proxy.port()).setMaxPoolSize(4).setMaxPoolWaiting(64));
+    try {
+      RateLimiter limiter = RateLimiter.create(vertx, viaProxy, org -> Future.succeededFuture(BIG),
+          LimiterSettings.defaults()).await();
+      long org = 9;
+      assertTrue(limiter.admit(request("s-0", org)).await().admitted());
+      proxy.stall();
+      long start = System.nanoTime();
+      Future<AdmissionResult> first = limiter.admit(request("s-1", org));
+      Future<AdmissionResult> behind = limiter.admit(request("s-2", org));
+      Future.join(first, behind).otherwiseEmpty().await();
+      long behindFailedMs = (System.nanoTime() - start) / 1_000_000;
+      proxy.restore();
+
+      assertTrue(first.cause() instanceof TimeoutException, String.valueOf(first.cause()));
+      assertTrue(behind.cause() instanceof TimeoutException, "sent once the first call was given up, then"
+          + " stuck itself: " + behind.cause());
+      assertTrue(behindFailedMs >= 2 * ScriptBatches.STUCK_MS, "waited for the first call: " + behindFailedMs);
+      assertTrue(limiter.admit(request("s-3", org)).await().admitted(), "the tag serves again");
+    } finally {
+      viaProxy.close();
+      proxy.close().await();
+    }
+  }
+
+  private static AdmissionRequest request(String id, long org) {
+    return AdmissionRequest.of(id, org, org * 10, Limits.UNLIMITED, Limits.UNLIMITED, 5, 5, IN_PRICE, OUT_PRICE);
   }
 
   private static <T> Future<T> onContext(Context context, Supplier<Future<T>> call) {
