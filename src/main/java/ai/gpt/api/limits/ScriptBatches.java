@@ -9,7 +9,7 @@ import io.vertx.redis.client.Response;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Group commit for a per-request script written with {@code lua/batch.lua} ({@code admit_v4.lua},
@@ -24,8 +24,9 @@ import java.util.concurrent.TimeUnit;
 final class ScriptBatches {
   static final int MAX_BATCH = 64;
   /**
-   * A call in flight longer than this is failed with a {@link java.util.concurrent.TimeoutException} (it may still
-   * run: {@link RedisScript#mayHaveRun}) and stops holding back its tag's next batch. Metering's own timeout.
+   * A call in flight longer than this stops holding back its tag's next batch, so one call Redis never answers (a
+   * hung connection) cannot stop its tag. Its requests keep waiting for their answer: when to give up on a call is
+   * the caller's decision (Metering's deadlines), not this class's.
    */
   static final long STUCK_MS = 2_000;
 
@@ -89,15 +90,11 @@ final class ScriptBatches {
       keys.addAll(p.keys);
       args.addAll(p.args);
     }
-    script.call(keys, args).timeout(STUCK_MS, TimeUnit.MILLISECONDS).onComplete(ar -> {
-      List<Pending> next;
-      synchronized (tag) {
-        tag.inFlight--;
-        next = tag.takeIfDue();
-      }
-      if (next != null) {
-        send(tag, next);
-      }
+    AtomicBoolean holding = new AtomicBoolean(true);
+    long stuck = vertx.setTimer(STUCK_MS, id -> release(tag, holding));
+    script.call(keys, args).onComplete(ar -> {
+      vertx.cancelTimer(stuck);
+      release(tag, holding);
       for (int i = 0; i < batch.size(); i++) {
         Pending p = batch.get(i);
         if (ar.failed()) {
@@ -113,6 +110,21 @@ final class ScriptBatches {
         }
       }
     });
+  }
+
+  /** Once per call (answered, or stuck): the tag may send its next batch. */
+  private void release(Tag tag, AtomicBoolean holding) {
+    if (!holding.compareAndSet(true, false)) {
+      return;
+    }
+    List<Pending> next;
+    synchronized (tag) {
+      tag.inFlight--;
+      next = tag.takeIfDue();
+    }
+    if (next != null) {
+      send(tag, next);
+    }
   }
 
   /** The requests of one tag waiting to be sent, and how many of its calls are in flight. */
