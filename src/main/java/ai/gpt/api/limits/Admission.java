@@ -1,5 +1,6 @@
 package ai.gpt.api.limits;
 
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Response;
 import java.nio.ByteBuffer;
@@ -8,21 +9,24 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Admission of one request with {@code lua/admit_v3.lua}: one EVALSHA checks and consumes every bucket, takes the
- * concurrency lease and places the credit hold, or consumes nothing. When Redis has no balance for the org,
+ * Admission of one request with {@code lua/admit_v4.lua}: one script run checks and consumes every bucket, takes
+ * the concurrency lease and places the credit hold, or consumes nothing. Admissions of one hash slot tag that
+ * arrive together share one EVALSHA ({@link ScriptBatches}). When Redis has no balance for the org,
  * {@link BalanceLoads} supplies it and the script runs once more with it.
  */
 public final class Admission {
-  public static final String SCRIPT = "lua/admit_v3.lua";
+  public static final String SCRIPT = "lua/admit_v4.lua";
+  static final int KEYS = 8;
+  static final int ARGS = 11;
 
   /** Every possible bucket, in the order of the script's bucket positions 1..12. */
   static final List<Bucket> ALL_BUCKETS = Bucket.ALL;
 
-  private final RedisScript script;
+  private final ScriptBatches script;
   private final BalanceLoads balances;
   private final LimiterSettings settings;
 
-  public Admission(RedisScript script, BalanceLoads balances, LimiterSettings settings) {
+  Admission(ScriptBatches script, BalanceLoads balances, LimiterSettings settings) {
     this.script = script;
     this.balances = balances;
     this.settings = settings;
@@ -39,7 +43,7 @@ public final class Admission {
         RedisKeys.limits(r.orgId(), r.keyId(), Bucket.Scope.ORG),
         RedisKeys.limits(r.orgId(), r.keyId(), Bucket.Scope.KEY));
     Integer concurrency = r.keyLimits().concurrency();
-    List<Object> args = new ArrayList<>(11);
+    List<Object> args = new ArrayList<>(ARGS);
     args.add(r.requestId());
     args.add(Long.toString(r.orgId()));
     args.add(Long.toString(r.keyId()));
@@ -51,10 +55,13 @@ public final class Admission {
     args.add(""); // loaded balance and its generation, set per call
     args.add("");
     args.add(limits(r));
+    // A balance load may be shared with a request of another event loop and complete there: every answer is
+    // delivered on the context that asked for the admission.
+    Context asking = script.callerContext();
     return balances.call(r.orgId(), (balance, generation) -> {
       args.set(8, balance);
       args.set(9, generation);
-      return script.call(keys, args);
+      return script.call(asking, r.orgId(), keys, args);
     }).compose(resp -> parse(r, resp));
   }
 
@@ -92,7 +99,7 @@ public final class Admission {
       default -> null;
     };
     return result == null
-        ? Future.failedFuture(new IllegalStateException("unexpected admit_v3 answer: " + resp))
+        ? Future.failedFuture(new IllegalStateException("unexpected admit_v4 answer: " + resp))
         : Future.succeededFuture(result);
   }
 

@@ -4,17 +4,21 @@ import io.vertx.core.Future;
 import java.util.List;
 
 /**
- * Settlement of one request with {@code lua/settle_v2.lua}: one EVALSHA gives back unused tokens, releases the
+ * Settlement of one request with {@code lua/settle_v3.lua}: one script run gives back unused tokens, releases the
  * lease and the hold, charges the exact cost, marks the request settled and appends the usage event to
- * {@code gptapi:{s<shard>}:usage}. Idempotent by request id for {@link LimiterSettings#settledTtlMs()}.
+ * {@code gptapi:{s<shard>}:usage}. Settlements of one hash slot tag that arrive together share one EVALSHA
+ * ({@link ScriptBatches}); each future still completes only once its own settlement has run. Idempotent by
+ * request id for {@link LimiterSettings#settledTtlMs()}.
  */
 public final class Settlement {
-  public static final String SCRIPT = "lua/settle_v2.lua";
+  public static final String SCRIPT = "lua/settle_v3.lua";
+  static final int KEYS = 8;
+  static final int ARGS = 15;
 
-  private final RedisScript script;
+  private final ScriptBatches script;
   private final LimiterSettings settings;
 
-  public Settlement(RedisScript script, LimiterSettings settings) {
+  Settlement(ScriptBatches script, LimiterSettings settings) {
     this.script = script;
     this.settings = settings;
   }
@@ -30,7 +34,7 @@ public final class Settlement {
         Long.toString(u.completionTokens()), Long.toString(u.cachedTokens()), Long.toString(u.costMicros()),
         Integer.toString(u.status()), u.estimated() ? "1" : "0", Long.toString(u.latencyMs()),
         u.ttftMs() >= 0 ? Long.toString(u.ttftMs()) : "", Long.toString(settings.settledTtlMs()));
-    return script.call(keys, args).map(resp -> {
+    return script.call(org, keys, args).map(resp -> {
       if ("duplicate".equals(resp.get(0).toString())) {
         return new SettleResult(SettleResult.Outcome.DUPLICATE, null, false, null);
       }

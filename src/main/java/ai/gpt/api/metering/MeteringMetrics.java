@@ -33,8 +33,8 @@ final class MeteringMetrics {
 
   MeteringMetrics(MeterRegistry registry, PendingSettlements pending) {
     this.registry = registry;
-    admitScript = scriptTimer("admit_v3");
-    settleScript = scriptTimer("settle_v2");
+    admitScript = scriptTimer("admit"); // no version in the label: dashboards outlive script versions
+    settleScript = scriptTimer("settle");
     settleDelay = Timer.builder("gptapi_settle_delay")
         .description("Time from the end of a response until Redis accepted its settlement (retries included)")
         .publishPercentileHistogram()

@@ -1,7 +1,7 @@
 package ai.gpt.api.usage;
 
 /**
- * The durable usage queue shared with the settlement script ({@code lua/settle_v2.lua}): one Redis Stream per
+ * The durable usage queue shared with the settlement script ({@code lua/settle_v3.lua}): one Redis Stream per
  * shard, hash-tagged so each shard is one Redis Cluster slot. Every entry is one settled request whose fields
  * are the strings named by the constants below.
  */

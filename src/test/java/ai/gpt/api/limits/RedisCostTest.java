@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -33,7 +34,7 @@ class RedisCostTest {
   /** The default plan's six windows, large enough that none refuses. */
   private static final Limits DEFAULT_PLAN = new Limits(1_000_000L, 20_000_000L, 200_000_000L, 2_000_000_000L,
       40_000_000_000L, 400_000_000_000L, null);
-  private static final Limits KEY = Limits.builder().concurrency(32).build();
+  private static final Limits KEY = Limits.builder().concurrency(128).build();
 
   private static RedisServers server;
   private static Vertx vertx;
@@ -60,43 +61,67 @@ class RedisCostTest {
     RateLimiter limiter = RateLimiter.create(vertx, redis, org -> Future.succeededFuture(1_000_000_000_000L),
         LimiterSettings.defaults()).await();
     // Warm: the org's balance is loaded and its hashes exist, as for any busy organization.
-    runRequests(limiter, 200, "warm");
-    redis.send(Request.cmd(Command.CONFIG).arg("RESETSTAT")).await();
-    runRequests(limiter, REQUESTS, "run");
-    Map<String, long[]> stats = commandStats();
+    runRequests(limiter, 200, 16, "warm");
+    for (int inFlight : new int[] {1, 64}) {
+      redis.send(Request.cmd(Command.CONFIG).arg("RESETSTAT")).await();
+      double cpuBefore = serverCpuUsec();
+      runRequests(limiter, REQUESTS, inFlight, "run" + inFlight);
+      double cpu = serverCpuUsec() - cpuBefore;
+      Map<String, long[]> stats = commandStats();
 
-    long scripts = stats.get("evalsha")[0];
-    assertEquals(2L * REQUESTS, scripts, "one EVALSHA per admission and one per settlement: " + stats.keySet());
-    long inner = 0;
-    long topLevelUsec = 0;
-    for (Map.Entry<String, long[]> e : stats.entrySet()) {
-      if (e.getKey().equals("evalsha")) {
-        topLevelUsec += e.getValue()[1];
-      } else {
-        inner += e.getValue()[0];
+      long scripts = stats.get("evalsha")[0];
+      long inner = 0;
+      long topLevelUsec = 0;
+      for (Map.Entry<String, long[]> e : stats.entrySet()) {
+        if (e.getKey().equals("evalsha")) {
+          topLevelUsec += e.getValue()[1];
+        } else {
+          inner += e.getValue()[0];
+        }
+      }
+      double callsPerRequest = (double) inner / REQUESTS;
+      System.out.printf("Redis per metered request, %d in flight: %.2f script calls, %.1f commands inside them,"
+          + " %.1f µs of EVALSHA, %.1f µs of server CPU (%s)%n", inFlight, (double) scripts / REQUESTS,
+          callsPerRequest, (double) topLevelUsec / REQUESTS, cpu / REQUESTS, summary(stats));
+      assertTrue(callsPerRequest <= 25, "commands per admission + settlement: " + callsPerRequest);
+      if (inFlight == 1) {
+        assertEquals(2L * REQUESTS, scripts, "one EVALSHA per admission and one per settlement: " + stats.keySet());
       }
     }
-    double callsPerRequest = (double) inner / REQUESTS;
-    double usecPerRequest = (double) topLevelUsec / REQUESTS;
-    System.out.printf("Redis per metered request: %.1f commands inside the scripts, %.1f µs of EVALSHA (%s)%n",
-        callsPerRequest, usecPerRequest, summary(stats));
-    assertTrue(callsPerRequest <= 25, "commands per admission + settlement: " + callsPerRequest);
   }
 
-  private static void runRequests(RateLimiter limiter, int n, String prefix) {
-    for (int batch = 0; batch < n; batch += 16) {
-      List<Future<SettleResult>> all = new ArrayList<>();
-      for (int i = batch; i < Math.min(n, batch + 16); i++) {
-        AdmissionRequest r = AdmissionRequest.of(prefix + "-" + i, 42, 421, DEFAULT_PLAN, KEY, 50, 100,
-            250_000, 500_000);
-        all.add(limiter.admit(r).compose(res -> {
-          assertTrue(res.admitted(), "admitted: " + res);
-          return limiter.settle(new SettledUsage(r.requestId(), 42, 421, "gpt-fast", 7, "/v1/chat/completions", 40,
-              60, 0, 40, 200, false, 10, 2));
-        }));
-      }
-      Future.all(all).await();
+  /** {@code n} admissions each followed by its settlement, {@code inFlight} of them at a time. */
+  private static void runRequests(RateLimiter limiter, int n, int inFlight, String prefix) {
+    AtomicInteger next = new AtomicInteger();
+    List<Future<Void>> chains = new ArrayList<>();
+    for (int c = 0; c < inFlight; c++) {
+      chains.add(chain(limiter, n, prefix, next));
     }
+    Future.all(chains).await();
+    assertEquals(n + inFlight, next.get(), "every request ran");
+  }
+
+  private static Future<Void> chain(RateLimiter limiter, int n, String prefix, AtomicInteger next) {
+    int i = next.getAndIncrement();
+    if (i >= n) {
+      return Future.succeededFuture();
+    }
+    AdmissionRequest r = AdmissionRequest.of(prefix + "-" + i, 42, 421, DEFAULT_PLAN, KEY, 50, 100,
+        250_000, 500_000);
+    return limiter.admit(r).compose(res -> {
+      assertTrue(res.admitted(), "admitted: " + res);
+      return limiter.settle(new SettledUsage(r.requestId(), 42, 421, "gpt-fast", 7, "/v1/chat/completions", 40,
+          60, 0, 40, 200, false, 10, 2));
+    }).compose(settled -> chain(limiter, n, prefix, next));
+  }
+
+  /** CPU the server's main thread (which runs every command and script) has used, µs. */
+  private static double serverCpuUsec() {
+    String info = redis.send(Request.cmd(Command.INFO).arg("cpu")).await().toString();
+    Matcher sys = Pattern.compile("used_cpu_sys_main_thread:([0-9.]+)").matcher(info);
+    Matcher user = Pattern.compile("used_cpu_user_main_thread:([0-9.]+)").matcher(info);
+    assertTrue(sys.find() && user.find(), info);
+    return (Double.parseDouble(sys.group(1)) + Double.parseDouble(user.group(1))) * 1e6;
   }
 
   private static Map<String, long[]> commandStats() {

@@ -1,0 +1,35 @@
+-- batch.lua: group commit. Not a script of its own: a script that runs one operation per request (admission,
+-- settlement) includes it ("-- #include batch.lua") and returns run_batch(one, key_count, arg_count), so a whole
+-- batch of requests pays the fixed price of one script call (EVALSHA parsing, script setup, reply, one network
+-- round trip) instead of one each. ai.gpt.api.limits.ScriptBatches sends the batches.
+--
+-- KEYS and ARGV are the requests' own keys and arguments one after the other: request i (from 0) has
+-- KEYS[i * key_count + 1 .. (i + 1) * key_count] and ARGV[i * arg_count + 1 .. (i + 1) * arg_count]. Every key of a
+-- batch carries the same hash tag, so a batch runs on one Redis Cluster master.
+-- Returns one reply per request, in order: what one(keys, args, now) returned, or {"error", message} if it raised
+-- an error or returned one (redis.error_reply).
+--
+-- Requests run one after the other, each exactly as a script call of its own would: each sees what the ones
+-- before it wrote, and a refused or failed request does not affect the others (an error is caught with pcall, so
+-- it ends only its own request, leaving what that request wrote before the error, as a failed script call does).
+-- All requests of a batch see one TIME, as requests arriving within the same millisecond would.
+
+local function run_batch(one, key_count, arg_count)
+  local time = redis.call('TIME')
+  local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  local out = {}
+  for i = 0, #KEYS / key_count - 1 do
+    local keys, args = {}, {}
+    for j = 1, key_count do keys[j] = KEYS[i * key_count + j] end
+    for j = 1, arg_count do args[j] = ARGV[i * arg_count + j] end
+    local ok, reply = pcall(one, keys, args, now)
+    if not ok then
+      -- redis.call raises a table {err = message} (Redis 7) or a string; a Lua runtime error is a string.
+      reply = {'error', type(reply) == 'table' and reply.err or tostring(reply)}
+    elseif reply.err then
+      reply = {'error', reply.err}
+    end
+    out[i + 1] = reply
+  end
+  return out
+end

@@ -1,0 +1,119 @@
+-- settle_v3.lua: settles a batch of requests (batch.lua) in one script call; each request atomically and at most
+-- once per request id, exactly as settle_v2.lua settled one. Per request: gives back the unused reserved tokens
+-- (or takes the excess), releases the concurrency lease and the credit hold, charges the exact cost to the hot
+-- balance, marks the request settled and appends the usage event to the org's usage stream, all in one step.
+-- Every key of a batch belongs to one slot (see admit_v4.lua for the packed values).
+-- v3 (replaces v2): the same keys, values, events and per-request logic as v2; only the calling convention
+-- changed: many requests per call, one TIME per call (so requests of a batch share their ts_ms).
+--
+-- KEYS (of each request; see batch.lua for how a batch lays them out)
+--   1  gptapi:{tag}:org:<orgId>:balance     string: hot balance, integer micro-USD (not created if missing)
+--   2  gptapi:{tag}:org:<orgId>:holds       hash: requestId -> held micro-USD, field "_total" = sum of holds
+--   3  gptapi:{tag}:org:<orgId>:holdexp     zset: requestId -> hold expiry ms
+--   4  gptapi:{tag}:req:<requestId>         the reservation (may have expired); "S" once settled
+--   5  gptapi:{tag}:conc:<keyId>            zset: requestId -> lease expiry ms
+--   6  the usage stream the event is appended to (never trimmed here; the writer trims)
+--   7  gptapi:{tag}:lim:org:<orgId>         the org's buckets
+--   8  gptapi:{tag}:lim:key:<keyId>         the key's buckets
+-- ARGV (of each request: 15)
+--   1 request id  2 org id  3 key id  4 model  5 backend id  6 endpoint  7 prompt tokens  8 completion tokens
+--   9 cached tokens  10 cost micro-USD  11 HTTP status  12 estimated (0|1)  13 latency ms  14 ttft ms
+--   15 settled-marker TTL ms
+-- Returns, per request (the script returns the array of them)
+--   {"duplicate"}  already settled: nothing changed, no event
+--   {"settled", balance_after, balance_present (0|1), reservation_found (0|1), stream_entry_id}
+--     balance_after is 0 when the balance key was missing (it is then left missing, not created negative)
+--   {"error", "GPTAPI_MISMATCH ..."} (nothing changed) when the reservation belongs to another org/key
+-- Event fields (all strings): request_id org_id key_id model backend_id endpoint prompt_tokens completion_tokens
+--   cached_tokens cost_micros status estimated latency_ms ttft_ms ts_ms (ts_ms from TIME)
+
+-- #include token_bucket.lua
+-- #include batch.lua
+
+-- KEYS and ARGV here are one request's (named so, the body reads as a script of its own).
+local function settle(KEYS, ARGV, now)
+  local rid = ARGV[1]
+
+  local packed = redis.call('GET', KEYS[4])
+  if packed == 'S' then
+    return {'duplicate'}
+  end
+
+  -- Validate the reservation before writing anything (a script error does not roll back earlier writes).
+  local res = false
+  if packed then
+    res = {struct.unpack('<dddddddddddddddddd', packed)}
+    if res[1] ~= tonumber(ARGV[2]) or res[2] ~= tonumber(ARGV[3]) then
+      return redis.error_reply('GPTAPI_MISMATCH reservation ' .. rid .. ' belongs to org ' .. res[1] .. ' key '
+          .. res[2])
+    end
+  end
+
+  -- Token buckets: give back reserved - actual (never above capacity), or take the excess (level may go negative).
+  if res then
+    local delta = res[4] - (tonumber(ARGV[7]) + tonumber(ARGV[8]))
+    for s = 1, 2 do
+      -- Token bucket b (3..5) of scope s: capacity and window at res[7 + ((s - 1) * 3 + b - 3) * 2] and the next.
+      local r0 = 7 + (s - 1) * 6
+      if res[r0] > 0 or res[r0 + 2] > 0 or res[r0 + 4] > 0 then
+        local stored = redis.call('GET', KEYS[6 + s])
+        local st
+        if stored then
+          st = {struct.unpack('<dddddddddddddddddd', stored)}
+          st[19] = nil -- unpack also returns the next read position
+        else
+          st = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+        end
+        local last = 0
+        for b = 0, 5 do
+          if b >= 3 then
+            local cap, win = res[r0 + (b - 3) * 2], res[r0 + (b - 3) * 2 + 1]
+            if cap > 0 then
+              local level = cap
+              if st[b * 3 + 3] > now then level = tb_level(st[b * 3 + 1], st[b * 3 + 2], cap, win, now) end
+              level = math.min(cap, level + delta)
+              st[b * 3 + 1], st[b * 3 + 2] = level, now
+              st[b * 3 + 3] = now + tb_until_full(level, cap, win) + win
+            end
+          end
+          if st[b * 3 + 3] > last then last = st[b * 3 + 3] end
+        end
+        redis.call('SET', KEYS[6 + s], struct.pack('<dddddddddddddddddd', unpack(st)), 'PX', last - now)
+      end
+    end
+  end
+
+  -- Concurrency lease and credit hold. Without a reservation, whether there is a lease or a hold is unknown.
+  if not res or res[6] == 1 then
+    redis.call('ZREM', KEYS[5], rid)
+  end
+  if res then
+    if redis.call('HDEL', KEYS[2], rid) == 1 then
+      redis.call('HINCRBY', KEYS[2], '_total', -res[3])
+    end
+  else
+    local held = redis.call('HGET', KEYS[2], rid)
+    if held then
+      redis.call('HDEL', KEYS[2], rid)
+      redis.call('HINCRBY', KEYS[2], '_total', -tonumber(held))
+    end
+  end
+  redis.call('ZREM', KEYS[3], rid)
+
+  -- The exact charge. A missing balance is not created: PostgreSQL's ledger gets the debit from the stream event.
+  local present, after = 0, 0
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    present = 1
+    after = redis.call('DECRBY', KEYS[1], ARGV[10])
+  end
+
+  redis.call('SET', KEYS[4], 'S', 'PX', ARGV[15])
+  local id = redis.call('XADD', KEYS[6], '*',
+      'request_id', rid, 'org_id', ARGV[2], 'key_id', ARGV[3], 'model', ARGV[4], 'backend_id', ARGV[5],
+      'endpoint', ARGV[6], 'prompt_tokens', ARGV[7], 'completion_tokens', ARGV[8], 'cached_tokens', ARGV[9],
+      'cost_micros', ARGV[10], 'status', ARGV[11], 'estimated', ARGV[12], 'latency_ms', ARGV[13],
+      'ttft_ms', ARGV[14], 'ts_ms', tostring(now))
+  return {'settled', after, present, res and 1 or 0, id}
+end
+
+return run_batch(settle, 8, 15)
