@@ -195,7 +195,7 @@ def streams_checks(path):
     checks = [("PASS" if r["completed"] == n else "MISS",
                f"burst: {n:,} streams opened at once all complete (completed {r['completed']:,}; other statuses "
                f"{other or 'none'}, Retry-After {r['retry_after'] or 'none'}, errors {r['errors'] or 'none'};"
-               f" all open after {r['seconds_to_all_open']} s, last done after {r['seconds']} s)")]
+               f" all answered after {r['seconds_to_all_answered']} s, last done after {r['seconds']} s)")]
     if heap is not None:
         checks.append(("PASS" if heap <= MAX_STREAMS_HEAP_MB else "MISS",
                        f"burst: heap after a full GC with {r['open_at_heap_sample']:,} streams open <= "

@@ -199,6 +199,9 @@ GW_ENV=(
   "ACCESS_LOG_LEVEL=${BENCH_ACCESS_LOG_LEVEL:-INFO}"
   "EVENT_LOOPS=$EVENT_LOOPS"
   "QUEUE_SIZE=100000"
+  # Upstream connections per backend and event loop: the burst's backend has STREAMS slots, and a pool smaller
+  # than the slots queues streams inside the gateway (README: size it to the backends' slots).
+  "UPSTREAM_POOL_SIZE=$((STREAMS > 512 ? STREAMS : 512))"
 )
 # Run from $OUT so a developer's .env in the repository cannot leak into the benchmark.
 cli() { (cd "$OUT" && env "${GW_ENV[@]}" java -jar "$OUT/app/gpt-api.jar" "$@"); }
