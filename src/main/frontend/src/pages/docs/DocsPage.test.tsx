@@ -49,7 +49,8 @@ describe("Docs page", () => {
   it("lists the error statuses with their codes", () => {
     renderDocs();
     const errors = screen.getByRole("region", { name: "Errors" });
-    for (const code of ["invalid_api_key", "insufficient_quota", "rate_limit_exceeded", "model_not_found"]) {
+    const codes = ["invalid_api_key", "insufficient_quota", "rate_limit_exceeded", "model_not_found", "gateway_overloaded"];
+    for (const code of codes) {
       expect(within(errors).getByRole("cell", { name: code })).toBeInTheDocument();
     }
   }, 60_000);
