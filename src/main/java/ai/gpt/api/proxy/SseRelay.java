@@ -4,13 +4,15 @@ import ai.gpt.api.billing.Money;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.function.ToLongFunction;
 
 /**
  * Splits llama.cpp's SSE stream into events and decides, event by event, what the client sees. Events are
  * forwarded byte for byte, except the usage chunk (which the gateway always asks for, to meter the stream): it is
- * dropped when the client did not ask for it, and otherwise gets the request's {@code cost} in USD added. It also counts content chunks (one chunk is one
- * token in llama.cpp) so a stream cut before its usage chunk can still be billed.
+ * dropped when the client did not ask for it, and otherwise gets the request's {@code cost} in USD added. It also
+ * counts content chunks (one chunk is one token in llama.cpp) so a stream cut before its usage chunk can still be
+ * billed.
  */
 final class SseRelay {
   private static final byte[] USAGE_MARKER = "\"usage\"".getBytes(StandardCharsets.US_ASCII);
@@ -19,7 +21,7 @@ final class SseRelay {
       "\"content\":\"".getBytes(StandardCharsets.US_ASCII),
       "\"text\":\"".getBytes(StandardCharsets.US_ASCII),
       "\"reasoning_content\":\"".getBytes(StandardCharsets.US_ASCII)};
-  private static final int DATA_PREFIX = "data: ".length();
+  private static final byte[] DONE = "data: [DONE]".getBytes(StandardCharsets.US_ASCII);
 
   private final boolean clientWantsUsage;
   private final ToLongFunction<TokenUsage> pricer;
@@ -83,19 +85,21 @@ final class SseRelay {
 
   /** The bytes to relay for one event: itself, null to drop it, or (rarely) a copy without usage. */
   private Buffer forward(Buffer event) {
-    if (startsWithData(event, "[DONE]")) {
+    // One copy of the event's bytes, searched several times: array scans are far cheaper than Buffer.getByte.
+    byte[] bytes = event.getBytes();
+    if (startsWith(bytes, DONE)) {
       // Not relayed yet: the stream relay sends it once the request is settled, as the last bytes.
       doneEvent = event.copy();
       return null;
     }
-    if (contains(event, USAGE_MARKER)) {
+    if (contains(bytes, USAGE_MARKER)) {
       JsonObject chunk = parseData(event);
       JsonObject found = chunk == null ? null : chunk.getJsonObject("usage");
       if (found != null) {
         usage = TokenUsage.from(found);
-        boolean usageOnly = contains(event, EMPTY_CHOICES);
+        boolean usageOnly = contains(bytes, EMPTY_CHOICES);
         if (!usageOnly) {
-          countTokens(event);
+          countTokens(bytes);
         }
         if (clientWantsUsage) {
           found.put("cost", Money.toUsd(pricer.applyAsLong(usage)));
@@ -108,11 +112,11 @@ final class SseRelay {
         return Buffer.buffer("data: " + chunk.encode() + "\n\n");
       }
     }
-    countTokens(event);
+    countTokens(bytes);
     return event;
   }
 
-  private void countTokens(Buffer event) {
+  private void countTokens(byte[] event) {
     for (byte[] marker : TOKEN_MARKERS) {
       if (contains(event, marker)) {
         contentChunks++;
@@ -138,9 +142,8 @@ final class SseRelay {
     return -1;
   }
 
-  private static boolean startsWithData(Buffer event, String value) {
-    String head = event.getString(0, Math.min(event.length(), DATA_PREFIX + value.length()), "US-ASCII");
-    return head.equals("data: " + value);
+  private static boolean startsWith(byte[] bytes, byte[] prefix) {
+    return bytes.length >= prefix.length && Arrays.equals(bytes, 0, prefix.length, prefix, 0, prefix.length);
   }
 
   private static JsonObject parseData(Buffer event) {
@@ -155,12 +158,16 @@ final class SseRelay {
     }
   }
 
-  private static boolean contains(Buffer buf, byte[] needle) {
-    int n = buf.length() - needle.length;
+  private static boolean contains(byte[] hay, byte[] needle) {
+    int n = hay.length - needle.length;
+    byte first = needle[0];
     outer:
     for (int i = 0; i <= n; i++) {
-      for (int j = 0; j < needle.length; j++) {
-        if (buf.getByte(i + j) != needle[j]) {
+      if (hay[i] != first) {
+        continue;
+      }
+      for (int j = 1; j < needle.length; j++) {
+        if (hay[i + j] != needle[j]) {
           continue outer;
         }
       }
