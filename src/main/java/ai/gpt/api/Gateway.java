@@ -29,6 +29,7 @@ import ai.gpt.api.catalog.Catalog;
 import ai.gpt.api.catalog.CatalogLoader;
 import ai.gpt.api.catalog.PublicModelRoutes;
 import ai.gpt.api.config.AccountConfig;
+import ai.gpt.api.config.ClusterMasters;
 import ai.gpt.api.config.GatewayConfig;
 import ai.gpt.api.config.HttpSettings;
 import ai.gpt.api.config.RedisClients;
@@ -69,6 +70,7 @@ import ai.gpt.api.reports.UsageRoutes;
 import ai.gpt.api.tracing.Tracing;
 import ai.gpt.api.usage.DirectUsageWriter;
 import ai.gpt.api.usage.QueuedUsageBalance;
+import ai.gpt.api.usage.RedisMasters;
 import ai.gpt.api.usage.UsageRetention;
 import ai.gpt.api.usage.UsageWriter;
 import ai.gpt.api.usage.UsageWriterMetrics;
@@ -156,7 +158,10 @@ public final class Gateway {
     List<GatewayVerticle> servers = new ArrayList<>();
     UsageWriterMetrics writerMetrics = new UsageWriterMetrics(metrics.registry(), config.replicaName());
     Tracing tracing = Tracing.start(config.tracing());
-    UsageWriter writer = new UsageWriter(pool, redis, config.replicaName(), UsageWriterSettings.defaults(),
+    RedisMasters masters = RedisClients.cluster(config.redisUrl())
+        ? new ClusterMasters(vertx, redis, RedisClients.nodes(config.redisUrl()).get(0))
+        : RedisMasters.standalone(redis);
+    UsageWriter writer = new UsageWriter(pool, redis, masters, config.replicaName(), UsageWriterSettings.defaults(),
         writerMetrics, tracing);
 
     QueuedUsageBalance balanceLoader = new QueuedUsageBalance(new Ledger(pool), redis);

@@ -8,11 +8,13 @@ import io.vertx.redis.client.Redis;
  * The metering facade the request path uses: {@link #admit} before forwarding, {@link #settle} when the response
  * has ended (normally, by error or by client disconnect). Each is one Redis round trip (admission takes a second
  * one, plus the loader, only when the org's balance is not in Redis yet), shared with the other admissions (or
- * settlements) of its hash slot tag that arrive meanwhile ({@link ScriptBatches}).
+ * settlements) of its organization that arrive meanwhile ({@link ScriptBatches}).
  *
  * <p>The {@link Redis} client is shared with the rest of the gateway; every batch in flight holds a pooled
- * connection for one call (at most one per tag, more only while full batches wait), so size its pool for the load ({@code RedisOptions.setMaxPoolSize},
- * {@code setMaxPoolWaiting}; the defaults 6 and 24 reject bursts beyond 30 concurrent calls).
+ * connection for one call (at most one per organization, more only while full batches wait; the copies of settled
+ * events to the usage streams hold at most one more per shard), so size its pool for the load
+ * ({@code RedisOptions.setMaxPoolSize}, {@code setMaxPoolWaiting}; the defaults 6 and 24 reject bursts beyond 30
+ * concurrent calls).
  */
 public final class RateLimiter {
   private final Admission admission;
@@ -30,7 +32,8 @@ public final class RateLimiter {
     return Future.all(admit, settle).map(v -> new RateLimiter(
         new Admission(new ScriptBatches(vertx, admit.result(), Admission.KEYS, Admission.ARGS),
             new BalanceLoads(loader), settings),
-        new Settlement(new ScriptBatches(vertx, settle.result(), Settlement.KEYS, Settlement.ARGS), settings)));
+        new Settlement(new ScriptBatches(vertx, settle.result(), Settlement.KEYS, Settlement.ARGS),
+            new ShardForwarder(vertx, redis), settings)));
   }
 
   public Future<AdmissionResult> admit(AdmissionRequest request) {

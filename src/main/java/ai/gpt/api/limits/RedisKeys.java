@@ -3,33 +3,33 @@ package ai.gpt.api.limits;
 import ai.gpt.api.usage.UsageStreams;
 
 /**
- * Names of every metering key in Redis. All keys of one organization carry the hash tag {@code {s<orgId % 16>}}
- * (the tag of its usage stream, {@link UsageStreams}), so they live in one Redis Cluster slot and one script call
- * may touch all of them.
+ * Names of every metering key in Redis. All keys of one organization carry the hash tag {@code {o<orgId>}} (an API
+ * key belongs to one organization, so its keys take that tag too): they live in one Redis Cluster slot, so one
+ * script call may touch all of them, and the organizations spread over every slot of the cluster. The usage streams
+ * the writer consumes are sharded separately ({@link UsageStreams}); an organization's settled events wait in its
+ * own outbox until the writer has committed them.
  *
  * <pre>
- * gptapi:{s&lt;shard&gt;}:org:&lt;orgId&gt;:balance        string  hot balance, integer micro-USD
- * gptapi:{s&lt;shard&gt;}:org:&lt;orgId&gt;:holds          hash    requestId -&gt; held micros, "_total" = sum
- * gptapi:{s&lt;shard&gt;}:org:&lt;orgId&gt;:holdexp        zset    requestId -&gt; hold expiry ms
- * gptapi:{s&lt;shard&gt;}:org:&lt;orgId&gt;:balgen         string  generation of the hot balance (bumped on each drop)
- * gptapi:{s&lt;shard&gt;}:req:&lt;requestId&gt;            string  one request's packed reservation, then "S" (24 h)
- * gptapi:{s&lt;shard&gt;}:conc:&lt;keyId&gt;               zset    requestId -&gt; lease expiry ms
- * gptapi:{s&lt;shard&gt;}:lim:&lt;org|key&gt;:&lt;id&gt;    string  the scope's six buckets ({@link ScopeBuckets})
- * gptapi:{s&lt;shard&gt;}:usage                        stream  usage events of the shard's orgs
+ * gptapi:{o&lt;orgId&gt;}:org:&lt;orgId&gt;:balance        string  hot balance, integer micro-USD
+ * gptapi:{o&lt;orgId&gt;}:org:&lt;orgId&gt;:holds          hash    requestId -&gt; held micros, "_total" = sum
+ * gptapi:{o&lt;orgId&gt;}:org:&lt;orgId&gt;:holdexp        zset    requestId -&gt; hold expiry ms
+ * gptapi:{o&lt;orgId&gt;}:org:&lt;orgId&gt;:balgen         string  generation of the hot balance (bumped on each drop)
+ * gptapi:{o&lt;orgId&gt;}:req:&lt;requestId&gt;            string  one request's packed reservation, then "S" (24 h)
+ * gptapi:{o&lt;orgId&gt;}:conc:&lt;keyId&gt;               zset    requestId -&gt; lease expiry ms
+ * gptapi:{o&lt;orgId&gt;}:lim:&lt;org|key&gt;:&lt;id&gt;    string  the scope's six buckets ({@link ScopeBuckets})
+ * gptapi:{o&lt;orgId&gt;}:outbox                      stream  the org's settled events not yet in PostgreSQL
  * </pre>
  */
 public final class RedisKeys {
   public static final String PREFIX = "gptapi:";
+  /** SCAN pattern of every organization's outbox. */
+  public static final String OUTBOX_PATTERN = PREFIX + "{o*}:outbox";
 
   private RedisKeys() {}
 
-  public static int shard(long orgId) {
-    return UsageStreams.shardOf(orgId);
-  }
-
-  /** The hash tag, e.g. {@code {s3}}. */
+  /** The hash tag, e.g. {@code {o42}}. */
   public static String tag(long orgId) {
-    return "{s" + shard(orgId) + "}";
+    return "{o" + orgId + "}";
   }
 
   private static String base(long orgId) {
@@ -76,8 +76,26 @@ public final class RedisKeys {
     return limits(orgId, scope, scope == Bucket.Scope.ORG ? orgId : keyId);
   }
 
-  /** The stream an organization's usage events go to. */
-  public static String usageStreamOf(long orgId) {
-    return UsageStreams.keyForOrg(orgId);
+  /**
+   * The organization's outbox: the settlement script appends each usage event here, atomically with the charge;
+   * the gateway then copies it to the org's shard stream ({@link UsageStreams#keyForOrg}), and the usage writer
+   * deletes it once PostgreSQL has it. No TTL (a queue); the writer deletes the key when it empties it.
+   */
+  public static String outbox(long orgId) {
+    return base(orgId) + "outbox";
+  }
+
+  /** The organization of an outbox key ({@link #outbox}), or -1 if {@code key} is not one. */
+  public static long orgOfOutbox(String key) {
+    String head = PREFIX + "{o";
+    String tail = "}:outbox";
+    if (!key.startsWith(head) || !key.endsWith(tail) || key.length() <= head.length() + tail.length()) {
+      return -1;
+    }
+    try {
+      return Long.parseLong(key.substring(head.length(), key.length() - tail.length()));
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 }

@@ -13,6 +13,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.function.Function;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -55,6 +56,14 @@ public final class RedisScript {
     });
   }
 
+  /**
+   * Reads {@code resource} without registering it, for a caller that must start while Redis may be down: its
+   * first call answers NOSCRIPT and is sent again as EVAL, which caches it.
+   */
+  public static Future<RedisScript> read(Vertx vertx, Redis redis, String resource) {
+    return vertx.executeBlocking(() -> compose(resource)).map(body -> new RedisScript(redis, resource, body));
+  }
+
   public String name() {
     return name;
   }
@@ -69,17 +78,28 @@ public final class RedisScript {
    * one EVAL of the text (which also re-caches it).
    */
   public Future<Response> call(List<String> keys, List<?> args) {
-    return redis.send(request(Command.EVALSHA, sha, keys, args)).recover(err -> {
+    return call(redis::send, keys, args);
+  }
+
+  /** {@link #call(List, List)} over a connection of the caller's ({@code send} sends one command). */
+  public Future<Response> call(Function<Request, Future<Response>> send, List<String> keys, List<?> args) {
+    return send.apply(request(Command.EVALSHA, sha, keys, args)).recover(err -> {
       if (isNoScript(err)) {
-        return redis.send(request(Command.EVAL, body, keys, args));
+        return send.apply(request(Command.EVAL, body, keys, args));
       }
       return Future.failedFuture(err);
     });
   }
 
+  /** NOSCRIPT, also when a caller wrapped Redis's error in one of its own. */
   static boolean isNoScript(Throwable err) {
-    String message = err.getMessage();
-    return message != null && message.startsWith("NOSCRIPT");
+    for (Throwable t = err; t != null; t = t.getCause()) {
+      String message = t.getMessage();
+      if (message != null && message.startsWith("NOSCRIPT")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static Request request(Command command, String scriptOrSha, List<String> keys, List<?> args) {

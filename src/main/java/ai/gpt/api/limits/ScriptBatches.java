@@ -1,6 +1,5 @@
 package ai.gpt.api.limits;
 
-import ai.gpt.api.usage.UsageStreams;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -9,17 +8,20 @@ import io.vertx.redis.client.Response;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Group commit for a per-request script written with {@code lua/batch.lua} ({@code admit_v4.lua},
- * {@code settle_v3.lua}): requests of one hash slot tag that arrive while that tag's previous call is still in
+ * {@code settle_v4.lua}): requests of one hash slot tag that arrive while that tag's previous call is still in
  * flight wait and then go together as one script call, which pays the call's fixed price (parsing, script setup,
  * reply, a round trip) once. At low load nothing waits: a request whose tag has no call in flight is sent at once,
  * alone. A batch holds at most {@link #MAX_BATCH} requests; a full one is sent even while another is in flight.
  *
- * <p>Batches never mix tags ({@code {s<orgId % 16>}}), so each runs on the one Redis Cluster master owning its
- * keys. Shared by every event loop; each request's reply is delivered on the context that asked for it.
+ * <p>Batches never mix tags (one per organization, {@link RedisKeys#tag}), so each runs on the one Redis Cluster
+ * master owning its keys. A tag's state exists only while it has requests waiting or a call in flight, so idle
+ * organizations cost nothing. Shared by every event loop; each request's reply is delivered on the context that
+ * asked for it.
  */
 final class ScriptBatches {
   static final int MAX_BATCH = 64;
@@ -34,7 +36,7 @@ final class ScriptBatches {
   private final RedisScript script;
   private final int keyCount;
   private final int argCount;
-  private final Tag[] tags = new Tag[UsageStreams.SHARDS];
+  private final ConcurrentHashMap<Long, Tag> tags = new ConcurrentHashMap<>();
 
   /**
    * @param keyCount the keys of one request
@@ -45,9 +47,6 @@ final class ScriptBatches {
     this.script = script;
     this.keyCount = keyCount;
     this.argCount = argCount;
-    for (int i = 0; i < tags.length; i++) {
-      tags[i] = new Tag();
-    }
   }
 
   /**
@@ -71,19 +70,24 @@ final class ScriptBatches {
           + " arguments per request");
     }
     Pending p = new Pending(keys, args, Promise.promise(), context);
-    Tag tag = tags[RedisKeys.shard(orgId)];
-    List<Pending> batch;
-    synchronized (tag) {
-      tag.waiting.add(p);
-      batch = tag.takeIfDue();
-    }
-    if (batch != null) {
-      send(tag, batch);
+    List<List<Pending>> due = new ArrayList<>(1);
+    // compute() runs under the map's lock for this org: adding, taking and dropping a tag never race.
+    tags.compute(orgId, (org, tag) -> {
+      Tag t = tag == null ? new Tag() : tag;
+      t.waiting.add(p);
+      List<Pending> batch = t.takeIfDue();
+      if (batch != null) {
+        due.add(batch);
+      }
+      return t;
+    });
+    if (!due.isEmpty()) {
+      send(orgId, due.get(0));
     }
     return p.promise.future();
   }
 
-  private void send(Tag tag, List<Pending> batch) {
+  private void send(long orgId, List<Pending> batch) {
     List<String> keys = new ArrayList<>(batch.size() * keyCount);
     List<Object> args = new ArrayList<>(batch.size() * argCount);
     for (Pending p : batch) {
@@ -91,10 +95,10 @@ final class ScriptBatches {
       args.addAll(p.args);
     }
     AtomicBoolean holding = new AtomicBoolean(true);
-    long stuck = vertx.setTimer(STUCK_MS, id -> release(tag, holding));
+    long stuck = vertx.setTimer(STUCK_MS, id -> release(orgId, holding));
     script.call(keys, args).onComplete(ar -> {
       vertx.cancelTimer(stuck);
-      release(tag, holding);
+      release(orgId, holding);
       for (int i = 0; i < batch.size(); i++) {
         Pending p = batch.get(i);
         if (ar.failed()) {
@@ -113,21 +117,25 @@ final class ScriptBatches {
   }
 
   /** Once per call (answered, or stuck): the tag may send its next batch. */
-  private void release(Tag tag, AtomicBoolean holding) {
+  private void release(long orgId, AtomicBoolean holding) {
     if (!holding.compareAndSet(true, false)) {
       return;
     }
-    List<Pending> next;
-    synchronized (tag) {
-      tag.inFlight--;
-      next = tag.takeIfDue();
-    }
-    if (next != null) {
-      send(tag, next);
+    List<List<Pending>> due = new ArrayList<>(1);
+    tags.computeIfPresent(orgId, (org, t) -> {
+      t.inFlight--;
+      List<Pending> next = t.takeIfDue();
+      if (next != null) {
+        due.add(next);
+      }
+      return t.inFlight == 0 && t.waiting.isEmpty() ? null : t;
+    });
+    if (!due.isEmpty()) {
+      send(orgId, due.get(0));
     }
   }
 
-  /** The requests of one tag waiting to be sent, and how many of its calls are in flight. */
+  /** The requests of one tag waiting to be sent, and how many of its calls are in flight (guarded by the map). */
   private static final class Tag {
     final ArrayDeque<Pending> waiting = new ArrayDeque<>();
     int inFlight;

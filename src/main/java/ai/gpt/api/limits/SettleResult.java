@@ -7,9 +7,10 @@ package ai.gpt.api.limits;
  *                           created; PostgreSQL's ledger receives the debit from the usage event) or on DUPLICATE
  * @param reservationFound   false when the reservation had expired (or never existed): tokens were not given back,
  *                           the charge and the usage event still happened
- * @param streamEntryId      id of the usage event in the stream; null on DUPLICATE
+ * @param outboxEntryId      id of the usage event in the organization's outbox ({@link RedisKeys#outbox}); null on
+ *                           DUPLICATE
  */
-public record SettleResult(Outcome outcome, Long balanceAfterMicros, boolean reservationFound, String streamEntryId) {
+public record SettleResult(Outcome outcome, Long balanceAfterMicros, boolean reservationFound, String outboxEntryId) {
 
   public enum Outcome { SETTLED, DUPLICATE }
 

@@ -4,7 +4,7 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * What one request really consumed and costs; settlement charges it and appends it to the usage stream.
+ * What one request really consumed and costs; settlement charges it and appends it to the organization's outbox.
  *
  * @param backendId  0 when no backend was reached
  * @param ttftMs     -1 when no token was relayed
@@ -31,7 +31,7 @@ public record SettledUsage(String requestId, long orgId, long keyId, String mode
         -1);
   }
 
-  /** Parses the fields of a usage stream entry (settle_v3.lua writes them; {@code ts_ms} is not part of this). */
+  /** Parses the fields of a usage stream entry (settle_v4.lua writes them; {@code ts_ms} is not part of this). */
   public static SettledUsage fromStreamFields(Map<String, String> f) {
     return new SettledUsage(f.get("request_id"), Long.parseLong(f.get("org_id")), Long.parseLong(f.get("key_id")),
         f.get("model"), orDefault(f.get("backend_id"), 0), f.get("endpoint"),

@@ -4,29 +4,35 @@ import io.vertx.core.Future;
 import java.util.List;
 
 /**
- * Settlement of one request with {@code lua/settle_v3.lua}: one script run gives back unused tokens, releases the
- * lease and the hold, charges the exact cost, marks the request settled and appends the usage event to
- * {@code gptapi:{s<shard>}:usage}. Settlements of one hash slot tag that arrive together share one EVALSHA
- * ({@link ScriptBatches}); each future still completes only once its own settlement has run. Idempotent by
+ * Settlement of one request with {@code lua/settle_v4.lua}: one script run gives back unused tokens, releases the
+ * lease and the hold, charges the exact cost, marks the request settled and appends the usage event to the
+ * organization's outbox ({@link RedisKeys#outbox}). Settlements of one organization that arrive together share one
+ * EVALSHA ({@link ScriptBatches}); each future still completes only once its own settlement has run. Idempotent by
  * request id for {@link LimiterSettings#settledTtlMs()}.
+ *
+ * <p>Once settled, the event is copied to its shard's usage stream ({@link ShardForwarder}) without the caller
+ * waiting for it: the outbox entry is the durable copy (a copy that never happens is re-made by the usage writer's
+ * outbox recovery).
  */
 public final class Settlement {
-  public static final String SCRIPT = "lua/settle_v3.lua";
+  public static final String SCRIPT = "lua/settle_v4.lua";
   static final int KEYS = 8;
   static final int ARGS = 15;
 
   private final ScriptBatches script;
+  private final ShardForwarder forwarder;
   private final LimiterSettings settings;
 
-  Settlement(ScriptBatches script, LimiterSettings settings) {
+  Settlement(ScriptBatches script, ShardForwarder forwarder, LimiterSettings settings) {
     this.script = script;
+    this.forwarder = forwarder;
     this.settings = settings;
   }
 
   public Future<SettleResult> settle(SettledUsage u) {
     long org = u.orgId();
     List<String> keys = List.of(RedisKeys.balance(org), RedisKeys.holds(org), RedisKeys.holdExpiries(org),
-        RedisKeys.request(org, u.requestId()), RedisKeys.concurrency(org, u.keyId()), RedisKeys.usageStreamOf(org),
+        RedisKeys.request(org, u.requestId()), RedisKeys.concurrency(org, u.keyId()), RedisKeys.outbox(org),
         RedisKeys.limits(org, u.keyId(), Bucket.Scope.ORG), RedisKeys.limits(org, u.keyId(), Bucket.Scope.KEY));
     // An empty field is stored as NULL: no backend was reached, or no token ever came.
     List<String> args = List.of(u.requestId(), Long.toString(org), Long.toString(u.keyId()), u.model(),
@@ -38,9 +44,12 @@ public final class Settlement {
       if ("duplicate".equals(resp.get(0).toString())) {
         return new SettleResult(SettleResult.Outcome.DUPLICATE, null, false, null);
       }
+      String outboxId = resp.get(4).toString();
+      // The script's arguments 1-14 are the event's fields in contract order; ts_ms and the outbox id follow.
+      forwarder.forward(org, args.subList(0, 14), resp.get(5).toString(), outboxId);
       boolean present = resp.get(2).toInteger() == 1;
       return new SettleResult(SettleResult.Outcome.SETTLED, present ? resp.get(1).toLong() : null,
-          resp.get(3).toInteger() == 1, resp.get(4).toString());
+          resp.get(3).toInteger() == 1, outboxId);
     });
   }
 }

@@ -203,8 +203,8 @@ public final class Metering {
 
   /**
    * Settles an admitted request: prices are already applied ({@link SettledUsage#costMicros()}). The future
-   * completes once the settlement is durable: accepted by Redis (its usage event is in the stream), or, when Redis
-   * cannot take it, written to PostgreSQL and kept for replay. The proxy ends the response only then, so a request
+   * completes once the settlement is durable: accepted by Redis (its usage event is in the organization's outbox),
+   * or, when Redis cannot take it, written to PostgreSQL and kept for replay. The proxy ends the response only then, so a request
    * a client saw complete is billed even if this process dies the next instant. It never fails.
    *
    * @param holdMicros the hold its admission placed (for the holds-outstanding gauge)

@@ -2,6 +2,8 @@ package ai.gpt.api.usage;
 
 import static ai.gpt.api.usage.UsageStreams.GROUP;
 
+import ai.gpt.api.limits.RedisKeys;
+import ai.gpt.api.limits.RedisScript;
 import ai.gpt.api.usage.Chunk.Item;
 import ai.gpt.api.usage.Chunk.Reject;
 import ai.gpt.api.usage.StreamReplies.Entry;
@@ -15,14 +17,20 @@ import java.util.TreeMap;
 
 /**
  * Acknowledges a committed chunk's entries and deletes them at once (XACK + XDEL), so the streams hold only
- * what is still to be written.
+ * what is still to be written, and removes the same events from their organizations' outboxes
+ * ({@code lua/outbox_done_v1.lua}): an outbox entry outlives its event's commit by this one step, so until then the
+ * event is either in the outbox or in PostgreSQL, never in neither ({@link QueuedUsageBalance} relies on it).
  */
 final class ChunkAcknowledger {
+  static final String OUTBOX_SCRIPT = "lua/outbox_done_v1.lua";
+
   private final WriterConnection redis;
+  private final RedisScript outboxDone;
   private final UsageWriterMetrics metrics;
 
-  ChunkAcknowledger(WriterConnection redis, UsageWriterMetrics metrics) {
+  ChunkAcknowledger(WriterConnection redis, RedisScript outboxDone, UsageWriterMetrics metrics) {
     this.redis = redis;
+    this.outboxDone = outboxDone;
     this.metrics = metrics;
   }
 
@@ -38,7 +46,7 @@ final class ChunkAcknowledger {
       done.add(reject.entry());
     }
     metrics.duplicates(repeated);
-    return ack(done);
+    return Future.all(ack(done), removeFromOutboxes(done)).mapEmpty();
   }
 
   /** One pipelined XACK + XDEL per shard, as each shard is its own Redis Cluster slot. */
@@ -59,5 +67,46 @@ final class ChunkAcknowledger {
       acks.add(redis.batch(List.of(xack, xdel)));
     });
     return Future.all(acks).mapEmpty();
+  }
+
+  /**
+   * One script call per organization (each outbox is its own slot). Entries without an outbox id were settled
+   * before the outbox existed (settle_v3.lua); a rejected entry's outbox entry goes too, or the outbox recovery
+   * would copy it to the stream again and again.
+   */
+  Future<Void> removeFromOutboxes(List<Entry> entries) {
+    Map<Long, List<String>> byOrg = new TreeMap<>();
+    for (Entry e : entries) {
+      OutboxRef ref = OutboxRef.of(e.fields());
+      if (ref != null) {
+        List<String> args = byOrg.computeIfAbsent(ref.orgId(), o -> new ArrayList<>());
+        args.add(ref.outboxId());
+        args.add(ref.requestId());
+      }
+    }
+    List<Future<?>> calls = new ArrayList<>(byOrg.size());
+    byOrg.forEach((org, args) -> calls.add(outboxDone.call(redis::send, List.of(RedisKeys.outbox(org)), args)));
+    return Future.all(calls).mapEmpty();
+  }
+
+  /** Where a usage stream entry's event waits in its organization's outbox. */
+  record OutboxRef(long orgId, String outboxId, String requestId) {
+    /** Null when the entry names no outbox entry (settled before outboxes, deleted while pending, malformed). */
+    static OutboxRef of(Map<String, String> fields) {
+      if (fields == null) {
+        return null;
+      }
+      String outboxId = fields.get(UsageStreams.OUTBOX_ID);
+      String requestId = fields.get(UsageStreams.REQUEST_ID);
+      String org = fields.get(UsageStreams.ORG_ID);
+      if (outboxId == null || outboxId.isEmpty() || requestId == null || org == null) {
+        return null;
+      }
+      try {
+        return new OutboxRef(Long.parseLong(org), outboxId, requestId);
+      } catch (NumberFormatException e) {
+        return null;
+      }
+    }
   }
 }

@@ -1,9 +1,13 @@
 package ai.gpt.api.usage;
 
+import java.util.List;
+
 /**
- * The durable usage queue shared with the settlement script ({@code lua/settle_v3.lua}): one Redis Stream per
- * shard, hash-tagged so each shard is one Redis Cluster slot. Every entry is one settled request whose fields
- * are the strings named by the constants below.
+ * The usage queue the writers consume: one Redis Stream per shard, hash-tagged {@code {s<shard>}} so each shard is one
+ * Redis Cluster slot. Every entry is one settled request whose fields are the strings named by the constants below.
+ * The settlement script ({@code lua/settle_v4.lua}) appends each event to its organization's outbox
+ * ({@code ai.gpt.api.limits.RedisKeys#outbox}, tagged by organization so organizations spread over the cluster);
+ * the gateway then copies it here with {@link #OUTBOX_ID}, and the writer deletes both once PostgreSQL has it.
  */
 public final class UsageStreams {
   /** Number of shards; an organization's events go to shard {@code orgId % SHARDS}. */
@@ -28,6 +32,14 @@ public final class UsageStreams {
   public static final String TTFT_MS = "ttft_ms";
   /** Epoch milliseconds of the settlement; becomes {@code usage.created_at} and the ledger row's time. */
   public static final String TS_MS = "ts_ms";
+  /**
+   * Id of the event's entry in its organization's outbox: the writer deletes that entry after its commit. Absent
+   * from events settled by a gateway before the outbox existed (settle_v3.lua appended to the shard stream itself).
+   */
+  public static final String OUTBOX_ID = "outbox_id";
+  /** The fields settle_v4.lua gives an event, in its order (the copy here adds {@link #OUTBOX_ID}). */
+  public static final List<String> EVENT_FIELDS = List.of(REQUEST_ID, ORG_ID, KEY_ID, MODEL, BACKEND_ID, ENDPOINT,
+      PROMPT_TOKENS, COMPLETION_TOKENS, CACHED_TOKENS, COST_MICROS, STATUS, ESTIMATED, LATENCY_MS, TTFT_MS, TS_MS);
 
   private UsageStreams() {}
 

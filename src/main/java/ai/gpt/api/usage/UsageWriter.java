@@ -3,6 +3,7 @@ package ai.gpt.api.usage;
 import static ai.gpt.api.usage.ContextFutures.onContext;
 import static ai.gpt.api.usage.UsageStreams.SHARDS;
 
+import ai.gpt.api.limits.RedisScript;
 import ai.gpt.api.tracing.Tracing;
 import ai.gpt.api.usage.UsageStreamReader.Parsed;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -25,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * never blocks it: a reader polls the 16 streams (XREADGROUP COUNT {@code batchSize} without BLOCK, a plain
  * non-blocking poll on the shared client) into a small bounded queue of batches of at most {@code batchSize}
  * events; up to {@code writeConcurrency} batches are written at a time, each as ONE multi-row statement (one
- * transaction); each batch's entries are XACKed and XDELed only after its commit. The reader polls again at
+ * transaction); each batch's entries are XACKed and XDELed only after its commit, and deleted from their
+ * organizations' outboxes (see {@link ChunkAcknowledger}). The reader polls again at
  * once while it gets full batches and otherwise after {@code flushIntervalMs}: batches flush by size or by
  * time. Undeploying stops reading and drains what was already read.
  *
@@ -38,16 +40,23 @@ import org.slf4j.LoggerFactory;
  * inserted id (see {@link UsageSql#INSERT_BATCH}). Entries that can never be
  * stored (malformed, unknown organization) go to {@code usage_rejects} instead of blocking the stream.
  *
+ * <p>Events reach the streams as copies of the organizations' outbox entries, made by the gateway after each
+ * settlement; {@link OutboxSweep} finds outbox entries whose copy never arrived (the gateway died or Redis failed in
+ * between) and {@link OutboxRecovery} copies them again.
+ *
  * <p>This class runs the loop; {@link UsageStreamReader} reads, {@link ChunkQueue} batches, {@link ChunkStore}
  * writes, {@link ChunkAcknowledger} acknowledges, and {@link StaleEntryClaimer}, {@link StreamTrimmer} and
- * {@link QueueProbe} do the periodic housekeeping, all over one {@link WriterConnection}.
+ * {@link QueueProbe} do the periodic housekeeping, all over one {@link WriterConnection} (the outbox sweep's SCANs
+ * go to each master: {@link RedisMasters}).
  */
 public final class UsageWriter extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(UsageWriter.class);
   private static final long PARTITION_INTERVAL_MS = 12 * 3_600_000L;
+  private static final long OUTBOX_TICK_MS = 1_000;
 
   private final Pool pool;
   private final Redis redis;
+  private final RedisMasters masters;
   private final String consumer;
   private final UsageWriterSettings settings;
   private final UsageWriterMetrics metrics;
@@ -77,13 +86,15 @@ public final class UsageWriter extends VerticleBase {
   private Promise<Void> flushed;
   private boolean lastReadEmpty;
 
-  public UsageWriter(Pool pool, Redis redis, String consumer, UsageWriterSettings settings,
+  /** @param masters every master of {@code redis}'s deployment, for the outbox sweep */
+  public UsageWriter(Pool pool, Redis redis, RedisMasters masters, String consumer, UsageWriterSettings settings,
       UsageWriterMetrics metrics, Tracing tracing) {
     if (consumer == null || consumer.isBlank()) {
       throw new IllegalArgumentException("consumer name is required");
     }
     this.pool = pool;
     this.redis = redis;
+    this.masters = masters;
     this.consumer = consumer;
     this.settings = settings;
     this.metrics = metrics;
@@ -92,9 +103,10 @@ public final class UsageWriter extends VerticleBase {
     this.queue = new ChunkQueue(settings.batchSize());
   }
 
-  /** With meters in a private registry. */
+  /** On a standalone Redis, with meters in a private registry. */
   public UsageWriter(Pool pool, Redis redis, String consumer, UsageWriterSettings settings) {
-    this(pool, redis, consumer, settings, new UsageWriterMetrics(new SimpleMeterRegistry(), consumer), Tracing.OFF);
+    this(pool, redis, RedisMasters.standalone(redis), consumer, settings,
+        new UsageWriterMetrics(new SimpleMeterRegistry(), consumer), Tracing.OFF);
   }
 
   /** With {@link UsageWriterSettings#defaults()}. */
@@ -119,17 +131,23 @@ public final class UsageWriter extends VerticleBase {
     connection = new WriterConnection(redis, context, settings.writeTimeoutMs());
     reader = new UsageStreamReader(connection, consumer, settings.batchSize());
     store = new ChunkStore(pool, context, settings, metrics, tracing);
-    acknowledger = new ChunkAcknowledger(connection, metrics);
     claimer = new StaleEntryClaimer(connection, reader, consumer, settings);
     trimmer = new StreamTrimmer(connection);
     QueueProbe probe = new QueueProbe(connection, metrics);
+    OutboxSweep sweep = new OutboxSweep(context, masters,
+        new OutboxRecovery(connection, settings.outboxGraceMs(), metrics), settings.outboxSweepIntervalMs());
     timers.add(vertx.setPeriodic(settings.claimIntervalMs(), id -> housekeeping()));
     timers.add(vertx.setPeriodic(settings.probeIntervalMs(), id -> probe.probe()));
     timers.add(vertx.setPeriodic(PARTITION_INTERVAL_MS, id -> store.ensurePartitions()));
-    return reader.ensureGroups()
-        .recover(e -> {
-          noteFailure(e);
-          return Future.succeededFuture();
+    timers.add(vertx.setPeriodic(OUTBOX_TICK_MS, id -> sweep.tick()));
+    // Read, not SCRIPT LOADed: the writer starts while Redis is down too (its first call caches it).
+    return RedisScript.read(vertx, redis, ChunkAcknowledger.OUTBOX_SCRIPT)
+        .compose(script -> {
+          acknowledger = new ChunkAcknowledger(connection, script, metrics);
+          return reader.ensureGroups().recover(e -> {
+            noteFailure(e);
+            return Future.succeededFuture();
+          });
         })
         .compose(v -> store.ensurePartitions())
         .onComplete(ar -> read());
@@ -177,7 +195,10 @@ public final class UsageWriter extends VerticleBase {
     drained = Promise.promise();
     pump();
     settle();
-    return drained.future().andThen(ar -> connection.close());
+    return drained.future().andThen(ar -> {
+      connection.close();
+      masters.close();
+    });
   }
 
   // ---- the loop -------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ public final class UsageWriterMetrics {
   private final Counter duplicates;
   private final Counter rejected;
   private final Counter failures;
+  private final Counter recovered;
   private final Timer batchLatency;
   private final AtomicLong queueLength = new AtomicLong();
   private final AtomicLong lagMillis = new AtomicLong();
@@ -39,6 +40,10 @@ public final class UsageWriterMetrics {
         .tag("consumer", consumer).register(registry);
     rejected = Counter.builder("gptapi_usage_rejected")
         .description("Usage stream entries that could not be stored and went to usage_rejects")
+        .tag("consumer", consumer).register(registry);
+    recovered = Counter.builder("gptapi_usage_outbox_recovered")
+        .description("Usage events copied again from an organization's outbox to its usage stream, their first copy "
+            + "having never arrived (gateway killed or Redis error after the settlement)")
         .tag("consumer", consumer).register(registry);
     failures = Counter.builder("gptapi_usage_write_failures")
         .description("Failed write or acknowledge attempts (retried with back-off)")
@@ -76,6 +81,10 @@ public final class UsageWriterMetrics {
     rejected.increment(n);
   }
 
+  void recovered(long n) {
+    recovered.increment(n);
+  }
+
   void failure() {
     failures.increment();
   }
@@ -100,6 +109,10 @@ public final class UsageWriterMetrics {
 
   public long rejected() {
     return (long) rejected.count();
+  }
+
+  public long recovered() {
+    return (long) recovered.count();
   }
 
   public long failures() {

@@ -12,6 +12,9 @@ package ai.gpt.api.usage;
  * @param writeTimeoutMs    a batch statement that takes longer counts as failed and is retried
  * @param probeIntervalMs   how often queue length and writer lag are measured for the metrics
  * @param partitionMonthsAhead monthly partitions of {@code usage} kept created ahead of time
+ * @param outboxGraceMs     an outbox entry older than this (and older by this than the usage stream's oldest entry)
+ *                          whose event is not in PostgreSQL is copied to the usage stream again ({@link OutboxRecovery})
+ * @param outboxSweepIntervalMs how often every outbox is looked at ({@link OutboxSweep}); also at start
  */
 public record UsageWriterSettings(
     int batchSize,
@@ -22,7 +25,9 @@ public record UsageWriterSettings(
     long maxBackoffMs,
     long writeTimeoutMs,
     long probeIntervalMs,
-    int partitionMonthsAhead) {
+    int partitionMonthsAhead,
+    long outboxGraceMs,
+    long outboxSweepIntervalMs) {
 
   public static final int DEFAULT_BATCH_SIZE = 500;
   public static final long DEFAULT_FLUSH_INTERVAL_MS = 50;
@@ -34,47 +39,63 @@ public record UsageWriterSettings(
     require(claimIdleMs > 0 && claimIntervalMs > 0, "claim times must be positive");
     require(maxBackoffMs > 0 && writeTimeoutMs > 0 && probeIntervalMs > 0, "times must be positive");
     require(partitionMonthsAhead >= 0, "partitionMonthsAhead must not be negative");
+    require(outboxGraceMs > 0 && outboxSweepIntervalMs > 0, "outbox times must be positive");
   }
 
-  /** Batch 500, flush every 50 ms, 2 concurrent batches, take over entries idle for 30 s. */
+  /**
+   * Batch 500, flush every 50 ms, 2 concurrent batches, take over entries idle for 30 s; outbox entries whose copy
+   * never arrived are copied again after 60 s, every outbox is looked at every 5 minutes.
+   */
   public static UsageWriterSettings defaults() {
     return new UsageWriterSettings(DEFAULT_BATCH_SIZE, DEFAULT_FLUSH_INTERVAL_MS, 2, 30_000, 10_000, 5_000, 30_000,
-        1_000, 3);
+        1_000, 3, 60_000, 300_000);
   }
 
   public UsageWriterSettings withBatchSize(int v) {
     return new UsageWriterSettings(v, flushIntervalMs, writeConcurrency, claimIdleMs, claimIntervalMs, maxBackoffMs,
-        writeTimeoutMs, probeIntervalMs, partitionMonthsAhead);
+        writeTimeoutMs, probeIntervalMs, partitionMonthsAhead, outboxGraceMs,
+        outboxSweepIntervalMs);
   }
 
   public UsageWriterSettings withFlushIntervalMs(long v) {
     return new UsageWriterSettings(batchSize, v, writeConcurrency, claimIdleMs, claimIntervalMs, maxBackoffMs,
-        writeTimeoutMs, probeIntervalMs, partitionMonthsAhead);
+        writeTimeoutMs, probeIntervalMs, partitionMonthsAhead, outboxGraceMs,
+        outboxSweepIntervalMs);
   }
 
   public UsageWriterSettings withWriteConcurrency(int v) {
     return new UsageWriterSettings(batchSize, flushIntervalMs, v, claimIdleMs, claimIntervalMs, maxBackoffMs,
-        writeTimeoutMs, probeIntervalMs, partitionMonthsAhead);
+        writeTimeoutMs, probeIntervalMs, partitionMonthsAhead, outboxGraceMs,
+        outboxSweepIntervalMs);
   }
 
   public UsageWriterSettings withClaim(long idleMs, long intervalMs) {
     return new UsageWriterSettings(batchSize, flushIntervalMs, writeConcurrency, idleMs, intervalMs, maxBackoffMs,
-        writeTimeoutMs, probeIntervalMs, partitionMonthsAhead);
+        writeTimeoutMs, probeIntervalMs, partitionMonthsAhead, outboxGraceMs,
+        outboxSweepIntervalMs);
   }
 
   public UsageWriterSettings withMaxBackoffMs(long v) {
     return new UsageWriterSettings(batchSize, flushIntervalMs, writeConcurrency, claimIdleMs, claimIntervalMs, v,
-        writeTimeoutMs, probeIntervalMs, partitionMonthsAhead);
+        writeTimeoutMs, probeIntervalMs, partitionMonthsAhead, outboxGraceMs,
+        outboxSweepIntervalMs);
   }
 
   public UsageWriterSettings withWriteTimeoutMs(long v) {
     return new UsageWriterSettings(batchSize, flushIntervalMs, writeConcurrency, claimIdleMs, claimIntervalMs,
-        maxBackoffMs, v, probeIntervalMs, partitionMonthsAhead);
+        maxBackoffMs, v, probeIntervalMs, partitionMonthsAhead, outboxGraceMs,
+        outboxSweepIntervalMs);
   }
 
   public UsageWriterSettings withProbeIntervalMs(long v) {
     return new UsageWriterSettings(batchSize, flushIntervalMs, writeConcurrency, claimIdleMs, claimIntervalMs,
-        maxBackoffMs, writeTimeoutMs, v, partitionMonthsAhead);
+        maxBackoffMs, writeTimeoutMs, v, partitionMonthsAhead, outboxGraceMs,
+        outboxSweepIntervalMs);
+  }
+
+  public UsageWriterSettings withOutbox(long graceMs, long sweepIntervalMs) {
+    return new UsageWriterSettings(batchSize, flushIntervalMs, writeConcurrency, claimIdleMs, claimIntervalMs,
+        maxBackoffMs, writeTimeoutMs, probeIntervalMs, partitionMonthsAhead, graceMs, sweepIntervalMs);
   }
 
   private static void require(boolean ok, String message) {

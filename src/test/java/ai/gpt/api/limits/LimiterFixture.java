@@ -1,7 +1,9 @@
 package ai.gpt.api.limits;
 
 import ai.gpt.api.billing.Money;
+import ai.gpt.api.testing.Sleep;
 import ai.gpt.api.testing.TestServices;
+import ai.gpt.api.usage.UsageStreams;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
@@ -10,9 +12,11 @@ import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
@@ -78,9 +82,9 @@ final class LimiterFixture implements AutoCloseable {
   }
 
   void track(SettleResult res) {
-    if (res.streamEntryId() != null) {
+    if (res.outboxEntryId() != null) {
       synchronized (streamIds) {
-        streamIds.add(res.streamEntryId());
+        streamIds.add(res.outboxEntryId());
       }
     }
   }
@@ -179,9 +183,18 @@ final class LimiterFixture implements AutoCloseable {
     return s;
   }
 
-  /** Usage stream entries of one request: entry id -> fields in stream order. */
+  /** Outbox entries of one request: entry id -> fields in stream order. */
   Map<String, Map<String, String>> events(String requestId) {
-    Response r = send(Request.cmd(Command.XRANGE).arg(RedisKeys.usageStreamOf(org)).arg("-").arg("+"));
+    return entries(RedisKeys.outbox(org), requestId);
+  }
+
+  /** Entries of one request in its shard's usage stream (the gateway's copies of its outbox entry). */
+  Map<String, Map<String, String>> shardCopies(String requestId) {
+    return entries(UsageStreams.keyForOrg(org), requestId);
+  }
+
+  private Map<String, Map<String, String>> entries(String stream, String requestId) {
+    Response r = send(Request.cmd(Command.XRANGE).arg(stream).arg("-").arg("+"));
     Map<String, Map<String, String>> out = new LinkedHashMap<>();
     for (Response entry : r) {
       Map<String, String> fields = new LinkedHashMap<>();
@@ -217,9 +230,22 @@ final class LimiterFixture implements AutoCloseable {
       keys.subList(i, Math.min(keys.size(), i + 500)).forEach(del::arg);
       send(del);
     }
-    for (int i = 0; i < streamIds.size(); i += 500) {
-      Request xdel = Request.cmd(Command.XDEL).arg(RedisKeys.usageStreamOf(org));
-      streamIds.subList(i, Math.min(streamIds.size(), i + 500)).forEach(xdel::arg);
+    send(Request.cmd(Command.DEL).arg(RedisKeys.outbox(org)));
+    // The copies in the shard stream (made without waiting for them: let the last ones land first).
+    Sleep.ms(100);
+    Set<String> settled = new HashSet<>(streamIds);
+    List<String> copies = new ArrayList<>();
+    for (Response entry : send(Request.cmd(Command.XRANGE).arg(UsageStreams.keyForOrg(org)).arg("-").arg("+"))) {
+      Response flat = entry.get(1);
+      for (int i = 0; i + 1 < flat.size(); i += 2) {
+        if (flat.get(i).toString().equals(UsageStreams.OUTBOX_ID) && settled.contains(flat.get(i + 1).toString())) {
+          copies.add(entry.get(0).toString());
+        }
+      }
+    }
+    for (int i = 0; i < copies.size(); i += 500) {
+      Request xdel = Request.cmd(Command.XDEL).arg(UsageStreams.keyForOrg(org));
+      copies.subList(i, Math.min(copies.size(), i + 500)).forEach(xdel::arg);
       send(xdel);
     }
     redis.close();

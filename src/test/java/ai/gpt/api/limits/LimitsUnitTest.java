@@ -1,6 +1,7 @@
 package ai.gpt.api.limits;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -30,24 +31,28 @@ class LimitsUnitTest {
   }
 
   @Test
-  @DisplayName("every key of an org carries the same {s<org % 16>} tag; names follow the documented layout")
+  @DisplayName("every key of an org carries the same {o<org>} tag; names follow the documented layout")
   void keys() {
-    long org = 1234567; // % 16 = 7
+    long org = 1234567;
     String key1 = RedisKeys.limits(org, 99, Bucket.Scope.KEY);
-    assertEquals("gptapi:{s7}:lim:key:99", key1);
-    assertEquals("gptapi:{s7}:lim:org:1234567", RedisKeys.limits(org, 99, Bucket.Scope.ORG));
-    assertEquals("gptapi:{s7}:org:1234567:balance", RedisKeys.balance(org));
-    assertEquals("gptapi:{s7}:org:1234567:holds", RedisKeys.holds(org));
-    assertEquals("gptapi:{s7}:org:1234567:holdexp", RedisKeys.holdExpiries(org));
-    assertEquals("gptapi:{s7}:req:abc", RedisKeys.request(org, "abc"));
-    assertEquals("gptapi:{s7}:conc:99", RedisKeys.concurrency(org, 99));
-    assertEquals("gptapi:{s7}:usage", RedisKeys.usageStreamOf(org));
+    assertEquals("gptapi:{o1234567}:lim:key:99", key1);
+    assertEquals("gptapi:{o1234567}:lim:org:1234567", RedisKeys.limits(org, 99, Bucket.Scope.ORG));
+    assertEquals("gptapi:{o1234567}:org:1234567:balance", RedisKeys.balance(org));
+    assertEquals("gptapi:{o1234567}:org:1234567:holds", RedisKeys.holds(org));
+    assertEquals("gptapi:{o1234567}:org:1234567:holdexp", RedisKeys.holdExpiries(org));
+    assertEquals("gptapi:{o1234567}:req:abc", RedisKeys.request(org, "abc"));
+    assertEquals("gptapi:{o1234567}:conc:99", RedisKeys.concurrency(org, 99));
+    assertEquals("gptapi:{o1234567}:outbox", RedisKeys.outbox(org));
+    assertEquals(org, RedisKeys.orgOfOutbox(RedisKeys.outbox(org)));
+    assertEquals(-1, RedisKeys.orgOfOutbox("gptapi:{s7}:usage"));
+    assertEquals(-1, RedisKeys.orgOfOutbox("gptapi:{o}:outbox"));
     Set<Integer> slots = new HashSet<>();
     for (String k : new String[] {key1, RedisKeys.balance(org), RedisKeys.request(org, "x"), RedisKeys.concurrency(org, 5),
-        RedisKeys.usageStreamOf(org), RedisKeys.holds(org)}) {
+        RedisKeys.outbox(org), RedisKeys.holds(org)}) {
       slots.add(slot(k));
     }
     assertEquals(1, slots.size(), "one Redis Cluster slot");
+    assertNotEquals(slot(RedisKeys.balance(org)), slot(RedisKeys.balance(org + 16)), "orgs of one shard spread");
   }
 
   @Test

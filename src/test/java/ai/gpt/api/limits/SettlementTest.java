@@ -1,17 +1,20 @@
 package ai.gpt.api.limits;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.gpt.api.billing.Money;
+import ai.gpt.api.testing.Sleep;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -47,7 +50,7 @@ class SettlementTest {
     assertTrue(first.reservationFound());
     SettleResult again = f.settle(u);
     assertTrue(again.duplicate());
-    assertNull(again.streamEntryId());
+    assertNull(again.outboxEntryId());
     assertEquals(1_000_000 - u.costMicros(), f.balance());
     assertEquals(1, f.events(r.requestId()).size());
     long ttl = f.pttl(RedisKeys.request(f.org, r.requestId()));
@@ -118,7 +121,8 @@ class SettlementTest {
   }
 
   @Test
-  @DisplayName("the usage event carries every field as a string, ts_ms from Redis TIME")
+  @DisplayName("the usage event carries every field as a string, ts_ms from Redis TIME; its copy in the shard stream "
+      + "is field for field the same, plus the outbox id")
   void eventFormat(Vertx vertx) {
     f = LimiterFixture.start(vertx, LimiterSettings.defaults());
     f.setBalance(1_000_000);
@@ -128,8 +132,8 @@ class SettlementTest {
         Money.requestCost(48, 77, 500_000, 1_000_000), 499, true, 1234, 56);
     SettleResult res = f.settle(u);
     Map<String, Map<String, String>> events = f.events(r.requestId());
-    assertEquals(List.of(res.streamEntryId()), List.copyOf(events.keySet()));
-    Map<String, String> e = events.get(res.streamEntryId());
+    assertEquals(List.of(res.outboxEntryId()), List.copyOf(events.keySet()));
+    Map<String, String> e = events.get(res.outboxEntryId());
     assertEquals(List.of("request_id", "org_id", "key_id", "model", "backend_id", "endpoint", "prompt_tokens",
         "completion_tokens", "cached_tokens", "cost_micros", "status", "estimated", "latency_ms", "ttft_ms", "ts_ms"),
         List.copyOf(e.keySet()));
@@ -140,7 +144,18 @@ class SettlementTest {
     assertEquals(u, SettledUsage.fromStreamFields(e));
     long ts = Long.parseLong(e.get("ts_ms"));
     assertTrue(Math.abs(ts - System.currentTimeMillis()) < 5_000, "ts_ms " + ts);
-    assertEquals(ts, Long.parseLong(res.streamEntryId().split("-")[0]), 1000.0);
+    assertEquals(ts, Long.parseLong(res.outboxEntryId().split("-")[0]), 1000.0);
+
+    Map<String, String> copy = null;
+    for (int i = 0; i < 50 && copy == null; i++) { // the copy is made without the settlement waiting for it
+      copy = f.shardCopies(r.requestId()).values().stream().findFirst().orElse(null);
+      Sleep.ms(20);
+    }
+    assertNotNull(copy, "copied to the shard stream");
+    Map<String, String> expected = new LinkedHashMap<>(e);
+    expected.put("outbox_id", res.outboxEntryId());
+    assertEquals(expected, copy);
+    assertEquals(List.copyOf(expected.keySet()), List.copyOf(copy.keySet()), "in the same order");
   }
 
   @Test

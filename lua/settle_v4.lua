@@ -1,10 +1,11 @@
--- settle_v3.lua: settles a batch of requests (batch.lua) in one script call; each request atomically and at most
--- once per request id, exactly as settle_v2.lua settled one. Per request: gives back the unused reserved tokens
--- (or takes the excess), releases the concurrency lease and the credit hold, charges the exact cost to the hot
--- balance, marks the request settled and appends the usage event to the org's usage stream, all in one step.
--- Every key of a batch belongs to one slot (see admit_v4.lua for the packed values).
--- v3 (replaces v2): the same keys, values, events and per-request logic as v2; only the calling convention
--- changed: many requests per call, one TIME per call (so requests of a batch share their ts_ms).
+-- settle_v4.lua: settles a batch of requests (batch.lua) in one script call; each request atomically and at most
+-- once per request id. Per request: gives back the unused reserved tokens (or takes the excess), releases the
+-- concurrency lease and the credit hold, charges the exact cost to the hot balance, marks the request settled and
+-- appends the usage event to the org's outbox, all in one step. Every key of a batch belongs to one organization,
+-- so to one slot (see admit_v4.lua for the packed values).
+-- v4 (replaces v3): v3's per-request logic, but KEYS 6 is the org's outbox (gptapi:{o<orgId>}:outbox; the gateway
+-- copies each event from there to its shard's usage stream), the keys carry the org's tag {o<orgId>} instead of the
+-- shard's {s<orgId % 16>}, and each reply also carries the event's ts_ms, so the copy is field for field the same.
 --
 -- KEYS (of each request; see batch.lua for how a batch lays them out)
 --   1  gptapi:{tag}:org:<orgId>:balance     string: hot balance, integer micro-USD (not created if missing)
@@ -12,7 +13,7 @@
 --   3  gptapi:{tag}:org:<orgId>:holdexp     zset: requestId -> hold expiry ms
 --   4  gptapi:{tag}:req:<requestId>         the reservation (may have expired); "S" once settled
 --   5  gptapi:{tag}:conc:<keyId>            zset: requestId -> lease expiry ms
---   6  the usage stream the event is appended to (never trimmed here; the writer trims)
+--   6  gptapi:{tag}:outbox                 stream: the org's events not yet in PostgreSQL (the writer deletes them)
 --   7  gptapi:{tag}:lim:org:<orgId>         the org's buckets
 --   8  gptapi:{tag}:lim:key:<keyId>         the key's buckets
 -- ARGV (of each request: 15)
@@ -21,7 +22,7 @@
 --   15 settled-marker TTL ms
 -- Returns, per request (the script returns the array of them)
 --   {"duplicate"}  already settled: nothing changed, no event
---   {"settled", balance_after, balance_present (0|1), reservation_found (0|1), stream_entry_id}
+--   {"settled", balance_after, balance_present (0|1), reservation_found (0|1), outbox_entry_id, ts_ms}
 --     balance_after is 0 when the balance key was missing (it is then left missing, not created negative)
 --   {"error", "GPTAPI_MISMATCH ..."} (nothing changed) when the reservation belongs to another org/key
 -- Event fields (all strings): request_id org_id key_id model backend_id endpoint prompt_tokens completion_tokens
@@ -100,7 +101,7 @@ local function settle(KEYS, ARGV, now)
   end
   redis.call('ZREM', KEYS[3], rid)
 
-  -- The exact charge. A missing balance is not created: PostgreSQL's ledger gets the debit from the stream event.
+  -- The exact charge. A missing balance is not created: PostgreSQL's ledger gets the debit from the usage event.
   local present, after = 0, 0
   if redis.call('EXISTS', KEYS[1]) == 1 then
     present = 1
@@ -113,7 +114,7 @@ local function settle(KEYS, ARGV, now)
       'endpoint', ARGV[6], 'prompt_tokens', ARGV[7], 'completion_tokens', ARGV[8], 'cached_tokens', ARGV[9],
       'cost_micros', ARGV[10], 'status', ARGV[11], 'estimated', ARGV[12], 'latency_ms', ARGV[13],
       'ttft_ms', ARGV[14], 'ts_ms', tostring(now))
-  return {'settled', after, present, res and 1 or 0, id}
+  return {'settled', after, present, res and 1 or 0, id, tostring(now)}
 end
 
 return run_batch(settle, 8, 15)

@@ -1,0 +1,133 @@
+package ai.gpt.api.limits;
+
+import ai.gpt.api.usage.UsageStreams;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Copies each settled usage event from its organization's outbox to its shard's usage stream (XADD with the
+ * event's fields plus {@link UsageStreams#OUTBOX_ID}), where the usage writers consume it. Nobody waits for the copy:
+ * the outbox entry, written atomically with the charge, is the durable one, and an event whose copy fails (Redis
+ * error, this process killed) is copied again by the writer's outbox recovery; a copy made twice is written once
+ * (PostgreSQL deduplicates by request id).
+ *
+ * <p>Copies of one shard that arrive while that shard's previous call is in flight wait for it and then go together,
+ * pipelined on one connection (as {@link ScriptBatches} does for scripts), so a busy shard costs one pooled
+ * connection, not one per event.
+ */
+final class ShardForwarder {
+  private static final Logger LOG = LoggerFactory.getLogger(ShardForwarder.class);
+  static final int MAX_BATCH = 256;
+  private static final long LOG_INTERVAL_MS = 60_000;
+
+  private final Vertx vertx;
+  private final Redis redis;
+  private final Shard[] shards = new Shard[UsageStreams.SHARDS];
+  private final AtomicLong failed = new AtomicLong();
+  private final AtomicLong lastLog = new AtomicLong();
+
+  ShardForwarder(Vertx vertx, Redis redis) {
+    this.vertx = vertx;
+    this.redis = redis;
+    for (int s = 0; s < shards.length; s++) {
+      shards[s] = new Shard(UsageStreams.key(s));
+    }
+  }
+
+  /**
+   * @param values   the event's fields before ts_ms, in {@link UsageStreams#EVENT_FIELDS} order
+   * @param outboxId the event's entry id in the organization's outbox
+   */
+  void forward(long orgId, List<String> values, String tsMs, String outboxId) {
+    Shard shard = shards[UsageStreams.shardOf(orgId)];
+    Request xadd = Request.cmd(Command.XADD).arg(shard.key).arg("*");
+    for (int i = 0; i < values.size(); i++) {
+      xadd.arg(UsageStreams.EVENT_FIELDS.get(i)).arg(values.get(i));
+    }
+    xadd.arg(UsageStreams.TS_MS).arg(tsMs).arg(UsageStreams.OUTBOX_ID).arg(outboxId);
+    List<Request> batch;
+    synchronized (shard) {
+      shard.waiting.add(xadd);
+      batch = shard.takeIfDue();
+    }
+    if (batch != null) {
+      send(shard, batch);
+    }
+  }
+
+  /** Copies that failed since start (each is re-made by the outbox recovery). */
+  long failed() {
+    return failed.get();
+  }
+
+  private void send(Shard shard, List<Request> batch) {
+    AtomicBoolean holding = new AtomicBoolean(true);
+    // A call Redis never answers must not stop the shard: its copies are in the outboxes either way.
+    long stuck = vertx.setTimer(ScriptBatches.STUCK_MS, id -> release(shard, holding));
+    Future<?> sent = batch.size() == 1 ? redis.send(batch.get(0)) : redis.batch(batch);
+    sent.onComplete(ar -> {
+      vertx.cancelTimer(stuck);
+      if (ar.failed()) {
+        noteFailure(shard, batch.size(), ar.cause());
+      }
+      release(shard, holding);
+    });
+  }
+
+  private void release(Shard shard, AtomicBoolean holding) {
+    if (!holding.compareAndSet(true, false)) {
+      return;
+    }
+    List<Request> next;
+    synchronized (shard) {
+      shard.inFlight--;
+      next = shard.takeIfDue();
+    }
+    if (next != null) {
+      send(shard, next);
+    }
+  }
+
+  private void noteFailure(Shard shard, int events, Throwable cause) {
+    long total = failed.addAndGet(events);
+    long now = System.currentTimeMillis();
+    long last = lastLog.get();
+    if (now - last >= LOG_INTERVAL_MS && lastLog.compareAndSet(last, now)) {
+      LOG.warn("Could not copy {} usage event(s) to {} ({} since start): they wait in their organizations' outboxes "
+          + "for the usage writer's recovery: {}", events, shard.key, total, cause.toString());
+    }
+  }
+
+  /** One shard stream's copies waiting to be sent, and how many of its calls are in flight (guarded by itself). */
+  private static final class Shard {
+    final String key;
+    final ArrayDeque<Request> waiting = new ArrayDeque<>();
+    int inFlight;
+
+    Shard(String key) {
+      this.key = key;
+    }
+
+    List<Request> takeIfDue() {
+      if (waiting.isEmpty() || (inFlight > 0 && waiting.size() < MAX_BATCH)) {
+        return null;
+      }
+      List<Request> batch = new ArrayList<>(Math.min(waiting.size(), MAX_BATCH));
+      while (!waiting.isEmpty() && batch.size() < MAX_BATCH) {
+        batch.add(waiting.poll());
+      }
+      inFlight++;
+      return batch;
+    }
+  }
+}

@@ -1,0 +1,103 @@
+package ai.gpt.api.usage;
+
+import ai.gpt.api.limits.RedisKeys;
+import ai.gpt.api.usage.StreamReplies.Entry;
+import io.vertx.core.Future;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Request;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Copies to its shard's usage stream every event of one organization's outbox whose copy never arrived: the gateway
+ * died, or Redis failed, between the settlement and its copy ({@code ai.gpt.api.limits.ShardForwarder}). An entry is
+ * copied again only when it is older than the grace period (its first copy, if any, has long been made) and older,
+ * by the grace period, than the oldest entry still in the shard stream: a first copy made within the grace period
+ * of its outbox entry would still be in the stream then, waiting for a writer, so a writer that is merely behind does
+ * not get every event twice. A copy made twice anyway (its commit done, the outbox delete lost) is harmless: the
+ * writer stores each request id once, and deletes the outbox entry again.
+ */
+final class OutboxRecovery {
+  // Under the writer's name, like all its log lines, so one logger setting covers the writer.
+  private static final Logger LOG = LoggerFactory.getLogger(UsageWriter.class);
+  /** Outbox entries looked at per call; an organization with more is looked at again on the next tick. */
+  static final int PAGE = 100;
+
+  private final WriterConnection redis;
+  private final long graceMs;
+  private final UsageWriterMetrics metrics;
+
+  OutboxRecovery(WriterConnection redis, long graceMs, UsageWriterMetrics metrics) {
+    this.redis = redis;
+    this.graceMs = graceMs;
+    this.metrics = metrics;
+  }
+
+  /**
+   * Looks at the organization's oldest outbox entries and copies those whose copy never arrived. Completes with the
+   * time (epoch ms) at which its outbox should be looked at again (entries too young to judge yet, more than one
+   * page, or a writer still behind them), or 0 when nothing is left to judge.
+   */
+  Future<Long> recover(long orgId) {
+    int shard = UsageStreams.shardOf(orgId);
+    long now = System.currentTimeMillis();
+    Request page = Request.cmd(Command.XRANGE).arg(RedisKeys.outbox(orgId)).arg("-").arg("+").arg("COUNT").arg(PAGE);
+    return redis.send(page).compose(reply -> {
+      List<Entry> old = new ArrayList<>();
+      long again = 0;
+      for (Entry e : StreamReplies.entries(reply, shard)) {
+        if (e.idMillis() > now - graceMs) {
+          again = e.idMillis() + graceMs;
+          break;
+        }
+        old.add(e);
+      }
+      if (old.size() == PAGE) {
+        again = now;
+      }
+      if (old.isEmpty()) {
+        return Future.succeededFuture(again);
+      }
+      long recheck = again;
+      String stream = UsageStreams.key(shard);
+      return redis.send(Request.cmd(Command.XRANGE).arg(stream).arg("-").arg("+").arg("COUNT").arg(1))
+          .compose(head -> {
+            List<Entry> first = StreamReplies.entries(head, shard);
+            long oldestQueued = first.isEmpty() ? Long.MAX_VALUE : first.get(0).idMillis();
+            List<Request> copies = new ArrayList<>();
+            long later = recheck;
+            for (Entry e : old) {
+              if (e.idMillis() + graceMs < oldestQueued) {
+                copies.add(copy(stream, e));
+              } else if (later == 0) {
+                later = now + graceMs; // the writer is behind this entry: judge it once it has caught up
+              }
+            }
+            long result = later;
+            if (copies.isEmpty()) {
+              return Future.succeededFuture(result);
+            }
+            return redis.batch(copies).map(v -> {
+              metrics.recovered(copies.size());
+              LOG.info("Copied {} usage event(s) of org {}'s outbox to {}: their first copy never arrived",
+                  copies.size(), orgId, stream);
+              return result;
+            });
+          });
+    });
+  }
+
+  /** XADD of the outbox entry's event, field for field, with its outbox id (as the gateway's first copy). */
+  private static Request copy(String stream, Entry e) {
+    Request xadd = Request.cmd(Command.XADD).arg(stream).arg("*");
+    for (String field : UsageStreams.EVENT_FIELDS) {
+      String value = e.fields().get(field);
+      if (value != null) {
+        xadd.arg(field).arg(value);
+      }
+    }
+    return xadd.arg(UsageStreams.OUTBOX_ID).arg(e.id());
+  }
+}
