@@ -307,7 +307,8 @@ public final class Gateway {
   /**
    * The graceful stop (SIGTERM): /ready answers 503 at once; after SHUTDOWN_DELAY_SECONDS the public port stops
    * accepting and the requests and streams in flight get up to SHUTDOWN_GRACE_SECONDS to finish (each settles
-   * before its response ends); the usage writer then writes what is waiting in the usage streams, and
+   * before its response ends); once their usage events are copied from the outboxes to the usage streams, the
+   * usage writer writes what is waiting there, and
    * {@link #close} stops the rest. Nothing is lost if a step runs out of time, only written later (events stay
    * in Redis for another replica or the next start).
    */
@@ -325,6 +326,7 @@ public final class Gateway {
         .compose(v -> Future.join(servers.stream().map(s -> s.shutdown(http.shutdownGraceMs())).toList()))
         .<Void>mapEmpty()
         .otherwiseEmpty()
+        .compose(v -> step("usage copies", metering::copiesSent))
         .compose(v -> step("usage flush", writer::flush))
         .compose(v -> close());
   }

@@ -19,21 +19,25 @@ import io.vertx.redis.client.Redis;
 public final class RateLimiter {
   private final Admission admission;
   private final Settlement settlement;
+  private final ShardForwarder forwarder;
 
-  private RateLimiter(Admission admission, Settlement settlement) {
+  private RateLimiter(Admission admission, Settlement settlement, ShardForwarder forwarder) {
     this.admission = admission;
     this.settlement = settlement;
+    this.forwarder = forwarder;
   }
 
   /** Loads both scripts (classpath read on a worker, then SCRIPT LOAD); safe to call from an event loop. */
   public static Future<RateLimiter> create(Vertx vertx, Redis redis, BalanceLoader loader, LimiterSettings settings) {
     Future<RedisScript> admit = RedisScript.load(vertx, redis, Admission.SCRIPT);
     Future<RedisScript> settle = RedisScript.load(vertx, redis, Settlement.SCRIPT);
+    ShardForwarder forwarder = new ShardForwarder(vertx, redis);
     return Future.all(admit, settle).map(v -> new RateLimiter(
         new Admission(new ScriptBatches(vertx, admit.result(), Admission.KEYS, Admission.ARGS),
             new BalanceLoads(loader), settings),
-        new Settlement(new ScriptBatches(vertx, settle.result(), Settlement.KEYS, Settlement.ARGS),
-            new ShardForwarder(vertx, redis), settings)));
+        new Settlement(new ScriptBatches(vertx, settle.result(), Settlement.KEYS, Settlement.ARGS), forwarder,
+            settings),
+        forwarder));
   }
 
   public Future<AdmissionResult> admit(AdmissionRequest request) {
@@ -42,5 +46,10 @@ public final class RateLimiter {
 
   public Future<SettleResult> settle(SettledUsage usage) {
     return settlement.settle(usage);
+  }
+
+  /** Completes once the usage events settled so far have been copied to the usage streams (or given up on). */
+  public Future<Void> copiesSent() {
+    return forwarder.idle();
   }
 }

@@ -2,6 +2,7 @@ package ai.gpt.api.limits;
 
 import ai.gpt.api.usage.UsageStreams;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
@@ -29,6 +30,7 @@ final class ShardForwarder {
   private static final Logger LOG = LoggerFactory.getLogger(ShardForwarder.class);
   static final int MAX_BATCH = 256;
   private static final long LOG_INTERVAL_MS = 60_000;
+  private static final long IDLE_POLL_MS = 10;
 
   private final Vertx vertx;
   private final Redis redis;
@@ -65,9 +67,26 @@ final class ShardForwarder {
     }
   }
 
-  /** Copies that failed since start (each is re-made by the outbox recovery). */
-  long failed() {
-    return failed.get();
+  /**
+   * Completes once no copy is waiting or in flight (answered, or given up on as stuck): a graceful stop waits for it
+   * before the usage writer's last flush, so the events of the last requests are written by this replica.
+   */
+  Future<Void> idle() {
+    Promise<Void> done = Promise.promise();
+    whenIdle(done);
+    return done.future();
+  }
+
+  private void whenIdle(Promise<Void> done) {
+    for (Shard shard : shards) {
+      synchronized (shard) {
+        if (shard.inFlight > 0 || !shard.waiting.isEmpty()) {
+          vertx.setTimer(IDLE_POLL_MS, id -> whenIdle(done));
+          return;
+        }
+      }
+    }
+    done.complete();
   }
 
   private void send(Shard shard, List<Request> batch) {

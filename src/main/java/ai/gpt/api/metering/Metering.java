@@ -280,6 +280,14 @@ public final class Metering {
   }
 
   /**
+   * Completes once the usage events of the settlements so far are in the usage streams (copied from their
+   * organizations' outboxes, see {@link RateLimiter#copiesSent}), for the usage writer's last flush.
+   */
+  public Future<Void> copiesSent() {
+    return limiter.copiesSent();
+  }
+
+  /**
    * Stops the replayer after trying, for up to {@code timeoutMs}, to hand the settlements still waiting to Redis.
    */
   public Future<Void> close(long timeoutMs) {

@@ -127,7 +127,8 @@ class HistoryCostTest {
         + " ms more than a hot one");
 
     // The requests' usage is written as day debits; the running balance still equals the ledger's sum.
-    GatewayHarness.awaitTrue("the usage writer to empty the usage streams", () -> UsageQueues.entries(redis) == 0);
+    GatewayHarness.awaitTrue("the usage writer to empty the usage streams and outboxes",
+        () -> UsageQueues.entries(redis) == 0 && UsageQueues.outboxed(redis) == 0);
     GatewayHarness.awaitTrue("every request's usage row", () -> gw.pool().preparedQuery("SELECT count(*) FROM usage"
         + " WHERE org_id = $1 AND created_at > now() - interval '1 hour'").execute(Tuple.of(org)).await()
         .iterator().next().getLong(0) == 10 + 2L * SAMPLES);

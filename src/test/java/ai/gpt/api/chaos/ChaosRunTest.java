@@ -363,9 +363,11 @@ class ChaosRunTest {
             logs.append("\n--- ").append(gw.log()).append(" ---\n").append(gw.tail());
           }
           throw new AssertionError("usage not drained in " + DRAIN_TIMEOUT_MS + " ms: stream entries "
-              + UsageQueues.entries(redis) + ", pending " + UsageQueues.pending(redis) + logs);
+              + UsageQueues.entries(redis) + ", pending " + UsageQueues.pending(redis) + ", in outboxes "
+              + UsageQueues.outboxed(redis) + logs);
         }
         boolean drained = UsageQueues.entries(redis) == 0 && UsageQueues.pending(redis) == 0
+            && UsageQueues.outboxed(redis) == 0
             && live.stream().allMatch(gw -> metric(gw.metrics(ops), "gptapi_settlements_pending") == 0);
         quiet = drained ? quiet + 1 : 0;
         Sleep.ms(500);

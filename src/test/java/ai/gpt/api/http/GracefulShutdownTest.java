@@ -145,6 +145,7 @@ class GracefulShutdownTest {
 
     // No other gateway runs: whatever is in PostgreSQL now, the dying replica wrote.
     assertEquals(0, UsageQueues.entries(redis), "nothing left in the usage streams");
+    assertEquals(0, UsageQueues.outboxed(redis), "nor in the organizations' outboxes");
     assertEquals(requestIds.size(), one("SELECT count(*) FROM usage WHERE request_id = ANY($1)",
         Tuple.of(requestIds.toArray(String[]::new))), "one usage row per answer");
     assertEquals(STREAMS + WHOLE, one("SELECT count(*) FROM usage", Tuple.tuple()), "and no other");

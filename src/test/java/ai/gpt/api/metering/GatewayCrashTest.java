@@ -14,6 +14,7 @@ import ai.gpt.api.testing.Sleep;
 import ai.gpt.api.testing.TestServices;
 import ai.gpt.api.testing.UsageDebits;
 import ai.gpt.api.testing.UsageQueues;
+import ai.gpt.api.usage.UsageWriterSettings;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -174,10 +175,14 @@ class GatewayCrashTest {
       GatewayProcess second = startGateway(2, backend);
 
       // ---- every request a client saw complete is billed exactly once --------------------------------------
-      // The writer deletes a stream entry only after its row and debit committed: once the streams are empty,
-      // everything the dead gateway settled is in PostgreSQL, and whatever is still missing will never come.
-      awaitTrue("the new gateway's usage writer to empty the usage streams",
-          () -> UsageQueues.entries(redis) == 0 && UsageQueues.pending(redis) == 0, first, second);
+      // The writer deletes a stream entry and its outbox entry only after its row and debit committed: once the
+      // streams and the outboxes are empty, everything the dead gateway settled is in PostgreSQL, and whatever is
+      // still missing will never come. An event whose copy to the usage stream the kill prevented waits in its
+      // org's outbox until the new writer's outbox recovery copies it, once older than the grace period.
+      awaitTrue("the new gateway's usage writer to empty the usage streams and the outboxes",
+          SETTLE_TIMEOUT_MS + UsageWriterSettings.defaults().outboxGraceMs(),
+          () -> UsageQueues.entries(redis) == 0 && UsageQueues.pending(redis) == 0 && UsageQueues.outboxed(redis) == 0,
+          first, second);
 
       Map<String, Long> rows = countBy("SELECT request_id, count(*) FROM usage GROUP BY request_id");
       // Nothing billed twice, for ANY request id: also those settled but cut before their client saw the end,
@@ -328,14 +333,18 @@ class GatewayCrashTest {
   }
 
   private void awaitTrue(String what, BooleanSupplier condition, GatewayProcess... gateways) {
-    long deadline = System.currentTimeMillis() + SETTLE_TIMEOUT_MS;
+    awaitTrue(what, SETTLE_TIMEOUT_MS, condition, gateways);
+  }
+
+  private void awaitTrue(String what, long timeoutMs, BooleanSupplier condition, GatewayProcess... gateways) {
+    long deadline = System.currentTimeMillis() + timeoutMs;
     while (!condition.getAsBoolean()) {
       if (System.currentTimeMillis() > deadline) {
         StringBuilder logs = new StringBuilder();
         for (GatewayProcess gw : gateways) {
           logs.append("\n--- ").append(gw.log()).append(" ---\n").append(gw.tail());
         }
-        throw new AssertionError("Timed out after " + SETTLE_TIMEOUT_MS + " ms waiting for " + what + logs);
+        throw new AssertionError("Timed out after " + timeoutMs + " ms waiting for " + what + logs);
       }
       Sleep.ms(100);
     }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import ai.gpt.api.db.Database;
 import ai.gpt.api.testing.TestServices;
+import ai.gpt.api.testing.UsageQueues;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -40,13 +41,14 @@ final class UsageFixture implements AutoCloseable {
     this.redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(TestServices.REDIS_URL));
   }
 
-  /** Empty usage streams (no consumer group either) and empty usage, ledger and reject tables. */
+  /** Empty usage streams (no consumer group either), no outboxes, and empty usage, ledger and reject tables. */
   static UsageFixture clean(Vertx vertx) {
     UsageFixture f = new UsageFixture(vertx);
     Request del = Request.cmd(Command.DEL);
     for (int s = 0; s < UsageStreams.SHARDS; s++) {
       del.arg(UsageStreams.key(s));
     }
+    UsageQueues.outboxKeys(f.redis).forEach(del::arg);
     f.redis.send(del).await();
     f.pool.query("TRUNCATE usage, usage_requests, usage_rejects, credit_ledger").execute().await();
     return f;

@@ -1,0 +1,163 @@
+package ai.gpt.api.usage;
+
+import static ai.gpt.api.usage.UsageFixture.awaitValue;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.gpt.api.billing.Ledger;
+import ai.gpt.api.limits.Bucket;
+import ai.gpt.api.limits.RedisKeys;
+import ai.gpt.api.limits.RedisScript;
+import ai.gpt.api.limits.Settlement;
+import ai.gpt.api.testing.UsageQueues;
+import io.vertx.core.Vertx;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The outbox: an event the settlement script appended to its organization's outbox but whose copy never reached the
+ * shard stream (the gateway died between the two, or Redis refused the copy) is copied by the usage writer's outbox
+ * recovery and written exactly once; a balance loaded meanwhile subtracts every settled event exactly once.
+ */
+@ExtendWith(VertxExtension.class)
+class OutboxRecoveryTest {
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  private static final long CREDIT = 10_000_000;
+  private static final long GRACE_MS = 1_000;
+
+  private UsageFixture fx;
+  private RedisScript settle;
+  private long org;
+
+  @BeforeEach
+  void setUp(Vertx vertx) {
+    fx = UsageFixture.clean(vertx);
+    settle = RedisScript.load(vertx, fx.redis, Settlement.SCRIPT).await();
+    org = fx.createOrg("outbox");
+    new Ledger(fx.pool).credit(org, CREDIT, "prepaid", "outbox-credit-" + org).await();
+  }
+
+  @AfterEach
+  void tearDown() {
+    fx.close();
+  }
+
+  @Test
+  @DisplayName("events whose copy to the usage stream never happened reach PostgreSQL exactly once via the outbox "
+      + "sweep; the reloaded balance is exact before, during and after")
+  void uncopiedEventsAreRecovered() {
+    Ledger ledger = new Ledger(fx.pool);
+    QueuedUsageBalance balances = new QueuedUsageBalance(ledger, fx.redis);
+    long total = 0;
+    List<String> ids = new ArrayList<>();
+    // Three settlements whose gateway died before the copy: only in the outbox.
+    for (int i = 0; i < 3; i++) {
+      ids.add("lost-" + org + "-" + i);
+      total += settled(ids.get(i), 1_000 + i, false);
+    }
+    // Two copied as the gateway copies them: in the outbox and in the shard stream.
+    for (int i = 0; i < 2; i++) {
+      ids.add("copied-" + org + "-" + i);
+      total += settled(ids.get(3 + i), 2_000 + i, true);
+    }
+    assertEquals(5, UsageQueues.outboxed(fx.redis));
+    assertEquals(2, fx.backlog());
+    assertEquals(5, balances.queuedCosts(org).await().size(), "each settled event once, wherever its copies are");
+    assertEquals(CREDIT, ledger.balance(org).await());
+    assertEquals(CREDIT - total, balances.load(org).await(), "nothing spendable twice before the writer runs");
+
+    UsageWriter writer = fx.deploy("w1", UsageWriterSettings.defaults().withOutbox(GRACE_MS, 300));
+    awaitValue("usage rows of the copied events", 2, WAIT, this::usageRows);
+    // Meanwhile (the lost ones are still too young to copy) the balance is still exact.
+    assertEquals(CREDIT - total, balances.load(org).await(), "exact while part of the events are written");
+    awaitValue("usage rows of every event", 5, WAIT, this::usageRows);
+    awaitValue("events left in the outboxes", 0, WAIT, () -> UsageQueues.outboxed(fx.redis));
+    awaitValue("stream backlog", 0, WAIT, fx::backlog);
+
+    for (String id : ids) {
+      assertEquals(1, fx.count("SELECT count(*) FROM usage WHERE request_id = $1", id), "usage rows of " + id);
+    }
+    assertEquals(CREDIT - total, ledger.balance(org).await(), "ledger = credit - every event's cost, once");
+    assertEquals(CREDIT - total, balances.load(org).await(), "and the reloaded balance with it");
+    assertTrue(writer.metrics().recovered() >= 3, "the three lost events were copied: " + writer.metrics().recovered());
+    assertEquals(0, fx.count("SELECT count(*) FROM usage_rejects"));
+    assertEquals(0, exists(RedisKeys.outbox(org)), "an emptied outbox is deleted");
+  }
+
+  @Test
+  @DisplayName("an outbox entry whose event is already in PostgreSQL (its delete was lost) is copied, written as a "
+      + "duplicate, and deleted, without a second charge")
+  void committedEventLeftInOutbox() {
+    Ledger ledger = new Ledger(fx.pool);
+    long cost = settled("done-" + org, 3_000, true);
+    UsageWriter writer = fx.deploy("w1", UsageWriterSettings.defaults().withOutbox(GRACE_MS, 300));
+    awaitValue("events left in the outboxes", 0, WAIT, () -> UsageQueues.outboxed(fx.redis));
+    assertEquals(1, usageRows());
+
+    // The same event again in the outbox, as if the writer's delete had been lost after the commit.
+    Map<String, String> event = fields("done-" + org, 3_000);
+    Request xadd = Request.cmd(Command.XADD).arg(RedisKeys.outbox(org)).arg("*");
+    event.forEach((k, v) -> xadd.arg(k).arg(v));
+    fx.redis.send(xadd).await();
+    awaitValue("events left in the outboxes", 0, WAIT, () -> UsageQueues.outboxed(fx.redis));
+    awaitValue("stream backlog", 0, WAIT, fx::backlog);
+    assertEquals(1, usageRows(), "written once");
+    assertEquals(CREDIT - cost, ledger.balance(org).await(), "charged once");
+    assertTrue(writer.metrics().duplicates() >= 1, "the copy was seen as a duplicate");
+  }
+
+  /**
+   * Runs settle_v4.lua for one request without a reservation (as after an expired one), and copies the event to the
+   * shard stream if {@code copy}, as the gateway does; returns its cost.
+   */
+  private long settled(String requestId, long cost, boolean copy) {
+    List<String> keys = List.of(RedisKeys.balance(org), RedisKeys.holds(org), RedisKeys.holdExpiries(org),
+        RedisKeys.request(org, requestId), RedisKeys.concurrency(org, 1), RedisKeys.outbox(org),
+        RedisKeys.limits(org, 1, Bucket.Scope.ORG), RedisKeys.limits(org, 1, Bucket.Scope.KEY));
+    List<String> args = new ArrayList<>(fields(requestId, cost).values());
+    args.remove(args.size() - 1); // ts_ms comes from the script
+    args.add("86400000");
+    Response reply = settle.call(keys, args).await().get(0);
+    assertEquals("settled", reply.get(0).toString());
+    if (copy) {
+      Request xadd = Request.cmd(Command.XADD).arg(UsageStreams.keyForOrg(org)).arg("*");
+      Map<String, String> event = fields(requestId, cost);
+      event.put(UsageStreams.TS_MS, reply.get(5).toString());
+      event.forEach((k, v) -> xadd.arg(k).arg(v));
+      xadd.arg(UsageStreams.OUTBOX_ID).arg(reply.get(4).toString());
+      fx.redis.send(xadd).await();
+    }
+    return cost;
+  }
+
+  /** An event's fields in the order of {@link UsageStreams#EVENT_FIELDS}. */
+  private Map<String, String> fields(String requestId, long cost) {
+    Map<String, String> f = new LinkedHashMap<>();
+    List<String> values = List.of(requestId, Long.toString(org), "1", "gpt-fast", "7", "/v1/chat/completions", "10",
+        "20", "0", Long.toString(cost), "200", "0", "100", "10", Long.toString(System.currentTimeMillis()));
+    for (int i = 0; i < values.size(); i++) {
+      f.put(UsageStreams.EVENT_FIELDS.get(i), values.get(i));
+    }
+    return f;
+  }
+
+  private long usageRows() {
+    return fx.count("SELECT count(*) FROM usage WHERE org_id = $1", org);
+  }
+
+  private long exists(String key) {
+    return fx.redis.send(Request.cmd(Command.EXISTS).arg(key)).await().toLong();
+  }
+}
