@@ -221,6 +221,18 @@ class HelmChartTest {
   }
 
   @Test
+  @DisplayName("updateStrategy: RollingUpdate by default; Recreate for an upgrade that moves metering keys in Redis")
+  void updateStrategy() {
+    Chart rolling = Chart.render(Chart.MINIMAL);
+    assertEquals("RollingUpdate", at(rolling.get("Deployment", FULL), "spec", "strategy", "type"));
+    Chart recreate = Chart.render(Chart.MINIMAL, c -> c.set("updateStrategy.type", "Recreate"));
+    assertEquals(Map.of("type", "Recreate"), at(recreate.get("Deployment", FULL), "spec", "strategy"));
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> Chart.render(Chart.MINIMAL, c -> c.set("updateStrategy.type", "Replace")));
+    assertTrue(e.getMessage().contains("schema"), e.getMessage());
+  }
+
+  @Test
   @DisplayName("values.schema.json rejects typos and wrong types")
   void schemaRejectsTypos() {
     List<Map.Entry<String, String>> bad = List.of(

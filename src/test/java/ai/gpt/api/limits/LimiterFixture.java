@@ -24,7 +24,7 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * A {@link RateLimiter} on the test Redis, with one random organization per fixture (so tests never share keys and
  * need no FLUSHDB) and raw reads of the keys the scripts write. Tests run on the JUnit thread and {@code await()}.
- * {@link #close} deletes what the fixture created, including its usage stream entries.
+ * {@link #close} deletes what the fixture created, including its outbox and the copies in the shard stream.
  */
 final class LimiterFixture implements AutoCloseable {
   static final long IN_PRICE = 250_000;   // gpt-fast: $0.25 / 1M input tokens

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.gpt.api.config.ClusterMasters;
 import ai.gpt.api.config.RedisClients;
 import ai.gpt.api.limits.RedisKeys;
 import ai.gpt.api.testing.FakeLlamaServer;
@@ -22,8 +23,10 @@ import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -31,13 +34,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The metered path on a real Redis Cluster: three masters started on loopback by the test (Debian's redis-server
  * with cluster-enabled, joined by redis-cli --cluster create), the gateway given all three as REDIS_URL. Admission,
- * settlement, the usage writer and the hot balances must work as on a single Redis, with organizations spread
- * over more than one node.
+ * settlement, the usage writer and the hot balances must work as on a single Redis, with the organizations' keys
+ * (tagged by organization) spread over every master, and the outbox sweep must find outboxes on every master.
  */
 @ExtendWith(VertxExtension.class)
 class RedisClusterTest {
-  private static final int ORGS = 6;
-  private static final int REQUESTS_PER_ORG = 12;
+  private static final int ORGS = 64;
+  private static final int REQUESTS_PER_ORG = 4;
 
   @Test
   @DisplayName("on a 3-node Redis Cluster every request is admitted, settled, written to PostgreSQL and billed exactly")
@@ -84,19 +87,68 @@ class RedisClusterTest {
           Response held = redis.send(Request.cmd(Command.HGET).arg(RedisKeys.holds(org)).arg("_total")).await();
           assertEquals(0, held == null ? 0 : held.toLong(), "every hold was released");
         }
-        int nodesWithKeys = 0;
+        Map<String, Long> duplicated = new HashMap<>();
+        for (var row : gw.pool().query("SELECT request_id, count(*) FROM usage GROUP BY request_id HAVING count(*) > 1")
+            .execute().await()) {
+          duplicated.put(row.getString(0), row.getLong(1));
+        }
+        assertEquals(Map.of(), duplicated, "every usage row exactly once");
+        ClusterMasters masters = new ClusterMasters(vertx, redis, cluster.urls().get(0));
+        assertEquals(3, masters.masters().await().size(), "the sweep sees the three masters");
+        GatewayHarness.awaitTrue("the outboxes to empty", () -> outboxes(masters).isEmpty());
+
+        // Each master holds some organization's metering keys (the 16 shard streams hold only 16 slots).
         for (int port : cluster.ports()) {
-          if (Long.parseLong(cluster.cli(port, "DBSIZE").trim()) > 0) {
-            nodesWithKeys++;
+          long orgKeys = 0;
+          for (long org : keyOfOrg.keySet()) {
+            int slot = Integer.parseInt(cluster.cli(port, "CLUSTER", "KEYSLOT", RedisKeys.balance(org)).trim());
+            orgKeys += Long.parseLong(cluster.cli(port, "CLUSTER", "COUNTKEYSINSLOT", String.valueOf(slot)).trim());
+          }
+          assertTrue(orgKeys > 0, "master on port " + port + " holds organizations' keys");
+        }
+
+        // The outbox sweep finds outboxes on every master: a SCAN per master, through ClusterMasters.
+        List<Long> parked = new ArrayList<>();
+        for (long org = 900_001; org <= 900_012; org++) {
+          parked.add(org);
+          redis.send(Request.cmd(Command.XADD).arg(RedisKeys.outbox(org)).arg("*").arg("request_id").arg("x" + org))
+              .await();
+        }
+        Set<Integer> mastersOfParked = new HashSet<>();
+        for (long org : parked) {
+          for (int port : cluster.ports()) {
+            if (cluster.cli(port, "EXISTS", RedisKeys.outbox(org)).trim().equals("1")) {
+              mastersOfParked.add(port);
+            }
           }
         }
-        assertTrue(nodesWithKeys >= 2, "the organizations' keys are spread over the cluster: " + nodesWithKeys);
+        assertEquals(3, mastersOfParked.size(), "the parked outboxes are on every master");
+        assertEquals(Set.copyOf(parked), outboxes(masters), "every outbox found, on whichever master");
+        for (long org : parked) {
+          redis.send(Request.cmd(Command.DEL).arg(RedisKeys.outbox(org))).await();
+        }
+        masters.close();
       } finally {
         redis.close();
         gw.close();
         fake.close().await();
       }
     }
+  }
+
+  /** The organizations whose outbox exists, by a SCAN of every master as the usage writer's sweep does. */
+  private static Set<Long> outboxes(ClusterMasters masters) {
+    Set<Long> orgs = new HashSet<>();
+    for (Redis node : masters.masters().await()) {
+      String cursor = "0";
+      do {
+        Response r = node.send(Request.cmd(Command.SCAN).arg(cursor).arg("MATCH").arg(RedisKeys.OUTBOX_PATTERN)
+            .arg("COUNT").arg(1000).arg("TYPE").arg("stream")).await();
+        cursor = r.get(0).toString();
+        r.get(1).forEach(k -> orgs.add(RedisKeys.orgOfOutbox(k.toString())));
+      } while (!"0".equals(cursor));
+    }
+    return orgs;
   }
 
   private static JsonObject chat(boolean stream) {
