@@ -5,7 +5,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Response;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -36,7 +35,8 @@ final class ScriptBatches {
   private final RedisScript script;
   private final int keyCount;
   private final int argCount;
-  private final ConcurrentHashMap<Long, Tag> tags = new ConcurrentHashMap<>();
+  /** Per organization while it has requests waiting or in flight; guarded by the map's per-key lock. */
+  private final ConcurrentHashMap<Long, BatchQueue<Pending>> tags = new ConcurrentHashMap<>();
 
   /**
    * @param keyCount the keys of one request
@@ -73,8 +73,8 @@ final class ScriptBatches {
     List<List<Pending>> due = new ArrayList<>(1);
     // compute() runs under the map's lock for this org: adding, taking and dropping a tag never race.
     tags.compute(orgId, (org, tag) -> {
-      Tag t = tag == null ? new Tag() : tag;
-      t.waiting.add(p);
+      BatchQueue<Pending> t = tag == null ? new BatchQueue<>(MAX_BATCH) : tag;
+      t.add(p);
       List<Pending> batch = t.takeIfDue();
       if (batch != null) {
         due.add(batch);
@@ -123,34 +123,15 @@ final class ScriptBatches {
     }
     List<List<Pending>> due = new ArrayList<>(1);
     tags.computeIfPresent(orgId, (org, t) -> {
-      t.inFlight--;
+      t.released();
       List<Pending> next = t.takeIfDue();
       if (next != null) {
         due.add(next);
       }
-      return t.inFlight == 0 && t.waiting.isEmpty() ? null : t;
+      return t.idle() ? null : t;
     });
     if (!due.isEmpty()) {
       send(orgId, due.get(0));
-    }
-  }
-
-  /** The requests of one tag waiting to be sent, and how many of its calls are in flight (guarded by the map). */
-  private static final class Tag {
-    final ArrayDeque<Pending> waiting = new ArrayDeque<>();
-    int inFlight;
-
-    /** The next batch if it is due (nothing in flight, or a full batch waiting), counted as in flight; else null. */
-    List<Pending> takeIfDue() {
-      if (waiting.isEmpty() || (inFlight > 0 && waiting.size() < MAX_BATCH)) {
-        return null;
-      }
-      List<Pending> batch = new ArrayList<>(Math.min(waiting.size(), MAX_BATCH));
-      while (!waiting.isEmpty() && batch.size() < MAX_BATCH) {
-        batch.add(waiting.poll());
-      }
-      inFlight++;
-      return batch;
     }
   }
 

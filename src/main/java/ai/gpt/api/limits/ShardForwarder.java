@@ -7,8 +7,6 @@ import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -42,7 +40,7 @@ final class ShardForwarder {
     this.vertx = vertx;
     this.redis = redis;
     for (int s = 0; s < shards.length; s++) {
-      shards[s] = new Shard(UsageStreams.key(s));
+      shards[s] = new Shard(UsageStreams.key(s), new BatchQueue<>(MAX_BATCH));
     }
   }
 
@@ -52,15 +50,15 @@ final class ShardForwarder {
    */
   void forward(long orgId, List<String> values, String tsMs, String outboxId) {
     Shard shard = shards[UsageStreams.shardOf(orgId)];
-    Request xadd = Request.cmd(Command.XADD).arg(shard.key).arg("*");
+    Request xadd = Request.cmd(Command.XADD).arg(shard.key()).arg("*");
     for (int i = 0; i < values.size(); i++) {
       xadd.arg(UsageStreams.EVENT_FIELDS.get(i)).arg(values.get(i));
     }
     xadd.arg(UsageStreams.TS_MS).arg(tsMs).arg(UsageStreams.OUTBOX_ID).arg(outboxId);
     List<Request> batch;
     synchronized (shard) {
-      shard.waiting.add(xadd);
-      batch = shard.takeIfDue();
+      shard.queue().add(xadd);
+      batch = shard.queue().takeIfDue();
     }
     if (batch != null) {
       send(shard, batch);
@@ -80,7 +78,7 @@ final class ShardForwarder {
   private void whenIdle(Promise<Void> done) {
     for (Shard shard : shards) {
       synchronized (shard) {
-        if (shard.inFlight > 0 || !shard.waiting.isEmpty()) {
+        if (!shard.queue().idle()) {
           vertx.setTimer(IDLE_POLL_MS, id -> whenIdle(done));
           return;
         }
@@ -109,8 +107,8 @@ final class ShardForwarder {
     }
     List<Request> next;
     synchronized (shard) {
-      shard.inFlight--;
-      next = shard.takeIfDue();
+      shard.queue().released();
+      next = shard.queue().takeIfDue();
     }
     if (next != null) {
       send(shard, next);
@@ -123,30 +121,10 @@ final class ShardForwarder {
     long last = lastLog.get();
     if (now - last >= LOG_INTERVAL_MS && lastLog.compareAndSet(last, now)) {
       LOG.warn("Could not copy {} usage event(s) to {} ({} since start): they wait in their organizations' outboxes "
-          + "for the usage writer's recovery: {}", events, shard.key, total, cause.toString());
+          + "for the usage writer's recovery: {}", events, shard.key(), total, cause.toString());
     }
   }
 
-  /** One shard stream's copies waiting to be sent, and how many of its calls are in flight (guarded by itself). */
-  private static final class Shard {
-    final String key;
-    final ArrayDeque<Request> waiting = new ArrayDeque<>();
-    int inFlight;
-
-    Shard(String key) {
-      this.key = key;
-    }
-
-    List<Request> takeIfDue() {
-      if (waiting.isEmpty() || (inFlight > 0 && waiting.size() < MAX_BATCH)) {
-        return null;
-      }
-      List<Request> batch = new ArrayList<>(Math.min(waiting.size(), MAX_BATCH));
-      while (!waiting.isEmpty() && batch.size() < MAX_BATCH) {
-        batch.add(waiting.poll());
-      }
-      inFlight++;
-      return batch;
-    }
-  }
+  /** One shard stream and its copies waiting or in flight (guarded by itself). */
+  private record Shard(String key, BatchQueue<Request> queue) {}
 }

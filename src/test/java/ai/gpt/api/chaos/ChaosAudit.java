@@ -205,7 +205,7 @@ final class ChaosAudit {
         () -> assertNone(leaks)));
     checks.add(new Check("every holds hash's _total is the sum of its holds", () -> assertNone(totals)));
     // Reported, not asserted: QueuedUsageBalance documents a one-request race when a hot balance is reloaded (a usage
-    // event settled between its stream scan and the SET NX is in neither), and nothing reconciles it afterwards.
+    // event settled between its outbox read and the SET NX is in neither), and nothing reconciles it afterwards.
     figure("hot balance minus ledger balance (micro-USD)", drift.isEmpty() ? "0 for every organization" : drift);
   }
 
