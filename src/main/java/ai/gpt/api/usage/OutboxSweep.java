@@ -20,20 +20,27 @@ import org.slf4j.LoggerFactory;
 /**
  * Finds the organizations' outboxes and has {@link OutboxRecovery} look at each: a pass SCANs every master
  * ({@code MATCH gptapi:{o*}:outbox TYPE stream}; an outbox exists only while it holds events not yet in PostgreSQL)
- * at start and then every {@code outboxSweepIntervalMs}. Work is bounded per tick (one SCAN step of
- * {@value #SCAN_COUNT} keys, at most {@value #ORGS_PER_TICK} outboxes), so a large keyspace takes several ticks
- * rather than one long burst. An outbox whose entries are too young to judge is looked at again once they are old
- * enough (at most {@value #MAX_RECHECKS} such organizations are remembered; others wait for the next pass).
+ * at start and then every {@code outboxSweepIntervalMs}. One replica sweeps per interval: a pass starts only with the
+ * lock {@value #LOCK} (set for one interval, taken over by a replica of the same name after a restart), so the cost
+ * does not grow with the replicas. Work is bounded per tick (at most {@value #SCAN_STEPS} SCAN steps of
+ * {@value #SCAN_COUNT} keys, about 1 ms of Redis each, and {@value #ORGS_PER_TICK} outboxes): SCAN visits every key
+ * (the settled markers dominate), so a pass over N keys takes about N / 50,000 seconds (a day's markers at 1,000
+ * requests/s, 86 M keys: half an hour). An outbox whose entries are too young to judge is looked at again once they
+ * are old enough (at most {@value #MAX_RECHECKS} such organizations are remembered; others wait for the next pass).
  *
  * <p>Confined to the usage writer's context: {@link #tick} is called from its timer and never runs twice at once.
  */
 final class OutboxSweep {
   private static final Logger LOG = LoggerFactory.getLogger(UsageWriter.class);
-  static final int SCAN_COUNT = 1_000;
+  static final String LOCK = "gptapi:outbox-sweep";
+  static final int SCAN_COUNT = 2_000;
+  static final int SCAN_STEPS = 25;
   static final int ORGS_PER_TICK = 64;
   static final int MAX_RECHECKS = 10_000;
 
   private final Context context;
+  private final WriterConnection redis;
+  private final String consumer;
   private final RedisMasters masters;
   private final OutboxRecovery recovery;
   private final long passIntervalMs;
@@ -46,8 +53,11 @@ final class OutboxSweep {
   private long nextPassAt;
   private boolean busy;
 
-  OutboxSweep(Context context, RedisMasters masters, OutboxRecovery recovery, long passIntervalMs) {
+  OutboxSweep(Context context, WriterConnection redis, String consumer, RedisMasters masters, OutboxRecovery recovery,
+      long passIntervalMs) {
     this.context = context;
+    this.redis = redis;
+    this.consumer = consumer;
     this.masters = masters;
     this.recovery = recovery;
     this.passIntervalMs = passIntervalMs;
@@ -59,7 +69,7 @@ final class OutboxSweep {
       return;
     }
     busy = true;
-    scanStep().compose(v -> recoverSome()).onComplete(ar -> {
+    scan(SCAN_STEPS).compose(v -> recoverSome()).onComplete(ar -> {
       busy = false;
       if (ar.failed()) {
         LOG.debug("Outbox sweep step failed (retried next tick): {}", ar.cause().toString());
@@ -67,24 +77,32 @@ final class OutboxSweep {
     });
   }
 
-  private Future<Void> scanStep() {
-    if (found.size() >= ORGS_PER_TICK) {
+  /** Up to {@code steps} SCAN steps, fewer once enough outboxes wait for recovery. */
+  private Future<Void> scan(int steps) {
+    if (steps == 0 || found.size() >= ORGS_PER_TICK) {
       return Future.succeededFuture();
     }
+    return scanStep().compose(more -> more ? scan(steps - 1) : Future.succeededFuture());
+  }
+
+  /** One SCAN step (or the start of a pass); completes with whether the pass goes on. */
+  private Future<Boolean> scanStep() {
     if (nodes == null) {
       if (System.currentTimeMillis() < nextPassAt) {
-        return Future.succeededFuture();
+        return Future.succeededFuture(false);
       }
-      return onContext(context, masters.masters()).map(list -> {
-        nodes = list;
-        node = 0;
-        cursor = "0";
-        return null;
-      });
+      nextPassAt = System.currentTimeMillis() + passIntervalMs;
+      return lock().compose(mine -> !mine ? Future.succeededFuture(false)
+          : onContext(context, masters.masters()).map(list -> {
+            nodes = list;
+            node = 0;
+            cursor = "0";
+            return true;
+          }));
     }
     if (node >= nodes.size()) {
-      endPass();
-      return Future.succeededFuture();
+      nodes = null;
+      return Future.succeededFuture(false);
     }
     Request scan = Request.cmd(Command.SCAN).arg(cursor).arg("MATCH").arg(RedisKeys.OUTBOX_PATTERN)
         .arg("COUNT").arg(SCAN_COUNT).arg("TYPE").arg("stream");
@@ -98,18 +116,33 @@ final class OutboxSweep {
       }
       if ("0".equals(cursor)) {
         node++;
-        cursor = "0";
         if (node >= nodes.size()) {
-          endPass();
+          nodes = null;
+          return false;
         }
       }
-      return null;
+      return true;
     });
   }
 
-  private void endPass() {
-    nodes = null;
-    nextPassAt = System.currentTimeMillis() + passIntervalMs;
+  /**
+   * Whether this replica sweeps this interval: it set the lock, or the lock carries its own name (a restart of the
+   * same replica, which then need not wait out its dead predecessor's interval).
+   */
+  private Future<Boolean> lock() {
+    Request take = Request.cmd(Command.SET).arg(LOCK).arg(consumer).arg("NX").arg("PX").arg(passIntervalMs);
+    return redis.send(take).compose(taken -> {
+      if (taken != null) {
+        return Future.succeededFuture(true);
+      }
+      return redis.send(Request.cmd(Command.GET).arg(LOCK)).compose(holder -> {
+        if (holder == null || !consumer.equals(holder.toString())) {
+          return Future.succeededFuture(false);
+        }
+        return redis.send(Request.cmd(Command.SET).arg(LOCK).arg(consumer).arg("PX").arg(passIntervalMs))
+            .map(v -> true);
+      });
+    });
   }
 
   private Future<Void> recoverSome() {

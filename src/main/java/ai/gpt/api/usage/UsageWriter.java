@@ -134,7 +134,7 @@ public final class UsageWriter extends VerticleBase {
     claimer = new StaleEntryClaimer(connection, reader, consumer, settings);
     trimmer = new StreamTrimmer(connection);
     QueueProbe probe = new QueueProbe(connection, metrics);
-    OutboxSweep sweep = new OutboxSweep(context, masters,
+    OutboxSweep sweep = new OutboxSweep(context, connection, consumer, masters,
         new OutboxRecovery(connection, settings.outboxGraceMs(), metrics), settings.outboxSweepIntervalMs());
     timers.add(vertx.setPeriodic(settings.claimIntervalMs(), id -> housekeeping()));
     timers.add(vertx.setPeriodic(settings.probeIntervalMs(), id -> probe.probe()));

@@ -14,7 +14,8 @@ package ai.gpt.api.usage;
  * @param partitionMonthsAhead monthly partitions of {@code usage} kept created ahead of time
  * @param outboxGraceMs     an outbox entry older than this (and older by this than the usage stream's oldest entry)
  *                          whose event is not in PostgreSQL is copied to the usage stream again ({@link OutboxRecovery})
- * @param outboxSweepIntervalMs how often every outbox is looked at ({@link OutboxSweep}); also at start
+ * @param outboxSweepIntervalMs how often a pass over every outbox starts ({@link OutboxSweep}, on one replica of
+ *                          all); also at start
  */
 public record UsageWriterSettings(
     int batchSize,
@@ -44,11 +45,11 @@ public record UsageWriterSettings(
 
   /**
    * Batch 500, flush every 50 ms, 2 concurrent batches, take over entries idle for 30 s; outbox entries whose copy
-   * never arrived are copied again after 60 s, every outbox is looked at every 5 minutes.
+   * never arrived are copied again after 60 s, and a pass over every outbox starts every minute (on one replica).
    */
   public static UsageWriterSettings defaults() {
     return new UsageWriterSettings(DEFAULT_BATCH_SIZE, DEFAULT_FLUSH_INTERVAL_MS, 2, 30_000, 10_000, 5_000, 30_000,
-        1_000, 3, 60_000, 300_000);
+        1_000, 3, 60_000, 60_000);
   }
 
   public UsageWriterSettings withBatchSize(int v) {

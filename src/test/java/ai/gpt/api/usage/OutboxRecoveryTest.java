@@ -118,6 +118,35 @@ class OutboxRecoveryTest {
     assertTrue(writer.metrics().duplicates() >= 1, "the copy was seen as a duplicate");
   }
 
+  @Test
+  @DisplayName("recovery copies an old outbox entry only once the usage stream holds nothing as old: a writer that "
+      + "is merely behind does not get it twice")
+  void writerBehindGetsNoCopy(Vertx vertx) {
+    WriterConnection connection = new WriterConnection(fx.redis, vertx.getOrCreateContext(), 5_000);
+    OutboxRecovery recovery = new OutboxRecovery(connection, GRACE_MS, UsageWriterMetrics.standalone("test"));
+    String stream = UsageStreams.keyForOrg(org);
+    // An outbox entry of long ago, and a still older event waiting in the shard stream (its copy may be among those).
+    Request outboxed = Request.cmd(Command.XADD).arg(RedisKeys.outbox(org)).arg("2000-0");
+    fields("old-" + org, 10).forEach((k, v) -> outboxed.arg(k).arg(v));
+    fx.redis.send(outboxed).await();
+    Request waiting = Request.cmd(Command.XADD).arg(stream).arg("1500-0");
+    fields("older-" + org, 20).forEach((k, v) -> waiting.arg(k).arg(v));
+    fx.redis.send(waiting).await();
+
+    assertTrue(recovery.recover(org).await() > 0, "looked at again later");
+    assertEquals(1, fx.backlog(), "not copied while the stream holds an event as old");
+
+    fx.redis.send(Request.cmd(Command.XDEL).arg(stream).arg("1500-0")).await(); // the writer caught up
+    assertEquals(0L, recovery.recover(org).await(), "nothing left to judge");
+    Response copies = fx.redis.send(Request.cmd(Command.XRANGE).arg(stream).arg("-").arg("+")).await();
+    assertEquals(1, copies.size());
+    List<String> flat = new ArrayList<>();
+    copies.get(0).get(1).forEach(r -> flat.add(r.toString()));
+    assertEquals(List.of("outbox_id", "2000-0"), flat.subList(flat.size() - 2, flat.size()), "with its outbox id");
+    assertEquals("old-" + org, flat.get(1));
+    connection.close();
+  }
+
   /**
    * Runs settle_v4.lua for one request without a reservation (as after an expired one), and copies the event to the
    * shard stream if {@code copy}, as the gateway does; returns its cost.

@@ -49,6 +49,7 @@ final class UsageFixture implements AutoCloseable {
       del.arg(UsageStreams.key(s));
     }
     UsageQueues.outboxKeys(f.redis).forEach(del::arg);
+    del.arg(OutboxSweep.LOCK);
     f.redis.send(del).await();
     f.pool.query("TRUNCATE usage, usage_requests, usage_rejects, credit_ledger").execute().await();
     return f;
