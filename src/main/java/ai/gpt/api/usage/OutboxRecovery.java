@@ -13,10 +13,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Copies to its shard's usage stream every event of one organization's outbox whose copy never arrived: the gateway
  * died, or Redis failed, between the settlement and its copy ({@code ai.gpt.api.limits.ShardForwarder}). An entry is
- * copied again only when it is older than the grace period (its first copy, if any, has long been made) and older,
- * by the grace period, than the oldest entry still in the shard stream: a first copy made within the grace period
- * of its outbox entry would still be in the stream then, waiting for a writer, so a writer that is merely behind does
- * not get every event twice. A copy made twice anyway (its commit done, the outbox delete lost) is harmless: the
+ * copied again only when it is older than the grace period, and older by half of it than the oldest entry still in
+ * the shard stream. The first copy is sent at once after the settlement (and given up on after 2 s), so if it was
+ * made, it is younger than its outbox entry by far less than half the grace period: were it still waiting in the
+ * stream, the stream's oldest entry would be no younger than that, so a writer that is merely behind does not get
+ * every event twice. (Comparing with the whole grace period would hold back every entry under steady load, when
+ * the stream always holds the last few milliseconds' events.) A copy made twice anyway (its commit done, the outbox delete lost) is harmless: the
  * writer stores each request id once, and deletes the outbox entry again.
  */
 final class OutboxRecovery {
@@ -69,10 +71,10 @@ final class OutboxRecovery {
             List<Request> copies = new ArrayList<>();
             long later = recheck;
             for (Entry e : old) {
-              if (e.idMillis() + graceMs < oldestQueued) {
+              if (e.idMillis() + graceMs / 2 < oldestQueued) {
                 copies.add(copy(stream, e));
               } else if (later == 0) {
-                later = now + graceMs; // the writer is behind this entry: judge it once it has caught up
+                later = now + graceMs / 2; // the writer is behind this entry: judge it once it may have caught up
               }
             }
             long result = later;

@@ -155,21 +155,20 @@ final class OutboxSweep {
         it.remove();
         long org = due.getKey();
         budget--;
-        chain = chain.compose(v -> look(org, false));
+        chain = chain.compose(v -> look(org));
       }
     }
     while (budget-- > 0 && !found.isEmpty()) {
       long org = found.poll();
-      chain = chain.compose(v -> look(org, true));
+      chain = chain.compose(v -> look(org));
     }
     return chain;
   }
 
   /** Recovery of one organization; a failure is logged and does not stop the others of the tick. */
-  private Future<Void> look(long org, boolean fromScan) {
+  private Future<Void> look(long org) {
     return onContext(context, recovery.recover(org)).<Void>map(again -> {
-      // A recheck leads to a further one only while full pages wait: else the next pass finds the outbox again.
-      if (again > 0 && (fromScan || again <= System.currentTimeMillis()) && recheckAt.size() < MAX_RECHECKS) {
+      if (again > 0 && recheckAt.size() < MAX_RECHECKS) {
         recheckAt.putIfAbsent(org, again);
       }
       return null;
