@@ -43,12 +43,14 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
@@ -99,6 +101,9 @@ class GatewayCrashTest {
   }
 
   @Test
+  // Beyond the default 90 s: an event whose copy to the usage stream the kill cut is written once the restarted
+  // writer's outbox recovery judges it, after the grace period (30 s).
+  @Timeout(value = 180, unit = TimeUnit.SECONDS)
   @DisplayName("kill -9 of the gateway process during load: after restart every request a client saw complete "
       + "has exactly one usage row and one ledger debit, none is duplicated, and the balance is exact")
   void killDuringLoad(Vertx vertx) throws Exception {
