@@ -2,7 +2,8 @@
 -- and says whether it is allowed. A refused attempt is still counted, so hammering keeps the window closed.
 --
 -- KEYS
---   1… one counter per subject, e.g. gptapi:signin:acct:<sha256 of e-mail>, gptapi:signin:ip:<address>
+--   1… one counter per subject, e.g. gptapi:{attempts}:signin:acct:<sha256 of e-mail>,
+--      gptapi:{attempts}:signin:ip:<address>; all carry the tag {attempts}, so a Redis Cluster runs them in one slot
 -- ARGV
 --   1  window length, ms (each counter expires one window after its first attempt)
 --   2… the limit of each key, in KEYS order

@@ -16,8 +16,23 @@ import java.util.Locale;
 public final class Attempts {
   static final String SCRIPT = "lua/attempts_v1.lua";
 
-  /** One counter and its limit per window. */
-  public record Counter(String key, int limit) {}
+  /**
+   * Every counter's key starts with this. One call counts several counters atomically (one script), and Redis
+   * Cluster runs a script only on keys of one slot, so every counter carries the same hash tag: they all live in
+   * one slot, which their rate (sign-ins, e-mails, contact messages) easily allows.
+   */
+  static final String PREFIX = "gptapi:{attempts}:";
+
+  /**
+   * One counter and its limit per window.
+   *
+   * @param subject what is counted, e.g. {@code signin:ip:<address>}; the Redis key is {@link #PREFIX} + subject
+   */
+  public record Counter(String subject, int limit) {
+    String key() {
+      return PREFIX + subject;
+    }
+  }
 
   private final RedisScript script;
 

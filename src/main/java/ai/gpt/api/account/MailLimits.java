@@ -31,18 +31,18 @@ public final class MailLimits {
   /** Counts a public mail-sending request from this client address; fails with 429 when it is over its limit. */
   public Future<Void> fromClient(String address) {
     return refuseOver(attempts.count(WINDOW_MS,
-        new Attempts.Counter("gptapi:mail:ip:" + ClientAddress.limitKey(address), PER_CLIENT)));
+        new Attempts.Counter("mail:ip:" + ClientAddress.limitKey(address), PER_CLIENT)));
   }
 
   /** Counts an invitation by this user of this organization; fails with 429 when either is over its limit. */
   public Future<Void> invitation(long orgId, long inviterId) {
-    return refuseOver(attempts.count(WINDOW_MS, new Attempts.Counter("gptapi:mail:inviter:" + inviterId, PER_INVITER),
-        new Attempts.Counter("gptapi:mail:org:" + orgId, PER_ORG)));
+    return refuseOver(attempts.count(WINDOW_MS, new Attempts.Counter("mail:inviter:" + inviterId, PER_INVITER),
+        new Attempts.Counter("mail:org:" + orgId, PER_ORG)));
   }
 
   /** Counts a mail to this address; false when the address is over its limit: send nothing, answer as usual. */
   public Future<Boolean> mayMail(String email) {
-    return attempts.count(WINDOW_MS, new Attempts.Counter("gptapi:mail:to:" + Attempts.emailKey(email),
+    return attempts.count(WINDOW_MS, new Attempts.Counter("mail:to:" + Attempts.emailKey(email),
         PER_RECIPIENT)).map(wait -> wait == 0);
   }
 

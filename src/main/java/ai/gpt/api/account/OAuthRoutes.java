@@ -119,7 +119,7 @@ public final class OAuthRoutes implements ApiRoutes {
     String state = SecretTokens.newToken();
     String verifier = provider.config().pkce() ? SecretTokens.newToken() : null;
     JsonObject pending = new JsonObject().put("provider", provider.config().name()).put("verifier", verifier);
-    attempts.count(STATE_TTL_SECONDS * 1000, new Attempts.Counter("gptapi:oauth:ip:"
+    attempts.count(STATE_TTL_SECONDS * 1000, new Attempts.Counter("oauth:ip:"
             + ClientAddress.limitKey(accounts.clientAddress(ctx)), STARTS_PER_ADDRESS))
         .compose(wait -> wait > 0 ? Future.failedFuture(ApiError.of(429, "too_many_attempts",
             "Too many sign-ins started from your address. Please try again later.", wait))

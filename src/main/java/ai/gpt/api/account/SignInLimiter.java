@@ -21,7 +21,7 @@ public final class SignInLimiter {
   /** Counts the attempt; the future holds 0 when it may proceed, else the milliseconds to wait. */
   public Future<Long> attempt(String email, String address) {
     return attempts.count(WINDOW_MS,
-        new Attempts.Counter("gptapi:signin:acct:" + Attempts.emailKey(email), PER_ACCOUNT),
-        new Attempts.Counter("gptapi:signin:ip:" + ClientAddress.limitKey(address), PER_ADDRESS));
+        new Attempts.Counter("signin:acct:" + Attempts.emailKey(email), PER_ACCOUNT),
+        new Attempts.Counter("signin:ip:" + ClientAddress.limitKey(address), PER_ADDRESS));
   }
 }

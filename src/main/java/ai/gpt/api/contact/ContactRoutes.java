@@ -55,8 +55,8 @@ public final class ContactRoutes implements ApiRoutes {
     ContactInput in = ContactInput.of(Json.body(ctx));
     String client = clientAddress.of(ctx);
     attempts.count(WINDOW_MS,
-            new Attempts.Counter("gptapi:contact:ip:" + ClientAddress.limitKey(client), PER_CLIENT),
-            new Attempts.Counter("gptapi:contact:from:" + Attempts.emailKey(in.email()), PER_SENDER))
+            new Attempts.Counter("contact:ip:" + ClientAddress.limitKey(client), PER_CLIENT),
+            new Attempts.Counter("contact:from:" + Attempts.emailKey(in.email()), PER_SENDER))
         .compose(wait -> wait > 0 ? Future.failedFuture(ApiError.of(429, "too_many_attempts",
             "Too many messages sent. Please try again later.", wait)) : messages.store(in, client))
         .onSuccess(id -> {

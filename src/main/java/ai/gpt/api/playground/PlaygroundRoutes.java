@@ -70,7 +70,7 @@ public final class PlaygroundRoutes implements ApiRoutes {
     ApiAuth auth = ApiAuth.of(ctx);
     memberships.require(orgId, auth.userId(), Role.MEMBER)
         .compose(role -> attempts.count(MINT_WINDOW_MS,
-            new Attempts.Counter("gptapi:playground:mint:" + auth.userId(), MINTS_PER_WINDOW)))
+            new Attempts.Counter("playground:mint:" + auth.userId(), MINTS_PER_WINDOW)))
         .compose(wait -> {
           if (wait > 0) {
             return Future.failedFuture(ApiError.of(429, "too_many_attempts",

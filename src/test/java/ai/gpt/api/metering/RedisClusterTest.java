@@ -7,12 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.gpt.api.config.ClusterMasters;
 import ai.gpt.api.config.RedisClients;
 import ai.gpt.api.limits.RedisKeys;
+import ai.gpt.api.testing.ApiClient;
 import ai.gpt.api.testing.FakeLlamaServer;
 import ai.gpt.api.testing.GatewayHarness;
 import ai.gpt.api.testing.RedisServers;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
@@ -133,6 +135,21 @@ class RedisClusterTest {
         gw.close();
         fake.close().await();
       }
+    }
+  }
+
+  @Test
+  @DisplayName("on a Redis Cluster the counters one call counts together (sign-in, e-mail) share a slot: sign-up, "
+      + "sign-in and a wrong password are answered, never CROSSSLOT")
+  void accountLimitsOnCluster(Vertx vertx) throws Exception {
+    try (RedisServers cluster = RedisServers.cluster(3);
+        ApiClient api = ApiClient.start(vertx, Map.of("REDIS_URL", String.join(",", cluster.urls())))) {
+      String email = "cluster@example.com";
+      assertNotNull(api.signUpAndSignIn(email), "sign-up (mail limits) and sign-in (sign-in limits) on the cluster");
+      HttpResponse<Buffer> wrong = api.call(HttpMethod.POST, "/api/auth/signin", null,
+          new JsonObject().put("email", email).put("password", "not the password"));
+      assertEquals(401, wrong.statusCode(), wrong.bodyAsString());
+      assertEquals("invalid_credentials", ApiClient.code(wrong));
     }
   }
 
