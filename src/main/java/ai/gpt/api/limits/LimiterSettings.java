@@ -7,7 +7,11 @@ package ai.gpt.api.limits;
  *                                request that has not settled by then (its gateway died) frees them. Default 1 h.
  * @param balanceTtlMs            TTL of the hot balance and the holds, refreshed by every admission and settlement;
  *                                an idle organization's balance is reloaded from PostgreSQL. Default 7 days.
- * @param settledTtlMs            how long a settled request id is remembered (replays within it are refused). 24 h.
+ * @param settledTtlMs            how long a settled request id is remembered (a settlement repeated within it changes
+ *                                nothing). Default 1 h: the marker outnumbers every other key (one per request), and
+ *                                a repeat after it expired is still billed once: PostgreSQL stores each request id
+ *                                once, and the only repeats, replays after a Redis outage, drop the hot balance so it
+ *                                reloads from the ledger (Metering). Request ids are the gateway's own, never reused.
  * @param concurrencyRetryAfterMs Retry-After suggested when the concurrency limit is full. Default 1 s.
  * @param minuteMs                length of the "minute" window (tests shorten the windows; production keeps them)
  * @param hourMs                  length of the "hour" window
@@ -24,7 +28,7 @@ public record LimiterSettings(long reservationTtlMs, long balanceTtlMs, long set
   }
 
   public static LimiterSettings defaults() {
-    return new LimiterSettings(3_600_000L, 7 * 86_400_000L, 86_400_000L, 1_000L,
+    return new LimiterSettings(3_600_000L, 7 * 86_400_000L, 3_600_000L, 1_000L,
         Window.MINUTE.defaultMillis(), Window.HOUR.defaultMillis(), Window.DAY.defaultMillis());
   }
 

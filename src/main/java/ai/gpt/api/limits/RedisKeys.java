@@ -14,7 +14,7 @@ import ai.gpt.api.usage.UsageStreams;
  * gptapi:{o&lt;orgId&gt;}:org:&lt;orgId&gt;:holds          hash    requestId -&gt; held micros, "_total" = sum
  * gptapi:{o&lt;orgId&gt;}:org:&lt;orgId&gt;:holdexp        zset    requestId -&gt; hold expiry ms
  * gptapi:{o&lt;orgId&gt;}:org:&lt;orgId&gt;:balgen         string  generation of the hot balance (bumped on each drop)
- * gptapi:{o&lt;orgId&gt;}:req:&lt;requestId&gt;            string  one request's packed reservation, then "S" (24 h)
+ * gptapi:{o&lt;orgId&gt;}:req:&lt;requestId&gt;            string  one request's packed reservation, then "S" (1 h)
  * gptapi:{o&lt;orgId&gt;}:conc:&lt;keyId&gt;               zset    requestId -&gt; lease expiry ms
  * gptapi:{o&lt;orgId&gt;}:lim:&lt;org|key&gt;:&lt;id&gt;    string  the scope's six buckets ({@link ScopeBuckets})
  * gptapi:{o&lt;orgId&gt;}:outbox                      stream  the org's settled events not yet in PostgreSQL
