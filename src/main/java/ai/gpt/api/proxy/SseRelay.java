@@ -22,10 +22,14 @@ final class SseRelay {
       "\"text\":\"".getBytes(StandardCharsets.US_ASCII),
       "\"reasoning_content\":\"".getBytes(StandardCharsets.US_ASCII)};
   private static final byte[] DONE = "data: [DONE]".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
+  /** {@link #forward}'s answer for an event relayed as it came (compared by identity, never written). */
+  private static final Buffer UNCHANGED = Buffer.buffer(0);
 
   private final boolean clientWantsUsage;
   private final ToLongFunction<TokenUsage> pricer;
-  private Buffer pending = Buffer.buffer();
+  /** The start of an event not yet complete; empty (and not allocated) between events, as it usually is. */
+  private Buffer pending;
   private TokenUsage usage;
   private long contentChunks;
   private Buffer doneEvent;
@@ -38,31 +42,45 @@ final class SseRelay {
 
   /**
    * Returns what to send to the client now (possibly empty); incomplete events wait for more bytes, and the
-   * {@code [DONE]} event waits for {@link #doneEvent()}.
+   * {@code [DONE]} event waits for {@link #doneEvent()}. Events passed on unchanged, nearly all of them, are not
+   * copied: while nothing is dropped or rewritten the answer is a slice of what came in.
    */
   Buffer feed(Buffer chunk) {
-    pending.appendBuffer(chunk);
-    Buffer out = null;
+    Buffer data = pending == null ? chunk : pending.appendBuffer(chunk);
+    pending = null;
+    // One copy of the bytes, searched several times: array scans are far cheaper than Buffer.getByte.
+    byte[] bytes = data.getBytes();
+    Buffer out = null; // only once an event is dropped or rewritten
+    int unchangedFrom = 0;
     int start = 0;
     int end;
-    while ((end = eventEnd(pending, start)) >= 0) {
-      Buffer event = forward(pending.slice(start, end));
-      start = end;
-      if (event != null) {
+    while ((end = eventEnd(bytes, start)) >= 0) {
+      Buffer replacement = forward(bytes, start, end);
+      if (replacement != UNCHANGED) {
         if (out == null) {
-          out = Buffer.buffer(event.length());
+          out = Buffer.buffer(end);
         }
-        out.appendBuffer(event);
+        out.appendBytes(bytes, unchangedFrom, start - unchangedFrom);
+        if (replacement != null) {
+          out.appendBuffer(replacement);
+        }
+        unchangedFrom = end;
       }
+      start = end;
     }
-    pending = start == 0 ? pending : pending.getBuffer(start, pending.length());
-    return out == null ? Buffer.buffer() : out;
+    if (start < bytes.length) {
+      pending = Buffer.buffer(bytes.length - start).appendBytes(bytes, start, bytes.length - start);
+    }
+    if (out != null) {
+      return out.appendBytes(bytes, unchangedFrom, start - unchangedFrom);
+    }
+    return start == 0 ? Buffer.buffer() : data.slice(0, start);
   }
 
   /** Bytes of an unterminated last event, relayed as they are rather than lost. */
   Buffer remainder() {
-    Buffer rest = pending;
-    pending = Buffer.buffer();
+    Buffer rest = pending == null ? Buffer.buffer() : pending;
+    pending = null;
     return rest;
   }
 
@@ -83,42 +101,89 @@ final class SseRelay {
     return doneEvent;
   }
 
-  /** The bytes to relay for one event: itself, null to drop it, or (rarely) a copy without usage. */
-  private Buffer forward(Buffer event) {
-    // One copy of the event's bytes, searched several times: array scans are far cheaper than Buffer.getByte.
-    byte[] bytes = event.getBytes();
-    if (startsWith(bytes, DONE)) {
+  /**
+   * What to relay for the event at {@code bytes[start, end)}: {@link #UNCHANGED}, null to drop it, or (only for
+   * the usage event) its bytes with the cost added or, rarely, a copy without usage.
+   */
+  private Buffer forward(byte[] bytes, int start, int end) {
+    if (startsWith(bytes, start, end, DONE)) {
       // Not relayed yet: the stream relay sends it once the request is settled, as the last bytes.
-      doneEvent = event.copy();
+      doneEvent = Buffer.buffer(end - start).appendBytes(bytes, start, end - start);
       return null;
     }
-    if (contains(bytes, USAGE_MARKER)) {
-      JsonObject chunk = parseData(event);
-      JsonObject found = chunk == null ? null : chunk.getJsonObject("usage");
-      if (found != null) {
-        usage = TokenUsage.from(found);
-        boolean usageOnly = contains(bytes, EMPTY_CHOICES);
-        if (!usageOnly) {
-          countTokens(bytes);
-        }
-        if (clientWantsUsage) {
-          found.put("cost", Money.toUsd(pricer.applyAsLong(usage)));
-        } else if (usageOnly) {
-          return null;
-        } else {
-          // llama.cpp's /v1/completions stream puts usage on the last content chunk: keep the chunk, drop usage.
-          chunk.remove("usage");
-        }
-        return Buffer.buffer("data: " + chunk.encode() + "\n\n");
-      }
+    if (indexOf(bytes, start, end, USAGE_MARKER) >= 0) {
+      return forwardUsage(Arrays.copyOfRange(bytes, start, end));
     }
-    countTokens(bytes);
-    return event;
+    countTokens(bytes, start, end);
+    return UNCHANGED;
   }
 
-  private void countTokens(byte[] event) {
+  /** An event that may carry usage: metered, and relayed with the cost, without usage, or not at all. */
+  private Buffer forwardUsage(byte[] event) {
+    CostSplice splice = spliceable(event);
+    if (splice == CostSplice.UNSURE) {
+      return forwardParsed(Buffer.buffer(event), event);
+    }
+    if (splice.usage() == null) {
+      countTokens(event, 0, event.length);
+      return UNCHANGED;
+    }
+    usage = TokenUsage.from(splice.usage());
+    boolean usageOnly = indexOf(event, 0, event.length, EMPTY_CHOICES) >= 0;
+    if (!usageOnly) {
+      countTokens(event, 0, event.length);
+    }
+    if (clientWantsUsage) {
+      return splice.withCost(event, pricer.applyAsLong(usage));
+    }
+    return usageOnly ? null : withoutUsage(parseData(Buffer.buffer(event)));
+  }
+
+  /** The tree path, for a usage event {@link CostSplice} cannot vouch for: parsed, and re-encoded if changed. */
+  private Buffer forwardParsed(Buffer event, byte[] bytes) {
+    JsonObject chunk = parseData(event);
+    if (chunk != null && chunk.getValue("usage") instanceof JsonObject found) {
+      usage = TokenUsage.from(found);
+      boolean usageOnly = indexOf(bytes, 0, bytes.length, EMPTY_CHOICES) >= 0;
+      if (!usageOnly) {
+        countTokens(bytes, 0, bytes.length);
+      }
+      if (clientWantsUsage) {
+        found.put("cost", Money.toUsd(pricer.applyAsLong(usage)));
+        return encode(chunk);
+      }
+      return usageOnly ? null : withoutUsage(chunk);
+    }
+    countTokens(bytes, 0, bytes.length);
+    return UNCHANGED;
+  }
+
+  /** llama.cpp's /v1/completions stream puts usage on the last content chunk: keep the chunk, drop usage. */
+  private static Buffer withoutUsage(JsonObject chunk) {
+    chunk.remove("usage");
+    return encode(chunk);
+  }
+
+  private static Buffer encode(JsonObject chunk) {
+    return Buffer.buffer("data: " + chunk.encode() + "\n\n");
+  }
+
+  /**
+   * The scan of an event that is one {@code data:} line (what llama.cpp sends); anything else is
+   * {@link CostSplice#UNSURE}.
+   */
+  private static CostSplice spliceable(byte[] event) {
+    if (!startsWith(event, 0, event.length, DATA)) {
+      return CostSplice.UNSURE;
+    }
+    // The event's blank line (and any whitespace around the JSON) is JSON whitespace to the scan; a second line
+    // would be more JSON text, which it refuses.
+    return CostSplice.scan(event, DATA.length, event.length);
+  }
+
+  private void countTokens(byte[] bytes, int start, int end) {
     for (byte[] marker : TOKEN_MARKERS) {
-      if (contains(event, marker)) {
+      if (indexOf(bytes, start, end, marker) >= 0) {
         contentChunks++;
         return;
       }
@@ -126,15 +191,15 @@ final class SseRelay {
   }
 
   /** Index just past the blank line ending the event that begins at {@code from}, or -1. */
-  private static int eventEnd(Buffer buf, int from) {
-    int n = buf.length();
+  private static int eventEnd(byte[] bytes, int from) {
+    int n = bytes.length;
     for (int i = from; i + 1 < n; i++) {
-      if (buf.getByte(i) == '\n') {
-        byte next = buf.getByte(i + 1);
+      if (bytes[i] == '\n') {
+        byte next = bytes[i + 1];
         if (next == '\n') {
           return i + 2;
         }
-        if (next == '\r' && i + 2 < n && buf.getByte(i + 2) == '\n') {
+        if (next == '\r' && i + 2 < n && bytes[i + 2] == '\n') {
           return i + 3;
         }
       }
@@ -142,8 +207,9 @@ final class SseRelay {
     return -1;
   }
 
-  private static boolean startsWith(byte[] bytes, byte[] prefix) {
-    return bytes.length >= prefix.length && Arrays.equals(bytes, 0, prefix.length, prefix, 0, prefix.length);
+  private static boolean startsWith(byte[] bytes, int start, int end, byte[] prefix) {
+    return end - start >= prefix.length
+        && Arrays.equals(bytes, start, start + prefix.length, prefix, 0, prefix.length);
   }
 
   private static JsonObject parseData(Buffer event) {
@@ -158,11 +224,12 @@ final class SseRelay {
     }
   }
 
-  private static boolean contains(byte[] hay, byte[] needle) {
-    int n = hay.length - needle.length;
+  /** Where {@code needle} first occurs in {@code hay[start, end)}, or -1. */
+  private static int indexOf(byte[] hay, int start, int end, byte[] needle) {
+    int last = end - needle.length;
     byte first = needle[0];
     outer:
-    for (int i = 0; i <= n; i++) {
+    for (int i = start; i <= last; i++) {
       if (hay[i] != first) {
         continue;
       }
@@ -171,8 +238,8 @@ final class SseRelay {
           continue outer;
         }
       }
-      return true;
+      return i;
     }
-    return false;
+    return -1;
   }
 }

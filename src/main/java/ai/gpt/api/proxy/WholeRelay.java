@@ -9,7 +9,9 @@ import io.vertx.core.json.JsonObject;
 
 /**
  * Relays a non-streamed answer: the backend's body is passed on with llama.cpp's extra fields (such as
- * {@code timings}) intact; its usage is read for metering and gets the request's {@code cost} in USD added.
+ * {@code timings}) intact; its usage is read for metering and gets the request's {@code cost} in USD added,
+ * spliced into the backend's bytes ({@link CostSplice}) or, for an answer the splice cannot vouch for, through a
+ * parsed tree. A usage that is not an object counts as none.
  */
 final class WholeRelay {
   private final Exchange ex;
@@ -36,8 +38,12 @@ final class WholeRelay {
         return;
       }
       ex.firstToken();
-      JsonObject json = parse(ar.result());
-      JsonObject usage = json == null ? null : json.getJsonObject("usage");
+      Buffer answer = ar.result();
+      byte[] bytes = answer.getBytes();
+      CostSplice splice = CostSplice.scan(bytes, 0, bytes.length);
+      // Only an answer the splice cannot vouch for is parsed into a tree (and re-encoded with the cost).
+      JsonObject tree = splice == CostSplice.UNSURE ? parse(answer) : null;
+      JsonObject usage = tree == null ? splice.usage() : tree.getValue("usage") instanceof JsonObject u ? u : null;
       TokenUsage tokens = TokenUsage.from(usage);
       if (tokens == null) {
         // No usage in a successful answer: bill the most it could have been, and say it is an estimate.
@@ -47,10 +53,12 @@ final class WholeRelay {
         if (ex.clientGone()) {
           return;
         }
-        Buffer body = ar.result();
-        if (usage != null) {
+        Buffer body = answer;
+        if (usage != null && tree != null) {
           usage.put("cost", Money.toUsd(cost));
-          body = json.toBuffer();
+          body = tree.toBuffer();
+        } else if (usage != null) {
+          body = splice.withCost(bytes, cost);
         }
         String type = upstream.getHeader(HttpHeaders.CONTENT_TYPE);
         ex.ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, type == null ? "application/json" : type).end(body);

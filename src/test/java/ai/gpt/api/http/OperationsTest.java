@@ -94,6 +94,36 @@ class OperationsTest {
   }
 
   @Test
+  @DisplayName("the text access log (the default) has the JSON line's fields in the same order, absent ones left out")
+  void textAccessLog(Vertx vertx) {
+    GatewayHarness text = GatewayHarness.start(vertx, Map.of("LOG_FORMAT", "text"));
+    try {
+      text.addBackend("gpt-fast", fake);
+      String key = text.createKey();
+      var served = text.post("/v1/chat/completions", key, chat("gpt-fast").put("max_tokens", 2));
+      var unknown = text.post("/v1/nothing", null, new JsonObject());
+      assertEquals(200, served.statusCode());
+      assertEquals(404, unknown.statusCode());
+      String number = "[0-9]+\\.[0-9]+(E-?[0-9]+)?";
+      assertTrue(line(served.getHeader("x-request-id")).matches("ts=20[0-9-]{8}T[0-9:.]+Z request_id=req_[0-9a-f]{24} "
+          + "method=POST path=/v1/chat/completions status=200 org_id=[0-9]+ key=" + key.substring(9, 21)
+          + " model=gpt-fast backend=[0-9]+ attempts=1 total_ms=" + number + " upstream_ms=" + number
+          + " ttfb_ms=" + number), line(served.getHeader("x-request-id")));
+      assertTrue(line(unknown.getHeader("x-request-id")).matches("ts=\\S+ request_id=req_[0-9a-f]{24} method=POST "
+          + "path=/v1/nothing status=404 total_ms=" + number), line(unknown.getHeader("x-request-id")));
+    } finally {
+      text.close();
+    }
+  }
+
+  private String line(String requestId) {
+    GatewayHarness.awaitTrue("access line", () -> accessLines.list.stream()
+        .anyMatch(e -> e.getFormattedMessage().contains(requestId)));
+    return accessLines.list.stream().map(ILoggingEvent::getFormattedMessage)
+        .filter(m -> m.contains(requestId)).findFirst().orElseThrow();
+  }
+
+  @Test
   @DisplayName("backend credentials (userinfo, query token, api_key) reach no metric label and no log line")
   void noBackendCredentialsInMetricsOrLogs(Vertx vertx) {
     ListAppender<ILoggingEvent> all = new ListAppender<>();
