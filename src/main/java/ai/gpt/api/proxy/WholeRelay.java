@@ -9,7 +9,8 @@ import io.vertx.core.json.JsonObject;
 
 /**
  * Relays a non-streamed answer: the backend's body is passed on with llama.cpp's extra fields (such as
- * {@code timings}) intact; its usage is read for metering and gets the request's {@code cost} in USD added.
+ * {@code timings}) intact; its usage is read for metering and gets the request's {@code cost} in USD added (unless
+ * metering is off: then nothing is charged and the body is passed on as it came).
  */
 final class WholeRelay {
   private final Exchange ex;
@@ -48,7 +49,7 @@ final class WholeRelay {
           return;
         }
         Buffer body = ar.result();
-        if (usage != null) {
+        if (usage != null && ex.charged()) {
           usage.put("cost", Money.toUsd(cost));
           body = json.toBuffer();
         }
