@@ -16,6 +16,10 @@
 #                          before any warm-up: what a freshly started (autoscaled) replica serves (default 30)
 #   BENCH_JIT_WARMUP_SECONDS  one-time discarded warm-up of the gateway per mode, so the JIT compilers are done
 #                          before measuring (default 40; the direct target gets at most 10)
+#   BENCH_METERING_OFF     1 (default): also measure, at BENCH_CONNS, non-stream and stream, a second gateway started
+#                          with METERING=off (keys checked, requests proxied, nothing limited, charged or
+#                          recorded) against the same direct runs: the proxy's own ceiling. 0 skips it
+#   BENCH_OFF_JIT_WARMUP_SECONDS  that gateway's discarded JIT warm-up, per mode (default 30)
 #   BENCH_STREAMS          streams opened at once in the burst run (default 9500; 0 skips it). Each open stream
 #                          holds two sockets in the gateway (client and upstream) and the per-process limit here
 #                          is 20,000 open files, so 9,500 is about the most one gateway process can hold here
@@ -46,6 +50,8 @@ SECONDS_RUN=${BENCH_SECONDS:-10}
 WARMUP=${BENCH_WARMUP_SECONDS:-3}
 JIT_WARMUP=${BENCH_JIT_WARMUP_SECONDS:-40}
 COLD=${BENCH_COLD_SECONDS:-30}
+METERING_OFF=${BENCH_METERING_OFF:-1}
+OFF_JIT_WARMUP=${BENCH_OFF_JIT_WARMUP_SECONDS:-30}
 STREAMS=${BENCH_STREAMS:-9500}
 STREAM_TOKENS=${BENCH_STREAM_TOKENS:-20}
 STREAM_DELAY_MS=${BENCH_STREAM_DELAY_MS:-1000}
@@ -266,7 +272,11 @@ printf 'name\tscenario\tmode\tconns\ttarget\trequests\tduration_us\trps\tp50_us\
 run_wrk() { # target conns stream seconds outfile
   local target=$1 conns=$2 stream=$3 secs=$4 outfile=$5 threads=1 url auth=""
   ((conns > 1)) && threads=2
-  if [[ $target == direct ]]; then url="http://127.0.0.1:$FAKE_PORT"; else url="http://127.0.0.1:$GW_PORT"; auth=$KEY; fi
+  case $target in
+    direct) url="http://127.0.0.1:$FAKE_PORT" ;;
+    unmetered) url="http://127.0.0.1:$OFF_PORT"; auth=$KEY ;;
+    *) url="http://127.0.0.1:$GW_PORT"; auth=$KEY ;;
+  esac
   BENCH_STREAM=$stream BENCH_AUTH=$auth BENCH_MAX_TOKENS=$TOKENS BENCH_MODEL=$MODEL \
     wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 10s --latency -s "$BENCH_DIR/chat.lua" "$url" \
     >"$outfile" 2>&1 || log "WARNING: wrk exited non-zero ($outfile)"
@@ -292,17 +302,19 @@ fi
 # BENCH_RETRY_FOREIGN_PCT % of a core during it; the last attempt is kept (and flagged by the report).
 measure() { # mode conns stream target
   local mode=$1 conns=$2 stream=$3 target=$4 scenario="$1 c$2" name="$1-c$2-$4" attempt line requests foreign
+  local gw_pid=$GW_PID
+  [[ $target == unmetered ]] && gw_pid=$OFF_PID
   for ((attempt = 0; attempt <= ${BENCH_RETRIES:-2}; attempt++)); do
     if [[ ${BENCH_QUIET_TIMEOUT:-120} != 0 ]]; then
       python3 "$BENCH_DIR/cpu.py" wait-quiet "${BENCH_QUIET_MAX_PCT:-15}" "${BENCH_QUIET_TIMEOUT:-120}" \
-        "$GW_PID" "$FAKE_PID" $$ || true
+        "$gw_pid" "$FAKE_PID" $$ || true
     fi
     log "$scenario $target: ${WARMUP}s warm-up + ${SECONDS_RUN}s measured"
     ((WARMUP > 0)) && run_wrk "$target" "$conns" "$stream" "$WARMUP" "$OUT/warmup-$name.txt"
     redis_stats "$OUT/redis-$name.before.txt"
-    python3 "$BENCH_DIR/cpu.py" snap "$OUT/cpu-$name.before.json" "$GW_PID" "$FAKE_PID" $$
+    python3 "$BENCH_DIR/cpu.py" snap "$OUT/cpu-$name.before.json" "$gw_pid" "$FAKE_PID" $$
     run_wrk "$target" "$conns" "$stream" "$SECONDS_RUN" "$OUT/wrk-$name.txt"
-    python3 "$BENCH_DIR/cpu.py" snap "$OUT/cpu-$name.after.json" "$GW_PID" "$FAKE_PID" $$
+    python3 "$BENCH_DIR/cpu.py" snap "$OUT/cpu-$name.after.json" "$gw_pid" "$FAKE_PID" $$
     redis_stats "$OUT/redis-$name.after.txt"
     line=$(grep '^BENCH_RESULT' "$OUT/wrk-$name.txt" | tail -1 || true)
     if [[ -z $line ]]; then
@@ -346,6 +358,41 @@ for mode in whole stream; do
     done
   done
 done
+
+# ------------------------------------------------------------------ metering off: the proxy's own ceiling
+# A second gateway on the same database, Redis, fake and key, started with METERING=off: it authenticates and
+# proxies exactly as the metered one but makes no metering call. Measured at CONNS against the direct runs above,
+# while the metered gateway idles; stopped before the burst.
+if ((METERING_OFF)); then
+  OFF_PORT=$(free_port)
+  OFF_METRICS_PORT=$(free_port)
+  log "starting a gateway with METERING=off on $OFF_PORT (metrics $OFF_METRICS_PORT)"
+  # shellcheck disable=SC2086
+  (cd "$OUT" && exec env "${GW_ENV[@]}" PORT="$OFF_PORT" METRICS_PORT="$OFF_METRICS_PORT" METERING=off \
+     REPLICA_NAME=bench-unmetered java ${BENCH_GATEWAY_JAVA_OPTS:-} -jar "$OUT/app/gpt-api.jar" serve) \
+    >"$OUT/gateway-unmetered.log" 2>&1 &
+  OFF_PID=$!
+  PIDS+=("$OFF_PID")
+  ok=0
+  for ((i = 0; i < 600; i++)); do  # ready, then the backend in rotation after its first health probe
+    kill -0 "$OFF_PID" 2>/dev/null || break
+    if [[ $(probe "http://127.0.0.1:$OFF_PORT" "$BODY_WHOLE" "$KEY") == 200 ]]; then ok=1; break; fi
+    sleep 0.1
+  done
+  if [[ $ok == 1 ]]; then
+    log "metering off: JIT warm-up (discarded)"
+    for stream in 0 1; do
+      ((OFF_JIT_WARMUP > 0)) && run_wrk unmetered "$CONNS" "$stream" "$OFF_JIT_WARMUP" \
+        "$OUT/warmup-jit-unmetered-$stream.txt"
+    done
+    measure whole "$CONNS" 0 unmetered
+    measure stream "$CONNS" 1 unmetered
+  else
+    log "WARNING: the METERING=off gateway never answered 200 (see $OUT/gateway-unmetered.log)"
+  fi
+  kill "$OFF_PID" 2>/dev/null || true
+  wait "$OFF_PID" 2>/dev/null || true
+fi
 
 # ------------------------------------------------------------------ a burst of open streams
 # STREAMS slow streams opened at once by one client, from a second fake (the gpt-full model) that streams one
