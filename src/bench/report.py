@@ -233,11 +233,19 @@ def cold_table(path, rows):
         return []
     many = max((c for _, c in rows), default=0)
     direct = rows.get(("whole", many), {}).get("direct")
+    warm = rows.get(("whole", many), {}).get("gateway")
     drps = float(direct["rps"]) if direct else 0.0
+    wrps = float(warm["rps"]) if warm else 0.0
     out = []
+    try:
+        out.append(f"  gateway ready {float(open(os.path.join(os.path.dirname(path), 'ready-seconds.txt')).read()):.2f}"
+                   f" s after its process started")
+    except (OSError, ValueError):
+        pass
     for p in parts:
         secs = int(p["duration_us"]) / 1e6 if int(p["duration_us"]) else 0
         out.append(f"  part {p['part']} ({secs:.0f} s): {float(p['rps']):,.0f} RPS"
+                   + (f" = {float(p['rps']) / wrps:.2f}x the warm gateway" if wrps else "")
                    + (f" = {float(p['rps']) / drps:.2f}x warm direct" if drps else "")
                    + f", p50 {ms(p['p50_us']):.2f} ms, p99 {ms(p['p99_us']):.2f} ms, non-2xx {p['non2xx']}")
     return out

@@ -33,6 +33,9 @@
 #   BENCH_EVENT_LOOPS      gateway EVENT_LOOPS (default 2)
 #   BENCH_FAKE_INSTANCES   fake llama-server event loops (default 2)
 #   BENCH_GATEWAY_JAVA_OPTS / BENCH_FAKE_JAVA_OPTS   extra JVM options
+#   BENCH_GATEWAY_JAVA     the java launcher of the gateways (default: java on PATH), e.g. another JDK's bin/java
+#   BENCH_MODES            scenarios measured after the warm-up (default "whole stream"; "whole" skips the stream
+#                          ones, for a quicker look at the cold start)
 #   BENCH_QUIET_MAX_PCT    before each run, wait until other processes use at most this % of one core (15)
 #   BENCH_QUIET_TIMEOUT    ... but no longer than this many seconds (120; 0 = do not wait)
 #   BENCH_RETRIES          re-measure a run up to this many times when other processes used more than
@@ -57,6 +60,8 @@ STREAM_TOKENS=${BENCH_STREAM_TOKENS:-20}
 STREAM_DELAY_MS=${BENCH_STREAM_DELAY_MS:-1000}
 TOKENS=${BENCH_TOKENS:-16}
 CONNS=${BENCH_CONNS:-64}
+MODES=${BENCH_MODES:-whole stream}
+GW_JAVA=${BENCH_GATEWAY_JAVA:-java}
 BUILD=${BENCH_BUILD:-auto}
 DB=${BENCH_DB:-gptapi_bench}
 REDIS_DB=${BENCH_REDIS_DB:-8}
@@ -84,7 +89,8 @@ cleanup() {
     fi
   done
   for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    # Up to 60 s: a gateway started with -XX:ArchiveClassesAtExit or -XX:AOTCacheOutput writes it as it exits.
+    for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
   done
   rm -rf "$OUT/app"
@@ -147,9 +153,11 @@ if [[ ! -s $CP_FILE || pom.xml -nt $CP_FILE ]]; then
     >"$OUT/classpath.log" 2>&1 || { tail -30 "$OUT/classpath.log" >&2; die "dependency:build-classpath failed"; }
 fi
 
-# Private copies, so a concurrent `mvn clean` or recompile cannot pull classes out from under the running JVMs.
+# Private copies, so a concurrent `mvn clean` or recompile cannot pull classes out from under the running JVMs. The
+# jar keeps its time stamp: a class-data archive (BENCH_GATEWAY_JAVA_OPTS) is only used for the same path, size and
+# modification time it was made from, so reuse BENCH_OUT to measure one.
 mkdir -p "$OUT/app"
-cp "$JAR" "$OUT/app/gpt-api.jar"
+cp -p "$JAR" "$OUT/app/gpt-api.jar"
 cp -r target/classes "$OUT/app/classes"
 cp -r target/test-classes "$OUT/app/test-classes"
 FAKE_CP="$OUT/app/test-classes:$OUT/app/classes:$(cat "$CP_FILE")"
@@ -215,17 +223,20 @@ cli() { (cd "$OUT" && env "${GW_ENV[@]}" java -jar "$OUT/app/gpt-api.jar" "$@");
 # ------------------------------------------------------------------ gateway
 log "starting gateway on $GW_PORT (metrics $METRICS_PORT, EVENT_LOOPS=$EVENT_LOOPS)"
 # shellcheck disable=SC2086
-(cd "$OUT" && exec env "${GW_ENV[@]}" java ${BENCH_GATEWAY_JAVA_OPTS:-} -jar "$OUT/app/gpt-api.jar" serve) \
+GW_START=$(date +%s.%N)
+(cd "$OUT" && exec env "${GW_ENV[@]}" "$GW_JAVA" ${BENCH_GATEWAY_JAVA_OPTS:-} -jar "$OUT/app/gpt-api.jar" serve) \
   >"$OUT/gateway.log" 2>&1 &
 GW_PID=$!
 PIDS+=("$GW_PID")
 ready=0
-for ((i = 0; i < 600; i++)); do
+for ((i = 0; i < 1200; i++)); do
   kill -0 "$GW_PID" 2>/dev/null || break
   if curl -sf -o /dev/null "http://127.0.0.1:$METRICS_PORT/ready"; then ready=1; break; fi
-  sleep 0.1
+  sleep 0.05
 done
 [[ $ready == 1 ]] || { tail -40 "$OUT/gateway.log" >&2; die "gateway not ready"; }
+python3 -c 'import sys, time; print(f"{time.time() - float(sys.argv[1]):.2f}")' "$GW_START" >"$OUT/ready-seconds.txt"
+log "gateway ready $(cat "$OUT/ready-seconds.txt") s after its start"
 
 cli backend add --model "$MODEL" --url "http://127.0.0.1:$FAKE_PORT" --slots "$SLOTS" >"$OUT/cli.log" 2>&1 \
   || { cat "$OUT/cli.log" >&2; die "backend add failed"; }
@@ -342,14 +353,15 @@ EOF
 
 # One-time JIT warm-up of both servers at full concurrency (discarded).
 log "JIT warm-up (discarded)"
-for stream in 0 1; do
+for mode in $MODES; do
+  stream=0; [[ $mode == stream ]] && stream=1
   if ((JIT_WARMUP > 0)); then
     run_wrk direct "$CONNS" "$stream" "$((JIT_WARMUP < 10 ? JIT_WARMUP : 10))" "$OUT/warmup-jit-direct-$stream.txt"
     run_wrk gateway "$CONNS" "$stream" "$JIT_WARMUP" "$OUT/warmup-jit-gateway-$stream.txt"
   fi
 done
 
-for mode in whole stream; do
+for mode in $MODES; do
   for conns in "$CONNS" 1; do
     stream=0; [[ $mode == stream ]] && stream=1
     scenario="$mode c$conns"
@@ -369,7 +381,7 @@ if ((METERING_OFF)); then
   log "starting a gateway with METERING=off on $OFF_PORT (metrics $OFF_METRICS_PORT)"
   # shellcheck disable=SC2086
   (cd "$OUT" && exec env "${GW_ENV[@]}" PORT="$OFF_PORT" METRICS_PORT="$OFF_METRICS_PORT" METERING=off \
-     REPLICA_NAME=bench-unmetered java ${BENCH_GATEWAY_JAVA_OPTS:-} -jar "$OUT/app/gpt-api.jar" serve) \
+     REPLICA_NAME=bench-unmetered "$GW_JAVA" ${BENCH_GATEWAY_JAVA_OPTS:-} -jar "$OUT/app/gpt-api.jar" serve) \
     >"$OUT/gateway-unmetered.log" 2>&1 &
   OFF_PID=$!
   PIDS+=("$OFF_PID")
