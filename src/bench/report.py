@@ -242,12 +242,21 @@ def cold_table(path, rows):
                    f" s after its process started")
     except (OSError, ValueError):
         pass
+    warm_us = (warm or {}).get("cpu", {}).get("gw_cpu_us_per_req")
     for p in parts:
         secs = int(p["duration_us"]) / 1e6 if int(p["duration_us"]) else 0
+        try:
+            c = json.load(open(os.path.join(os.path.dirname(path), f"cpu-cold-{p['part']}.json")))
+            cpu = (f", gateway CPU {c['gw_cpu_us_per_req']:.0f} us per request"
+                   + (f" ({c['gw_cpu_us_per_req'] / warm_us:.1f}x warm)" if warm_us else "")
+                   + f", its JIT compiler threads {c['gw_jit_pct']:.0f} % of a core, other processes "
+                     f"{c['cpu_foreign'] + c['cpu_unaccounted']:.0f} %")
+        except (OSError, ValueError, KeyError):
+            cpu = ""
         out.append(f"  part {p['part']} ({secs:.0f} s): {float(p['rps']):,.0f} RPS"
                    + (f" = {float(p['rps']) / wrps:.2f}x the warm gateway" if wrps else "")
                    + (f" = {float(p['rps']) / drps:.2f}x warm direct" if drps else "")
-                   + f", p50 {ms(p['p50_us']):.2f} ms, p99 {ms(p['p99_us']):.2f} ms, non-2xx {p['non2xx']}")
+                   + f", p50 {ms(p['p50_us']):.2f} ms, p99 {ms(p['p99_us']):.2f} ms, non-2xx {p['non2xx']}" + cpu)
     return out
 
 

@@ -304,8 +304,12 @@ if ((COLD > 0)); then
   printf 'part\trequests\tduration_us\trps\tp50_us\tp99_us\tnon2xx\n' >"$OUT/cold.tsv"
   for part in 1 2 3; do
     log "cold start, part $part of 3: $((COLD / 3))s at $CONNS connections, non-stream"
+    python3 "$BENCH_DIR/cpu.py" snap "$OUT/cpu-cold-$part.before.json" "$GW_PID" "$FAKE_PID" $$
     run_wrk gateway "$CONNS" 0 "$((COLD / 3))" "$OUT/wrk-cold-$part.txt"
+    python3 "$BENCH_DIR/cpu.py" snap "$OUT/cpu-cold-$part.after.json" "$GW_PID" "$FAKE_PID" $$
     python3 "$BENCH_DIR/report.py" --wrk-row "$part" "$OUT/wrk-cold-$part.txt" >>"$OUT/cold.tsv"
+    python3 "$BENCH_DIR/cpu.py" diff "$OUT/cpu-cold-$part.before.json" "$OUT/cpu-cold-$part.after.json" \
+      "$(tail -1 "$OUT/cold.tsv" | cut -f2)" >"$OUT/cpu-cold-$part.json" 2>>"$OUT/cpu.log" || true
   done
 fi
 
