@@ -34,6 +34,10 @@
 #   BENCH_FAKE_INSTANCES   fake llama-server event loops (default 2)
 #   BENCH_GATEWAY_JAVA_OPTS / BENCH_FAKE_JAVA_OPTS   extra JVM options
 #   BENCH_GATEWAY_JAVA     the java launcher of the gateways (default: java on PATH), e.g. another JDK's bin/java
+#   BENCH_AOT_CACHE        a JDK 25+ AOT cache file (JEP 483/515; BENCH_GATEWAY_JAVA must be such a JDK): when it
+#                          does not exist, this run is the training run and the gateway writes it as it exits
+#                          (-XX:AOTCacheOutput); when it does, the gateway starts from it (-XX:AOTCache). The gateway
+#                          then runs the jar copied beside it (a cache only serves the jar it was trained with)
 #   BENCH_MODES            scenarios measured after the warm-up (default "whole stream"; "whole" skips the stream
 #                          ones, for a quicker look at the cold start)
 #   BENCH_QUIET_MAX_PCT    before each run, wait until other processes use at most this % of one core (15)
@@ -62,6 +66,7 @@ TOKENS=${BENCH_TOKENS:-16}
 CONNS=${BENCH_CONNS:-64}
 MODES=${BENCH_MODES:-whole stream}
 GW_JAVA=${BENCH_GATEWAY_JAVA:-java}
+AOT_CACHE=${BENCH_AOT_CACHE:-}
 BUILD=${BENCH_BUILD:-auto}
 DB=${BENCH_DB:-gptapi_bench}
 REDIS_DB=${BENCH_REDIS_DB:-8}
@@ -161,6 +166,22 @@ cp -p "$JAR" "$OUT/app/gpt-api.jar"
 cp -r target/classes "$OUT/app/classes"
 cp -r target/test-classes "$OUT/app/test-classes"
 FAKE_CP="$OUT/app/test-classes:$OUT/app/classes:$(cat "$CP_FILE")"
+GW_JAR="$OUT/app/gpt-api.jar"
+GW_AOT=()
+if [[ -n $AOT_CACHE ]]; then
+  GW_JAR="${AOT_CACHE%.aot}.jar"
+  if ! cmp -s "$JAR" "$GW_JAR"; then
+    cp -p "$JAR" "$GW_JAR"
+    rm -f "$AOT_CACHE"  # trained on another build
+  fi
+  if [[ -f $AOT_CACHE ]]; then
+    GW_AOT=("-XX:AOTCache=$AOT_CACHE")
+    log "the gateway starts from the AOT cache $AOT_CACHE"
+  else
+    GW_AOT=("-XX:AOTCacheOutput=$AOT_CACHE")
+    log "training run: the gateway writes the AOT cache $AOT_CACHE as it exits"
+  fi
+fi
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -224,7 +245,7 @@ cli() { (cd "$OUT" && env "${GW_ENV[@]}" java -jar "$OUT/app/gpt-api.jar" "$@");
 log "starting gateway on $GW_PORT (metrics $METRICS_PORT, EVENT_LOOPS=$EVENT_LOOPS)"
 # shellcheck disable=SC2086
 GW_START=$(date +%s.%N)
-(cd "$OUT" && exec env "${GW_ENV[@]}" "$GW_JAVA" ${BENCH_GATEWAY_JAVA_OPTS:-} -jar "$OUT/app/gpt-api.jar" serve) \
+(cd "$OUT" && exec env "${GW_ENV[@]}" "$GW_JAVA" "${GW_AOT[@]}" ${BENCH_GATEWAY_JAVA_OPTS:-} -jar "$GW_JAR" serve) \
   >"$OUT/gateway.log" 2>&1 &
 GW_PID=$!
 PIDS+=("$GW_PID")
