@@ -147,6 +147,7 @@ def diff_data(a, b, requests):
     softirq = b["softirq"] - a["softirq"]
     ta, tb = a.get("gateway_threads", {}), b.get("gateway_threads", {})
     tdelta = sorted(((v[1] - ta.get(t, [None, 0])[1], f"{v[0]}#{t}") for t, v in tb.items()), reverse=True)
+    jit = sum(j for j, name in tdelta if name.startswith(("C1 CompilerThre", "C2 CompilerThre")))
     return {
         "cpu_busy": pct(busy), "cpu_gateway": pct(gu + gs), "cpu_gateway_sys": pct(gs),
         "cpu_fake": pct(fu + fs), "cpu_fake_sys": pct(fs), "cpu_wrk": pct(wrk),
@@ -158,6 +159,8 @@ def diff_data(a, b, requests):
         "gw_syscw_per_req": per_req("gateway_io", "syscw"), "gw_syscr_per_req": per_req("gateway_io", "syscr"),
         "fake_syscw_per_req": per_req("fake_io", "syscw"),
         "gw_cpu_us_per_req": round((gu + gs) * 1e6 / HZ / req, 1),
+        # the JIT compiler threads' share of the gateway (high in the first seconds after a start)
+        "gw_jit_pct": pct(jit),
         "fake_cpu_us_per_req": round((fu + fs) * 1e6 / HZ / req, 1),
         # Process CPU of Redis and PostgreSQL per request (jiffies: 10 ms resolution, fine over a 10 s run).
         "redis_cpu_us_per_req": round(redis * 1e6 / HZ / req, 1),

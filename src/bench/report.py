@@ -2,7 +2,8 @@
 """Formats src/bench/run.sh results: report.py RESULTS.tsv [METRICS.txt] [GATEWAY.log] [USAGE_ROWS.txt]
 (or report.py --wrk-row PART WRK_OUTPUT: one row of the cold-start table)
 
-Prints the direct-vs-gateway table (plain text and Markdown), the first seconds after start, checks the targets
+Prints the direct-vs-gateway table (plain text and Markdown; a METERING=off gateway's runs, when measured, as rows
+"..., metering off" against the same direct runs), the first seconds after start, checks the targets
 (PASS/MISS, the burst of open streams included) and summarises gateway-side evidence (non-200 request counters,
 retries, queue rejections, WARN/ERROR log lines).
 Always exits 0: the benchmark is a measurement, not a test.
@@ -16,6 +17,7 @@ import sys
 
 # Targets (issue 12, with the full metered path on)
 MIN_RPS_RATIO_MANY = 0.35     # gateway RPS / direct RPS at the many-connections level, stream and non-stream
+MIN_RPS_RATIO_OFF = 0.6       # the same with METERING=off: the ceiling to chase
 MAX_ADDED_P50_MS_ONE = 0.5    # added p50 at 1 connection
 MAX_ADDED_P99_MS_ONE = 2.0    # added p99 at 1 connection
 MAX_REDIS_US = 30.0           # Redis CPU per metered request (INFO cpu), so one Redis core carries >= 30,000/s
@@ -82,20 +84,22 @@ def cpu_table(rows):
               "gw CPU us/req", "redis CPU us/req", "pg CPU us/req", "fake CPU us/req", "gw writes/req"]
     body, warnings = [], []
     for (mode, conns), t in rows.items():
-        for target in ("direct", "gateway"):
+        for target in ("direct", "gateway", "unmetered"):
             r = t.get(target)
             if not r:
                 continue
             c = r["cpu"]
             g = lambda k: "" if c.get(k) is None else c[k]
-            name = f"{'stream' if mode == 'stream' else 'non-stream'} c{conns} {target}"
+            via = target != "direct"
+            name = (f"{'stream' if mode == 'stream' else 'non-stream'} c{conns} "
+                    f"{'gateway, metering off' if target == 'unmetered' else target}")
             body.append([name, f"{float(r['rps']):,.0f}", g("cpu_busy"), g("cpu_gateway"), g("cpu_gateway_sys"),
                          g("cpu_fake"), g("cpu_fake_sys"), g("cpu_wrk"), g("cpu_stores"), g("cpu_softirq"),
                          g("cpu_foreign"), g("cpu_unaccounted"),
-                         g("gw_cpu_us_per_req") if target == "gateway" else "",
-                         g("redis_us_per_req") if target == "gateway" else "",
-                         g("pg_cpu_us_per_req") if target == "gateway" else "",
-                         g("fake_cpu_us_per_req"), g("gw_syscw_per_req") if target == "gateway" else ""])
+                         g("gw_cpu_us_per_req") if via else "",
+                         g("redis_us_per_req") if via else "",
+                         g("pg_cpu_us_per_req") if via else "",
+                         g("fake_cpu_us_per_req"), g("gw_syscw_per_req") if via else ""])
             foreign = c.get("cpu_foreign", 0) + c.get("cpu_unaccounted", 0)
             if foreign >= FOREIGN_WARN_PCT:
                 warnings.append(f"{name}: other processes used {foreign:.0f}% of a core during the run "
@@ -117,21 +121,27 @@ def table(rows):
               "gateway p99 ms", "RPS ratio", "added p50 ms", "added p99 ms", "non-2xx d/g", "socket err d/g"]
     out = []
     for (mode, conns), t in rows.items():
-        d, g = t.get("direct"), t.get("gateway")
-        name = f"{'stream' if mode == 'stream' else 'non-stream'}, {conns} conn"
-        if not d or not g:
-            out.append([name] + ["n/a"] * (len(header) - 1))
-            continue
-        drps, grps = float(d["rps"]), float(g["rps"])
-        out.append([
-            name,
-            f"{drps:,.0f}", f"{ms(d['p50_us']):.2f}", f"{ms(d['p99_us']):.2f}",
-            f"{grps:,.0f}", f"{ms(g['p50_us']):.2f}", f"{ms(g['p99_us']):.2f}",
-            f"{grps / drps:.2f}" if drps else "n/a",
-            f"{ms(g['p50_us']) - ms(d['p50_us']):+.2f}", f"{ms(g['p99_us']) - ms(d['p99_us']):+.2f}",
-            f"{d['non2xx']}/{g['non2xx']}", f"{sock_errors(d)}/{sock_errors(g)}",
-        ])
+        d = t.get("direct")
+        label = f"{'stream' if mode == 'stream' else 'non-stream'}, {conns} conn"
+        for name, g in ((label, t.get("gateway")), (f"{label}, metering off", t.get("unmetered"))):
+            if g or name == label:
+                out.append(row(name, d, g, len(header)))
     return header, out
+
+
+def row(name, d, g, width):
+    """One table row: a gateway run against the direct run of the same scenario."""
+    if not d or not g:
+        return [name] + ["n/a"] * (width - 1)
+    drps, grps = float(d["rps"]), float(g["rps"])
+    return [
+        name,
+        f"{drps:,.0f}", f"{ms(d['p50_us']):.2f}", f"{ms(d['p99_us']):.2f}",
+        f"{grps:,.0f}", f"{ms(g['p50_us']):.2f}", f"{ms(g['p99_us']):.2f}",
+        f"{grps / drps:.2f}" if drps else "n/a",
+        f"{ms(g['p50_us']) - ms(d['p50_us']):+.2f}", f"{ms(g['p99_us']) - ms(d['p99_us']):+.2f}",
+        f"{d['non2xx']}/{g['non2xx']}", f"{sock_errors(d)}/{sock_errors(g)}",
+    ]
 
 
 def plain(header, body):
@@ -172,6 +182,15 @@ def targets(rows):
             checks.append(("PASS" if n == 0 else "MISS",
                            f"{label}, {conns} conn: zero non-2xx through the gateway (measured {n}"
                            f"; direct {d['non2xx']})"))
+            off = t.get("unmetered")
+            if off:
+                ratio = float(off["rps"]) / float(d["rps"]) if float(d["rps"]) else 0.0
+                gw_us = off["cpu"].get("gw_cpu_us_per_req")
+                checks.append(("PASS" if ratio >= MIN_RPS_RATIO_OFF and int(off["non2xx"]) == 0 else "MISS",
+                               f"{label}, {conns} conn, METERING=off: gateway RPS >= {MIN_RPS_RATIO_OFF}x direct, "
+                               f"zero non-2xx (measured {ratio:.2f}x, {off['non2xx']} non-2xx; gateway JVM CPU "
+                               f"{'n/a' if gw_us is None else f'{gw_us:.1f} us'} per request against "
+                               f"{g['cpu'].get('gw_cpu_us_per_req', 'n/a')} us metered)"))
             c = g["cpu"]
             for key, limit, what in (("redis_us_per_req", MAX_REDIS_US, "Redis CPU"),
                                      ("gw_cpu_us_per_req", MAX_GATEWAY_US, "gateway JVM CPU"),
@@ -214,13 +233,39 @@ def cold_table(path, rows):
         return []
     many = max((c for _, c in rows), default=0)
     direct = rows.get(("whole", many), {}).get("direct")
+    warm = rows.get(("whole", many), {}).get("gateway")
     drps = float(direct["rps"]) if direct else 0.0
+    wrps = float(warm["rps"]) if warm else 0.0
     out = []
+    base = os.path.dirname(path)
+    try:
+        ready = float(open(os.path.join(base, "ready-seconds.txt")).read())
+        line = f"  gateway ready {ready:.2f} s after its process started"
+        g = json.load(open(os.path.join(base, "cpu-cold-1.before.json")))["gateway"]
+        # CPU rather than wall time: on a busy machine a start takes longer, but not more CPU.
+        out.append(line + f"; {(g['utime'] + g['stime']) / os.sysconf('SC_CLK_TCK'):.1f} s of gateway CPU when the load"
+                          f" began")
+    except (OSError, ValueError, KeyError, TypeError):
+        if "line" in locals():
+            out.append(line)
+    warm_us = (warm or {}).get("cpu", {}).get("gw_cpu_us_per_req")
     for p in parts:
         secs = int(p["duration_us"]) / 1e6 if int(p["duration_us"]) else 0
+        try:
+            c = json.load(open(os.path.join(os.path.dirname(path), f"cpu-cold-{p['part']}.json")))
+            # Requests per gateway CPU-second: how far the JIT has come, whatever share of the cores it got.
+            cpu = (f", {1e6 / c['gw_cpu_us_per_req']:,.0f} requests per gateway CPU-second"
+                   + (f" (warm {1e6 / warm_us:,.0f})" if warm_us else "")
+                   + f", gateway CPU {c['gw_cpu_us_per_req']:.0f} us per request"
+                   + (f" ({c['gw_cpu_us_per_req'] / warm_us:.1f}x warm)" if warm_us else "")
+                   + f", its JIT compiler threads {c['gw_jit_pct']:.0f} % of a core, other processes "
+                     f"{c['cpu_foreign'] + c['cpu_unaccounted']:.0f} %")
+        except (OSError, ValueError, KeyError):
+            cpu = ""
         out.append(f"  part {p['part']} ({secs:.0f} s): {float(p['rps']):,.0f} RPS"
+                   + (f" = {float(p['rps']) / wrps:.2f}x the warm gateway" if wrps else "")
                    + (f" = {float(p['rps']) / drps:.2f}x warm direct" if drps else "")
-                   + f", p50 {ms(p['p50_us']):.2f} ms, p99 {ms(p['p99_us']):.2f} ms, non-2xx {p['non2xx']}")
+                   + f", p50 {ms(p['p50_us']):.2f} ms, p99 {ms(p['p99_us']):.2f} ms, non-2xx {p['non2xx']}" + cpu)
     return out
 
 

@@ -16,6 +16,10 @@
 #                          before any warm-up: what a freshly started (autoscaled) replica serves (default 30)
 #   BENCH_JIT_WARMUP_SECONDS  one-time discarded warm-up of the gateway per mode, so the JIT compilers are done
 #                          before measuring (default 40; the direct target gets at most 10)
+#   BENCH_METERING_OFF     1 (default): also measure, at BENCH_CONNS, non-stream and stream, a second gateway started
+#                          with METERING=off (keys checked, requests proxied, nothing limited, charged or
+#                          recorded) against the same direct runs: the proxy's own ceiling. 0 skips it
+#   BENCH_OFF_JIT_WARMUP_SECONDS  that gateway's discarded JIT warm-up, per mode (default 30)
 #   BENCH_STREAMS          streams opened at once in the burst run (default 9500; 0 skips it). Each open stream
 #                          holds two sockets in the gateway (client and upstream) and the per-process limit here
 #                          is 20,000 open files, so 9,500 is about the most one gateway process can hold here
@@ -29,6 +33,13 @@
 #   BENCH_EVENT_LOOPS      gateway EVENT_LOOPS (default 2)
 #   BENCH_FAKE_INSTANCES   fake llama-server event loops (default 2)
 #   BENCH_GATEWAY_JAVA_OPTS / BENCH_FAKE_JAVA_OPTS   extra JVM options
+#   BENCH_GATEWAY_JAVA     the java launcher of the gateways (default: java on PATH), e.g. another JDK's bin/java
+#   BENCH_AOT_CACHE        a JDK 25+ AOT cache file (JEP 483/515; BENCH_GATEWAY_JAVA must be such a JDK): when it
+#                          does not exist, this run is the training run and the gateway writes it as it exits
+#                          (-XX:AOTCacheOutput); when it does, the gateway starts from it (-XX:AOTCache). The gateway
+#                          then runs the jar copied beside it (a cache only serves the jar it was trained with)
+#   BENCH_MODES            scenarios measured after the warm-up (default "whole stream"; "whole" skips the stream
+#                          ones, for a quicker look at the cold start)
 #   BENCH_QUIET_MAX_PCT    before each run, wait until other processes use at most this % of one core (15)
 #   BENCH_QUIET_TIMEOUT    ... but no longer than this many seconds (120; 0 = do not wait)
 #   BENCH_RETRIES          re-measure a run up to this many times when other processes used more than
@@ -46,11 +57,16 @@ SECONDS_RUN=${BENCH_SECONDS:-10}
 WARMUP=${BENCH_WARMUP_SECONDS:-3}
 JIT_WARMUP=${BENCH_JIT_WARMUP_SECONDS:-40}
 COLD=${BENCH_COLD_SECONDS:-30}
+METERING_OFF=${BENCH_METERING_OFF:-1}
+OFF_JIT_WARMUP=${BENCH_OFF_JIT_WARMUP_SECONDS:-30}
 STREAMS=${BENCH_STREAMS:-9500}
 STREAM_TOKENS=${BENCH_STREAM_TOKENS:-20}
 STREAM_DELAY_MS=${BENCH_STREAM_DELAY_MS:-1000}
 TOKENS=${BENCH_TOKENS:-16}
 CONNS=${BENCH_CONNS:-64}
+MODES=${BENCH_MODES:-whole stream}
+GW_JAVA=${BENCH_GATEWAY_JAVA:-java}
+AOT_CACHE=${BENCH_AOT_CACHE:-}
 BUILD=${BENCH_BUILD:-auto}
 DB=${BENCH_DB:-gptapi_bench}
 REDIS_DB=${BENCH_REDIS_DB:-8}
@@ -78,7 +94,8 @@ cleanup() {
     fi
   done
   for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    # Up to 60 s: a gateway started with -XX:ArchiveClassesAtExit or -XX:AOTCacheOutput writes it as it exits.
+    for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
   done
   rm -rf "$OUT/app"
@@ -141,12 +158,30 @@ if [[ ! -s $CP_FILE || pom.xml -nt $CP_FILE ]]; then
     >"$OUT/classpath.log" 2>&1 || { tail -30 "$OUT/classpath.log" >&2; die "dependency:build-classpath failed"; }
 fi
 
-# Private copies, so a concurrent `mvn clean` or recompile cannot pull classes out from under the running JVMs.
+# Private copies, so a concurrent `mvn clean` or recompile cannot pull classes out from under the running JVMs. The
+# jar keeps its time stamp: a class-data archive (BENCH_GATEWAY_JAVA_OPTS) is only used for the same path, size and
+# modification time it was made from, so reuse BENCH_OUT to measure one.
 mkdir -p "$OUT/app"
-cp "$JAR" "$OUT/app/gpt-api.jar"
+cp -p "$JAR" "$OUT/app/gpt-api.jar"
 cp -r target/classes "$OUT/app/classes"
 cp -r target/test-classes "$OUT/app/test-classes"
 FAKE_CP="$OUT/app/test-classes:$OUT/app/classes:$(cat "$CP_FILE")"
+GW_JAR="$OUT/app/gpt-api.jar"
+GW_AOT=()
+if [[ -n $AOT_CACHE ]]; then
+  GW_JAR="${AOT_CACHE%.aot}.jar"
+  if ! cmp -s "$JAR" "$GW_JAR"; then
+    cp -p "$JAR" "$GW_JAR"
+    rm -f "$AOT_CACHE"  # trained on another build
+  fi
+  if [[ -f $AOT_CACHE ]]; then
+    GW_AOT=("-XX:AOTCache=$AOT_CACHE")
+    log "the gateway starts from the AOT cache $AOT_CACHE"
+  else
+    GW_AOT=("-XX:AOTCacheOutput=$AOT_CACHE")
+    log "training run: the gateway writes the AOT cache $AOT_CACHE as it exits"
+  fi
+fi
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -209,17 +244,20 @@ cli() { (cd "$OUT" && env "${GW_ENV[@]}" java -jar "$OUT/app/gpt-api.jar" "$@");
 # ------------------------------------------------------------------ gateway
 log "starting gateway on $GW_PORT (metrics $METRICS_PORT, EVENT_LOOPS=$EVENT_LOOPS)"
 # shellcheck disable=SC2086
-(cd "$OUT" && exec env "${GW_ENV[@]}" java ${BENCH_GATEWAY_JAVA_OPTS:-} -jar "$OUT/app/gpt-api.jar" serve) \
+GW_START=$(date +%s.%N)
+(cd "$OUT" && exec env "${GW_ENV[@]}" "$GW_JAVA" "${GW_AOT[@]}" ${BENCH_GATEWAY_JAVA_OPTS:-} -jar "$GW_JAR" serve) \
   >"$OUT/gateway.log" 2>&1 &
 GW_PID=$!
 PIDS+=("$GW_PID")
 ready=0
-for ((i = 0; i < 600; i++)); do
+for ((i = 0; i < 1200; i++)); do
   kill -0 "$GW_PID" 2>/dev/null || break
   if curl -sf -o /dev/null "http://127.0.0.1:$METRICS_PORT/ready"; then ready=1; break; fi
-  sleep 0.1
+  sleep 0.05
 done
 [[ $ready == 1 ]] || { tail -40 "$OUT/gateway.log" >&2; die "gateway not ready"; }
+python3 -c 'import sys, time; print(f"{time.time() - float(sys.argv[1]):.2f}")' "$GW_START" >"$OUT/ready-seconds.txt"
+log "gateway ready $(cat "$OUT/ready-seconds.txt") s after its start"
 
 cli backend add --model "$MODEL" --url "http://127.0.0.1:$FAKE_PORT" --slots "$SLOTS" >"$OUT/cli.log" 2>&1 \
   || { cat "$OUT/cli.log" >&2; die "backend add failed"; }
@@ -266,7 +304,11 @@ printf 'name\tscenario\tmode\tconns\ttarget\trequests\tduration_us\trps\tp50_us\
 run_wrk() { # target conns stream seconds outfile
   local target=$1 conns=$2 stream=$3 secs=$4 outfile=$5 threads=1 url auth=""
   ((conns > 1)) && threads=2
-  if [[ $target == direct ]]; then url="http://127.0.0.1:$FAKE_PORT"; else url="http://127.0.0.1:$GW_PORT"; auth=$KEY; fi
+  case $target in
+    direct) url="http://127.0.0.1:$FAKE_PORT" ;;
+    unmetered) url="http://127.0.0.1:$OFF_PORT"; auth=$KEY ;;
+    *) url="http://127.0.0.1:$GW_PORT"; auth=$KEY ;;
+  esac
   BENCH_STREAM=$stream BENCH_AUTH=$auth BENCH_MAX_TOKENS=$TOKENS BENCH_MODEL=$MODEL \
     wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 10s --latency -s "$BENCH_DIR/chat.lua" "$url" \
     >"$outfile" 2>&1 || log "WARNING: wrk exited non-zero ($outfile)"
@@ -283,8 +325,12 @@ if ((COLD > 0)); then
   printf 'part\trequests\tduration_us\trps\tp50_us\tp99_us\tnon2xx\n' >"$OUT/cold.tsv"
   for part in 1 2 3; do
     log "cold start, part $part of 3: $((COLD / 3))s at $CONNS connections, non-stream"
+    python3 "$BENCH_DIR/cpu.py" snap "$OUT/cpu-cold-$part.before.json" "$GW_PID" "$FAKE_PID" $$
     run_wrk gateway "$CONNS" 0 "$((COLD / 3))" "$OUT/wrk-cold-$part.txt"
+    python3 "$BENCH_DIR/cpu.py" snap "$OUT/cpu-cold-$part.after.json" "$GW_PID" "$FAKE_PID" $$
     python3 "$BENCH_DIR/report.py" --wrk-row "$part" "$OUT/wrk-cold-$part.txt" >>"$OUT/cold.tsv"
+    python3 "$BENCH_DIR/cpu.py" diff "$OUT/cpu-cold-$part.before.json" "$OUT/cpu-cold-$part.after.json" \
+      "$(tail -1 "$OUT/cold.tsv" | cut -f2)" >"$OUT/cpu-cold-$part.json" 2>>"$OUT/cpu.log" || true
   done
 fi
 
@@ -292,17 +338,19 @@ fi
 # BENCH_RETRY_FOREIGN_PCT % of a core during it; the last attempt is kept (and flagged by the report).
 measure() { # mode conns stream target
   local mode=$1 conns=$2 stream=$3 target=$4 scenario="$1 c$2" name="$1-c$2-$4" attempt line requests foreign
+  local gw_pid=$GW_PID
+  [[ $target == unmetered ]] && gw_pid=$OFF_PID
   for ((attempt = 0; attempt <= ${BENCH_RETRIES:-2}; attempt++)); do
     if [[ ${BENCH_QUIET_TIMEOUT:-120} != 0 ]]; then
       python3 "$BENCH_DIR/cpu.py" wait-quiet "${BENCH_QUIET_MAX_PCT:-15}" "${BENCH_QUIET_TIMEOUT:-120}" \
-        "$GW_PID" "$FAKE_PID" $$ || true
+        "$gw_pid" "$FAKE_PID" $$ || true
     fi
     log "$scenario $target: ${WARMUP}s warm-up + ${SECONDS_RUN}s measured"
     ((WARMUP > 0)) && run_wrk "$target" "$conns" "$stream" "$WARMUP" "$OUT/warmup-$name.txt"
     redis_stats "$OUT/redis-$name.before.txt"
-    python3 "$BENCH_DIR/cpu.py" snap "$OUT/cpu-$name.before.json" "$GW_PID" "$FAKE_PID" $$
+    python3 "$BENCH_DIR/cpu.py" snap "$OUT/cpu-$name.before.json" "$gw_pid" "$FAKE_PID" $$
     run_wrk "$target" "$conns" "$stream" "$SECONDS_RUN" "$OUT/wrk-$name.txt"
-    python3 "$BENCH_DIR/cpu.py" snap "$OUT/cpu-$name.after.json" "$GW_PID" "$FAKE_PID" $$
+    python3 "$BENCH_DIR/cpu.py" snap "$OUT/cpu-$name.after.json" "$gw_pid" "$FAKE_PID" $$
     redis_stats "$OUT/redis-$name.after.txt"
     line=$(grep '^BENCH_RESULT' "$OUT/wrk-$name.txt" | tail -1 || true)
     if [[ -z $line ]]; then
@@ -330,14 +378,15 @@ EOF
 
 # One-time JIT warm-up of both servers at full concurrency (discarded).
 log "JIT warm-up (discarded)"
-for stream in 0 1; do
+for mode in $MODES; do
+  stream=0; [[ $mode == stream ]] && stream=1
   if ((JIT_WARMUP > 0)); then
     run_wrk direct "$CONNS" "$stream" "$((JIT_WARMUP < 10 ? JIT_WARMUP : 10))" "$OUT/warmup-jit-direct-$stream.txt"
     run_wrk gateway "$CONNS" "$stream" "$JIT_WARMUP" "$OUT/warmup-jit-gateway-$stream.txt"
   fi
 done
 
-for mode in whole stream; do
+for mode in $MODES; do
   for conns in "$CONNS" 1; do
     stream=0; [[ $mode == stream ]] && stream=1
     scenario="$mode c$conns"
@@ -346,6 +395,41 @@ for mode in whole stream; do
     done
   done
 done
+
+# ------------------------------------------------------------------ metering off: the proxy's own ceiling
+# A second gateway on the same database, Redis, fake and key, started with METERING=off: it authenticates and
+# proxies exactly as the metered one but makes no metering call. Measured at CONNS against the direct runs above,
+# while the metered gateway idles; stopped before the burst.
+if ((METERING_OFF)); then
+  OFF_PORT=$(free_port)
+  OFF_METRICS_PORT=$(free_port)
+  log "starting a gateway with METERING=off on $OFF_PORT (metrics $OFF_METRICS_PORT)"
+  # shellcheck disable=SC2086
+  (cd "$OUT" && exec env "${GW_ENV[@]}" PORT="$OFF_PORT" METRICS_PORT="$OFF_METRICS_PORT" METERING=off \
+     REPLICA_NAME=bench-unmetered "$GW_JAVA" ${BENCH_GATEWAY_JAVA_OPTS:-} -jar "$OUT/app/gpt-api.jar" serve) \
+    >"$OUT/gateway-unmetered.log" 2>&1 &
+  OFF_PID=$!
+  PIDS+=("$OFF_PID")
+  ok=0
+  for ((i = 0; i < 600; i++)); do  # ready, then the backend in rotation after its first health probe
+    kill -0 "$OFF_PID" 2>/dev/null || break
+    if [[ $(probe "http://127.0.0.1:$OFF_PORT" "$BODY_WHOLE" "$KEY") == 200 ]]; then ok=1; break; fi
+    sleep 0.1
+  done
+  if [[ $ok == 1 ]]; then
+    log "metering off: JIT warm-up (discarded)"
+    for stream in 0 1; do
+      ((OFF_JIT_WARMUP > 0)) && run_wrk unmetered "$CONNS" "$stream" "$OFF_JIT_WARMUP" \
+        "$OUT/warmup-jit-unmetered-$stream.txt"
+    done
+    measure whole "$CONNS" 0 unmetered
+    measure stream "$CONNS" 1 unmetered
+  else
+    log "WARNING: the METERING=off gateway never answered 200 (see $OUT/gateway-unmetered.log)"
+  fi
+  kill "$OFF_PID" 2>/dev/null || true
+  wait "$OFF_PID" 2>/dev/null || true
+fi
 
 # ------------------------------------------------------------------ a burst of open streams
 # STREAMS slow streams opened at once by one client, from a second fake (the gpt-full model) that streams one

@@ -61,6 +61,8 @@ import ai.gpt.api.limits.HotBalances;
 import ai.gpt.api.limits.LimiterSettings;
 import ai.gpt.api.mail.Mailer;
 import ai.gpt.api.metering.Metering;
+import ai.gpt.api.metering.RequestMetering;
+import ai.gpt.api.metering.Unmetered;
 import ai.gpt.api.orgs.Memberships;
 import ai.gpt.api.orgs.OrgRoutes;
 import ai.gpt.api.orgs.OrgStore;
@@ -118,7 +120,7 @@ public final class Gateway {
   private final KeyInvalidations invalidations;
   private final LastUsedTracker lastUsed;
   private final OpsServer ops;
-  private final Metering metering;
+  private final RequestMetering metering;
   private final UsageWriter writer;
   private final List<String> deployments;
   private final List<GatewayVerticle> servers;
@@ -126,8 +128,8 @@ public final class Gateway {
   private final Tracing tracing;
 
   private Gateway(Vertx vertx, Pool pool, Redis redis, KeyInvalidations invalidations, LastUsedTracker lastUsed,
-      OpsServer ops, Metering metering, UsageWriter writer, List<String> deployments, List<GatewayVerticle> servers,
-      HttpSettings http, Tracing tracing) {
+      OpsServer ops, RequestMetering metering, UsageWriter writer, List<String> deployments,
+      List<GatewayVerticle> servers, HttpSettings http, Tracing tracing) {
     this.vertx = vertx;
     this.pool = pool;
     this.redis = redis;
@@ -153,7 +155,8 @@ public final class Gateway {
         new RoutingSettings(config.queueSize(), config.queueTimeoutMs(), config.healthIntervalMs()), metrics);
     KeyStore keys = new KeyStore(pool);
     LastUsedTracker lastUsed = new LastUsedTracker(vertx, pool);
-    OpsServer ops = new OpsServer(metrics, pool, redis, config.http().metricsHost(), config.metricsPort());
+    OpsServer ops = new OpsServer(metrics, pool, redis, config.http().metricsHost(), config.metricsPort(),
+        config.metered());
     List<String> deployments = new ArrayList<>();
     List<GatewayVerticle> servers = new ArrayList<>();
     UsageWriterMetrics writerMetrics = new UsageWriterMetrics(metrics.registry(), config.replicaName());
@@ -165,10 +168,15 @@ public final class Gateway {
         writerMetrics, tracing);
 
     QueuedUsageBalance balanceLoader = new QueuedUsageBalance(new Ledger(pool), redis);
-    Future<Metering> metering = HotBalances.reconcile(pool, redis, LimiterSettings.defaults().balanceTtlMs())
-        .onSuccess(n -> LOG.info("Dropped {} hot balances marked stale; they reload from the ledger on next use", n))
-        .compose(n -> Metering.create(vertx, redis, balanceLoader::load,
-            LimiterSettings.defaults(), config.failurePolicy(), new DirectUsageWriter(pool), metrics.registry()));
+    Future<RequestMetering> metering = config.metered()
+        ? HotBalances.reconcile(pool, redis, LimiterSettings.defaults().balanceTtlMs())
+            .onSuccess(n -> LOG.info("Dropped {} hot balances marked stale; they reload from the ledger on next use",
+                n))
+            .compose(n -> Metering.create(vertx, redis, balanceLoader::load, LimiterSettings.defaults(),
+                config.failurePolicy(), new DirectUsageWriter(pool), metrics.registry()))
+            .map(m -> m)
+        : Future.succeededFuture(new Unmetered());
+    metrics.meteringEnabled(config.metered());
     Future<CreditDebits> debits = CreditDebits.create(vertx, redis, balanceLoader::load, LimiterSettings.defaults());
     AccountConfig accountConfig = config.accounts();
     AccessTokens accessTokens = new AccessTokens(vertx, accountConfig.jwtSecret(), accountConfig.accessTtlSeconds());

@@ -28,6 +28,8 @@ import java.util.Map;
  *                     a Kubernetes hook Job runs {@code migrate} once per release, so pods never race)
  * @param usageRetentionMonths USAGE_RETENTION_MONTHS: monthly partitions of {@code usage} older than the current
  *                     month and this many before it are dropped; 0 (the default) keeps every month
+ * @param metered      METERING: on (the default) admits, limits, charges and records every request; off only
+ *                     authenticates and proxies ({@link ai.gpt.api.metering.Unmetered})
  */
 public record GatewayConfig(
     String databaseUrl,
@@ -57,7 +59,8 @@ public record GatewayConfig(
     TracingSettings tracing,
     DiscoverySettings discovery,
     boolean migrateOnStart,
-    int usageRetentionMonths) {
+    int usageRetentionMonths,
+    boolean metered) {
 
   /**
    * A backend named in BACKENDS: {@code gpt-fast=http://127.0.0.1:8081}, and the {@code --api-key} of its model's
@@ -96,6 +99,10 @@ public record GatewayConfig(
     if (failurePolicy == null) {
       throw new ConfigException("METERING_FAILURE_POLICY", "must be closed or open, got '" + policy + "'");
     }
+    String metering = text(env, "METERING", "on");
+    if (!metering.equals("on") && !metering.equals("off")) {
+      throw new ConfigException("METERING", "must be on or off, got '" + metering + "'");
+    }
     String migrate = text(env, "MIGRATE_ON_START", "true");
     if (!migrate.equals("true") && !migrate.equals("false")) {
       throw new ConfigException("MIGRATE_ON_START", "must be true or false, got '" + migrate + "'");
@@ -129,7 +136,8 @@ public record GatewayConfig(
         TracingSettings.from(env),
         DiscoverySettings.from(env),
         migrate.equals("true"),
-        retentionMonths(env, "USAGE_RETENTION_MONTHS"));
+        retentionMonths(env, "USAGE_RETENTION_MONTHS"),
+        metering.equals("on"));
   }
 
   public boolean embedded() {

@@ -5,7 +5,7 @@ import ai.gpt.api.account.SessionCheck;
 import ai.gpt.api.auth.AuthHandler;
 import ai.gpt.api.catalog.Catalog;
 import ai.gpt.api.config.GatewayConfig;
-import ai.gpt.api.metering.Metering;
+import ai.gpt.api.metering.RequestMetering;
 import ai.gpt.api.metrics.GatewayMetrics;
 import ai.gpt.api.routing.BackendRegistry;
 import ai.gpt.api.status.TrafficCounts;
@@ -18,7 +18,7 @@ public record GatewayContext(
     Catalog catalog,
     BackendRegistry backends,
     AuthHandler auth,
-    Metering metering,
+    RequestMetering metering,
     GatewayMetrics metrics,
     List<ApiRoutes> apiRoutes,
     SessionCheck sessionCheck,

@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * once when it ends. Normally both are one Redis script call ({@link RateLimiter}); this class adds what happens
  * when Redis fails: the {@link FailurePolicy} for admissions, and replay of settlements Redis could not take.
  */
-public final class Metering {
+public final class Metering implements RequestMetering {
   private static final Logger LOG = LoggerFactory.getLogger(Metering.class);
   static final long RETRY_INTERVAL_MS = 500;
   /**
@@ -100,6 +100,12 @@ public final class Metering {
     BalanceLoader marked = orgId -> loader.load(orgId).recover(e -> Future.failedFuture(new BalanceUnavailable(e)));
     return RateLimiter.create(vertx, redis, marked, settings).compose(limiter -> RedisProbe.create(vertx, redis)
         .map(probe -> new Metering(vertx, redis, limiter, probe, settings, policy, durable, registry)));
+  }
+
+  /** Metered requests are charged: their responses state the cost. */
+  @Override
+  public boolean charges() {
+    return true;
   }
 
   /** From now on, every settlement Redis takes reports the organization's hot balance after it to {@code w}. */
@@ -283,6 +289,7 @@ public final class Metering {
    * Completes once the usage events of the settlements so far are in the usage streams (copied from their
    * organizations' outboxes, see {@link RateLimiter#copiesSent}), for the usage writer's last flush.
    */
+  @Override
   public Future<Void> copiesSent() {
     return limiter.copiesSent();
   }

@@ -147,6 +147,13 @@ public final class GatewayMetrics {
         .tags("model", m).register(registry)).increment();
   }
 
+  /** METERING, fixed at start: a dashboard shows a replica that serves without metering (0) at a glance. */
+  public void meteringEnabled(boolean on) {
+    Gauge.builder("gptapi_metering_enabled", () -> on ? 1 : 0)
+        .description("1 when requests are metered (admitted, limited, charged, recorded); 0 under METERING=off")
+        .register(registry);
+  }
+
   /** Whether PostgreSQL and Redis answered the status monitor's last check (every STATUS_SAMPLE_MS). */
   public void dependencies(boolean postgres, boolean redis) {
     dependency("postgres").set(postgres ? 1 : 0);

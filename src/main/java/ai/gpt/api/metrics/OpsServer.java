@@ -14,7 +14,7 @@ import io.vertx.sqlclient.Pool;
 /**
  * The operator port (METRICS_PORT on METRICS_HOST), kept off the public one: {@code /metrics} for Prometheus,
  * {@code /health} (the process answers) and {@code /ready} (PostgreSQL and Redis answer, and the replica is not
- * shutting down) for Kubernetes.
+ * shutting down) for Kubernetes. {@code /health} also says whether metering is on (METERING).
  */
 public final class OpsServer extends VerticleBase {
   private static final int OPS_IDLE_TIMEOUT_SECONDS = 30;
@@ -23,18 +23,20 @@ public final class OpsServer extends VerticleBase {
   private final Redis redis;
   private final String host;
   private final int port;
+  private final boolean metered;
   private HttpServer server;
   /** Set once the public port listens: before that a load balancer (or a test) must not send anything. */
   private volatile boolean serving;
   /** Set once at shutdown, read by /ready on the event loop. */
   private volatile boolean draining;
 
-  public OpsServer(GatewayMetrics metrics, Pool pool, Redis redis, String host, int port) {
+  public OpsServer(GatewayMetrics metrics, Pool pool, Redis redis, String host, int port, boolean metered) {
     this.metrics = metrics;
     this.pool = pool;
     this.redis = redis;
     this.host = host;
     this.port = port;
+    this.metered = metered;
   }
 
   @Override
@@ -43,7 +45,8 @@ public final class OpsServer extends VerticleBase {
     router.get("/metrics").handler(ctx -> ctx.response()
         .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
         .end(metrics.scrape()));
-    router.get("/health").handler(ctx -> ctx.json(new JsonObject().put("status", "ok")));
+    JsonObject health = new JsonObject().put("status", "ok").put("metering", metered ? "on" : "off");
+    router.get("/health").handler(ctx -> ctx.json(health));
     router.get("/ready").handler(ctx -> {
       if (!serving || draining) {
         ctx.response().setStatusCode(503);

@@ -7,7 +7,7 @@ import ai.gpt.api.error.ApiError;
 import ai.gpt.api.http.RequestIds;
 import ai.gpt.api.limits.AdmissionRequest;
 import ai.gpt.api.limits.SettledUsage;
-import ai.gpt.api.metering.Metering;
+import ai.gpt.api.metering.RequestMetering;
 import ai.gpt.api.metrics.GatewayMetrics;
 import ai.gpt.api.routing.Backend;
 import ai.gpt.api.routing.LocalFailures;
@@ -41,7 +41,7 @@ final class Exchange {
   private final ApiKey key;
   private final AdmissionRequest admission;
   private final Endpoint endpoint;
-  private final Metering metering;
+  private final RequestMetering metering;
   private final GatewayMetrics metrics;
   private final RequestTrace trace;
   private final long startNanos = System.nanoTime();
@@ -60,7 +60,7 @@ final class Exchange {
   private AtomicLong answerClock;
 
   Exchange(RoutingContext ctx, ApiKey key, PreparedRequest request, AdmissionRequest admission, ModelPool pool,
-      Endpoint endpoint, Metering metering, GatewayMetrics metrics) {
+      Endpoint endpoint, RequestMetering metering, GatewayMetrics metrics) {
     this.ctx = ctx;
     this.key = key;
     this.request = request;
@@ -246,6 +246,11 @@ final class Exchange {
         backend == null ? 0 : backend.id(), endpoint.metricName(), tokens.promptTokens(), tokens.completionTokens(),
         tokens.cachedTokens(), cost, status, tokens.estimated(), (now - startNanos) / 1_000_000, ttft),
         admission.holdMicros()).map(cost).onComplete(settled -> span.endStage());
+  }
+
+  /** Whether the request is charged (metering is on), so its response states the cost. */
+  boolean charged() {
+    return metering.charges();
   }
 
   /** The exact charge for these tokens at the model's prices. */

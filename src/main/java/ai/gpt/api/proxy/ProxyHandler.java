@@ -8,7 +8,7 @@ import ai.gpt.api.http.RequestIds;
 import ai.gpt.api.limits.AdmissionRequest;
 import ai.gpt.api.limits.AdmissionResult;
 import ai.gpt.api.metering.AdmissionErrors;
-import ai.gpt.api.metering.Metering;
+import ai.gpt.api.metering.RequestMetering;
 import ai.gpt.api.metrics.GatewayMetrics;
 import ai.gpt.api.routing.Backend;
 import ai.gpt.api.routing.BackendRegistry;
@@ -38,14 +38,14 @@ public final class ProxyHandler implements Handler<RoutingContext> {
   private final RequestPreparer preparer;
   private final BackendRegistry registry;
   private final HttpClient client;
-  private final Metering metering;
+  private final RequestMetering metering;
   private final GatewayMetrics metrics;
   private final long upstreamIdleTimeoutMs;
   private final long upstreamConnectTimeoutMs;
   private final UpstreamConnects connects = new UpstreamConnects();
 
   public ProxyHandler(Endpoint endpoint, RequestPreparer preparer, BackendRegistry registry, HttpClient client,
-      Metering metering, GatewayMetrics metrics, long upstreamConnectTimeoutMs, long upstreamIdleTimeoutMs) {
+      RequestMetering metering, GatewayMetrics metrics, long upstreamConnectTimeoutMs, long upstreamIdleTimeoutMs) {
     this.endpoint = endpoint;
     this.preparer = preparer;
     this.registry = registry;

@@ -10,9 +10,9 @@ import java.util.function.ToLongFunction;
 /**
  * Splits llama.cpp's SSE stream into events and decides, event by event, what the client sees. Events are
  * forwarded byte for byte, except the usage chunk (which the gateway always asks for, to meter the stream): it is
- * dropped when the client did not ask for it, and otherwise gets the request's {@code cost} in USD added. It also
- * counts content chunks (one chunk is one token in llama.cpp) so a stream cut before its usage chunk can still be
- * billed.
+ * dropped when the client did not ask for it, and otherwise gets the request's {@code cost} in USD added (when
+ * metering is on). It also counts content chunks (one chunk is one token in llama.cpp) so a stream cut before its
+ * usage chunk can still be billed.
  */
 final class SseRelay {
   private static final byte[] USAGE_MARKER = "\"usage\"".getBytes(StandardCharsets.US_ASCII);
@@ -34,7 +34,7 @@ final class SseRelay {
   private long contentChunks;
   private Buffer doneEvent;
 
-  /** @param pricer the cost in micro-USD of a usage */
+  /** @param pricer the cost in micro-USD of a usage; null when metering is off and nothing states a cost */
   SseRelay(boolean clientWantsUsage, ToLongFunction<TokenUsage> pricer) {
     this.clientWantsUsage = clientWantsUsage;
     this.pricer = pricer;
@@ -134,7 +134,7 @@ final class SseRelay {
       countTokens(event, 0, event.length);
     }
     if (clientWantsUsage) {
-      return splice.withCost(event, pricer.applyAsLong(usage));
+      return pricer == null ? UNCHANGED : splice.withCost(event, pricer.applyAsLong(usage));
     }
     return usageOnly ? null : withoutUsage(parseData(Buffer.buffer(event)));
   }
@@ -149,6 +149,9 @@ final class SseRelay {
         countTokens(bytes, 0, bytes.length);
       }
       if (clientWantsUsage) {
+        if (pricer == null) {
+          return UNCHANGED;
+        }
         found.put("cost", Money.toUsd(pricer.applyAsLong(usage)));
         return encode(chunk);
       }

@@ -22,7 +22,7 @@ final class StreamRelay {
   StreamRelay(Exchange ex, HttpClientResponse upstream) {
     this.ex = ex;
     this.upstream = upstream;
-    this.sse = new SseRelay(ex.request.clientWantsUsage(), ex::price);
+    this.sse = new SseRelay(ex.request.clientWantsUsage(), ex.charged() ? ex::price : null);
     this.out = ex.ctx.response();
   }
 

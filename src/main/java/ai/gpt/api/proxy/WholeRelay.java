@@ -11,7 +11,8 @@ import io.vertx.core.json.JsonObject;
  * Relays a non-streamed answer: the backend's body is passed on with llama.cpp's extra fields (such as
  * {@code timings}) intact; its usage is read for metering and gets the request's {@code cost} in USD added,
  * spliced into the backend's bytes ({@link CostSplice}) or, for an answer the splice cannot vouch for, through a
- * parsed tree. A usage that is not an object counts as none.
+ * parsed tree (unless metering is off: then nothing is charged and the body is passed on as it came). A usage
+ * that is not an object counts as none.
  */
 final class WholeRelay {
   private final Exchange ex;
@@ -54,11 +55,13 @@ final class WholeRelay {
           return;
         }
         Buffer body = answer;
-        if (usage != null && tree != null) {
-          usage.put("cost", Money.toUsd(cost));
-          body = tree.toBuffer();
-        } else if (usage != null) {
-          body = splice.withCost(bytes, cost);
+        if (usage != null && ex.charged()) {
+          if (tree != null) {
+            usage.put("cost", Money.toUsd(cost));
+            body = tree.toBuffer();
+          } else {
+            body = splice.withCost(bytes, cost);
+          }
         }
         String type = upstream.getHeader(HttpHeaders.CONTENT_TYPE);
         ex.ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, type == null ? "application/json" : type).end(body);

@@ -241,6 +241,7 @@ class HelmChartTest {
         Map.entry("replicaCount", "two"),
         Map.entry("config.QUEUE_SIZE", "many"),
         Map.entry("config.METERING_FAILURE_POLICY", "sometimes"),
+        Map.entry("config.METERING", "false"),
         Map.entry("secrets.values.KEY_PEPER", "x"),
         Map.entry("llama.models[0].nmae", "gpt-fast"));
     for (Map.Entry<String, String> value : bad) {
