@@ -119,11 +119,7 @@ local function admit(KEYS, ARGV, now)
   end
   for s = 1, 2 do
     if limited[s] then
-      local packed = redis.call('GET', KEYS[6 + s])
-      if packed then
-        state[s] = {struct.unpack('<dddddddddddddddddd', packed)}
-        state[s][19] = nil -- unpack also returns the next read position
-      end
+      state[s] = tb_read(KEYS[6 + s]) or false
     end
   end
   local fail, fail_retry = 0, 0
@@ -166,18 +162,14 @@ local function admit(KEYS, ARGV, now)
     for s = 1, 2 do
       if limited[s] then
         local st = state[s] or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-        local last = 0
         for b = 0, 5 do
           local p = (s - 1) * 6 + b + 1
           if caps[p] > 0 then
-            local after = levels[p] - (b < 3 and 1 or tokens)
-            levels[p] = after
-            st[b * 3 + 1], st[b * 3 + 2] = after, now
-            st[b * 3 + 3] = now + tb_until_full(after, caps[p], wins[p]) + wins[p]
+            levels[p] = levels[p] - (b < 3 and 1 or tokens)
+            tb_put(st, b, levels[p], caps[p], wins[p], now)
           end
-          if st[b * 3 + 3] > last then last = st[b * 3 + 3] end
         end
-        redis.call('SET', KEYS[6 + s], struct.pack('<dddddddddddddddddd', unpack(st)), 'PX', last - now)
+        tb_store(KEYS[6 + s], st, now)
       end
     end
     -- The hold, and every half balance TTL the TTLs of balance, holds and their expiries, together.

@@ -57,29 +57,16 @@ local function settle(KEYS, ARGV, now)
       -- Token bucket b (3..5) of scope s: capacity and window at res[7 + ((s - 1) * 3 + b - 3) * 2] and the next.
       local r0 = 7 + (s - 1) * 6
       if res[r0] > 0 or res[r0 + 2] > 0 or res[r0 + 4] > 0 then
-        local stored = redis.call('GET', KEYS[6 + s])
-        local st
-        if stored then
-          st = {struct.unpack('<dddddddddddddddddd', stored)}
-          st[19] = nil -- unpack also returns the next read position
-        else
-          st = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-        end
-        local last = 0
-        for b = 0, 5 do
-          if b >= 3 then
-            local cap, win = res[r0 + (b - 3) * 2], res[r0 + (b - 3) * 2 + 1]
-            if cap > 0 then
-              local level = cap
-              if st[b * 3 + 3] > now then level = tb_level(st[b * 3 + 1], st[b * 3 + 2], cap, win, now) end
-              level = math.min(cap, level + delta)
-              st[b * 3 + 1], st[b * 3 + 2] = level, now
-              st[b * 3 + 3] = now + tb_until_full(level, cap, win) + win
-            end
+        local st = tb_read(KEYS[6 + s]) or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+        for b = 3, 5 do
+          local cap, win = res[r0 + (b - 3) * 2], res[r0 + (b - 3) * 2 + 1]
+          if cap > 0 then
+            local level = cap
+            if st[b * 3 + 3] > now then level = tb_level(st[b * 3 + 1], st[b * 3 + 2], cap, win, now) end
+            tb_put(st, b, math.min(cap, level + delta), cap, win, now)
           end
-          if st[b * 3 + 3] > last then last = st[b * 3 + 3] end
         end
-        redis.call('SET', KEYS[6 + s], struct.pack('<dddddddddddddddddd', unpack(st)), 'PX', last - now)
+        tb_store(KEYS[6 + s], st, now)
       end
     end
   end

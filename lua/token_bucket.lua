@@ -38,3 +38,31 @@ local function tb_wait(level, amount, cap, win)
   if amount > cap then return -1 end
   return tb_ceil((amount - level) * win / cap)
 end
+
+-- A scope's six buckets (requests minute, hour, day, tokens minute, hour, day) are one string of 18 little-endian
+-- doubles (ai.gpt.api.limits.ScopeBuckets): per bucket b (0..5) its level, the ms of that level, and the ms after
+-- which it is full again plus one window and may be forgotten (0 = no state: full).
+
+-- The 18 values stored at key, or nil when it holds none.
+local function tb_read(key)
+  local packed = redis.call('GET', key)
+  if not packed then return nil end
+  local st = {struct.unpack('<dddddddddddddddddd', packed)}
+  st[19] = nil -- unpack also returns the next read position
+  return st
+end
+
+-- Bucket b of st now has this level.
+local function tb_put(st, b, level, cap, win, now)
+  st[b * 3 + 1], st[b * 3 + 2] = level, now
+  st[b * 3 + 3] = now + tb_until_full(level, cap, win) + win
+end
+
+-- Stores st at key, which lives as long as its last bucket.
+local function tb_store(key, st, now)
+  local last = 0
+  for b = 0, 5 do
+    if st[b * 3 + 3] > last then last = st[b * 3 + 3] end
+  end
+  redis.call('SET', key, struct.pack('<dddddddddddddddddd', unpack(st)), 'PX', last - now)
+end
