@@ -16,8 +16,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Copies each settled usage event from its organization's outbox to its shard's usage stream (XADD with the
  * event's fields plus {@link UsageStreams#OUTBOX_ID}), where the usage writers consume it. Nobody waits for the copy:
- * the outbox entry, written atomically with the charge, is the durable one, and an event whose copy fails (Redis
- * error, this process killed) is copied again by the writer's outbox recovery; a copy made twice is written once
+ * the outbox entry, written atomically with the charge, is the durable one. A copy Redis refused (it was down, or a
+ * connection was cut) is sent again by this process every {@value #RETRY_MS} ms, up to {@value #MAX_RETRYING}
+ * events at a time, so a live gateway's events arrive as soon as Redis answers; beyond that, and for the copies of
+ * a killed process, the writer's outbox recovery copies them (minutes later). A copy made twice is written once
  * (PostgreSQL deduplicates by request id).
  *
  * <p>Copies of one shard that arrive while that shard's previous call is in flight wait for it and then go together,
@@ -29,12 +31,16 @@ final class ShardForwarder {
   static final int MAX_BATCH = 256;
   private static final long LOG_INTERVAL_MS = 60_000;
   private static final long IDLE_POLL_MS = 10;
+  static final long RETRY_MS = 1_000;
+  static final int MAX_RETRYING = 100_000;
 
   private final Vertx vertx;
   private final Redis redis;
   private final Shard[] shards = new Shard[UsageStreams.SHARDS];
   private final AtomicLong failed = new AtomicLong();
   private final AtomicLong lastLog = new AtomicLong();
+  /** Events whose copy failed and waits for its next attempt. */
+  private final AtomicLong retrying = new AtomicLong();
 
   ShardForwarder(Vertx vertx, Redis redis) {
     this.vertx = vertx;
@@ -66,8 +72,9 @@ final class ShardForwarder {
   }
 
   /**
-   * Completes once no copy is waiting or in flight (answered, or given up on as stuck): a graceful stop waits for it
-   * before the usage writer's last flush, so the events of the last requests are written by this replica.
+   * Completes once no copy is waiting, in flight or waiting to be sent again (answered, or given up on as stuck): a
+   * graceful stop waits for it (bounded) before the usage writer's last flush, so the events of the last requests
+   * are written by this replica.
    */
   Future<Void> idle() {
     Promise<Void> done = Promise.promise();
@@ -76,6 +83,10 @@ final class ShardForwarder {
   }
 
   private void whenIdle(Promise<Void> done) {
+    if (retrying.get() > 0) {
+      vertx.setTimer(IDLE_POLL_MS, id -> whenIdle(done));
+      return;
+    }
     for (Shard shard : shards) {
       synchronized (shard) {
         if (!shard.queue().idle()) {
@@ -96,6 +107,7 @@ final class ShardForwarder {
       vertx.cancelTimer(stuck);
       if (ar.failed()) {
         noteFailure(shard, batch.size(), ar.cause());
+        retryLater(shard, batch);
       }
       release(shard, holding);
     });
@@ -115,13 +127,32 @@ final class ShardForwarder {
     }
   }
 
+  /** Sends a failed batch again after {@value #RETRY_MS} ms, unless too many already wait (the outboxes keep them). */
+  private void retryLater(Shard shard, List<Request> batch) {
+    if (retrying.addAndGet(batch.size()) > MAX_RETRYING) {
+      retrying.addAndGet(-batch.size());
+      return;
+    }
+    vertx.setTimer(RETRY_MS, id -> {
+      List<Request> next;
+      synchronized (shard) {
+        batch.forEach(shard.queue()::add);
+        next = shard.queue().takeIfDue();
+      }
+      retrying.addAndGet(-batch.size());
+      if (next != null) {
+        send(shard, next);
+      }
+    });
+  }
+
   private void noteFailure(Shard shard, int events, Throwable cause) {
     long total = failed.addAndGet(events);
     long now = System.currentTimeMillis();
     long last = lastLog.get();
     if (now - last >= LOG_INTERVAL_MS && lastLog.compareAndSet(last, now)) {
       LOG.warn("Could not copy {} usage event(s) to {} ({} since start): they wait in their organizations' outboxes "
-          + "for the usage writer's recovery: {}", events, shard.key(), total, cause.toString());
+          + "and are sent again: {}", events, shard.key(), total, cause.toString());
     }
   }
 

@@ -25,9 +25,9 @@ import org.slf4j.LoggerFactory;
  * does not grow with the replicas. Work is bounded per tick (at most {@value #SCAN_STEPS} SCAN steps of
  * {@value #SCAN_COUNT} keys, 1–3.5 ms of Redis each, and {@value #ORGS_PER_TICK} outboxes): SCAN visits every key
  * (the settled markers dominate), so a pass over N keys takes about N / 10,000 seconds (an hour's markers at 1,000
- * requests/s, 3.6 M keys: six minutes) and costs Redis under 2 % of a core while it runs (the bench measured
- * 6 % with 25 steps a tick). Only events whose copy a killed gateway cut wait for a pass; a live gateway's copies
- * arrive at once. An outbox whose entries are too young to judge is looked at again once they
+ * requests/s, 3.6 M keys: six minutes, so passes then run back to back) and costs Redis under 2 % of a core while
+ * it runs (the bench measured 6 % with 25 steps a tick). Only events whose copy a killed gateway cut (or more than
+ * a live gateway keeps for its own retries, {@code ShardForwarder}) wait for a pass. An outbox whose entries are too young to judge is looked at again once they
  * are old enough (at most {@value #MAX_RECHECKS} such organizations are remembered; others wait for the next pass).
  *
  * <p>Confined to the usage writer's context: {@link #tick} is called from its timer and never runs twice at once.

@@ -46,11 +46,11 @@ public record UsageWriterSettings(
   /**
    * Batch 500, flush every 50 ms, 2 concurrent batches, take over entries idle for 30 s; outbox entries whose copy
    * never arrived are copied again after 30 s (the first copy is sent at once: seconds would do; the grace keeps
-   * duplicates rare), and a pass over every outbox starts every 5 minutes (on one replica).
+   * duplicates rare), and a pass over every outbox starts every minute (on one replica).
    */
   public static UsageWriterSettings defaults() {
     return new UsageWriterSettings(DEFAULT_BATCH_SIZE, DEFAULT_FLUSH_INTERVAL_MS, 2, 30_000, 10_000, 5_000, 30_000,
-        1_000, 3, 30_000, 300_000);
+        1_000, 3, 30_000, 60_000);
   }
 
   public UsageWriterSettings withBatchSize(int v) {
