@@ -27,6 +27,10 @@
 #                          (default 20 and 1000: 20-second streams)
 #   BENCH_TOKENS           completion tokens per request (default 16)
 #   BENCH_CONNS            the "many connections" level (default 64)
+#   BENCH_ORGS             organizations the gateway load is spread over (default 1), each with its own key, credit
+#                          and limits; wrk takes the keys in turn, request by request. Group commit batches only
+#                          one organization's requests (their keys share one Redis slot), so this shows what many
+#                          tenants cost against one. Each organization takes four CLI runs to set up (~1 s each)
 #   BENCH_BUILD            auto (default: build when sources are newer than target/), always, never
 #   BENCH_DB               database name (default gptapi_bench)
 #   BENCH_REDIS_DB         Redis database number (default 8)
@@ -64,6 +68,8 @@ STREAM_TOKENS=${BENCH_STREAM_TOKENS:-20}
 STREAM_DELAY_MS=${BENCH_STREAM_DELAY_MS:-1000}
 TOKENS=${BENCH_TOKENS:-16}
 CONNS=${BENCH_CONNS:-64}
+ORGS=${BENCH_ORGS:-1}
+[[ $ORGS =~ ^[1-9][0-9]{0,3}$ ]] || { echo "BENCH_ORGS must be 1..9999" >&2; exit 2; }
 MODES=${BENCH_MODES:-whole stream}
 GW_JAVA=${BENCH_GATEWAY_JAVA:-java}
 AOT_CACHE=${BENCH_AOT_CACHE:-}
@@ -261,17 +267,35 @@ log "gateway ready $(cat "$OUT/ready-seconds.txt") s after its start"
 
 cli backend add --model "$MODEL" --url "http://127.0.0.1:$FAKE_PORT" --slots "$SLOTS" >"$OUT/cli.log" 2>&1 \
   || { cat "$OUT/cli.log" >&2; die "backend add failed"; }
-cli org create bench >>"$OUT/cli.log" 2>&1 || { cat "$OUT/cli.log" >&2; die "org create failed"; }
 # The full metered path stays on: every request is admitted (all six windows, a concurrency lease and a credit
 # hold) and settled. Limits and credit are set high enough that the load itself never trips them.
-cli credits add --org bench --usd 1000000 --reason benchmark >>"$OUT/cli.log" 2>&1 \
-  || { cat "$OUT/cli.log" >&2; die "credits add failed"; }
-cli limits set --org bench --rpm 1000000000 --rph 1000000000 --rpd 1000000000 --tpm 1000000000000 \
-  --tph 1000000000000 --tpd 1000000000000 --concurrency 100000 >>"$OUT/cli.log" 2>&1 \
-  || { cat "$OUT/cli.log" >&2; die "limits set failed"; }
-KEY=$(cli key create --org bench --name bench 2>>"$OUT/cli.log" | grep -Eo 'gpt_live_[A-Za-z0-9_-]+' | tail -1) \
-  || true
-[[ -n $KEY ]] || { cat "$OUT/cli.log" >&2; die "key create printed no key"; }
+bench_org() { # name -> prints the org's new API key; its CLI output goes to $OUT/cli-<name>.log
+  local org=$1 log="$OUT/cli-$1.log"
+  { cli org create "$org" && cli credits add --org "$org" --usd 1000000 --reason benchmark \
+      && cli limits set --org "$org" --rpm 1000000000 --rph 1000000000 --rpd 1000000000 --tpm 1000000000000 \
+           --tph 1000000000000 --tpd 1000000000000 --concurrency 100000 \
+      && cli key create --org "$org" --name bench; } >"$log" 2>&1 || { cat "$log" >&2; return 1; }
+  grep -Eo 'gpt_live_[A-Za-z0-9_-]+' "$log" | tail -1
+}
+KEY=$(bench_org bench) || die "setting up the bench organization failed"
+[[ -n $KEY ]] || { cat "$OUT/cli-bench.log" >&2; die "key create printed no key"; }
+# KEYS: what wrk sends through the gateway, comma-separated (one key unless BENCH_ORGS > 1).
+KEYS=$KEY
+if ((ORGS > 1)); then
+  log "setting up $((ORGS - 1)) more organizations"
+  setup=()  # (a bare `wait` would also wait for the fake and the gateway)
+  for ((i = 2; i <= ORGS; i++)); do
+    (bench_org "bench$i" >"$OUT/key-$i.txt") &
+    setup+=($!)
+    if ((${#setup[@]} == 2)); then wait "${setup[@]}" || true; setup=(); fi  # two CLI JVMs at a time: two cores
+  done
+  ((${#setup[@]} == 0)) || wait "${setup[@]}" || true
+  for ((i = 2; i <= ORGS; i++)); do
+    k=$(cat "$OUT/key-$i.txt" 2>/dev/null)
+    [[ -n $k ]] || die "organization bench$i printed no key (see $OUT/cli-bench$i.log)"
+    KEYS="$KEYS,$k"
+  done
+fi
 
 BODY_WHOLE="{\"model\":\"$MODEL\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":$TOKENS}"
 BODY_STREAM="{\"model\":\"$MODEL\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":$TOKENS,\"stream\":true}"
@@ -306,8 +330,8 @@ run_wrk() { # target conns stream seconds outfile
   ((conns > 1)) && threads=2
   case $target in
     direct) url="http://127.0.0.1:$FAKE_PORT" ;;
-    unmetered) url="http://127.0.0.1:$OFF_PORT"; auth=$KEY ;;
-    *) url="http://127.0.0.1:$GW_PORT"; auth=$KEY ;;
+    unmetered) url="http://127.0.0.1:$OFF_PORT"; auth=$KEYS ;;
+    *) url="http://127.0.0.1:$GW_PORT"; auth=$KEYS ;;
   esac
   BENCH_STREAM=$stream BENCH_AUTH=$auth BENCH_MAX_TOKENS=$TOKENS BENCH_MODEL=$MODEL \
     wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 10s --latency -s "$BENCH_DIR/chat.lua" "$url" \
