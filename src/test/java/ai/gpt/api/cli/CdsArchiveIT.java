@@ -66,8 +66,8 @@ class CdsArchiveIT {
     TestServices.ensureDatabase();
     Path classes = dir.resolve("classes.txt");
     List<String> serve = image(entrypoint(dockerfile), archive);
-    // What the JVM loads and from where; -Xshare:auto stays, as in the image, so the assertions below are what
-    // tells whether the archive was used.
+    // What the JVM loads and from where. Sharing stays at the image's default (auto: an unusable archive is
+    // ignored), so it is the class sources below that tell whether the archive was used.
     serve.add(1, "-Xlog:class+load=info:file=" + classes);
     serve.add("serve");
     Map<String, String> env = new HashMap<>(GatewayProcess.environment("cds-it"));
