@@ -107,7 +107,7 @@ class CdsArchiveIT {
     }
     long fromArchive = sources.values().stream().filter(FROM_ARCHIVE::equals).count();
     long fromJar = sources.values().stream().filter(s -> s.startsWith("file:")).count();
-    // Without the archive every class of the jar comes from it (about 5,000 at a start); with it, a few dozen are
+    // Without the archive every class of the jar comes from it (about 3,300 at a start); with it, a few dozen are
     // left (netty's JFR events, the Argon2 hasher, caffeine's async caches: 33 when this was written).
     assertTrue(fromArchive > 3000 && fromJar < fromArchive / 20,
         fromArchive + " classes from the archive, " + fromJar + " from the jar");
