@@ -83,7 +83,8 @@ import org.slf4j.LoggerFactory;
  * {@code /ready}, {@code /metrics}), the public server with its real router, key check, API routes and error
  * answers, and the real proxy handler relaying chat and text completions (whole and streamed) and embeddings to an
  * in-process {@link StubLlamaServer} behind a health-checked backend registry. The key check cannot pass without
- * PostgreSQL, so the relay is served by a second router that puts a fixed key on each request in its place.
+ * PostgreSQL, so the relay is served by a second router that puts a fixed key on each request in its place. What
+ * cannot run at all here (the rest of a start) is at least loaded: see {@link #preload}.
  *
  * <p>Every request must get the answer expected, or the command exits 1 (so a build never ships an archive trained
  * on a broken path).
