@@ -2,6 +2,7 @@ package ai.gpt.api.catalog;
 
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * The models on sale, replaced as a whole on every reload so readers on any event loop see a consistent
@@ -9,6 +10,13 @@ import java.util.Map;
  */
 public final class Catalog {
   private volatile Map<String, ModelInfo> models = Map.of();
+
+  /** A fixed catalog: for {@code train-cds}, which has no database to load one from. */
+  public static Catalog of(List<ModelInfo> models) {
+    Catalog catalog = new Catalog();
+    catalog.replace(models.stream().collect(Collectors.toMap(ModelInfo::id, m -> m)));
+    return catalog;
+  }
 
   public ModelInfo model(String id) {
     return models.get(id);

@@ -46,6 +46,8 @@ public final class Cli {
         incident update ID --status investigating|identified|monitoring|resolved --message M [--severity S]
         incident resolve ID [--message M] [--resolved-at ISO-TIME]
         incident list [--state open|resolved]   status page incidents (e-mailed to status subscribers)
+        train-cds                                run the serving path once without PostgreSQL or Redis and exit: the
+                                                 training run of the image's class-data-sharing archive (Dockerfile)
       Configuration comes from environment variables and .env (see .env.example).""";
 
   private Cli() {}
@@ -67,6 +69,7 @@ public final class Cli {
         });
         case "org", "key", "backend", "credits", "limits", "plan", "admin", "billing", "incident" ->
             withLocalServices(config, c -> admin(c, new Args(words)));
+        case "train-cds" -> TrainCdsCommand.run(env);
         case "help", "--help", "-h" -> {
           System.out.println(USAGE);
           yield 0;
