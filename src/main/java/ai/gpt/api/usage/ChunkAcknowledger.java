@@ -18,11 +18,11 @@ import java.util.TreeMap;
 /**
  * Acknowledges a committed chunk's entries and deletes them at once (XACK + XDEL), so the streams hold only
  * what is still to be written, and removes the same events from their organizations' outboxes
- * ({@code lua/outbox_done_v1.lua}): an outbox entry outlives its event's commit by this one step, so until then the
+ * ({@code lua/outbox_done_v2.lua}): an outbox entry outlives its event's commit by this one step, so until then the
  * event is either in the outbox or in PostgreSQL, never in neither ({@link QueuedUsageBalance} relies on it).
  */
 final class ChunkAcknowledger {
-  static final String OUTBOX_SCRIPT = "lua/outbox_done_v1.lua";
+  static final String OUTBOX_SCRIPT = "lua/outbox_done_v2.lua";
 
   private final WriterConnection redis;
   private final RedisScript outboxDone;
