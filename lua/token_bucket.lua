@@ -43,9 +43,9 @@ end
 -- doubles (ai.gpt.api.limits.ScopeBuckets): per bucket b (0..5) its level, the ms of that level, and the ms after
 -- which it is full again plus one window and may be forgotten (0 = no state: full).
 
--- The 18 values stored at key, or nil when it holds none.
-local function tb_read(key)
-  local packed = redis.call('GET', key)
+-- The 18 values of a scope's stored string (the scripts read it with their other keys in one MGET), or nil for
+-- none (MGET's false).
+local function tb_unpack(packed)
   if not packed then return nil end
   local st = {struct.unpack('<dddddddddddddddddd', packed)}
   st[19] = nil -- unpack also returns the next read position

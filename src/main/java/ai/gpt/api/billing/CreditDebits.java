@@ -166,7 +166,7 @@ public final class CreditDebits {
 
   /**
    * Applies {@code delta} to the hot balance (0: only releases the hold). The ledger is already decided, so a
-   * Redis failure is only logged: the hold then expires and admission drops the hot balance (see admit_v4.lua).
+   * Redis failure is only logged: the hold then expires and admission drops the hot balance (see admit_v5.lua).
    */
   private Future<Void> end(long orgId, String holdId, long delta, String generation) {
     return callEnd(orgId, holdId, delta, generation).<Void>mapEmpty().recover(err -> {

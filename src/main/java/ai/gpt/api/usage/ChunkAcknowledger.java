@@ -16,21 +16,25 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Acknowledges a committed chunk's entries and deletes them at once (XACK + XDEL), so the streams hold only
- * what is still to be written, and removes the same events from their organizations' outboxes
- * ({@code lua/outbox_done_v1.lua}): an outbox entry outlives its event's commit by this one step, so until then the
+ * Acknowledges a committed chunk's entries and removes them from their shard streams at once (XACK, then an XTRIM
+ * below the oldest entry still pending or undelivered, then XDEL of any acknowledged entry above it), so the
+ * streams hold only what is still to be written, and removes the same events from their organizations' outboxes
+ * ({@code lua/outbox_done_v2.lua}): an outbox entry outlives its event's commit by this one step, so until then the
  * event is either in the outbox or in PostgreSQL, never in neither ({@link QueuedUsageBalance} relies on it).
  */
 final class ChunkAcknowledger {
-  static final String OUTBOX_SCRIPT = "lua/outbox_done_v1.lua";
+  static final String OUTBOX_SCRIPT = "lua/outbox_done_v2.lua";
 
   private final WriterConnection redis;
   private final RedisScript outboxDone;
+  private final StreamTrimmer trimmer;
   private final UsageWriterMetrics metrics;
 
-  ChunkAcknowledger(WriterConnection redis, RedisScript outboxDone, UsageWriterMetrics metrics) {
+  ChunkAcknowledger(WriterConnection redis, RedisScript outboxDone, StreamTrimmer trimmer,
+      UsageWriterMetrics metrics) {
     this.redis = redis;
     this.outboxDone = outboxDone;
+    this.trimmer = trimmer;
     this.metrics = metrics;
   }
 
@@ -49,7 +53,12 @@ final class ChunkAcknowledger {
     return Future.all(ack(done), removeFromOutboxes(done)).mapEmpty();
   }
 
-  /** One pipelined XACK + XDEL per shard, as each shard is its own Redis Cluster slot. */
+  /**
+   * Per shard (each its own Redis Cluster slot): XACK, then the trim. XDEL finds each entry by seeking its stream
+   * node from the node's start, over the entries already deleted there (about 8 µs of Redis per event in the
+   * issue-12 bench), while the trim removes the acknowledged run at the stream's head in one pass; only entries
+   * above the oldest one still pending (another writer's, or one being retried) are deleted by id.
+   */
   private Future<Void> ack(List<Entry> entries) {
     Map<Integer, List<String>> byShard = new TreeMap<>();
     for (Entry e : entries) {
@@ -59,14 +68,26 @@ final class ChunkAcknowledger {
     byShard.forEach((shard, ids) -> {
       String key = UsageStreams.key(shard);
       Request xack = Request.cmd(Command.XACK).arg(key).arg(GROUP);
-      Request xdel = Request.cmd(Command.XDEL).arg(key);
-      for (String id : ids) {
-        xack.arg(id);
-        xdel.arg(id);
-      }
-      acks.add(redis.batch(List.of(xack, xdel)));
+      ids.forEach(xack::arg);
+      // A trim that fails (the stream or its group is gone: Redis restarted empty) leaves every id to XDEL, as before.
+      acks.add(redis.send(xack)
+          .compose(v -> trimmer.trim(shard).recover(e -> Future.succeededFuture(null)))
+          .compose(kept -> deleteAbove(key, ids, kept)));
     });
     return Future.all(acks).mapEmpty();
+  }
+
+  /** XDEL of the ids the trim did not remove (all of them when it removed nothing). */
+  private Future<?> deleteAbove(String key, List<String> ids, String kept) {
+    Request xdel = Request.cmd(Command.XDEL).arg(key);
+    int left = 0;
+    for (String id : ids) {
+      if (kept == null || !StreamTrimmer.below(id, kept)) {
+        xdel.arg(id);
+        left++;
+      }
+    }
+    return left == 0 ? Future.succeededFuture() : redis.send(xdel);
   }
 
   /**

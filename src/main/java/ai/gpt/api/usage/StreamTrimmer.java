@@ -9,8 +9,9 @@ import io.vertx.redis.client.Response;
 import java.util.List;
 
 /**
- * Removes entries acknowledged but not deleted. Normally XDEL already removed them; this catches an XDEL lost
- * to a dropped connection, which would otherwise stay in the stream for good.
+ * Removes the entries of a shard stream that every consumer has acknowledged, with one XTRIM MINID: after each
+ * acknowledged chunk ({@link ChunkAcknowledger}; one pass over the stream's oldest node instead of one seek per
+ * entry, as XDEL does), and periodically, which catches a trim lost to a dropped connection.
  */
 final class StreamTrimmer {
   private final WriterConnection redis;
@@ -22,9 +23,9 @@ final class StreamTrimmer {
   /**
    * XTRIM MINID below which every entry is delivered and acknowledged: the smallest pending id, or, with
    * nothing pending, just after the group's last delivered id (read first, so nothing delivered in between is
-   * ever below it).
+   * ever below it). Completes with that id, or null when the stream has nothing delivered (nothing trimmed).
    */
-  Future<Void> trim(int shard) {
+  Future<String> trim(int shard) {
     String key = UsageStreams.key(shard);
     return redis.batch(List.of(Request.cmd(Command.XINFO).arg("GROUPS").arg(key),
         Request.cmd(Command.XPENDING).arg(key).arg(GROUP))).compose(replies -> {
@@ -43,9 +44,19 @@ final class StreamTrimmer {
             int dash = lastDelivered.indexOf('-');
             minId = lastDelivered.substring(0, dash + 1) + (Long.parseLong(lastDelivered.substring(dash + 1)) + 1);
           } else {
-            return Future.succeededFuture();
+            return Future.succeededFuture(null);
           }
-          return redis.send(Request.cmd(Command.XTRIM).arg(key).arg("MINID").arg(minId)).mapEmpty();
+          return redis.send(Request.cmd(Command.XTRIM).arg(key).arg("MINID").arg(minId)).map(minId);
         });
+  }
+
+  /** Whether stream entry id {@code id} ("ms-seq") is below {@code minId}, i.e. trimmed by XTRIM MINID minId. */
+  static boolean below(String id, String minId) {
+    int a = id.indexOf('-');
+    int b = minId.indexOf('-');
+    int ms = Long.compareUnsigned(Long.parseUnsignedLong(id.substring(0, a)),
+        Long.parseUnsignedLong(minId.substring(0, b)));
+    return ms != 0 ? ms < 0 : Long.compareUnsigned(Long.parseUnsignedLong(id.substring(a + 1)),
+        Long.parseUnsignedLong(minId.substring(b + 1))) < 0;
   }
 }

@@ -143,7 +143,7 @@ public final class UsageWriter extends VerticleBase {
     // Read, not SCRIPT LOADed: the writer starts while Redis is down too (its first call caches it).
     return RedisScript.read(vertx, redis, ChunkAcknowledger.OUTBOX_SCRIPT)
         .compose(script -> {
-          acknowledger = new ChunkAcknowledger(connection, script, metrics);
+          acknowledger = new ChunkAcknowledger(connection, script, trimmer, metrics);
           return reader.ensureGroups().recover(e -> {
             noteFailure(e);
             return Future.succeededFuture();

@@ -10,6 +10,7 @@ import ai.gpt.api.apikeys.ApiUsers.User;
 import ai.gpt.api.limits.RedisKeys;
 import ai.gpt.api.testing.FakeLlamaServer;
 import ai.gpt.api.testing.GatewayHarness;
+import ai.gpt.api.testing.Sleep;
 import ai.gpt.api.testing.TestServices;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -143,6 +144,7 @@ class CreditDebitsTest {
     redis.send(Request.cmd(Command.HINCRBY).arg(RedisKeys.holds(org)).arg("_total").arg(hot)).await();
     redis.send(Request.cmd(Command.ZADD).arg(RedisKeys.holdExpiries(org)).arg(1).arg("debit:crashed-debit"))
         .await();
+    Sleep.ms(1_100); // admissions look for expired holds at most once a second (admit_v5.lua)
 
     HttpResponse<Buffer> after = gw.post("/v1/chat/completions", key, chat("after the crash", false));
     assertEquals(402, after.statusCode(), "the ledger says nothing is left: " + after.bodyAsString());

@@ -166,7 +166,7 @@ final class ChaosAudit {
       Map<String, String> holds = hash(RedisKeys.holds(org.id()));
       long sum = 0;
       for (var e : holds.entrySet()) {
-        if (e.getKey().startsWith("_")) { // "_total", "_renew": bookkeeping, never a request id
+        if (e.getKey().startsWith("_")) { // "_total", "_renew", "_sweep": bookkeeping, never a request id
           continue;
         }
         sum += Long.parseLong(e.getValue());
@@ -264,7 +264,7 @@ final class ChaosAudit {
     if ("S".equals(reservation.toString())) {
       return "settled, yet still held";
     }
-    // admit_v4.lua's packed reservation: little-endian doubles org, key, hold, tokens, admitted ms, ...
+    // admit_v5.lua's packed reservation: little-endian doubles org, key, hold, tokens, admitted ms, ...
     ByteBuffer packed = ByteBuffer.wrap(reservation.toBytes()).order(ByteOrder.LITTLE_ENDIAN);
     long key = (long) packed.getDouble(8);
     long admitted = (long) packed.getDouble(32);

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.gpt.api.billing.Money;
 import ai.gpt.api.limits.AdmissionResult.Outcome;
+import ai.gpt.api.testing.Sleep;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
@@ -253,6 +254,42 @@ class AdmissionTest {
     assertEquals(2, holds.size(), "only the new hold and _total remain: " + holds);
     assertEquals(Money.requestCost(10, 10, LimiterFixture.IN_PRICE, LimiterFixture.OUT_PRICE),
         Long.parseLong(holds.get("_total")));
+  }
+
+  @Test
+  @DisplayName("expired holds are swept at most once a second: until then they only keep credit unavailable; "
+      + "then the hold is released and an expired debit hold drops the balance, which is reloaded")
+  void delayedSweep(Vertx vertx) {
+    AtomicInteger loads = new AtomicInteger();
+    f = LimiterFixture.start(vertx, LimiterSettings.defaults(), orgId -> {
+      loads.incrementAndGet();
+      return Future.succeededFuture(700_000L); // the ledger: the crashed debit did commit
+    });
+    f.setBalance(1_000_000);
+    AdmissionRequest first = new AdmissionRequest(f.newRequestId(), f.org, f.key, null, null, 10, 1000);
+    assertTrue(f.admit(first).admitted(), "looked for expired holds, and stamped the next look a second ahead");
+    // A request and a debit whose gateways died after placing their holds, which have expired since.
+    f.abandonedHold("req-abandoned", 100_000, 1);
+    f.abandonedHold("debit:crashed", 200_000, 1);
+
+    AdmissionRequest soon = new AdmissionRequest(f.newRequestId(), f.org, f.key, null, null, 10, 1000);
+    AdmissionResult beforeSweep = f.admit(soon);
+    assertTrue(beforeSweep.admitted());
+    assertEquals(1_000_000 - 1000 - 300_000, beforeSweep.availableMicros(), "not swept yet: still held");
+    assertEquals(1_000_000, f.balance());
+    assertEquals(0, loads.get());
+
+    Sleep.ms(1_100);
+    AdmissionRequest later = new AdmissionRequest(f.newRequestId(), f.org, f.key, null, null, 10, 1000);
+    AdmissionResult afterSweep = f.admit(later);
+    assertTrue(afterSweep.admitted());
+    assertEquals(1, loads.get(), "the expired debit hold dropped the hot balance: reloaded from the ledger");
+    assertEquals(700_000 - 2000, afterSweep.availableMicros(), "both expired holds released");
+    assertEquals(700_000, f.balance());
+    assertEquals(Map.of("_total", "3000", first.requestId(), "1000", soon.requestId(), "1000",
+        later.requestId(), "1000"), f.holds());
+    assertEquals(List.of(first.requestId(), soon.requestId(), later.requestId()).stream().sorted().toList(),
+        List.copyOf(f.zrange(RedisKeys.holdExpiries(f.org)).keySet()));
   }
 
   @Test

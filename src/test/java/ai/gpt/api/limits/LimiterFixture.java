@@ -121,10 +121,11 @@ final class LimiterFixture implements AutoCloseable {
     return r == null ? null : java.util.HexFormat.of().formatHex(r.toBytes());
   }
 
-  /** The org's holds: request id -> micros and "_total", without the "_renew" bookkeeping field. */
+  /** The org's holds: request id -> micros and "_total", without the "_renew" and "_sweep" bookkeeping fields. */
   Map<String, String> holds() {
     Map<String, String> h = hgetall(RedisKeys.holds(org));
     h.remove("_renew");
+    h.remove("_sweep");
     return h;
   }
 
@@ -158,6 +159,13 @@ final class LimiterFixture implements AutoCloseable {
       }
     }
     return out;
+  }
+
+  /** A hold placed as a script would, expiring at {@code expiryMs}: as if its gateway had died after placing it. */
+  void abandonedHold(String holdId, long micros, long expiryMs) {
+    send(Request.cmd(Command.HSET).arg(RedisKeys.holds(org)).arg(holdId).arg(micros));
+    send(Request.cmd(Command.HINCRBY).arg(RedisKeys.holds(org)).arg("_total").arg(micros));
+    send(Request.cmd(Command.ZADD).arg(RedisKeys.holdExpiries(org)).arg(expiryMs).arg(holdId));
   }
 
   long pttl(String key) {

@@ -288,6 +288,9 @@ class UsageWriterTest {
     assertEquals(List.of(), fx.texts(UsageDebits.MISMATCHED));
     assertEquals(-events.stream().mapToLong(UsageRecord::costMicros).sum(),
         fx.count("SELECT sum(amount_micros) FROM credit_ledger"));
+    // Each acknowledgement trims its stream below the oldest entry still pending, the other writer's included,
+    // and deletes its own entries above that one by id: nothing written stays behind.
+    assertEquals(0, fx.backlog(), "entries left in the streams");
   }
 
   @Test

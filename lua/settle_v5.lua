@@ -1,11 +1,11 @@
--- settle_v4.lua: settles a batch of requests (batch.lua) in one script call; each request atomically and at most
+-- settle_v5.lua: settles a batch of requests (batch.lua) in one script call; each request atomically and at most
 -- once per request id. Per request: gives back the unused reserved tokens (or takes the excess), releases the
 -- concurrency lease and the credit hold, charges the exact cost to the hot balance, marks the request settled and
 -- appends the usage event to the org's outbox, all in one step. Every key of a batch belongs to one organization,
--- so to one slot (see admit_v4.lua for the packed values).
--- v4 (replaces v3): v3's per-request logic, but KEYS 6 is the org's outbox (gptapi:{o<orgId>}:outbox; the gateway
--- copies each event from there to its shard's usage stream), the keys carry the org's tag {o<orgId>} instead of the
--- shard's {s<orgId % 16>}, and each reply also carries the event's ts_ms, so the copy is field for field the same.
+-- so to one slot (see admit_v5.lua for the packed values).
+-- v5 (replaces v4): v4's keys, values, arguments, results and event, in fewer commands: one MGET reads the
+-- reservation, the balance and both scopes' buckets (v4: GET, EXISTS and up to two GETs). v4 and v5 replicas share
+-- every key exactly.
 --
 -- KEYS (of each request; see batch.lua for how a batch lays them out)
 --   1  gptapi:{tag}:org:<orgId>:balance     string: hot balance, integer micro-USD (not created if missing)
@@ -35,7 +35,9 @@
 local function settle(KEYS, ARGV, now)
   local rid = ARGV[1]
 
-  local packed = redis.call('GET', KEYS[4])
+  -- One read: the reservation (or the settled marker), the balance and both scopes' buckets.
+  local got = redis.call('MGET', KEYS[4], KEYS[1], KEYS[7], KEYS[8])
+  local packed = got[1]
   if packed == 'S' then
     return {'duplicate'}
   end
@@ -57,7 +59,7 @@ local function settle(KEYS, ARGV, now)
       -- Token bucket b (3..5) of scope s: capacity and window at res[7 + ((s - 1) * 3 + b - 3) * 2] and the next.
       local r0 = 7 + (s - 1) * 6
       if res[r0] > 0 or res[r0 + 2] > 0 or res[r0 + 4] > 0 then
-        local st = tb_read(KEYS[6 + s]) or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+        local st = tb_unpack(got[2 + s]) or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
         for b = 3, 5 do
           local cap, win = res[r0 + (b - 3) * 2], res[r0 + (b - 3) * 2 + 1]
           if cap > 0 then
@@ -90,7 +92,7 @@ local function settle(KEYS, ARGV, now)
 
   -- The exact charge. A missing balance is not created: PostgreSQL's ledger gets the debit from the usage event.
   local present, after = 0, 0
-  if redis.call('EXISTS', KEYS[1]) == 1 then
+  if got[2] then
     present = 1
     after = redis.call('DECRBY', KEYS[1], ARGV[10])
   end
