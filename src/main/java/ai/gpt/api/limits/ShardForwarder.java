@@ -4,7 +4,6 @@ import ai.gpt.api.usage.UsageStreams;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import java.util.List;
@@ -56,11 +55,8 @@ final class ShardForwarder {
    */
   void forward(long orgId, List<String> values, String tsMs, String outboxId) {
     Shard shard = shards[UsageStreams.shardOf(orgId)];
-    Request xadd = Request.cmd(Command.XADD).arg(shard.key()).arg("*");
-    for (int i = 0; i < values.size(); i++) {
-      xadd.arg(UsageStreams.EVENT_FIELDS.get(i)).arg(values.get(i));
-    }
-    xadd.arg(UsageStreams.TS_MS).arg(tsMs).arg(UsageStreams.OUTBOX_ID).arg(outboxId);
+    // values hold every field but the last, ts_ms.
+    Request xadd = UsageStreams.copy(shard.key(), i -> i < values.size() ? values.get(i) : tsMs, outboxId);
     List<Request> batch;
     synchronized (shard) {
       shard.queue().add(xadd);

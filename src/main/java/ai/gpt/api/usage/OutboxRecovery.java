@@ -72,7 +72,8 @@ final class OutboxRecovery {
             long later = recheck;
             for (Entry e : old) {
               if (e.idMillis() + graceMs / 2 < oldestQueued) {
-                copies.add(copy(stream, e));
+                copies.add(UsageStreams.copy(stream, i -> e.fields().get(UsageStreams.EVENT_FIELDS.get(i)),
+                    e.id()));
               } else if (later == 0) {
                 later = now + graceMs / 2; // the writer is behind this entry: judge it once it may have caught up
               }
@@ -89,17 +90,5 @@ final class OutboxRecovery {
             });
           });
     });
-  }
-
-  /** XADD of the outbox entry's event, field for field, with its outbox id (as the gateway's first copy). */
-  private static Request copy(String stream, Entry e) {
-    Request xadd = Request.cmd(Command.XADD).arg(stream).arg("*");
-    for (String field : UsageStreams.EVENT_FIELDS) {
-      String value = e.fields().get(field);
-      if (value != null) {
-        xadd.arg(field).arg(value);
-      }
-    }
-    return xadd.arg(UsageStreams.OUTBOX_ID).arg(e.id());
   }
 }

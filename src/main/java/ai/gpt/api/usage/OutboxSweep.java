@@ -46,6 +46,7 @@ final class OutboxSweep {
   private final RedisMasters masters;
   private final OutboxRecovery recovery;
   private final long passIntervalMs;
+  private final UsageWriterMetrics metrics;
 
   private final ArrayDeque<Long> found = new ArrayDeque<>();
   private final Map<Long, Long> recheckAt = new HashMap<>();
@@ -56,13 +57,14 @@ final class OutboxSweep {
   private boolean busy;
 
   OutboxSweep(Context context, WriterConnection redis, String consumer, RedisMasters masters, OutboxRecovery recovery,
-      long passIntervalMs) {
+      long passIntervalMs, UsageWriterMetrics metrics) {
     this.context = context;
     this.redis = redis;
     this.consumer = consumer;
     this.masters = masters;
     this.recovery = recovery;
     this.passIntervalMs = passIntervalMs;
+    this.metrics = metrics;
   }
 
   /** One bounded step: a SCAN step if a pass is due or under way, then recovery of what it and the rechecks found. */
@@ -119,7 +121,9 @@ final class OutboxSweep {
       if ("0".equals(cursor)) {
         node++;
         if (node >= nodes.size()) {
+          // Every outbox of the pass is found (the last ones are looked at within a few ticks).
           nodes = null;
+          metrics.sweepPassCompleted();
           return false;
         }
       }

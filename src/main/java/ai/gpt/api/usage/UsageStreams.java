@@ -1,6 +1,9 @@
 package ai.gpt.api.usage;
 
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Request;
 import java.util.List;
+import java.util.function.IntFunction;
 
 /**
  * The usage queue the writers consume: one Redis Stream per shard, hash-tagged {@code {s<shard>}} so each shard is one
@@ -53,6 +56,23 @@ public final class UsageStreams {
 
   public static int shardOf(long orgId) {
     return (int) Math.floorMod(orgId, (long) SHARDS);
+  }
+
+  /**
+   * The copy of one event to a shard stream: XADD of {@link #EVENT_FIELDS} in their order, each with
+   * {@code valueOf(its index)} (null: left out), then {@link #OUTBOX_ID}. The gateway's first copy
+   * ({@code ShardForwarder}) and the outbox sweep's late one ({@link OutboxRecovery}) are this one command, so a
+   * writer cannot tell them apart.
+   */
+  public static Request copy(String stream, IntFunction<String> valueOf, String outboxId) {
+    Request xadd = Request.cmd(Command.XADD).arg(stream).arg("*");
+    for (int i = 0; i < EVENT_FIELDS.size(); i++) {
+      String value = valueOf.apply(i);
+      if (value != null) {
+        xadd.arg(EVENT_FIELDS.get(i)).arg(value);
+      }
+    }
+    return xadd.arg(OUTBOX_ID).arg(outboxId);
   }
 
   /** The stream an organization's usage events go to. */

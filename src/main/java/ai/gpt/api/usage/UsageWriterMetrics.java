@@ -27,6 +27,7 @@ public final class UsageWriterMetrics {
   private final AtomicLong queueLength = new AtomicLong();
   private final AtomicLong lagMillis = new AtomicLong();
   private final AtomicLong oldestWaitingAt = new AtomicLong();
+  private final AtomicLong sweepPassAt = new AtomicLong();
 
   public UsageWriterMetrics(MeterRegistry registry, String consumer) {
     rows = Counter.builder("gptapi_usage_rows_written")
@@ -57,6 +58,11 @@ public final class UsageWriterMetrics {
     Gauge.builder("gptapi_usage_writer_lag_seconds", lagMillis, v -> v.get() / 1000.0)
         .description("Age of the oldest usage event not yet written (0 when the queue is empty)")
         .tag("consumer", consumer).register(registry);
+    // The queue gauges see the shard streams only: an event whose copy a killed gateway cut is in its outbox alone
+    // until a sweep pass copies it. This stamp shows that passes still complete (on whichever replica sweeps).
+    Gauge.builder("gptapi_usage_outbox_sweep_last_pass_timestamp_seconds", sweepPassAt, v -> v.get() / 1000.0)
+        .description("When this replica last completed a pass over every outbox (epoch seconds; 0: none yet)")
+        .tag("consumer", consumer).register(registry);
   }
 
   /** Meters in a private registry, for tests and tools. */
@@ -79,6 +85,15 @@ public final class UsageWriterMetrics {
 
   void rejected(long n) {
     rejected.increment(n);
+  }
+
+  void sweepPassCompleted() {
+    sweepPassAt.set(System.currentTimeMillis());
+  }
+
+  /** Epoch ms of this replica's last completed outbox sweep pass, 0 if none. */
+  public long lastSweepPassAt() {
+    return sweepPassAt.get();
   }
 
   void recovered(long n) {

@@ -92,6 +92,7 @@ class OutboxRecoveryTest {
     assertEquals(CREDIT - total, ledger.balance(org).await(), "ledger = credit - every event's cost, once");
     assertEquals(CREDIT - total, balances.load(org).await(), "and the reloaded balance with it");
     assertTrue(writer.metrics().recovered() >= 3, "the three lost events were copied: " + writer.metrics().recovered());
+    assertTrue(writer.metrics().lastSweepPassAt() > 0, "the sweep's completed pass is stamped for the alert");
     assertEquals(0, fx.count("SELECT count(*) FROM usage_rejects"));
     assertEquals(0, exists(RedisKeys.outbox(org)), "an emptied outbox is deleted");
   }
