@@ -4,6 +4,7 @@ import ai.gpt.api.auth.ApiKey;
 import ai.gpt.api.auth.AuthHandler;
 import ai.gpt.api.catalog.ModelInfo;
 import ai.gpt.api.error.ApiError;
+import ai.gpt.api.http.BoundedBody;
 import ai.gpt.api.http.RequestIds;
 import ai.gpt.api.limits.AdmissionRequest;
 import ai.gpt.api.limits.AdmissionResult;
@@ -224,8 +225,8 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     ex.firstByte();
     int status = response.statusCode();
     if (status >= 500) {
-      // Nothing reached the client yet, so another backend can still answer. 5xx bodies are small.
-      response.body().onComplete(body -> {
+      // Nothing reached the client yet, so another backend can still answer. Only the message is read.
+      BoundedBody.prefix(response, UpstreamBounds.MAX_ERROR_BYTES, ex::errorTooLarge).onComplete(body -> {
         ex.attemptEnded();
         if (ex.clientGone()) {
           ex.abandon(TokenUsage.NONE);

@@ -1,6 +1,7 @@
 package ai.gpt.api.proxy;
 
 import ai.gpt.api.error.ApiError;
+import ai.gpt.api.http.BoundedBody;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
@@ -38,16 +39,23 @@ final class StreamRelay {
   }
 
   private void onChunk(Buffer chunk) {
-    if (ex.clientGone()) {
+    if (done || ex.clientGone()) {
       return;
     }
     Buffer forward = sse.feed(chunk);
-    if (forward.length() == 0) {
+    if (forward.length() > 0) {
+      ex.firstToken();
+      out.write(forward);
+    }
+    if (sse.overflowed()) {
+      // An event that never ends: end the stream, then stop reading it (the reset closes the connection; the
+      // failure it reports comes after this one, so it is ignored).
+      ex.backendMisbehaved("sent an SSE event larger than " + UpstreamBounds.MAX_EVENT_BYTES + " bytes");
+      finish(new BoundedBody.TooLarge("SSE event", UpstreamBounds.MAX_EVENT_BYTES));
+      upstream.request().reset();
       return;
     }
-    ex.firstToken();
-    out.write(forward);
-    if (out.writeQueueFull()) {
+    if (forward.length() > 0 && out.writeQueueFull()) {
       upstream.pause();
     }
   }
@@ -73,12 +81,14 @@ final class StreamRelay {
       if (failure == null && rest.length() > 0) {
         out.write(rest);
       }
-      out.end(sse.sawDone() ? sse.doneEvent() : errorEvent());
+      out.end(sse.sawDone() ? sse.doneEvent() : errorEvent(failure));
     });
   }
 
-  private static Buffer errorEvent() {
-    JsonObject error = ApiError.upstreamFailed("The model backend failed mid-stream.").toJson();
+  private static Buffer errorEvent(Throwable failure) {
+    JsonObject error = ApiError.upstreamFailed(failure instanceof BoundedBody.TooLarge tooLarge
+        ? "The model backend sent an event larger than " + tooLarge.limit() + " bytes; the stream was cut."
+        : "The model backend failed mid-stream.").toJson();
     return Buffer.buffer("data: " + error.encode() + "\n\n");
   }
 }
