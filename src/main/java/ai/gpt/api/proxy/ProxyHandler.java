@@ -35,6 +35,9 @@ public final class ProxyHandler implements Handler<RoutingContext> {
   private final Endpoint endpoint;
   /** Bodies up to this size (every ordinary chat request) are parsed on the event loop in well under 1 ms. */
   static final int INLINE_PARSE_BYTES = 64 * 1024;
+  // Header names and values encoded once: Vert.x writes these without converting them again for every request.
+  private static final CharSequence JSON = HttpHeaders.createOptimized("application/json");
+  private static final CharSequence REQUEST_ID = HttpHeaders.createOptimized(RequestIds.HEADER);
 
   private final RequestPreparer preparer;
   private final BackendRegistry registry;
@@ -44,6 +47,8 @@ public final class ProxyHandler implements Handler<RoutingContext> {
   private final long upstreamIdleTimeoutMs;
   private final long upstreamConnectTimeoutMs;
   private final UpstreamConnects connects = new UpstreamConnects();
+  /** The trace stage of the upstream call, named once per handler rather than per request. */
+  private final String upstreamStage;
 
   public ProxyHandler(Endpoint endpoint, RequestPreparer preparer, BackendRegistry registry, HttpClient client,
       RequestMetering metering, GatewayMetrics metrics, long upstreamConnectTimeoutMs, long upstreamIdleTimeoutMs) {
@@ -55,6 +60,7 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     this.metrics = metrics;
     this.upstreamConnectTimeoutMs = upstreamConnectTimeoutMs;
     this.upstreamIdleTimeoutMs = upstreamIdleTimeoutMs;
+    this.upstreamStage = "llama.cpp " + endpoint.path();
   }
 
   @Override
@@ -168,8 +174,8 @@ public final class ProxyHandler implements Handler<RoutingContext> {
         .setSsl(backend.ssl())
         .setURI(backend.path(endpoint.path()))
         .setIdleTimeout(upstreamIdleTimeoutMs)
-        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-        .putHeader(RequestIds.HEADER, RequestIds.get(ex.ctx));
+        .putHeader(HttpHeaders.CONTENT_TYPE, JSON)
+        .putHeader(REQUEST_ID, RequestIds.get(ex.ctx));
     if (ex.request.stream()) {
       // llama-server drops the connection after every stream anyway; saying so keeps it out of the pool.
       options.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
@@ -177,7 +183,7 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     if (backend.apiKey() != null) {
       options.putHeader(HttpHeaders.AUTHORIZATION, "Bearer " + backend.apiKey());
     }
-    ex.span.upstreamStage("llama.cpp " + endpoint.path(), backend.id(), options);
+    ex.span.upstreamStage(upstreamStage, backend.id(), options);
     return options;
   }
 
