@@ -25,10 +25,11 @@ public final class HealthChecker extends VerticleBase {
   private static final long PROBE_TIMEOUT_MS = 1_500;
   private static final long TICK_MS = 100;
   /**
-   * /health is a few bytes and /slots about 2 KB a slot; a probe answer past this (a faulty backend, or something
-   * else behind its URL) fails the probe instead of filling the heap.
+   * /health is a few bytes and /slots about 2 KB a slot (a 4,000-slot server answers about 8 MB); a probe answer
+   * past this, room for some 16,000 slots, fails the probe (a faulty backend, or something else behind its URL)
+   * instead of filling the heap.
    */
-  private static final int MAX_PROBE_BYTES = 4 * 1024 * 1024;
+  private static final int MAX_PROBE_BYTES = 32 * 1024 * 1024;
 
   private final BackendRegistry registry;
   private final long intervalMs;
