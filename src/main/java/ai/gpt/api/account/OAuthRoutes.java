@@ -5,11 +5,15 @@ import ai.gpt.api.api.Json;
 import ai.gpt.api.auth.ClientAddress;
 import ai.gpt.api.config.AccountConfig.OAuthProvider;
 import ai.gpt.api.error.ApiError;
+import ai.gpt.api.http.BoundedBody;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.Cookie;
 import io.vertx.core.http.CookieSameSite;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.auth.oauth2.OAuth2Auth;
@@ -19,8 +23,6 @@ import io.vertx.ext.auth.oauth2.OAuth2Options;
 import io.vertx.ext.auth.oauth2.Oauth2Credentials;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.client.HttpResponse;
-import io.vertx.ext.web.client.WebClient;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
@@ -60,6 +62,8 @@ public final class OAuthRoutes implements ApiRoutes {
   private static final List<String> FAILURE_REASONS = List.of("invalid_state", "oauth_denied",
       "oauth_provider_error", "oauth_email_missing", "oauth_email_not_verified", "oauth_conflict");
   private static final Logger LOG = LoggerFactory.getLogger(OAuthRoutes.class);
+  /** A user-info or e-mail list answer is a few hundred bytes; a provider answering more is not read further. */
+  private static final int MAX_PROVIDER_ANSWER_BYTES = 1024 * 1024;
 
   private record Provider(OAuthProvider config, OAuth2Auth auth) {}
 
@@ -70,7 +74,7 @@ public final class OAuthRoutes implements ApiRoutes {
   private final TwoFactor twoFactor;
   private final Redis redis;
   private final Attempts attempts;
-  private final WebClient http;
+  private final HttpClient http;
   private final String publicUrl;
   private final JsonObject billing;
 
@@ -93,7 +97,7 @@ public final class OAuthRoutes implements ApiRoutes {
     this.twoFactor = twoFactor;
     this.redis = redis;
     this.attempts = attempts;
-    this.http = WebClient.create(vertx);
+    this.http = vertx.createHttpClient();
     this.publicUrl = publicUrl;
     this.billing = billing;
   }
@@ -230,21 +234,24 @@ public final class OAuthRoutes implements ApiRoutes {
 
   /** A JSON GET with the user's access token; an array answer comes back as {"items": [...]}. */
   private Future<JsonObject> getJson(Provider provider, String url, String accessToken) {
-    return http.getAbs(url).bearerTokenAuthentication(accessToken).putHeader("accept", "application/json")
-        .putHeader("user-agent", "gpt-api").send()
-        .recover(err -> Future.failedFuture(providerFailed(provider)))
-        .compose((HttpResponse<Buffer> resp) -> {
-          if (resp.statusCode() != 200) {
-            return Future.failedFuture(providerFailed(provider));
-          }
-          try {
-            Object body = resp.bodyAsJson(Object.class);
-            return Future.succeededFuture(body instanceof JsonArray a ? new JsonObject().put("items", a)
-                : (JsonObject) body);
-          } catch (RuntimeException e) {
-            return Future.failedFuture(providerFailed(provider));
-          }
-        });
+    RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url)
+        .putHeader("authorization", "Bearer " + accessToken).putHeader("accept", "application/json")
+        .putHeader("user-agent", "gpt-api");
+    return http.request(options).compose(HttpClientRequest::send).compose(resp -> {
+      if (resp.statusCode() != 200) {
+        resp.request().reset(); // its body is of no use: not read, and the connection not reused
+        return Future.failedFuture("HTTP " + resp.statusCode());
+      }
+      return BoundedBody.read(resp, MAX_PROVIDER_ANSWER_BYTES);
+    }).recover(err -> Future.failedFuture(providerFailed(provider))).compose(answer -> {
+      try {
+        Object body = io.vertx.core.json.Json.decodeValue(answer);
+        return Future.succeededFuture(body instanceof JsonArray a ? new JsonObject().put("items", a)
+            : (JsonObject) body);
+      } catch (RuntimeException e) {
+        return Future.failedFuture(providerFailed(provider));
+      }
+    });
   }
 
   private Provider provider(RoutingContext ctx) {

@@ -27,7 +27,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class GatewayMetrics {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-  private final Map<String, Counter> requests = new ConcurrentHashMap<>();
+  private final Map<RequestLabels, Counter> requests = new ConcurrentHashMap<>();
   private final Map<String, Timer> overhead = new ConcurrentHashMap<>();
   private final Map<String, Timer> ttfb = new ConcurrentHashMap<>();
   private final Map<String, Counter> retries = new ConcurrentHashMap<>();
@@ -68,9 +68,11 @@ public final class GatewayMetrics {
     return registry.scrape();
   }
 
+  /** The tags of a request counter: a record, so looking one up builds no string (the strings' hashes are cached). */
+  private record RequestLabels(String model, String endpoint, int status) {}
+
   public void request(String model, String endpoint, int status) {
-    String key = model + '|' + endpoint + '|' + status;
-    requests.computeIfAbsent(key, k -> Counter.builder("gptapi_requests")
+    requests.computeIfAbsent(new RequestLabels(model, endpoint, status), k -> Counter.builder("gptapi_requests")
         .description("Requests answered, by model, endpoint and HTTP status")
         .tags("model", model, "endpoint", endpoint, "status", String.valueOf(status))
         .register(registry)).increment();

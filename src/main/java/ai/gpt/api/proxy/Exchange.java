@@ -19,6 +19,8 @@ import io.vertx.ext.web.RoutingContext;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The lifecycle of one client request, and its single owner: ADMITTING, then (once metering admits it) ADMITTED,
@@ -30,6 +32,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class Exchange {
   enum State { ADMITTING, ADMITTED, UPSTREAM, RELAYING, SETTLED, FAILED, ABANDONED }
+
+  private static final Logger LOG = LoggerFactory.getLogger(Exchange.class);
 
   /** Retries after the first attempt, only for failures before any response byte reached the client. */
   static final int MAX_RETRIES = 2;
@@ -128,6 +132,20 @@ final class Exchange {
     long ttfb = System.nanoTime() - attemptStart;
     trace.ttfbNanos = ttfb;
     metrics.upstreamTimeToFirstByte(request.model().id(), ttfb);
+  }
+
+  /**
+   * The backend sent more than the gateway holds (see {@link UpstreamBounds}): logged, and the backend quarantined
+   * until its next good health probe (counted in gptapi_backend_quarantines), since no accepted request explains it.
+   */
+  void backendMisbehaved(String what) {
+    LOG.warn("Request {} cut: backend {} {}", RequestIds.get(ctx), backend.id(), what);
+    pool.reportFailure(backend, what);
+  }
+
+  /** The backend's error answer was cut to its first {@link UpstreamBounds#MAX_ERROR_BYTES}. */
+  void errorTooLarge() {
+    backendMisbehaved("sent an error answer larger than " + UpstreamBounds.MAX_ERROR_BYTES + " bytes");
   }
 
   /** The backend's answer is being passed to the client: no retry is possible any more. */

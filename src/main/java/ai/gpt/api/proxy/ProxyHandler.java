@@ -4,6 +4,7 @@ import ai.gpt.api.auth.ApiKey;
 import ai.gpt.api.auth.AuthHandler;
 import ai.gpt.api.catalog.ModelInfo;
 import ai.gpt.api.error.ApiError;
+import ai.gpt.api.http.BoundedBody;
 import ai.gpt.api.http.RequestIds;
 import ai.gpt.api.limits.AdmissionRequest;
 import ai.gpt.api.limits.AdmissionResult;
@@ -34,6 +35,9 @@ public final class ProxyHandler implements Handler<RoutingContext> {
   private final Endpoint endpoint;
   /** Bodies up to this size (every ordinary chat request) are parsed on the event loop in well under 1 ms. */
   static final int INLINE_PARSE_BYTES = 64 * 1024;
+  // Header names and values encoded once: Vert.x writes these without converting them again for every request.
+  private static final CharSequence JSON = HttpHeaders.createOptimized("application/json");
+  private static final CharSequence REQUEST_ID = HttpHeaders.createOptimized(RequestIds.HEADER);
 
   private final RequestPreparer preparer;
   private final BackendRegistry registry;
@@ -43,6 +47,8 @@ public final class ProxyHandler implements Handler<RoutingContext> {
   private final long upstreamIdleTimeoutMs;
   private final long upstreamConnectTimeoutMs;
   private final UpstreamConnects connects = new UpstreamConnects();
+  /** The trace stage of the upstream call, named once per handler rather than per request. */
+  private final String upstreamStage;
 
   public ProxyHandler(Endpoint endpoint, RequestPreparer preparer, BackendRegistry registry, HttpClient client,
       RequestMetering metering, GatewayMetrics metrics, long upstreamConnectTimeoutMs, long upstreamIdleTimeoutMs) {
@@ -54,6 +60,7 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     this.metrics = metrics;
     this.upstreamConnectTimeoutMs = upstreamConnectTimeoutMs;
     this.upstreamIdleTimeoutMs = upstreamIdleTimeoutMs;
+    this.upstreamStage = "llama.cpp " + endpoint.path();
   }
 
   @Override
@@ -167,8 +174,8 @@ public final class ProxyHandler implements Handler<RoutingContext> {
         .setSsl(backend.ssl())
         .setURI(backend.path(endpoint.path()))
         .setIdleTimeout(upstreamIdleTimeoutMs)
-        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-        .putHeader(RequestIds.HEADER, RequestIds.get(ex.ctx));
+        .putHeader(HttpHeaders.CONTENT_TYPE, JSON)
+        .putHeader(REQUEST_ID, RequestIds.get(ex.ctx));
     if (ex.request.stream()) {
       // llama-server drops the connection after every stream anyway; saying so keeps it out of the pool.
       options.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
@@ -176,7 +183,7 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     if (backend.apiKey() != null) {
       options.putHeader(HttpHeaders.AUTHORIZATION, "Bearer " + backend.apiKey());
     }
-    ex.span.upstreamStage("llama.cpp " + endpoint.path(), backend.id(), options);
+    ex.span.upstreamStage(upstreamStage, backend.id(), options);
     return options;
   }
 
@@ -224,8 +231,8 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     ex.firstByte();
     int status = response.statusCode();
     if (status >= 500) {
-      // Nothing reached the client yet, so another backend can still answer. 5xx bodies are small.
-      response.body().onComplete(body -> {
+      // Nothing reached the client yet, so another backend can still answer. Only the message is read.
+      BoundedBody.prefix(response, UpstreamBounds.MAX_ERROR_BYTES, ex::errorTooLarge).onComplete(body -> {
         ex.attemptEnded();
         if (ex.clientGone()) {
           ex.abandon(TokenUsage.NONE);

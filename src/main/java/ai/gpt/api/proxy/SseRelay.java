@@ -26,8 +26,12 @@ final class SseRelay {
   /** {@link #forward}'s answer for an event relayed as it came (compared by identity, never written). */
   private static final Buffer UNCHANGED = Buffer.buffer(0);
 
+  private static final Buffer EMPTY = Buffer.buffer(0);
+
   private final boolean clientWantsUsage;
   private final ToLongFunction<TokenUsage> pricer;
+  private final int maxEventBytes;
+  private boolean overflowed;
   /** The start of an event not yet complete; empty (and not allocated) between events, as it usually is. */
   private Buffer pending;
   private TokenUsage usage;
@@ -36,18 +40,41 @@ final class SseRelay {
 
   /** @param pricer the cost in micro-USD of a usage; null when metering is off and nothing states a cost */
   SseRelay(boolean clientWantsUsage, ToLongFunction<TokenUsage> pricer) {
+    this(clientWantsUsage, pricer, UpstreamBounds.MAX_EVENT_BYTES);
+  }
+
+  /** @param maxEventBytes the most an incomplete event may hold before the relay gives up on the stream */
+  SseRelay(boolean clientWantsUsage, ToLongFunction<TokenUsage> pricer, int maxEventBytes) {
     this.clientWantsUsage = clientWantsUsage;
     this.pricer = pricer;
+    this.maxEventBytes = maxEventBytes;
   }
 
   /**
    * Returns what to send to the client now (possibly empty); incomplete events wait for more bytes, and the
    * {@code [DONE]} event waits for {@link #doneEvent()}. Events passed on unchanged, nearly all of them, are not
-   * copied: while nothing is dropped or rewritten the answer is a slice of what came in.
+   * copied: while nothing is dropped or rewritten the answer is a slice of what came in. An incomplete event past
+   * {@link #maxEventBytes} is dropped and marks the relay {@link #overflowed()}; the events before it are still
+   * returned.
    */
   Buffer feed(Buffer chunk) {
-    Buffer data = pending == null ? chunk : pending.appendBuffer(chunk);
-    pending = null;
+    if (overflowed) {
+      return EMPTY;
+    }
+    Buffer data = chunk;
+    if (pending != null) {
+      // Bytes that do not end the event are only appended: neither copied nor searched again with every chunk.
+      if (!endsEvent(pending, chunk)) {
+        if (pending.length() + chunk.length() > maxEventBytes) {
+          overflow();
+        } else {
+          pending.appendBuffer(chunk);
+        }
+        return EMPTY;
+      }
+      data = pending.appendBuffer(chunk);
+      pending = null;
+    }
     // One copy of the bytes, searched several times: array scans are far cheaper than Buffer.getByte.
     byte[] bytes = data.getBytes();
     Buffer out = null; // only once an event is dropped or rewritten
@@ -69,12 +96,36 @@ final class SseRelay {
       start = end;
     }
     if (start < bytes.length) {
-      pending = Buffer.buffer(bytes.length - start).appendBytes(bytes, start, bytes.length - start);
+      if (bytes.length - start > maxEventBytes) {
+        overflow();
+      } else {
+        pending = Buffer.buffer(bytes.length - start).appendBytes(bytes, start, bytes.length - start);
+      }
     }
     if (out != null) {
       return out.appendBytes(bytes, unchangedFrom, start - unchangedFrom);
     }
     return start == 0 ? Buffer.buffer() : data.slice(0, start);
+  }
+
+  /** Whether the backend sent an event longer than the bound; nothing is relayed after it. */
+  boolean overflowed() {
+    return overflowed;
+  }
+
+  private void overflow() {
+    overflowed = true;
+    pending = null;
+  }
+
+  /** Whether {@code chunk} holds the blank line that ends the event begun in {@code pending}. */
+  private static boolean endsEvent(Buffer pending, Buffer chunk) {
+    // The blank line may start in the last two bytes already pending ("\n" + "\n", "\n" + "\r\n").
+    int carried = Math.min(2, pending.length());
+    byte[] joint = new byte[carried + chunk.length()];
+    pending.getBytes(pending.length() - carried, pending.length(), joint, 0);
+    chunk.getBytes(joint, carried);
+    return eventEnd(joint, 0) >= 0;
   }
 
   /** Bytes of an unterminated last event, relayed as they are rather than lost. */

@@ -1,6 +1,9 @@
 package ai.gpt.api.proxy;
 
 import ai.gpt.api.error.ApiError;
+import ai.gpt.api.http.BoundedBody;
+import io.vertx.core.Context;
+import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
@@ -17,6 +20,17 @@ final class StreamRelay {
   private final HttpClientResponse upstream;
   private final SseRelay sse;
   private final HttpServerResponse out;
+  private final Context context;
+  private final Handler<Void> flushTask = v -> flushBatch();
+  /**
+   * What the current upstream read brought, written once that read is over. Vert.x flushes a write at once unless
+   * it is made while its own connection reads, and these are made while the backend's connection reads: one
+   * write (and syscall) per SSE event. llama.cpp's events often arrive several to a read (a fast model, a
+   * loaded machine), and then go out in one write.
+   */
+  private Buffer batch;
+  /** Whether {@link #batch} is a buffer of its own (appendable), not the first event's slice of a chunk. */
+  private boolean batchOwned;
   private boolean done;
 
   StreamRelay(Exchange ex, HttpClientResponse upstream) {
@@ -24,6 +38,7 @@ final class StreamRelay {
     this.upstream = upstream;
     this.sse = new SseRelay(ex.request.clientWantsUsage(), ex.charged() ? ex::price : null);
     this.out = ex.ctx.response();
+    this.context = ex.ctx.vertx().getOrCreateContext();
   }
 
   void start() {
@@ -38,15 +53,61 @@ final class StreamRelay {
   }
 
   private void onChunk(Buffer chunk) {
-    if (ex.clientGone()) {
+    if (done || ex.clientGone()) {
       return;
     }
     Buffer forward = sse.feed(chunk);
-    if (forward.length() == 0) {
+    if (forward.length() > 0) {
+      ex.firstToken();
+      queue(forward);
+    }
+    if (sse.overflowed()) {
+      // An event that never ends: end the stream, then stop reading it (the reset closes the connection; the
+      // failure it reports comes after this one, so it is ignored).
+      ex.backendMisbehaved("sent an SSE event larger than " + UpstreamBounds.MAX_EVENT_BYTES + " bytes");
+      finish(new BoundedBody.TooLarge("SSE event", UpstreamBounds.MAX_EVENT_BYTES));
+      upstream.request().reset();
+    }
+  }
+
+  /** Adds to the batch; the first bytes of a batch schedule its write, which runs once this read is handled. */
+  private void queue(Buffer forward) {
+    boolean first = batch == null;
+    append(forward);
+    if (first) {
+      context.runOnContext(flushTask);
+    }
+  }
+
+  private void append(Buffer bytes) {
+    if (batch == null) {
+      batch = bytes;
       return;
     }
-    ex.firstToken();
-    out.write(forward);
+    if (!batchOwned) {
+      batch = Buffer.buffer(4 * (batch.length() + bytes.length())).appendBuffer(batch);
+      batchOwned = true;
+    }
+    batch.appendBuffer(bytes);
+  }
+
+  private Buffer takeBatch() {
+    Buffer bytes = batch;
+    batch = null;
+    batchOwned = false;
+    return bytes;
+  }
+
+  private void flushBatch() {
+    // Once the backend's answer is over, the batch waits for the settlement and goes out with the stream's end.
+    if (done || batch == null) {
+      return;
+    }
+    Buffer bytes = takeBatch();
+    if (ex.clientGone() || out.ended()) {
+      return;
+    }
+    out.write(bytes);
     if (out.writeQueueFull()) {
       upstream.pause();
     }
@@ -67,18 +128,22 @@ final class StreamRelay {
     // durable: a client that saw the stream complete must be billed even if this process dies right after.
     ex.complete(tokens).onSuccess(cost -> {
       if (ex.clientGone() || out.ended()) {
+        takeBatch();
         return;
       }
       Buffer rest = sse.remainder();
       if (failure == null && rest.length() > 0) {
-        out.write(rest);
+        append(rest);
       }
-      out.end(sse.sawDone() ? sse.doneEvent() : errorEvent());
+      append(sse.sawDone() ? sse.doneEvent() : errorEvent(failure));
+      out.end(takeBatch());
     });
   }
 
-  private static Buffer errorEvent() {
-    JsonObject error = ApiError.upstreamFailed("The model backend failed mid-stream.").toJson();
+  private static Buffer errorEvent(Throwable failure) {
+    JsonObject error = ApiError.upstreamFailed(failure instanceof BoundedBody.TooLarge tooLarge
+        ? "The model backend sent an event larger than " + tooLarge.limit() + " bytes; the stream was cut."
+        : "The model backend failed mid-stream.").toJson();
     return Buffer.buffer("data: " + error.encode() + "\n\n");
   }
 }

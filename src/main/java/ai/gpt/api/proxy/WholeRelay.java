@@ -2,6 +2,8 @@ package ai.gpt.api.proxy;
 
 import ai.gpt.api.billing.Money;
 import ai.gpt.api.error.ApiError;
+import ai.gpt.api.http.BoundedBody;
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
@@ -24,16 +26,27 @@ final class WholeRelay {
   }
 
   void start() {
-    upstream.body().onComplete(ar -> {
+    int status = upstream.statusCode();
+    // An error's body is only read for its message: a prefix is enough (a longer one is cut, see Exchange).
+    Future<Buffer> read = status == 200 ? BoundedBody.read(upstream, UpstreamBounds.MAX_BODY_BYTES)
+        : BoundedBody.prefix(upstream, UpstreamBounds.MAX_ERROR_BYTES, ex::errorTooLarge);
+    read.onComplete(ar -> {
       ex.attemptEnded();
       if (ar.failed()) {
+        if (ar.cause() instanceof BoundedBody.TooLarge) {
+          ex.backendMisbehaved("sent an answer larger than " + UpstreamBounds.MAX_BODY_BYTES + " bytes");
+          // The backend did the work, but nothing was relayed: billed as a backend that died mid-body is.
+          ex.fail(ApiError.upstreamFailed("The model backend's answer was larger than "
+              + UpstreamBounds.MAX_BODY_BYTES + " bytes."), TokenUsage.promptOnly(ex.request.promptEstimate()),
+              ex.clientGone() ? 499 : 502);
+          return;
+        }
         // The backend died mid-body: nothing was sent to the client yet, but the work may have run; the
         // prompt estimate is billed as estimated, and the client gets a clean error.
         ex.fail(ApiError.upstreamFailed("The model backend failed while answering."),
             TokenUsage.promptOnly(ex.request.promptEstimate()), ex.clientGone() ? 499 : 502);
         return;
       }
-      int status = upstream.statusCode();
       if (status != 200) {
         ex.fail(UpstreamErrors.from(status, ar.result()), TokenUsage.NONE, status);
         return;

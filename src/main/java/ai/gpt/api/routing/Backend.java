@@ -70,7 +70,7 @@ public final class Backend {
 
   /** The request path on this backend, keeping any prefix in its base URL (e.g. a RunPod proxy path). */
   public String path(String apiPath) {
-    return basePath + apiPath;
+    return basePath.isEmpty() ? apiPath : basePath + apiPath;
   }
 
   /**

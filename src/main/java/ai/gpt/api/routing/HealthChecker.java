@@ -1,5 +1,6 @@
 package ai.gpt.api.routing;
 
+import ai.gpt.api.http.BoundedBody;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -23,6 +24,12 @@ public final class HealthChecker extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(HealthChecker.class);
   private static final long PROBE_TIMEOUT_MS = 1_500;
   private static final long TICK_MS = 100;
+  /**
+   * /health is a few bytes and /slots about 2 KB a slot (a 4,000-slot server answers about 8 MB); a probe answer
+   * past this, room for some 16,000 slots, fails the probe (a faulty backend, or something else behind its URL)
+   * instead of filling the heap.
+   */
+  private static final int MAX_PROBE_BYTES = 32 * 1024 * 1024;
 
   private final BackendRegistry registry;
   private final long intervalMs;
@@ -135,6 +142,6 @@ public final class HealthChecker extends VerticleBase {
     }
     return client.request(options)
         .compose(req -> req.send())
-        .compose(resp -> resp.body().map(body -> new Reply(resp.statusCode(), body)));
+        .compose(resp -> BoundedBody.read(resp, MAX_PROBE_BYTES).map(body -> new Reply(resp.statusCode(), body)));
   }
 }

@@ -134,6 +134,35 @@ class SseRelayTest {
     assertTrue(out.toString().startsWith("Data: "), "a slice of the chunk");
   }
 
+  @Test
+  @DisplayName("CRLF blank lines split across chunks at every byte still end their events")
+  void crlfAcrossChunks() {
+    String crlf = token("a").replace("\n\n", "\n\r\n") + token("b").replace("\n\n", "\n\r\n");
+    for (List<Buffer> chunks : cuts(crlf)) {
+      Relayed r = relay(false, chunks);
+      assertEquals(crlf, r.out, "cut " + sizes(chunks));
+      assertEquals(2, r.relay.contentChunks());
+    }
+  }
+
+  @Test
+  @DisplayName("an event past the bound: the events before it are relayed, it is dropped, nothing after it")
+  void eventPastTheBound() {
+    SseRelay relay = new SseRelay(false, u -> 0, 100);
+    String endless = "data: {\"choices\":[{\"delta\":{\"content\":\"" + "x".repeat(40);
+    assertEquals(token("a"), relay.feed(Buffer.buffer(token("a") + endless)).toString());
+    assertFalse(relay.overflowed(), "76 bytes pending: within the bound");
+    assertEquals("", relay.feed(Buffer.buffer("y".repeat(30))).toString());
+    assertTrue(relay.overflowed(), "106 bytes without a blank line");
+    assertEquals("", relay.feed(Buffer.buffer("\n\n" + token("b"))).toString(), "nothing after it");
+    assertEquals("", relay.remainder().toString(), "the partial event is not kept");
+    assertEquals(1, relay.contentChunks());
+
+    SseRelay oneChunk = new SseRelay(false, u -> 0, 100);
+    assertEquals(token("a"), oneChunk.feed(Buffer.buffer(token("a") + endless + "z".repeat(40))).toString());
+    assertTrue(oneChunk.overflowed(), "an oversized event in one chunk, after a complete one");
+  }
+
   private record Relayed(SseRelay relay, String out) {}
 
   private static Relayed relay(boolean clientWantsUsage, List<Buffer> chunks) {

@@ -71,6 +71,20 @@ public final class FakeLlamaServer {
     ERROR_500
   }
 
+  /**
+   * Answers no llama.cpp sends, for the gateway's bounds: each writes {@link #setMisbehaviour its byte count} of
+   * filler (with back-pressure, stopping early if the gateway closes the connection), then ends the response.
+   */
+  public enum Misbehaviour {
+    NONE,
+    /** A stream's first two tokens, then an event that never ends (no blank line). */
+    ENDLESS_EVENT,
+    /** A non-stream answer (200, chunked) far larger than any real one. */
+    OVERSIZED_BODY,
+    /** Every completion/embedding request: an error answer (400, chunked) far larger than llama.cpp's. */
+    OVERSIZED_ERROR
+  }
+
   /** Start-up options. Public fields and fluent setters of the same name. */
   public static final class Options {
     /** 0 = random free port. */
@@ -221,6 +235,9 @@ public final class FakeLlamaServer {
   private final CharSequence startTimeHeader;
 
   private volatile Health health = Health.OK;
+  private volatile Misbehaviour misbehaviour = Misbehaviour.NONE;
+  private volatile long misbehaviourBytes;
+  private final AtomicLong fillerBytesSent = new AtomicLong();
   private volatile long tokenDelayMs;
   private volatile int busySlots;
   private volatile JsonObject lastRequestBody;
@@ -307,6 +324,17 @@ public final class FakeLlamaServer {
 
   public void setHealth(Health h) {
     health = h;
+  }
+
+  /** Misbehaves from the next request on, each answer carrying {@code bytes} of filler. */
+  public void setMisbehaviour(Misbehaviour m, long bytes) {
+    misbehaviourBytes = bytes;
+    misbehaviour = m;
+  }
+
+  /** Filler bytes written so far by misbehaving answers (accepted by the socket, not necessarily read). */
+  public long fillerBytesSent() {
+    return fillerBytesSent.get();
   }
 
   public void setTokenDelayMs(long ms) {
@@ -581,6 +609,10 @@ public final class FakeLlamaServer {
         sendJson(conn, request.response(), 500, ERR_SERVER, false);
         return;
       }
+      if (route.completion && misbehaviour == Misbehaviour.OVERSIZED_ERROR) {
+        flood(request.response(), 400, V_JSON, "{\"error\":{\"code\":400,\"message\":\"", conn);
+        return;
+      }
       switch (route) {
         case HEALTH -> sendJson(conn, request.response(), 200, HEALTH_OK, false);
         case MODELS -> sendJson(conn, request.response(), 200, modelsBody, false);
@@ -813,6 +845,11 @@ public final class FakeLlamaServer {
   /** Emits tokens until done, pausing for tokenDelayMs between them and for back-pressure. */
   private void pump(Job job) {
     while (!job.done) {
+      if (job.decoded == 2 && misbehaviour == Misbehaviour.ENDLESS_EVENT) {
+        finish(job);
+        flood(job.response, 200, V_SSE, "data: {\"choices\":[{\"delta\":{\"content\":\"", job.conn);
+        return;
+      }
       if (job.decoded >= job.tokens) {
         endStream(job);
         return;
@@ -886,6 +923,11 @@ public final class FakeLlamaServer {
   // ---------------------------------------------------------------- non-stream responses
 
   private void respondNonStream(Job job) {
+    if (misbehaviour == Misbehaviour.OVERSIZED_BODY) {
+      finish(job);
+      flood(job.response, 200, V_JSON, "{\"choices\":[{\"message\":{\"content\":\"", job.conn);
+      return;
+    }
     job.decoded = job.tokens;
     recordUsage(job);
     StringBuilder sb = new StringBuilder(768 + job.tokens * 8);
@@ -1227,6 +1269,43 @@ public final class FakeLlamaServer {
         .add(H_CONTENT_TYPE, V_JSON)
         .add(last ? H_CONNECTION : H_KEEP_ALIVE, last ? V_CLOSE : V_KEEP_ALIVE);
     response.end(Buffer.buffer(body)).onComplete(ar -> afterResponse(conn, last));
+  }
+
+  private static final Buffer FILLER = Buffer.buffer("x".repeat(64 * 1024));
+
+  /**
+   * Writes {@code head} then filler up to {@link #misbehaviourBytes}, as fast as the reader takes it, and ends the
+   * response (leaving whatever it started unterminated); stops once the connection is gone.
+   */
+  private void flood(HttpServerResponse r, int status, CharSequence type, String head, Conn conn) {
+    if (!r.headWritten()) {
+      r.setStatusCode(status).setChunked(true);
+      r.headers().add(H_SERVER, V_SERVER).add(H_CONTENT_TYPE, type);
+    }
+    r.exceptionHandler(e -> { });
+    r.write(head);
+    long[] left = {misbehaviourBytes};
+    Runnable[] pour = new Runnable[1];
+    pour[0] = () -> {
+      while (left[0] > 0 && !r.closed() && !r.ended()) {
+        if (r.writeQueueFull()) {
+          r.drainHandler(v -> pour[0].run());
+          return;
+        }
+        int n = (int) Math.min(FILLER.length(), left[0]);
+        r.write(n == FILLER.length() ? FILLER : FILLER.slice(0, n));
+        left[0] -= n;
+        fillerBytesSent.addAndGet(n);
+      }
+      if (!r.closed() && !r.ended()) {
+        r.end().onComplete(ar -> {
+          if (conn != null) {
+            afterResponse(conn, true);
+          }
+        });
+      }
+    };
+    pour[0].run();
   }
 
   private void afterResponse(Conn conn, boolean close) {
