@@ -12,6 +12,8 @@ import io.vertx.core.http.HttpHeaders;
  * request is reset, which for HTTP/1.1 closes the connection, so it is neither read further nor reused.
  */
 public final class BoundedBody {
+  private static final int INITIAL_MAX = 1024 * 1024;
+
   private BoundedBody() {}
 
   /** A body past its bound; no stack trace (it says which bound, not where). */
@@ -49,7 +51,9 @@ public final class BoundedBody {
       response.request().reset();
       return Future.failedFuture(new TooLarge("body", maxBytes));
     }
-    Buffer body = Buffer.buffer((int) Math.min(maxBytes, declared >= 0 ? declared : 1024));
+    // Sized by the declared length only up to 1 MiB: a length is a claim, not bytes, and many answers claiming
+    // the bound at once must not reserve it each before sending anything.
+    Buffer body = Buffer.buffer((int) Math.min(Math.min(maxBytes, INITIAL_MAX), declared >= 0 ? declared : 1024));
     response.handler(chunk -> {
       if (result.future().isComplete()) {
         return; // chunks already read off the socket when the body was cut
