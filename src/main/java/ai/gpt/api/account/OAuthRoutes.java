@@ -64,6 +64,8 @@ public final class OAuthRoutes implements ApiRoutes {
   private static final Logger LOG = LoggerFactory.getLogger(OAuthRoutes.class);
   /** A user-info or e-mail list answer is a few hundred bytes; a provider answering more is not read further. */
   private static final int MAX_PROVIDER_ANSWER_BYTES = 1024 * 1024;
+  /** A provider that does not connect or goes silent this long fails the sign-in instead of holding it open. */
+  private static final long PROVIDER_TIMEOUT_MS = 10_000;
 
   private record Provider(OAuthProvider config, OAuth2Auth auth) {}
 
@@ -235,6 +237,7 @@ public final class OAuthRoutes implements ApiRoutes {
   /** A JSON GET with the user's access token; an array answer comes back as {"items": [...]}. */
   private Future<JsonObject> getJson(Provider provider, String url, String accessToken) {
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url)
+        .setConnectTimeout(PROVIDER_TIMEOUT_MS).setIdleTimeout(PROVIDER_TIMEOUT_MS)
         .putHeader("authorization", "Bearer " + accessToken).putHeader("accept", "application/json")
         .putHeader("user-agent", "gpt-api");
     return http.request(options).compose(HttpClientRequest::send).compose(resp -> {
