@@ -4,9 +4,8 @@
 -- round trip) instead of one each. ai.gpt.api.limits.ScriptBatches sends the batches.
 --
 -- KEYS and ARGV are the requests' own keys and arguments one after the other: request i (from 0) has
--- KEYS[i * key_count + 1 .. (i + 1) * key_count] and ARGV[i * arg_count + 1 .. (i + 1) * arg_count]. On Redis
--- Cluster every key of a batch carries the same hash tag (one organization's), so a batch runs in one slot; a
--- single Redis server takes the requests of several organizations in one batch.
+-- KEYS[i * key_count + 1 .. (i + 1) * key_count] and ARGV[i * arg_count + 1 .. (i + 1) * arg_count]. Every key of a
+-- batch carries the same hash tag, so a batch runs on one Redis Cluster master.
 -- Returns one reply per request, in order: what one(keys, args, now) returned, or {"error", message} if it raised
 -- an error or returned one (redis.error_reply).
 --

@@ -28,9 +28,9 @@
 #   BENCH_TOKENS           completion tokens per request (default 16)
 #   BENCH_CONNS            the "many connections" level (default 64)
 #   BENCH_ORGS             organizations the gateway load is spread over (default 1), each with its own key, credit
-#                          and limits; wrk takes the keys in turn, request by request: what many tenants cost
-#                          against one (on Redis Cluster group commit batches one organization's requests only).
-#                          Each organization takes four CLI runs to set up (~1 s each)
+#                          and limits; wrk takes the keys in turn, request by request. Group commit batches only
+#                          one organization's requests (their keys share one Redis slot), so this shows what many
+#                          tenants cost against one. Each organization takes four CLI runs to set up (~1 s each)
 #   BENCH_BUILD            auto (default: build when sources are newer than target/), always, never
 #   BENCH_DB               database name (default gptapi_bench)
 #   BENCH_REDIS_DB         Redis database number (default 8)

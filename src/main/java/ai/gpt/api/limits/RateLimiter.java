@@ -2,20 +2,16 @@ package ai.gpt.api.limits;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.Request;
 
 /**
  * The metering facade the request path uses: {@link #admit} before forwarding, {@link #settle} when the response
  * has ended (normally, by error or by client disconnect). Each is one Redis round trip (admission takes a second
  * one, plus the loader, only when the org's balance is not in Redis yet), shared with the other admissions (or
- * settlements) that arrive meanwhile, of its organization on Redis Cluster, of any on a single Redis server
- * ({@link ScriptBatches}).
+ * settlements) of its organization that arrive meanwhile ({@link ScriptBatches}).
  *
  * <p>The {@link Redis} client is shared with the rest of the gateway; every batch in flight holds a pooled
- * connection for one call (at most one per organization on a cluster, one in all on a single server, more only
- * while full batches wait; the copies of settled
+ * connection for one call (at most one per organization, more only while full batches wait; the copies of settled
  * events to the usage streams hold at most one more per shard), so size its pool for the load
  * ({@code RedisOptions.setMaxPoolSize}, {@code setMaxPoolWaiting}; the defaults 6 and 24 reject bursts beyond 30
  * concurrent calls).
@@ -31,33 +27,17 @@ public final class RateLimiter {
     this.forwarder = forwarder;
   }
 
-  /**
-   * Loads both scripts (classpath read on a worker, then SCRIPT LOAD) and asks Redis whether it is a cluster (which
-   * decides how {@link ScriptBatches} may group requests); safe to call from an event loop.
-   */
+  /** Loads both scripts (classpath read on a worker, then SCRIPT LOAD); safe to call from an event loop. */
   public static Future<RateLimiter> create(Vertx vertx, Redis redis, BalanceLoader loader, LimiterSettings settings) {
     Future<RedisScript> admit = RedisScript.load(vertx, redis, Admission.SCRIPT);
     Future<RedisScript> settle = RedisScript.load(vertx, redis, Settlement.SCRIPT);
-    Future<Boolean> cluster = clusterEnabled(redis);
     ShardForwarder forwarder = new ShardForwarder(vertx, redis);
-    return Future.all(admit, settle, cluster).map(v -> new RateLimiter(
-        new Admission(new ScriptBatches(vertx, admit.result(), Admission.KEYS, Admission.ARGS, cluster.result()),
+    return Future.all(admit, settle).map(v -> new RateLimiter(
+        new Admission(new ScriptBatches(vertx, admit.result(), Admission.KEYS, Admission.ARGS),
             new BalanceLoads(loader), settings),
-        new Settlement(new ScriptBatches(vertx, settle.result(), Settlement.KEYS, Settlement.ARGS,
-            cluster.result()), forwarder, settings),
+        new Settlement(new ScriptBatches(vertx, settle.result(), Settlement.KEYS, Settlement.ARGS), forwarder,
+            settings),
         forwarder));
-  }
-
-  /**
-   * Whether Redis runs in cluster mode ({@code INFO cluster}: {@code cluster_enabled:1}). Asked of the server rather
-   * than read from the configuration: a cluster node refuses a script whose keys span slots, whatever the client
-   * was told. Unknown (the reply lacks the field, or INFO is not allowed to this user) counts as a cluster, the
-   * grouping that is safe on both.
-   */
-  static Future<Boolean> clusterEnabled(Redis redis) {
-    return redis.send(Request.cmd(Command.INFO).arg("cluster"))
-        .map(info -> !String.valueOf(info).contains("cluster_enabled:0"))
-        .otherwise(true);
   }
 
   public Future<AdmissionResult> admit(AdmissionRequest request) {

@@ -12,52 +12,41 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Group commit for a per-request script written with {@code lua/batch.lua} ({@code admit_v5.lua},
- * {@code settle_v5.lua}): requests of one queue that arrive while that queue's previous call is still in flight
- * wait and then go together as one script call, which pays the call's fixed price (parsing, script setup, reply,
- * a round trip) once. At low load nothing waits: a request whose queue has no call in flight is sent at once,
+ * {@code settle_v5.lua}): requests of one hash slot tag that arrive while that tag's previous call is still in
+ * flight wait and then go together as one script call, which pays the call's fixed price (parsing, script setup,
+ * reply, a round trip) once. At low load nothing waits: a request whose tag has no call in flight is sent at once,
  * alone. A batch holds at most {@link #MAX_BATCH} requests; a full one is sent even while another is in flight.
  *
- * <p>On Redis Cluster there is a queue per organization: a script may only touch keys of one slot, and an
- * organization's keys share one ({@link RedisKeys#tag}), so each batch runs on the master owning them. A single
- * Redis server has no slots, so every organization shares one queue: with many organizations each having a few
- * requests in flight, per-organization queues would send nearly every request alone (the bench with 16
- * organizations: 1.7 script calls per request instead of 0.2, and 1.7 times the CPU per request). A queue's state
- * exists only while it has requests waiting or a call in flight, so idle organizations cost nothing. Shared by
- * every event loop; each request's reply is delivered on the context that asked for it.
+ * <p>Batches never mix tags (one per organization, {@link RedisKeys#tag}), so each runs on the one Redis Cluster
+ * master owning its keys. A tag's state exists only while it has requests waiting or a call in flight, so idle
+ * organizations cost nothing. Shared by every event loop; each request's reply is delivered on the context that
+ * asked for it.
  */
 final class ScriptBatches {
   static final int MAX_BATCH = 64;
   /**
-   * A call in flight longer than this stops holding back its queue's next batch, so one call Redis never answers
-   * (a hung connection) cannot stop its queue. Its requests keep waiting for their answer: when to give up on a call is
+   * A call in flight longer than this stops holding back its tag's next batch, so one call Redis never answers (a
+   * hung connection) cannot stop its tag. Its requests keep waiting for their answer: when to give up on a call is
    * the caller's decision (Metering's deadlines), not this class's.
    */
   static final long STUCK_MS = 2_000;
-  /** The one queue of a single Redis server (organization ids are positive). */
-  private static final long SHARED = 0;
 
   private final Vertx vertx;
   private final RedisScript script;
   private final int keyCount;
   private final int argCount;
-  private final boolean queuePerOrganization;
-  /**
-   * Per queue (an organization, or {@link #SHARED} for all) while it has requests waiting or in flight; guarded by
-   * the map's per-key lock.
-   */
-  private final ConcurrentHashMap<Long, BatchQueue<Pending>> queues = new ConcurrentHashMap<>();
+  /** Per organization while it has requests waiting or in flight; guarded by the map's per-key lock. */
+  private final ConcurrentHashMap<Long, BatchQueue<Pending>> tags = new ConcurrentHashMap<>();
 
   /**
    * @param keyCount the keys of one request
    * @param argCount the arguments of one request
-   * @param queuePerOrganization true on Redis Cluster, where a batch may hold one organization's requests only
    */
-  ScriptBatches(Vertx vertx, RedisScript script, int keyCount, int argCount, boolean queuePerOrganization) {
+  ScriptBatches(Vertx vertx, RedisScript script, int keyCount, int argCount) {
     this.vertx = vertx;
     this.script = script;
     this.keyCount = keyCount;
     this.argCount = argCount;
-    this.queuePerOrganization = queuePerOrganization;
   }
 
   /**
@@ -82,10 +71,9 @@ final class ScriptBatches {
     }
     Pending p = new Pending(keys, args, Promise.promise(), context);
     List<List<Pending>> due = new ArrayList<>(1);
-    long queue = queuePerOrganization ? orgId : SHARED;
-    // compute() runs under the map's lock for this queue: adding, taking and dropping a queue never race.
-    queues.compute(queue, (q, existing) -> {
-      BatchQueue<Pending> t = existing == null ? new BatchQueue<>(MAX_BATCH) : existing;
+    // compute() runs under the map's lock for this org: adding, taking and dropping a tag never race.
+    tags.compute(orgId, (org, tag) -> {
+      BatchQueue<Pending> t = tag == null ? new BatchQueue<>(MAX_BATCH) : tag;
       t.add(p);
       List<Pending> batch = t.takeIfDue();
       if (batch != null) {
@@ -94,12 +82,12 @@ final class ScriptBatches {
       return t;
     });
     if (!due.isEmpty()) {
-      send(queue, due.get(0));
+      send(orgId, due.get(0));
     }
     return p.promise.future();
   }
 
-  private void send(long queue, List<Pending> batch) {
+  private void send(long orgId, List<Pending> batch) {
     List<String> keys = new ArrayList<>(batch.size() * keyCount);
     List<Object> args = new ArrayList<>(batch.size() * argCount);
     for (Pending p : batch) {
@@ -107,10 +95,10 @@ final class ScriptBatches {
       args.addAll(p.args);
     }
     AtomicBoolean holding = new AtomicBoolean(true);
-    long stuck = vertx.setTimer(STUCK_MS, id -> release(queue, holding));
+    long stuck = vertx.setTimer(STUCK_MS, id -> release(orgId, holding));
     script.call(keys, args).onComplete(ar -> {
       vertx.cancelTimer(stuck);
-      release(queue, holding);
+      release(orgId, holding);
       for (int i = 0; i < batch.size(); i++) {
         Pending p = batch.get(i);
         if (ar.failed()) {
@@ -128,13 +116,13 @@ final class ScriptBatches {
     });
   }
 
-  /** Once per call (answered, or stuck): the queue may send its next batch. */
-  private void release(long queue, AtomicBoolean holding) {
+  /** Once per call (answered, or stuck): the tag may send its next batch. */
+  private void release(long orgId, AtomicBoolean holding) {
     if (!holding.compareAndSet(true, false)) {
       return;
     }
     List<List<Pending>> due = new ArrayList<>(1);
-    queues.computeIfPresent(queue, (q, t) -> {
+    tags.computeIfPresent(orgId, (org, t) -> {
       t.released();
       List<Pending> next = t.takeIfDue();
       if (next != null) {
@@ -143,7 +131,7 @@ final class ScriptBatches {
       return t.idle() ? null : t;
     });
     if (!due.isEmpty()) {
-      send(queue, due.get(0));
+      send(orgId, due.get(0));
     }
   }
 

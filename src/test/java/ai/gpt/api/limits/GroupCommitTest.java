@@ -25,7 +25,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
-import java.util.stream.LongStream;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -45,7 +44,7 @@ class GroupCommitTest {
   private static final int PER_CONTEXT = 60;
   private static final long IN_PRICE = 250_000;
   private static final long OUT_PRICE = 500_000;
-  /** Each org has its own tag ({o3}, {o19}, {o5}); on this single server their requests share batches. */
+  /** Each org has its own tag ({o3}, {o19}, {o5}): an org's requests go in the same batches. */
   private static final long RATE_ORG = 3;
   private static final long CREDIT_ORG = 19;
   private static final long OTHER_ORG = 5;
@@ -159,28 +158,6 @@ class GroupCommitTest {
       events += redis.send(Request.cmd(Command.XLEN).arg(RedisKeys.outbox(org))).await().toLong();
     }
     assertEquals(n, events, "one usage event per settlement in its org's outbox");
-  }
-
-  @Test
-  @DisplayName("on a single Redis server, requests of many organizations in flight together share script calls")
-  void organizationsShareCallsOnOneServer() {
-    assertFalse(RateLimiter.clusterEnabled(redis).await(), "a standalone server says cluster_enabled:0");
-    RateLimiter limiter = RateLimiter.create(vertx, redis, org -> Future.succeededFuture(BIG),
-        LimiterSettings.defaults()).await();
-    int orgs = 48;
-    redis.send(Request.cmd(Command.CONFIG).arg("RESETSTAT")).await();
-    // One request per organization, all at once: queues per organization would send each alone (48 calls).
-    List<AdmissionResult> results = onContext(contexts.get(0), () -> Future.all(
-        LongStream.rangeClosed(1_001, 1_000 + orgs)
-            .mapToObj(org -> limiter.admit(request("m-" + org, org))).toList())
-        .map(all -> all.<AdmissionResult>list())).await();
-    long calls = evalshaCalls();
-    assertTrue(results.stream().allMatch(AdmissionResult::admitted), "every organization's request admitted");
-    assertTrue(calls <= orgs / 4, "one queue for all organizations: " + calls + " script calls for " + orgs);
-    String hold = String.valueOf(Money.requestCost(5, 5, IN_PRICE, OUT_PRICE));
-    for (long org = 1_001; org <= 1_000 + orgs; org++) {
-      assertEquals(hold, hget(RedisKeys.holds(org), "_total"), "org " + org + "'s own hold, in its own keys");
-    }
   }
 
   @Test
