@@ -48,6 +48,9 @@ public final class CreditDebits {
   /** Retries of a failed end, spread over less than a hold's TTL. */
   private static final long END_RETRY_MS = 1_000;
   private static final int END_RETRIES = 50;
+  /** How long a debit waits for another with the same key to end before answering 409, and how often it looks. */
+  private static final long IN_PROGRESS_WAIT_MS = 5_000;
+  private static final long IN_PROGRESS_POLL_MS = 200;
 
   private final Vertx vertx;
   private final Redis redis;
@@ -91,7 +94,8 @@ public final class CreditDebits {
    * calling this without holding anything.
    *
    * @param applied whether the write made the rows (false: a concurrent call with the same key made them first)
-   * @throws ApiError 402 insufficient_quota (nothing held, nothing written), 409 when the same debit is running
+   * @throws ApiError 402 insufficient_quota (nothing held, nothing written), 409 when the same debit is still
+   *     running after {@link #IN_PROGRESS_WAIT_MS}
    */
   public <T> Future<T> debit(long orgId, long micros, String idempotencyKey, Supplier<Future<T>> write,
       Predicate<T> applied) {
@@ -111,21 +115,7 @@ public final class CreditDebits {
   private <T> Future<T> debit(long orgId, long micros, String idempotencyKey, Supplier<Future<T>> write,
       Predicate<T> applied, String mode) {
     String holdId = "debit:" + idempotencyKey;
-    List<String> keys = keys(orgId);
-    return balances.call(orgId, (balance, generation) -> hold.call(keys, List.of(holdId, Long.toString(micros),
-            Long.toString(HOLD_TTL_MS), Long.toString(settings.balanceTtlMs()), balance, generation, mode)))
-        .recover(err -> {
-          // Redis (or the ledger, to load the balance) is unreachable: the debit cannot be checked, so it waits.
-          LOG.warn("Could not hold a debit of organization {}: {}", orgId, err.toString());
-          if (RedisScript.mayHaveRun(err)) {
-            // The hold may be in place with only its answer lost: release it now (retried until Redis confirms),
-            // or it would block that much credit until it expired.
-            end(orgId, holdId, 0, "");
-          }
-          return Future.failedFuture(ApiError.unavailable("The organization's credit cannot be checked right now;"
-              + " retry shortly."));
-        })
-        .compose(resp -> held(resp, micros))
+    return place(orgId, micros, holdId, mode, System.currentTimeMillis() + IN_PROGRESS_WAIT_MS)
         .compose(generation -> write.get()
             .compose(result -> end(orgId, holdId, applied.test(result) ? -micros : 0, generation).map(result),
                 err -> end(orgId, holdId, 0, "").compose(v -> Future.failedFuture(err))));
@@ -143,6 +133,33 @@ public final class CreditDebits {
             ? end(orgId, "", micros, generation).map(result) : Future.succeededFuture(result)));
   }
 
+  /**
+   * Places the hold; the generation it was placed at, or the refusal. A hold already there under the same key
+   * belongs to a debit still running (here or on another replica), or to an attempt whose answer was lost and whose
+   * release is being retried (every {@link #END_RETRY_MS}): a client's retry of the same debit waits for it to end,
+   * polling until {@code waitUntil}, and then goes on (the write finds the rows the other made, and the caller
+   * answers with them, or it makes them itself), so a retry is answered 409 only if the other is still running.
+   */
+  private Future<String> place(long orgId, long micros, String holdId, String mode, long waitUntil) {
+    return balances.call(orgId, (balance, generation) -> hold.call(keys(orgId), List.of(holdId,
+            Long.toString(micros), Long.toString(HOLD_TTL_MS), Long.toString(settings.balanceTtlMs()), balance,
+            generation, mode)))
+        .recover(err -> {
+          // Redis (or the ledger, to load the balance) is unreachable: the debit cannot be checked, so it waits.
+          LOG.warn("Could not hold a debit of organization {}: {}", orgId, err.toString());
+          if (RedisScript.mayHaveRun(err)) {
+            // The hold may be in place with only its answer lost: release it now (retried until Redis confirms),
+            // or it would block that much credit until it expired.
+            end(orgId, holdId, 0, "");
+          }
+          return Future.failedFuture(ApiError.unavailable("The organization's credit cannot be checked right now;"
+              + " retry shortly."));
+        })
+        .compose(resp -> "in_progress".equals(resp.get(0).toString()) && System.currentTimeMillis() < waitUntil
+            ? vertx.timer(IN_PROGRESS_POLL_MS).compose(t -> place(orgId, micros, holdId, mode, waitUntil))
+            : held(resp, micros));
+  }
+
   /** The generation the hold was placed at, or the refusal. */
   private static Future<String> held(Response resp, long micros) {
     String status = resp.get(0).toString();
@@ -151,7 +168,7 @@ public final class CreditDebits {
     }
     if ("in_progress".equals(status)) {
       return Future.failedFuture(ApiError.of(409, "idempotency_key_in_use",
-          "A debit with this Idempotency-Key is in progress; retry once it has finished.", "Idempotency-Key"));
+          "A debit with this Idempotency-Key is still in progress; retry once it has finished.", "Idempotency-Key"));
     }
     if ("insufficient_quota".equals(status)) {
       long balance = resp.get(1).toLong();
@@ -166,7 +183,7 @@ public final class CreditDebits {
 
   /**
    * Applies {@code delta} to the hot balance (0: only releases the hold). The ledger is already decided, so a
-   * Redis failure is only logged: the hold then expires and admission drops the hot balance (see admit_v5.lua).
+   * Redis failure is only logged: the hold then expires and admission drops the hot balance (see admit_v6.lua).
    */
   private Future<Void> end(long orgId, String holdId, long delta, String generation) {
     return callEnd(orgId, holdId, delta, generation).<Void>mapEmpty().recover(err -> {

@@ -144,7 +144,7 @@ class CreditDebitsTest {
     redis.send(Request.cmd(Command.HINCRBY).arg(RedisKeys.holds(org)).arg("_total").arg(hot)).await();
     redis.send(Request.cmd(Command.ZADD).arg(RedisKeys.holdExpiries(org)).arg(1).arg("debit:crashed-debit"))
         .await();
-    Sleep.ms(1_100); // admissions look for expired holds at most once a second (admit_v5.lua)
+    Sleep.ms(1_100); // admissions look for expired holds at most once a second (admit_v6.lua)
 
     HttpResponse<Buffer> after = gw.post("/v1/chat/completions", key, chat("after the crash", false));
     assertEquals(402, after.statusCode(), "the ledger says nothing is left: " + after.bodyAsString());
@@ -182,6 +182,54 @@ class CreditDebitsTest {
         + " transfers)");
     assertEquals(moved * 5_000, gw.ledgerBalance(to));
     assertEquals(0, heldTotal(org), "every hold released");
+  }
+
+  @Test
+  @DisplayName("a retried transfer whose earlier attempt still holds (its answer lost, its release pending) waits"
+      + " for that hold to go and then transfers; one whose other attempt never ends is 409 after 5 s")
+  void retryWaitsForAnEarlierAttemptsHold(Vertx vertx) {
+    User ada = users.signUp("ada@example.com");
+    long org = ada.orgId();
+    long to = users.createOrgOwnedBy(ada, "ada-team");
+    gw.credit(org, FUNDS);
+    // What an attempt leaves when Redis ran its hold but the answer was lost: the gateway retries the release
+    // every second, so a client's retry can arrive before it.
+    String lost = "debit:api-transfer:" + org + ":retry-1";
+    placeHold(org, lost, 5_000);
+    vertx.setTimer(600, t -> releaseHold(org, lost, 5_000));
+    long start = System.currentTimeMillis();
+    HttpResponse<Buffer> retry = transfer(ada, to, "retry-1");
+    assertEquals(201, retry.statusCode(), retry.bodyAsString());
+    assertTrue(System.currentTimeMillis() - start >= 500, "it waited for the earlier attempt's hold");
+    assertEquals(5_000, gw.ledgerBalance(to));
+    assertEquals(0, heldTotal(org), "every hold released");
+
+    placeHold(org, "debit:api-transfer:" + org + ":retry-2", 5_000);
+    start = System.currentTimeMillis();
+    HttpResponse<Buffer> running = transfer(ada, to, "retry-2");
+    assertEquals(409, running.statusCode(), running.bodyAsString());
+    assertEquals("idempotency_key_in_use", code(running));
+    assertTrue(System.currentTimeMillis() - start >= 4_900, "409 only after waiting 5 s");
+    assertEquals(5_000, gw.ledgerBalance(to), "nothing moved");
+  }
+
+  private HttpResponse<Buffer> transfer(User from, long to, String idempotencyKey) {
+    return parallel.post("/api/orgs/" + from.orgId() + "/credits/transfer").bearerTokenAuthentication(from.token())
+        .putHeader("Idempotency-Key", idempotencyKey)
+        .sendJsonObject(new JsonObject().put("to_org_id", to).put("usd", "0.005").put("reason", "retried")).await();
+  }
+
+  private void placeHold(long org, String id, long micros) {
+    redis.send(Request.cmd(Command.HSET).arg(RedisKeys.holds(org)).arg(id).arg(micros)).await();
+    redis.send(Request.cmd(Command.HINCRBY).arg(RedisKeys.holds(org)).arg("_total").arg(micros)).await();
+    redis.send(Request.cmd(Command.ZADD).arg(RedisKeys.holdExpiries(org)).arg(System.currentTimeMillis() + 60_000)
+        .arg(id)).await();
+  }
+
+  private void releaseHold(long org, String id, long micros) {
+    redis.send(Request.cmd(Command.HDEL).arg(RedisKeys.holds(org)).arg(id))
+        .compose(v -> redis.send(Request.cmd(Command.HINCRBY).arg(RedisKeys.holds(org)).arg("_total").arg(-micros)))
+        .compose(v -> redis.send(Request.cmd(Command.ZREM).arg(RedisKeys.holdExpiries(org)).arg(id)));
   }
 
   private static JsonObject chat(String content, boolean stream) {
