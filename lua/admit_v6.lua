@@ -1,12 +1,17 @@
--- admit_v5.lua: admits a batch of requests (batch.lua) in one script call; each request atomically. Per request:
+-- admit_v6.lua: admits a batch of requests (batch.lua) in one script call; each request atomically. Per request:
 -- checks every limit and the credit, and only if ALL pass consumes one request from every request bucket, reserves
 -- the estimated tokens in every token bucket, takes a concurrency lease and places a credit hold. A rejected request
 -- changes nothing (beyond dropping already expired holds). Every key of a request belongs to one organization and
 -- carries its hash tag, and every request of a batch has the same tag, so all share one slot.
--- v5 (replaces v4): v4's keys, values, arguments and results, in fewer commands (about 1 µs of Redis each): one
--- MGET reads the reservation, the balance and both scopes' buckets (v4: EXISTS and three GETs), and expired holds
--- are looked for at most once a second per organization (the holds field "_sweep"; v4 looked on every admission).
--- v4 and v5 replicas share every key exactly (v4 ignores "_sweep").
+-- v6 (replaces v5): v5's keys, values, arguments and results; what the requests of one batch share is read and
+-- written once per batch instead of once per request. The first request of an organization reads its balance,
+-- holds fields and buckets; later ones read only their own reservation key. The buckets, the holds hash, the hold
+-- expiries and the concurrency leases are kept in memory while the batch runs and written after its last request
+-- (one SET per scope, one HSET, one ZADD each), so a request costs two commands of its own (MGET, and the SET of its
+-- reservation) instead of nine. The requests still run one after the other, each seeing what the ones before it
+-- admitted, so what a batch admits and what it stores are exactly v5's. v5 and v6 replicas share every key.
+-- (v5 replaced v4: one MGET instead of EXISTS and three GETs, and expired holds looked for at most once a second per
+-- organization, the holds field "_sweep".)
 --
 -- KEYS (of each request; see batch.lua for how a batch lays them out)
 --   1  gptapi:{tag}:org:<orgId>:balance     string: hot balance, integer micro-USD (missing -> "no_balance")
@@ -53,6 +58,7 @@
 -- Time comes only from TIME (once per batch).
 
 -- #include token_bucket.lua
+-- #include scope_cache.lua
 -- #include batch.lua
 
 -- Expired holds are looked for at most once a second per organization, and at least every thousandth of the
@@ -61,24 +67,80 @@
 -- while a busy organization's admissions skip a ZRANGEBYSCORE each.
 local SWEEP_MAX_MS = 1000
 
+-- Per organization (by its balance key), what this batch read of its credit and what it has still to write:
+--   balance  the hot balance (string) or false          total  holds "_total"
+--   renew, sweep  the holds fields "_renew" and "_sweep" (numbers; 0 when missing)
+--   fields   holds fields to HSET (name, value, ...)    exp    hold expiries to ZADD (score, member, ...)
+--   touch    the balance TTL to renew balance, holds and holdexp with, or false
+local orgs = {}
+-- Per concurrency key: leases counted (unexpired, including this batch's), leases to ZADD, whether to drop expired
+-- ones first, and the TTL to set.
+local leases = {}
+
+-- Writes what the batch changed of org o (before a sweep reads the holds, and after the last request).
+local function flush_org(o, now)
+  if #o.fields > 0 then
+    o.fields[#o.fields + 1], o.fields[#o.fields + 2] = '_total', o.total
+    redis.call('HSET', o.holds_key, unpack(o.fields))
+    o.fields = {}
+  end
+  if #o.exp > 0 then
+    redis.call('ZADD', o.exp_key, unpack(o.exp))
+    o.exp = {}
+  end
+  if o.touch then
+    redis.call('PEXPIRE', o.balance_key, o.touch)
+    redis.call('PEXPIRE', o.holds_key, o.touch)
+    redis.call('PEXPIRE', o.exp_key, o.touch)
+    o.touch = false
+  end
+end
+
+local function finish(now)
+  for _, o in pairs(orgs) do flush_org(o, now) end
+  for key, l in pairs(leases) do
+    if l.trim then redis.call('ZREMRANGEBYSCORE', key, '-inf', now) end
+    if #l.add > 0 then
+      redis.call('ZADD', key, unpack(l.add))
+      redis.call('PEXPIRE', key, l.ttl)
+    end
+  end
+  sc_flush(now)
+end
+
 -- KEYS and ARGV here are one request's (named so, the body reads as a script of its own).
 local function admit(KEYS, ARGV, now)
   local rid = ARGV[1]
-  -- One read: the reservation (any value: admitted or settled already), the balance and both scopes' buckets.
-  local got = redis.call('MGET', KEYS[4], KEYS[1], KEYS[7], KEYS[8])
+  -- One read: the reservation (any value: admitted or settled already) and, the first time the batch meets them, the
+  -- balance and the scopes' buckets.
+  local o = orgs[KEYS[1]]
+  local want = {KEYS[4]}
+  if not o then want[2] = KEYS[1] end
+  local org_scope, key_scope = sc_known(KEYS[7]), sc_known(KEYS[8])
+  if not org_scope then want[#want + 1] = KEYS[7] end
+  if not key_scope then want[#want + 1] = KEYS[8] end
+  local got = redis.call('MGET', unpack(want))
   if got[1] then
     return {'duplicate'}
   end
+  local at = 2
+  if not o then
+    local credit = redis.call('HMGET', KEYS[2], '_total', '_renew', '_sweep')
+    o = {balance = got[2], total = tonumber(credit[1] or '0'), renew = tonumber(credit[2]) or 0,
+         sweep = tonumber(credit[3]) or 0, fields = {}, exp = {}, touch = false,
+         balance_key = KEYS[1], holds_key = KEYS[2], exp_key = KEYS[3]}
+    orgs[KEYS[1]] = o
+    at = 3
+  end
+  local raw = {false, false}
+  if not org_scope then raw[1], at = got[at], at + 1 end
+  if not key_scope then raw[2] = got[at] end
 
   local hold = tonumber(ARGV[4])
   local tokens = tonumber(ARGV[5])
   local conc_limit = tonumber(ARGV[6])
   local res_ttl = tonumber(ARGV[7])
   local bal_ttl = tonumber(ARGV[8])
-
-  local credit = redis.call('HMGET', KEYS[2], '_total', '_renew', '_sweep')
-  local total = tonumber(credit[1] or '0')
-  local balance = got[2]
 
   -- Holds of requests that never settled (their gateway died) expire with their reservation; drop up to 16 when a
   -- sweep is due. An expired debit hold ("debit:<key>", see debit_hold_v1.lua) belongs to a transfer or deduction
@@ -87,9 +149,10 @@ local function admit(KEYS, ARGV, now)
   -- ever under-, never over-stated.
   local next_sweep = false
   local sweep_every = math.min(SWEEP_MAX_MS, math.floor(res_ttl / 1000))
-  local sweep_at = tonumber(credit[3]) or 0
   -- A stamp further ahead than one period was set by a clock ahead of this one (a failover): due now.
-  if now >= sweep_at or sweep_at > now + sweep_every then
+  if now >= o.sweep or o.sweep > now + sweep_every then
+    -- The sweep reads the holds as stored: write this batch's first (its holds expire an hour from now).
+    flush_org(o, now)
     local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 16)
     if #expired > 0 then
       local amounts = redis.call('HMGET', KEYS[2], unpack(expired))
@@ -101,13 +164,13 @@ local function admit(KEYS, ARGV, now)
       redis.call('HDEL', KEYS[2], unpack(expired))
       redis.call('ZREM', KEYS[3], unpack(expired))
       if freed ~= 0 then
-        total = redis.call('HINCRBY', KEYS[2], '_total', -freed)
+        o.total = redis.call('HINCRBY', KEYS[2], '_total', -freed)
       end
       if drop then
         redis.call('DEL', KEYS[1])
         redis.call('INCR', KEYS[6])
         redis.call('PEXPIRE', KEYS[6], bal_ttl)
-        balance = false
+        o.balance = false
       end
     end
     -- A full sweep may have left more: look again at the next admission. The stamp is stored with the hold (an
@@ -115,25 +178,26 @@ local function admit(KEYS, ARGV, now)
     next_sweep = #expired == 16 and now or now + sweep_every
   end
 
-  if not balance then
+  if not o.balance then
     local generation = redis.call('GET', KEYS[6]) or '0'
     if ARGV[9] == '' or ARGV[10] ~= generation then
       return {'no_balance', generation}
     end
-    balance = ARGV[9]
-    redis.call('SET', KEYS[1], balance, 'PX', bal_ttl)
+    redis.call('SET', KEYS[1], ARGV[9], 'PX', bal_ttl)
     -- A new incarnation of the balance: a debit or credit that began before it must not adjust it (debit_end_v1).
     redis.call('INCR', KEYS[6])
     redis.call('PEXPIRE', KEYS[6], bal_ttl)
+    o.balance = ARGV[9]
   end
-  balance = tonumber(balance)
+  local balance = tonumber(o.balance)
+  local total = o.total
 
   -- Credit: available = balance - sum(holds) must cover the hold (a zero hold still needs a positive balance).
   local available = balance - total
   local quota_ok
   if hold > 0 then quota_ok = available >= hold else quota_ok = available > 0 end
 
-  -- Buckets. caps[p], wins[p], levels[p] by position p = 1..12; state[s] = the 18 stored doubles of scope s (1 org,
+  -- Buckets. caps[p], wins[p], levels[p] by position p = 1..12; state[s] = the batch's 18 values of scope s (1 org,
   -- 2 key), used only for a scope with a limit.
   local caps = {struct.unpack('<ddddddddddddddd', ARGV[11])}
   local window = {caps[13], caps[14], caps[15]}
@@ -144,7 +208,7 @@ local function admit(KEYS, ARGV, now)
   end
   for s = 1, 2 do
     if limited[s] then
-      state[s] = tb_unpack(got[2 + s]) or false
+      state[s] = sc_state(KEYS[6 + s], raw[s]) or false
     end
   end
   local fail, fail_retry = 0, 0
@@ -167,8 +231,14 @@ local function admit(KEYS, ARGV, now)
 
   -- Concurrency: leases past their expiry belong to requests that will never settle and are not counted.
   local conc_ok = true
+  local lease = false
   if conc_limit > 0 then
-    conc_ok = redis.call('ZCOUNT', KEYS[5], now + 1, '+inf') < conc_limit
+    lease = leases[KEYS[5]]
+    if not lease then
+      lease = {count = redis.call('ZCOUNT', KEYS[5], now + 1, '+inf'), add = {}, trim = false, ttl = res_ttl}
+      leases[KEYS[5]] = lease
+    end
+    conc_ok = lease.count < conc_limit
   end
 
   local status, retry = 'ok', -1
@@ -182,8 +252,20 @@ local function admit(KEYS, ARGV, now)
   end
 
   if status == 'ok' then
-    -- Each limited scope: consume, and store all six buckets again (unlimited ones keep their state); a bucket may
-    -- be forgotten one window after it is full again, and the key lives as long as its last bucket.
+    -- The reservation first: the one write of this request's own, so if it fails nothing of the batch's state has
+    -- changed for this request. It carries the token buckets' capacities and windows, so settlement gives back the
+    -- right amount.
+    local c = {}
+    for p = 4, 12 do
+      if p <= 6 or p >= 10 then
+        c[#c + 1] = caps[p]
+        c[#c + 1] = caps[p] > 0 and wins[p] or 0
+      end
+    end
+    redis.call('SET', KEYS[4], struct.pack('<dddddddddddddddddd', tonumber(ARGV[2]), tonumber(ARGV[3]), hold,
+        tokens, now, lease and 1 or 0, unpack(c)), 'PX', res_ttl)
+    -- Each limited scope: consume (unlimited buckets keep their state); a bucket may be forgotten one window after
+    -- it is full again, and the key lives as long as its last bucket.
     for s = 1, 2 do
       if limited[s] then
         local st = state[s] or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
@@ -194,45 +276,31 @@ local function admit(KEYS, ARGV, now)
             tb_put(st, b, levels[p], caps[p], wins[p], now)
           end
         end
-        tb_store(KEYS[6 + s], st, now)
+        sc_changed(KEYS[6 + s], st)
       end
     end
-    -- The hold (with the next sweep's stamp when this call swept), and every half balance TTL the TTLs of
+    -- The hold (with the next sweep's stamp when this request swept), and every half balance TTL the TTLs of
     -- balance, holds and their expiries, together.
-    redis.call('ZADD', KEYS[3], now + res_ttl, rid)
-    local fields = {rid, hold, '_total', total + hold}
+    o.total = total + hold
+    local f = o.fields
+    f[#f + 1], f[#f + 2] = rid, hold
+    o.exp[#o.exp + 1], o.exp[#o.exp + 2] = now + res_ttl, rid
     if next_sweep then
-      fields[5], fields[6] = '_sweep', next_sweep
+      f[#f + 1], f[#f + 2] = '_sweep', next_sweep
+      o.sweep = next_sweep
     end
-    if now >= (tonumber(credit[2]) or 0) then
-      fields[#fields + 1], fields[#fields + 2] = '_renew', now + math.floor(bal_ttl / 2)
-      redis.call('HSET', KEYS[2], unpack(fields))
-      redis.call('PEXPIRE', KEYS[1], bal_ttl)
-      redis.call('PEXPIRE', KEYS[2], bal_ttl)
-      redis.call('PEXPIRE', KEYS[3], bal_ttl)
-      if conc_limit > 0 then
-        -- Now and then, forget the leases of requests that will never settle.
-        redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
-      end
-    else
-      redis.call('HSET', KEYS[2], unpack(fields))
+    if now >= o.renew then
+      o.renew = now + math.floor(bal_ttl / 2)
+      f[#f + 1], f[#f + 2] = '_renew', o.renew
+      o.touch = bal_ttl
+      -- Now and then, forget the leases of requests that will never settle.
+      if lease then lease.trim = true end
     end
-    local lease = 0
-    if conc_limit > 0 then
-      redis.call('ZADD', KEYS[5], now + res_ttl, rid)
-      redis.call('PEXPIRE', KEYS[5], res_ttl)
-      lease = 1
+    if lease then
+      lease.count = lease.count + 1
+      lease.add[#lease.add + 1], lease.add[#lease.add + 2] = now + res_ttl, rid
+      lease.ttl = res_ttl
     end
-    -- The reservation: the token buckets' capacities and windows, so settlement gives back the right amount.
-    local c = {}
-    for p = 4, 12 do
-      if p <= 6 or p >= 10 then
-        c[#c + 1] = caps[p]
-        c[#c + 1] = caps[p] > 0 and wins[p] or 0
-      end
-    end
-    redis.call('SET', KEYS[4], struct.pack('<dddddddddddddddddd', tonumber(ARGV[2]), tonumber(ARGV[3]), hold,
-        tokens, now, lease, unpack(c)), 'PX', res_ttl)
   end
 
   -- Header values for the tightest request window (t = 1) and the tightest token window (t = 2).
@@ -261,4 +329,4 @@ local function admit(KEYS, ARGV, now)
   return header
 end
 
-return run_batch(admit, 8, 11)
+return run_batch(admit, 8, 11, finish)

@@ -13,8 +13,13 @@
 -- before it wrote, and a refused or failed request does not affect the others (an error is caught with pcall, so
 -- it ends only its own request, leaving what that request wrote before the error, as a failed script call does).
 -- All requests of a batch see one TIME, as requests arriving within the same millisecond would.
+--
+-- finish(now), if given, runs once after the last request (outside pcall: an error there fails the whole call). A
+-- script whose requests keep state they share in memory (admit_v6, settle_v6: what the batch read of an
+-- organization's keys and what it still has to write) writes it there, so a key several requests of the batch
+-- change is written once.
 
-local function run_batch(one, key_count, arg_count)
+local function run_batch(one, key_count, arg_count, finish)
   local time = redis.call('TIME')
   local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
   local out = {}
@@ -31,5 +36,6 @@ local function run_batch(one, key_count, arg_count)
     end
     out[i + 1] = reply
   end
+  if finish then finish(now) end
   return out
 end

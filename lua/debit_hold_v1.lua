@@ -7,17 +7,17 @@
 --   1  gptapi:{s<shard>}:org:<orgId>:balance     string: hot balance, integer micro-USD
 --   2  gptapi:{s<shard>}:org:<orgId>:holds       hash: holdId -> held micro-USD, field "_total" = sum of holds
 --   3  gptapi:{s<shard>}:org:<orgId>:holdexp     zset: holdId -> hold expiry ms
---   4  gptapi:{s<shard>}:org:<orgId>:balgen      string: generation of the hot balance (see admit_v5.lua)
+--   4  gptapi:{s<shard>}:org:<orgId>:balgen      string: generation of the hot balance (see admit_v6.lua)
 -- ARGV
 --   1  hold id: "debit:<idempotency key>"
 --   2  amount, micro-USD (> 0)
---   3  hold TTL ms: the debit must have ended by then; an expired debit hold makes admit_v5.lua drop the balance
+--   3  hold TTL ms: the debit must have ended by then; an expired debit hold makes admit_v6.lua drop the balance
 --   4  balance TTL ms
 --   5  balance loaded from PostgreSQL by the caller ("" = none)   6  generation returned before that load
 --   7  "overdraft": hold even beyond the available credit (money already gone, e.g. a Stripe refund); absent:
 --      refuse with insufficient_quota
 -- Returns
---   {"no_balance", generation}   load the balance and call again with it (as admit_v5.lua)
+--   {"no_balance", generation}   load the balance and call again with it (as admit_v6.lua)
 --   {"in_progress"}              a hold with this id exists: the same debit is running
 --   {"insufficient_quota", balance, held}   balance - held < amount; nothing changed
 --   {"held", balance, held, generation}   the hold is placed (held = the other holds); pass the generation to
@@ -29,7 +29,7 @@ local id = ARGV[1]
 local amount = tonumber(ARGV[2])
 local bal_ttl = tonumber(ARGV[4])
 
--- admit_v5.lua's sweep (here on every call: debits are rare), so expired holds never block a debit of an org that
+-- admit_v6.lua's sweep (here on every call: debits are rare), so expired holds never block a debit of an org that
 -- sends no requests.
 local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 16)
 local drop = false

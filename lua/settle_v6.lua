@@ -1,11 +1,15 @@
--- settle_v5.lua: settles a batch of requests (batch.lua) in one script call; each request atomically and at most
+-- settle_v6.lua: settles a batch of requests (batch.lua) in one script call; each request atomically and at most
 -- once per request id. Per request: gives back the unused reserved tokens (or takes the excess), releases the
 -- concurrency lease and the credit hold, charges the exact cost to the hot balance, marks the request settled and
 -- appends the usage event to the org's outbox, all in one step. Every key of a batch belongs to one organization,
--- so to one slot (see admit_v5.lua for the packed values).
--- v5 (replaces v4): v4's keys, values, arguments, results and event, in fewer commands: one MGET reads the
--- reservation, the balance and both scopes' buckets (v4: GET, EXISTS and up to two GETs). v4 and v5 replicas share
--- every key exactly.
+-- so to one slot (see admit_v6.lua for the packed values).
+-- v6 (replaces v5): v5's keys, values, arguments, results and event; what the requests of one batch share is read
+-- and written once per batch (as admit_v6): the balance and the buckets are read by an organization's first request,
+-- and the buckets, the holds total, the hold expiries, the leases and the charge to the balance are written after
+-- the last one (one SET per scope, one HINCRBY, one ZREM each, one DECRBY). A request costs four commands of its
+-- own: MGET, HDEL of its hold, XADD of its event, SET of the settled marker (v5: nine). The balance each reply
+-- reports is the one after that request's charge, as in v5. v5 and v6 replicas share every key.
+-- (v5 replaced v4: one MGET instead of GET, EXISTS and up to two GETs.)
 --
 -- KEYS (of each request; see batch.lua for how a batch lays them out)
 --   1  gptapi:{tag}:org:<orgId>:balance     string: hot balance, integer micro-USD (not created if missing)
@@ -29,18 +33,53 @@
 --   cached_tokens cost_micros status estimated latency_ms ttft_ms ts_ms (ts_ms from TIME)
 
 -- #include token_bucket.lua
+-- #include scope_cache.lua
 -- #include batch.lua
+
+-- Per organization (by its balance key): the hot balance as read (string, or false: missing, then it is not
+-- created), the charges and the change of holds "_total" still to apply, and the hold expiries to remove.
+local orgs = {}
+-- Per concurrency key: the leases to remove.
+local leases = {}
+
+local function finish(now)
+  for key, o in pairs(orgs) do
+    if o.total_delta ~= 0 then redis.call('HINCRBY', o.holds_key, '_total', o.total_delta) end
+    if #o.unexp > 0 then redis.call('ZREM', o.exp_key, unpack(o.unexp)) end
+    if o.balance and o.charged ~= 0 then redis.call('DECRBY', key, o.charged) end
+  end
+  for key, ids in pairs(leases) do
+    redis.call('ZREM', key, unpack(ids))
+  end
+  sc_flush(now)
+end
 
 -- KEYS and ARGV here are one request's (named so, the body reads as a script of its own).
 local function settle(KEYS, ARGV, now)
   local rid = ARGV[1]
 
-  -- One read: the reservation (or the settled marker), the balance and both scopes' buckets.
-  local got = redis.call('MGET', KEYS[4], KEYS[1], KEYS[7], KEYS[8])
+  -- One read: the reservation (or the settled marker) and, the first time the batch meets them, the balance and the
+  -- scopes' buckets.
+  local o = orgs[KEYS[1]]
+  local want = {KEYS[4]}
+  if not o then want[2] = KEYS[1] end
+  local org_scope, key_scope = sc_known(KEYS[7]), sc_known(KEYS[8])
+  if not org_scope then want[#want + 1] = KEYS[7] end
+  if not key_scope then want[#want + 1] = KEYS[8] end
+  local got = redis.call('MGET', unpack(want))
   local packed = got[1]
   if packed == 'S' then
     return {'duplicate'}
   end
+  local at = 2
+  if not o then
+    o = {balance = got[2], charged = 0, total_delta = 0, unexp = {}, holds_key = KEYS[2], exp_key = KEYS[3]}
+    orgs[KEYS[1]] = o
+    at = 3
+  end
+  local raw = {false, false}
+  if not org_scope then raw[1], at = got[at], at + 1 end
+  if not key_scope then raw[2] = got[at] end
 
   -- Validate the reservation before writing anything (a script error does not roll back earlier writes).
   local res = false
@@ -52,6 +91,15 @@ local function settle(KEYS, ARGV, now)
     end
   end
 
+  -- This request's own writes first, the event before the marker: if either fails, the request is not settled
+  -- (its reply is an error) and the batch's shared state is unchanged for it.
+  local id = redis.call('XADD', KEYS[6], '*',
+      'request_id', rid, 'org_id', ARGV[2], 'key_id', ARGV[3], 'model', ARGV[4], 'backend_id', ARGV[5],
+      'endpoint', ARGV[6], 'prompt_tokens', ARGV[7], 'completion_tokens', ARGV[8], 'cached_tokens', ARGV[9],
+      'cost_micros', ARGV[10], 'status', ARGV[11], 'estimated', ARGV[12], 'latency_ms', ARGV[13],
+      'ttft_ms', ARGV[14], 'ts_ms', tostring(now))
+  redis.call('SET', KEYS[4], 'S', 'PX', ARGV[15])
+
   -- Token buckets: give back reserved - actual (never above capacity), or take the excess (level may go negative).
   if res then
     local delta = res[4] - (tonumber(ARGV[7]) + tonumber(ARGV[8]))
@@ -59,7 +107,7 @@ local function settle(KEYS, ARGV, now)
       -- Token bucket b (3..5) of scope s: capacity and window at res[7 + ((s - 1) * 3 + b - 3) * 2] and the next.
       local r0 = 7 + (s - 1) * 6
       if res[r0] > 0 or res[r0 + 2] > 0 or res[r0 + 4] > 0 then
-        local st = tb_unpack(got[2 + s]) or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+        local st = sc_state(KEYS[6 + s], raw[s]) or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
         for b = 3, 5 do
           local cap, win = res[r0 + (b - 3) * 2], res[r0 + (b - 3) * 2 + 1]
           if cap > 0 then
@@ -68,42 +116,41 @@ local function settle(KEYS, ARGV, now)
             tb_put(st, b, math.min(cap, level + delta), cap, win, now)
           end
         end
-        tb_store(KEYS[6 + s], st, now)
+        sc_changed(KEYS[6 + s], st)
       end
     end
   end
 
   -- Concurrency lease and credit hold. Without a reservation, whether there is a lease or a hold is unknown.
   if not res or res[6] == 1 then
-    redis.call('ZREM', KEYS[5], rid)
+    local ids = leases[KEYS[5]]
+    if not ids then
+      ids = {}
+      leases[KEYS[5]] = ids
+    end
+    ids[#ids + 1] = rid
   end
   if res then
     if redis.call('HDEL', KEYS[2], rid) == 1 then
-      redis.call('HINCRBY', KEYS[2], '_total', -res[3])
+      o.total_delta = o.total_delta - res[3]
     end
   else
     local held = redis.call('HGET', KEYS[2], rid)
     if held then
       redis.call('HDEL', KEYS[2], rid)
-      redis.call('HINCRBY', KEYS[2], '_total', -tonumber(held))
+      o.total_delta = o.total_delta - tonumber(held)
     end
   end
-  redis.call('ZREM', KEYS[3], rid)
+  o.unexp[#o.unexp + 1] = rid
 
   -- The exact charge. A missing balance is not created: PostgreSQL's ledger gets the debit from the usage event.
   local present, after = 0, 0
-  if got[2] then
+  if o.balance then
     present = 1
-    after = redis.call('DECRBY', KEYS[1], ARGV[10])
+    o.charged = o.charged + tonumber(ARGV[10])
+    after = tonumber(o.balance) - o.charged
   end
-
-  redis.call('SET', KEYS[4], 'S', 'PX', ARGV[15])
-  local id = redis.call('XADD', KEYS[6], '*',
-      'request_id', rid, 'org_id', ARGV[2], 'key_id', ARGV[3], 'model', ARGV[4], 'backend_id', ARGV[5],
-      'endpoint', ARGV[6], 'prompt_tokens', ARGV[7], 'completion_tokens', ARGV[8], 'cached_tokens', ARGV[9],
-      'cost_micros', ARGV[10], 'status', ARGV[11], 'estimated', ARGV[12], 'latency_ms', ARGV[13],
-      'ttft_ms', ARGV[14], 'ts_ms', tostring(now))
   return {'settled', after, present, res and 1 or 0, id, tostring(now)}
 end
 
-return run_batch(settle, 8, 15)
+return run_batch(settle, 8, 15, finish)

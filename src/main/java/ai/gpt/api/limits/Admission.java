@@ -9,13 +9,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Admission of one request with {@code lua/admit_v5.lua}: one script run checks and consumes every bucket, takes
+ * Admission of one request with {@code lua/admit_v6.lua}: one script run checks and consumes every bucket, takes
  * the concurrency lease and places the credit hold, or consumes nothing. Admissions of one hash slot tag that
  * arrive together share one EVALSHA ({@link ScriptBatches}). When Redis has no balance for the org,
  * {@link BalanceLoads} supplies it and the script runs once more with it.
  */
 public final class Admission {
-  public static final String SCRIPT = "lua/admit_v5.lua";
+  public static final String SCRIPT = "lua/admit_v6.lua";
   static final int KEYS = 8;
   static final int ARGS = 11;
 
@@ -99,7 +99,7 @@ public final class Admission {
       default -> null;
     };
     return result == null
-        ? Future.failedFuture(new IllegalStateException("unexpected admit_v5 answer: " + resp))
+        ? Future.failedFuture(new IllegalStateException("unexpected admit_v6 answer: " + resp))
         : Future.succeededFuture(result);
   }
 

@@ -8,7 +8,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiFunction;
 
 /**
- * Loads hot balances for the scripts that need one ({@code admit_v5.lua}, {@code debit_hold_v1.lua}). Such a
+ * Loads hot balances for the scripts that need one ({@code admit_v6.lua}, {@code debit_hold_v1.lua}). Such a
  * script answers {@code {"no_balance", generation}} when the balance key is missing; the balance is then read
  * from PostgreSQL and passed back to the script together with that generation, which stores it only if the
  * generation is unchanged. A ledger change that drops the balance (a transfer, a deduction, a credit) bumps the

@@ -43,7 +43,7 @@ public final class RedisScript {
     this.sha = sha1(body);
   }
 
-  /** Reads {@code resource} (e.g. {@code "lua/admit_v5.lua"}) from the classpath and SCRIPT LOADs it. */
+  /** Reads {@code resource} (e.g. {@code "lua/admit_v6.lua"}) from the classpath and SCRIPT LOADs it. */
   public static Future<RedisScript> load(Vertx vertx, Redis redis, String resource) {
     return vertx.executeBlocking(() -> compose(resource)).compose(body -> {
       RedisScript script = new RedisScript(redis, resource, body);

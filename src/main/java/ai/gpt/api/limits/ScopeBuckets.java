@@ -4,7 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * The six buckets of one scope (an organization or a key) as {@code admit_v5.lua} stores them in
+ * The six buckets of one scope (an organization or a key) as {@code admit_v6.lua} stores them in
  * {@link RedisKeys#limits}: 18 little-endian doubles, per bucket (requests minute, hour, day, tokens minute, hour,
  * day) its level, the ms of that level, and the ms after which it is full and forgotten (0 = no state: full).
  * Packed rather than a hash because a script call pays for every field it reads or writes.

@@ -4,7 +4,7 @@ import io.vertx.core.Future;
 import java.util.List;
 
 /**
- * Settlement of one request with {@code lua/settle_v5.lua}: one script run gives back unused tokens, releases the
+ * Settlement of one request with {@code lua/settle_v6.lua}: one script run gives back unused tokens, releases the
  * lease and the hold, charges the exact cost, marks the request settled and appends the usage event to the
  * organization's outbox ({@link RedisKeys#outbox}). Settlements of one organization that arrive together share one
  * EVALSHA ({@link ScriptBatches}); each future still completes only once its own settlement has run. Idempotent by
@@ -15,7 +15,7 @@ import java.util.List;
  * outbox recovery).
  */
 public final class Settlement {
-  public static final String SCRIPT = "lua/settle_v5.lua";
+  public static final String SCRIPT = "lua/settle_v6.lua";
   static final int KEYS = 8;
   static final int ARGS = 15;
 

@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The fail-open approximation of {@code admit_v5.lua}, used only while Redis is down and the policy is
+ * The fail-open approximation of {@code admit_v6.lua}, used only while Redis is down and the policy is
  * {@link FailurePolicy#OPEN}: the same limits and refill rule ({@link TokenBucket}), kept in this replica's
  * memory. It cannot see other replicas, so each replica may admit up to a full window while the outage lasts.
  * Credit is the organization's available credit as this replica last saw it from Redis, minus what it admits
@@ -188,7 +188,7 @@ final class LocalLimiter {
         + b.window().code();
   }
 
-  /** Least remaining wins; on a tie, the one that takes longer to refill (as admit_v5.lua reports). */
+  /** Least remaining wins; on a tie, the one that takes longer to refill (as admit_v6.lua reports). */
   private static WindowState tighter(WindowState a, WindowState b) {
     if (a == null) {
       return b;

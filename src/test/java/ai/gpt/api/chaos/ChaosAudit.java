@@ -264,7 +264,7 @@ final class ChaosAudit {
     if ("S".equals(reservation.toString())) {
       return "settled, yet still held";
     }
-    // admit_v5.lua's packed reservation: little-endian doubles org, key, hold, tokens, admitted ms, ...
+    // admit_v6.lua's packed reservation: little-endian doubles org, key, hold, tokens, admitted ms, ...
     ByteBuffer packed = ByteBuffer.wrap(reservation.toBytes()).order(ByteOrder.LITTLE_ENDIAN);
     long key = (long) packed.getDouble(8);
     long admitted = (long) packed.getDouble(32);

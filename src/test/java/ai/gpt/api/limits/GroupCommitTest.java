@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import java.util.stream.LongStream;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -158,6 +159,37 @@ class GroupCommitTest {
       events += redis.send(Request.cmd(Command.XLEN).arg(RedisKeys.outbox(org))).await().toLong();
     }
     assertEquals(n, events, "one usage event per settlement in its org's outbox");
+  }
+
+  @Test
+  @DisplayName("admissions of one batch that sweep expired holds between them keep every new hold and the exact total")
+  void sweepInsideABatch() {
+    RateLimiter limiter = RateLimiter.create(vertx, redis, org -> Future.succeededFuture(BIG),
+        LimiterSettings.defaults()).await();
+    long org = 11;
+    // 40 holds of requests that never settled, long expired: a sweep drops 16, and one that drops 16 makes the
+    // next admission sweep again, inside the same batch, after the batch's first hold (kept in memory) is written.
+    int expired = 40;
+    for (int i = 0; i < expired; i++) {
+      redis.send(Request.cmd(Command.HSET).arg(RedisKeys.holds(org)).arg("dead-" + i).arg(1_000)).await();
+      redis.send(Request.cmd(Command.ZADD).arg(RedisKeys.holdExpiries(org)).arg(1).arg("dead-" + i)).await();
+    }
+    redis.send(Request.cmd(Command.HSET).arg(RedisKeys.holds(org)).arg("_total").arg(expired * 1_000)).await();
+    // A balance already in Redis: a load would answer the first calls "no_balance" before anything is admitted.
+    redis.send(Request.cmd(Command.SET).arg(RedisKeys.balance(org)).arg(BIG)).await();
+    // The first is sent alone; the other four wait for it and go as one batch.
+    List<Future<AdmissionResult>> results = onContext(contexts.get(0), () -> Future.succeededFuture(
+        LongStream.range(0, 5).mapToObj(i -> limiter.admit(request("sw-" + i, org))).toList())).await();
+    Future.all(results).await();
+    results.forEach(r -> assertTrue(r.result().admitted()));
+    long hold = Money.requestCost(5, 5, IN_PRICE, OUT_PRICE);
+    assertEquals(String.valueOf(5 * hold), hget(RedisKeys.holds(org), "_total"), "the five new holds, exactly");
+    for (int i = 0; i < 5; i++) {
+      assertEquals(String.valueOf(hold), hget(RedisKeys.holds(org), "sw-" + i), "hold sw-" + i);
+    }
+    assertEquals(5L, redis.send(Request.cmd(Command.HLEN).arg(RedisKeys.holds(org))).await().toLong() - 3,
+        "no expired hold left (fields besides holds: _total, _renew, _sweep)");
+    assertEquals(5L, redis.send(Request.cmd(Command.ZCARD).arg(RedisKeys.holdExpiries(org))).await().toLong());
   }
 
   @Test

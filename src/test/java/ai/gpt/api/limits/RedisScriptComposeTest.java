@@ -20,15 +20,15 @@ class RedisScriptComposeTest {
   @Test
   @DisplayName("include lines are replaced by the included files, and nothing else changes")
   void withInclude() throws Exception {
-    String file = Files.readString(Path.of("lua", "admit_v5.lua"));
+    String file = Files.readString(Path.of("lua", "admit_v6.lua"));
     String expected = file;
-    for (String shared : new String[] {"token_bucket.lua", "batch.lua"}) {
+    for (String shared : new String[] {"token_bucket.lua", "scope_cache.lua", "batch.lua"}) {
       String line = "-- #include " + shared + "\n";
       assertTrue(file.contains(line), "the script includes " + shared);
       String text = Files.readString(Path.of("lua", shared));
       expected = expected.replace(line, text.endsWith("\n") ? text : text + "\n");
     }
-    String composed = RedisScript.compose("lua/admit_v5.lua");
+    String composed = RedisScript.compose("lua/admit_v6.lua");
     assertFalse(composed.lines().anyMatch(line -> line.startsWith("-- #include")), composed);
     assertEquals(expected, composed);
   }

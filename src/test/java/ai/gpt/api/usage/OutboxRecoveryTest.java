@@ -149,7 +149,7 @@ class OutboxRecoveryTest {
   }
 
   /**
-   * Runs settle_v5.lua for one request without a reservation (as after an expired one), and copies the event to the
+   * Runs settle_v6.lua for one request without a reservation (as after an expired one), and copies the event to the
    * shard stream if {@code copy}, as the gateway does; returns its cost.
    */
   private long settled(String requestId, long cost, boolean copy) {
