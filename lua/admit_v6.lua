@@ -73,6 +73,10 @@ local SWEEP_MAX_MS = 1000
 --   fields   holds fields to HSET (name, value, ...)    exp    hold expiries to ZADD (score, member, ...)
 --   touch    the balance TTL to renew balance, holds and holdexp with, or false
 local orgs = {}
+-- Per reservation TTL (ARGV 7, a string): the expiry of holds and leases taken now, as the string ZADD stores.
+local expiries = {}
+-- Per packed ARGV 11 (the requests of one key share it): its capacities and windows decoded once per batch.
+local plans = {}
 -- Per concurrency key: leases counted (unexpired, including this batch's), leases to ZADD, whether to drop expired
 -- ones first, and the TTL to set.
 local leases = {}
@@ -136,11 +140,11 @@ local function admit(KEYS, ARGV, now)
   if not org_scope then raw[1], at = got[at], at + 1 end
   if not key_scope then raw[2] = got[at] end
 
-  local hold = tonumber(ARGV[4])
-  local tokens = tonumber(ARGV[5])
-  local conc_limit = tonumber(ARGV[6])
-  local res_ttl = tonumber(ARGV[7])
-  local bal_ttl = tonumber(ARGV[8])
+  local hold = num(ARGV[4])
+  local tokens = num(ARGV[5])
+  local conc_limit = num(ARGV[6])
+  local res_ttl = num(ARGV[7])
+  local bal_ttl = num(ARGV[8])
 
   -- Holds of requests that never settled (their gateway died) expire with their reservation; drop up to 16 when a
   -- sweep is due. An expired debit hold ("debit:<key>", see debit_hold_v1.lua) belongs to a transfer or deduction
@@ -189,7 +193,7 @@ local function admit(KEYS, ARGV, now)
     redis.call('PEXPIRE', KEYS[6], bal_ttl)
     o.balance = ARGV[9]
   end
-  local balance = tonumber(o.balance)
+  local balance = num(o.balance)
   local total = o.total
 
   -- Credit: available = balance - sum(holds) must cover the hold (a zero hold still needs a positive balance).
@@ -199,33 +203,42 @@ local function admit(KEYS, ARGV, now)
 
   -- Buckets. caps[p], wins[p], levels[p] by position p = 1..12; state[s] = the batch's 18 values of scope s (1 org,
   -- 2 key), used only for a scope with a limit.
-  local caps = {struct.unpack('<ddddddddddddddd', ARGV[11])}
-  local window = {caps[13], caps[14], caps[15]}
-  local state = {false, false}
-  local levels, wins, limited = {}, {}, {false, false}
-  for p = 1, 12 do
-    if caps[p] > 0 then limited[p <= 6 and 1 or 2] = true end
+  local plan = plans[ARGV[11]]
+  if not plan then
+    local c = {struct.unpack('<ddddddddddddddd', ARGV[11])}
+    -- active: the positions of the limited buckets, the only ones the loops below visit.
+    plan = {caps = c, window = {c[13], c[14], c[15]}, limited = {false, false}, active = {}}
+    for p = 1, 12 do
+      if c[p] > 0 then
+        plan.limited[p <= 6 and 1 or 2] = true
+        plan.active[#plan.active + 1] = p
+      end
+    end
+    plans[ARGV[11]] = plan
   end
+  local caps, window, limited, active = plan.caps, plan.window, plan.limited, plan.active
+  local state = {false, false}
+  -- Sized once: a table filled by index from empty is reallocated as it grows.
+  local levels = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+  local wins = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
   for s = 1, 2 do
     if limited[s] then
       state[s] = sc_state(KEYS[6 + s], raw[s]) or false
     end
   end
   local fail, fail_retry = 0, 0
-  for p = 1, 12 do
+  for _, p in ipairs(active) do
     local cap = caps[p]
-    if cap > 0 then
-      local s, b = p <= 6 and 1 or 2, (p - 1) % 6
-      local win = window[b % 3 + 1]
-      local amount = b < 3 and 1 or tokens
-      local st = state[s]
-      local level = cap
-      if st and st[b * 3 + 3] > now then level = tb_level(st[b * 3 + 1], st[b * 3 + 2], cap, win, now) end
-      levels[p], wins[p] = level, win
-      local retry = tb_wait(level, amount, cap, win)
-      if retry ~= 0 and (fail == 0 or (fail_retry ~= -1 and (retry == -1 or retry > fail_retry))) then
-        fail, fail_retry = p, retry
-      end
+    local s, b = p <= 6 and 1 or 2, (p - 1) % 6
+    local win = window[b % 3 + 1]
+    local amount = b < 3 and 1 or tokens
+    local st = state[s]
+    local level = cap
+    if st and st[b * 3 + 3] > now then level = tb_level(st[b * 3 + 1], st[b * 3 + 2], cap, win, now) end
+    levels[p], wins[p] = level, win
+    local retry = tb_wait(level, amount, cap, win)
+    if retry ~= 0 and (fail == 0 or (fail_retry ~= -1 and (retry == -1 or retry > fail_retry))) then
+      fail, fail_retry = p, retry
     end
   end
 
@@ -255,15 +268,10 @@ local function admit(KEYS, ARGV, now)
     -- The reservation first: the one write of this request's own, so if it fails nothing of the batch's state has
     -- changed for this request. It carries the token buckets' capacities and windows, so settlement gives back the
     -- right amount.
-    local c = {}
-    for p = 4, 12 do
-      if p <= 6 or p >= 10 then
-        c[#c + 1] = caps[p]
-        c[#c + 1] = caps[p] > 0 and wins[p] or 0
-      end
-    end
-    redis.call('SET', KEYS[4], struct.pack('<dddddddddddddddddd', tonumber(ARGV[2]), tonumber(ARGV[3]), hold,
-        tokens, now, lease and 1 or 0, unpack(c)), 'PX', res_ttl)
+    -- (wins[p] is 0 for an unlimited bucket.)
+    redis.call('SET', KEYS[4], struct.pack('<dddddddddddddddddd', num(ARGV[2]), num(ARGV[3]), hold,
+        tokens, now, lease and 1 or 0, caps[4], wins[4], caps[5], wins[5], caps[6], wins[6], caps[10], wins[10],
+        caps[11], wins[11], caps[12], wins[12]), 'PX', ARGV[7])
     -- Each limited scope: consume (unlimited buckets keep their state); a bucket may be forgotten one window after
     -- it is full again, and the key lives as long as its last bucket.
     for s = 1, 2 do
@@ -283,8 +291,13 @@ local function admit(KEYS, ARGV, now)
     -- balance, holds and their expiries, together.
     o.total = total + hold
     local f = o.fields
-    f[#f + 1], f[#f + 2] = rid, hold
-    o.exp[#o.exp + 1], o.exp[#o.exp + 2] = now + res_ttl, rid
+    local expiry = expiries[ARGV[7]]
+    if not expiry then
+      expiry = tostring(now + res_ttl)
+      expiries[ARGV[7]] = expiry
+    end
+    f[#f + 1], f[#f + 2] = rid, ARGV[4]
+    o.exp[#o.exp + 1], o.exp[#o.exp + 2] = expiry, rid
     if next_sweep then
       f[#f + 1], f[#f + 2] = '_sweep', next_sweep
       o.sweep = next_sweep
@@ -298,35 +311,27 @@ local function admit(KEYS, ARGV, now)
     end
     if lease then
       lease.count = lease.count + 1
-      lease.add[#lease.add + 1], lease.add[#lease.add + 2] = now + res_ttl, rid
+      lease.add[#lease.add + 1], lease.add[#lease.add + 2] = expiry, rid
       lease.ttl = res_ttl
     end
   end
 
   -- Header values for the tightest request window (t = 1) and the tightest token window (t = 2).
   local best, best_rem, best_reset = {0, 0}, {0, 0}, {0, 0}
-  for p = 1, 12 do
+  for _, p in ipairs(active) do
     local cap = caps[p]
-    if cap > 0 then
-      local t = (p - 1) % 6 < 3 and 1 or 2
-      local rem = tb_remaining(levels[p])
-      local reset = tb_until_full(levels[p], cap, wins[p])
-      if best[t] == 0 or rem < best_rem[t] or (rem == best_rem[t] and reset > best_reset[t]) then
-        best[t], best_rem[t], best_reset[t] = p, rem, reset
-      end
+    local t = (p - 1) % 6 < 3 and 1 or 2
+    local rem = tb_remaining(levels[p])
+    local reset = tb_until_full(levels[p], cap, wins[p])
+    if best[t] == 0 or rem < best_rem[t] or (rem == best_rem[t] and reset > best_reset[t]) then
+      best[t], best_rem[t], best_reset[t] = p, rem, reset
     end
   end
-  local header = {status, fail, retry}
-  for t = 1, 2 do
-    if best[t] == 0 then
-      header[#header + 1], header[#header + 2], header[#header + 3], header[#header + 4] = 0, -1, -1, -1
-    else
-      header[#header + 1], header[#header + 2], header[#header + 3], header[#header + 4] =
-          best[t], caps[best[t]], best_rem[t], best_reset[t]
-    end
-  end
-  header[12] = available
-  return header
+  local r, t = best[1], best[2]
+  return {status, fail, retry,
+    r, r == 0 and -1 or caps[r], r == 0 and -1 or best_rem[1], r == 0 and -1 or best_reset[1],
+    t, t == 0 and -1 or caps[t], t == 0 and -1 or best_rem[2], t == 0 and -1 or best_reset[2],
+    available}
 end
 
 return run_batch(admit, 8, 11, finish)

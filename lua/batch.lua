@@ -19,14 +19,26 @@
 -- organization's keys and what it still has to write) writes it there, so a key several requests of the batch
 -- change is written once.
 
+-- tonumber(s), remembered for the call: the requests of a batch repeat most numbers (ids, TTLs, limits), and a
+-- string-to-number conversion costs far more than a table lookup.
+local batch_numbers = {}
+local function num(s)
+  local v = batch_numbers[s]
+  if not v then
+    v = tonumber(s)
+    batch_numbers[s] = v
+  end
+  return v
+end
+
 local function run_batch(one, key_count, arg_count, finish)
   local time = redis.call('TIME')
   local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
   local out = {}
   for i = 0, #KEYS / key_count - 1 do
-    local keys, args = {}, {}
-    for j = 1, key_count do keys[j] = KEYS[i * key_count + j] end
-    for j = 1, arg_count do args[j] = ARGV[i * arg_count + j] end
+    -- A table constructor from unpack is allocated at its final size (filling {} one by one grows it several times).
+    local keys = {unpack(KEYS, i * key_count + 1, (i + 1) * key_count)}
+    local args = {unpack(ARGV, i * arg_count + 1, (i + 1) * arg_count)}
     local ok, reply = pcall(one, keys, args, now)
     if not ok then
       -- redis.call raises a table {err = message} (Redis 7) or a string; a Lua runtime error is a string.

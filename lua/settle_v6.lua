@@ -41,6 +41,8 @@
 local orgs = {}
 -- Per concurrency key: the leases to remove.
 local leases = {}
+-- The batch's time as the events and replies carry it (one number-to-string conversion per batch).
+local ts = false
 
 local function finish(now)
   for key, o in pairs(orgs) do
@@ -57,6 +59,7 @@ end
 -- KEYS and ARGV here are one request's (named so, the body reads as a script of its own).
 local function settle(KEYS, ARGV, now)
   local rid = ARGV[1]
+  if not ts then ts = tostring(now) end
 
   -- One read: the reservation (or the settled marker) and, the first time the batch meets them, the balance and the
   -- scopes' buckets.
@@ -85,7 +88,7 @@ local function settle(KEYS, ARGV, now)
   local res = false
   if packed then
     res = {struct.unpack('<dddddddddddddddddd', packed)}
-    if res[1] ~= tonumber(ARGV[2]) or res[2] ~= tonumber(ARGV[3]) then
+    if res[1] ~= num(ARGV[2]) or res[2] ~= num(ARGV[3]) then
       return redis.error_reply('GPTAPI_MISMATCH reservation ' .. rid .. ' belongs to org ' .. res[1] .. ' key '
           .. res[2])
     end
@@ -97,12 +100,12 @@ local function settle(KEYS, ARGV, now)
       'request_id', rid, 'org_id', ARGV[2], 'key_id', ARGV[3], 'model', ARGV[4], 'backend_id', ARGV[5],
       'endpoint', ARGV[6], 'prompt_tokens', ARGV[7], 'completion_tokens', ARGV[8], 'cached_tokens', ARGV[9],
       'cost_micros', ARGV[10], 'status', ARGV[11], 'estimated', ARGV[12], 'latency_ms', ARGV[13],
-      'ttft_ms', ARGV[14], 'ts_ms', tostring(now))
+      'ttft_ms', ARGV[14], 'ts_ms', ts)
   redis.call('SET', KEYS[4], 'S', 'PX', ARGV[15])
 
   -- Token buckets: give back reserved - actual (never above capacity), or take the excess (level may go negative).
   if res then
-    local delta = res[4] - (tonumber(ARGV[7]) + tonumber(ARGV[8]))
+    local delta = res[4] - (num(ARGV[7]) + num(ARGV[8]))
     for s = 1, 2 do
       -- Token bucket b (3..5) of scope s: capacity and window at res[7 + ((s - 1) * 3 + b - 3) * 2] and the next.
       local r0 = 7 + (s - 1) * 6
@@ -147,10 +150,10 @@ local function settle(KEYS, ARGV, now)
   local present, after = 0, 0
   if o.balance then
     present = 1
-    o.charged = o.charged + tonumber(ARGV[10])
-    after = tonumber(o.balance) - o.charged
+    o.charged = o.charged + num(ARGV[10])
+    after = num(o.balance) - o.charged
   end
-  return {'settled', after, present, res and 1 or 0, id, tostring(now)}
+  return {'settled', after, present, res and 1 or 0, id, ts}
 end
 
 return run_batch(settle, 8, 15, finish)
