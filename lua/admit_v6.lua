@@ -118,27 +118,17 @@ local function admit(KEYS, ARGV, now)
   -- One read: the reservation (any value: admitted or settled already) and, the first time the batch meets them, the
   -- balance and the scopes' buckets.
   local o = orgs[KEYS[1]]
-  local want = {KEYS[4]}
-  if not o then want[2] = KEYS[1] end
-  local org_scope, key_scope = sc_known(KEYS[7]), sc_known(KEYS[8])
-  if not org_scope then want[#want + 1] = KEYS[7] end
-  if not key_scope then want[#want + 1] = KEYS[8] end
-  local got = redis.call('MGET', unpack(want))
-  if got[1] then
+  local reservation, balance_read, raw = sc_read(KEYS, o ~= nil)
+  if reservation then
     return {'duplicate'}
   end
-  local at = 2
   if not o then
     local credit = redis.call('HMGET', KEYS[2], '_total', '_renew', '_sweep')
-    o = {balance = got[2], total = tonumber(credit[1] or '0'), renew = tonumber(credit[2]) or 0,
+    o = {balance = balance_read, total = tonumber(credit[1] or '0'), renew = tonumber(credit[2]) or 0,
          sweep = tonumber(credit[3]) or 0, fields = {}, exp = {}, touch = false,
          balance_key = KEYS[1], holds_key = KEYS[2], exp_key = KEYS[3]}
     orgs[KEYS[1]] = o
-    at = 3
   end
-  local raw = {false, false}
-  if not org_scope then raw[1], at = got[at], at + 1 end
-  if not key_scope then raw[2] = got[at] end
 
   local hold = num(ARGV[4])
   local tokens = num(ARGV[5])

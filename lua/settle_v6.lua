@@ -64,25 +64,14 @@ local function settle(KEYS, ARGV, now)
   -- One read: the reservation (or the settled marker) and, the first time the batch meets them, the balance and the
   -- scopes' buckets.
   local o = orgs[KEYS[1]]
-  local want = {KEYS[4]}
-  if not o then want[2] = KEYS[1] end
-  local org_scope, key_scope = sc_known(KEYS[7]), sc_known(KEYS[8])
-  if not org_scope then want[#want + 1] = KEYS[7] end
-  if not key_scope then want[#want + 1] = KEYS[8] end
-  local got = redis.call('MGET', unpack(want))
-  local packed = got[1]
+  local packed, balance_read, raw = sc_read(KEYS, o ~= nil)
   if packed == 'S' then
     return {'duplicate'}
   end
-  local at = 2
   if not o then
-    o = {balance = got[2], charged = 0, total_delta = 0, unexp = {}, holds_key = KEYS[2], exp_key = KEYS[3]}
+    o = {balance = balance_read, charged = 0, total_delta = 0, unexp = {}, holds_key = KEYS[2], exp_key = KEYS[3]}
     orgs[KEYS[1]] = o
-    at = 3
   end
-  local raw = {false, false}
-  if not org_scope then raw[1], at = got[at], at + 1 end
-  if not key_scope then raw[2] = got[at] end
 
   -- Validate the reservation before writing anything (a script error does not roll back earlier writes).
   local res = false

@@ -51,6 +51,8 @@ public final class CreditDebits {
   /** How long a debit waits for another with the same key to end before answering 409, and how often it looks. */
   private static final long IN_PROGRESS_WAIT_MS = 5_000;
   private static final long IN_PROGRESS_POLL_MS = 200;
+  /** A generation that never matches: {@code debit_end_v1.lua} then drops the hot balance instead of adjusting it. */
+  private static final String UNKNOWN_GENERATION = "";
 
   private final Vertx vertx;
   private final Redis redis;
@@ -94,8 +96,8 @@ public final class CreditDebits {
    * calling this without holding anything.
    *
    * @param applied whether the write made the rows (false: a concurrent call with the same key made them first)
-   * @throws ApiError 402 insufficient_quota (nothing held, nothing written), 409 when the same debit is still
-   *     running after {@link #IN_PROGRESS_WAIT_MS}
+   * @throws ApiError 402 insufficient_quota (nothing held, nothing written), 409 when another debit (another
+   *     amount) under the same key still holds after {@link #IN_PROGRESS_WAIT_MS}
    */
   public <T> Future<T> debit(long orgId, long micros, String idempotencyKey, Supplier<Future<T>> write,
       Predicate<T> applied) {
@@ -135,10 +137,10 @@ public final class CreditDebits {
 
   /**
    * Places the hold; the generation it was placed at, or the refusal. A hold already there under the same key
-   * belongs to a debit still running (here or on another replica), or to an attempt whose answer was lost and whose
-   * release is being retried (every {@link #END_RETRY_MS}): a client's retry of the same debit waits for it to end,
-   * polling until {@code waitUntil}, and then goes on (the write finds the rows the other made, and the caller
-   * answers with them, or it makes them itself), so a retry is answered 409 only if the other is still running.
+   * belongs to a debit still running (here or on another replica), to an attempt whose answer was lost and whose
+   * release is being retried (every {@link #END_RETRY_MS}), or to a replica that died mid-debit (it stays until it
+   * expires, {@link #HOLD_TTL_MS}): a client's retry of the same debit waits for it to go, polling until
+   * {@code waitUntil}, and then takes it over ({@link #takeOver}).
    */
   private Future<String> place(long orgId, long micros, String holdId, String mode, long waitUntil) {
     return balances.call(orgId, (balance, generation) -> hold.call(keys(orgId), List.of(holdId,
@@ -155,20 +157,42 @@ public final class CreditDebits {
           return Future.failedFuture(ApiError.unavailable("The organization's credit cannot be checked right now;"
               + " retry shortly."));
         })
-        .compose(resp -> "in_progress".equals(resp.get(0).toString()) && System.currentTimeMillis() < waitUntil
-            ? vertx.timer(IN_PROGRESS_POLL_MS).compose(t -> place(orgId, micros, holdId, mode, waitUntil))
-            : held(resp, micros));
+        .compose(resp -> {
+          if (!"in_progress".equals(resp.get(0).toString())) {
+            return held(resp, micros);
+          }
+          return System.currentTimeMillis() < waitUntil
+              ? vertx.timer(IN_PROGRESS_POLL_MS).compose(t -> place(orgId, micros, holdId, mode, waitUntil))
+              : takeOver(orgId, holdId, micros);
+        });
   }
 
-  /** The generation the hold was placed at, or the refusal. */
+  /**
+   * The same key's hold outlived the wait: most likely its replica died mid-debit. If it holds exactly this amount
+   * it already reserves this debit's credit, so the retry goes on under it, with the generation unknown: the ledger
+   * write is idempotent by key (if the other attempt did or does commit, exactly one of them makes the rows and the
+   * other answers them), and an end with an unknown generation releases the hold and drops the hot balance to be
+   * reloaded from the ledger instead of adjusting it, whichever attempt ends first. A hold of another amount is
+   * another debit under the same key: 409.
+   */
+  private Future<String> takeOver(long orgId, String holdId, long micros) {
+    return redis.send(Request.cmd(Command.HGET).arg(RedisKeys.holds(orgId)).arg(holdId)).compose(held -> {
+      if (held == null || held.toLong() != micros) {
+        return Future.failedFuture(ApiError.of(409, "idempotency_key_in_use",
+            "A debit with this Idempotency-Key is still in progress; retry once it has finished.", "Idempotency-Key"));
+      }
+      LOG.info("Debit '{}' of organization {}: its earlier attempt's hold is still there after {} ms; going on under"
+          + " it", holdId, orgId, IN_PROGRESS_WAIT_MS);
+      return Future.succeededFuture(UNKNOWN_GENERATION);
+    }, err -> Future.failedFuture(ApiError.unavailable("The organization's credit cannot be checked right now;"
+        + " retry shortly.")));
+  }
+
+  /** The generation the hold was placed at, or the refusal ({@code in_progress} is {@link #place}'s). */
   private static Future<String> held(Response resp, long micros) {
     String status = resp.get(0).toString();
     if ("held".equals(status)) {
       return Future.succeededFuture(resp.get(3).toString());
-    }
-    if ("in_progress".equals(status)) {
-      return Future.failedFuture(ApiError.of(409, "idempotency_key_in_use",
-          "A debit with this Idempotency-Key is still in progress; retry once it has finished.", "Idempotency-Key"));
     }
     if ("insufficient_quota".equals(status)) {
       long balance = resp.get(1).toLong();
