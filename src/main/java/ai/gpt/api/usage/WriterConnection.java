@@ -10,13 +10,12 @@ import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 /**
  * The usage writer's own Redis connection, so its polling never competes with the gateway's request traffic for
- * pooled connections and all its commands are pipelined. A command that times out (hung connection) drops the
- * connection; the next command reconnects. Every result completes on the writer's context.
+ * pooled connections and all its commands are pipelined. A command that fails drops the connection (a hung one
+ * times out); the next command reconnects. Every result completes on the writer's context.
  */
 final class WriterConnection {
   private final Redis redis;
@@ -56,11 +55,10 @@ final class WriterConnection {
     // otherwise leave the writer waiting for it forever, reading nothing.
     return onContext(context, connection().timeout(timeoutMs, TimeUnit.MILLISECONDS).compose(c -> command.apply(c)
             .timeout(timeoutMs, TimeUnit.MILLISECONDS)
-            .onFailure(e -> {
-              if (e instanceof TimeoutException) {
-                drop(c);
-              }
-            })))
+            // Any failure, not only a timeout: a connection cut just as it opened can be closed without its end or
+            // exception handler ever running here, and kept, it fails every command ("Connection is closed") for
+            // good. An error reply from a healthy connection costs one reconnect, which is cheap.
+            .onFailure(e -> drop(c))))
         .recover(e -> Future.failedFuture(new StepFailure("Redis", e)));
   }
 
