@@ -118,10 +118,19 @@ public final class CreditDebits {
       Predicate<T> applied, String mode) {
     String holdId = "debit:" + idempotencyKey;
     return place(orgId, micros, holdId, mode, System.currentTimeMillis() + IN_PROGRESS_WAIT_MS)
-        .compose(generation -> write.get()
-            .compose(result -> end(orgId, holdId, applied.test(result) ? -micros : 0, generation).map(result),
-                err -> end(orgId, holdId, 0, "").compose(v -> Future.failedFuture(err))));
+        .compose(hold -> write.get()
+            .compose(result -> end(orgId, holdId, applied.test(result) ? -micros : 0, hold.generation()).map(result),
+                // A failed write releases its own hold; one taken over may still be its owner's, whose debit may
+                // yet commit: it is left to its owner's end or to its expiry (which drops the hot balance).
+                err -> (hold.placedHere() ? end(orgId, holdId, 0, "") : Future.<Void>succeededFuture())
+                    .compose(v -> Future.failedFuture(err))));
   }
+
+  /**
+   * The hold a debit goes on under: placed by this call (with the generation it saw), or taken over from an earlier
+   * attempt with the same key ({@link #takeOver}; generation unknown).
+   */
+  private record Hold(String generation, boolean placedHere) {}
 
   /**
    * Credits {@code micros} (> 0): runs {@code write} (the ledger transaction), then adds the amount to the hot
@@ -142,7 +151,7 @@ public final class CreditDebits {
    * expires, {@link #HOLD_TTL_MS}): a client's retry of the same debit waits for it to go, polling until
    * {@code waitUntil}, and then takes it over ({@link #takeOver}).
    */
-  private Future<String> place(long orgId, long micros, String holdId, String mode, long waitUntil) {
+  private Future<Hold> place(long orgId, long micros, String holdId, String mode, long waitUntil) {
     return balances.call(orgId, (balance, generation) -> hold.call(keys(orgId), List.of(holdId,
             Long.toString(micros), Long.toString(HOLD_TTL_MS), Long.toString(settings.balanceTtlMs()), balance,
             generation, mode)))
@@ -159,7 +168,7 @@ public final class CreditDebits {
         })
         .compose(resp -> {
           if (!"in_progress".equals(resp.get(0).toString())) {
-            return held(resp, micros);
+            return held(resp, micros).map(generation -> new Hold(generation, true));
           }
           return System.currentTimeMillis() < waitUntil
               ? vertx.timer(IN_PROGRESS_POLL_MS).compose(t -> place(orgId, micros, holdId, mode, waitUntil))
@@ -172,10 +181,10 @@ public final class CreditDebits {
    * it already reserves this debit's credit, so the retry goes on under it, with the generation unknown: the ledger
    * write is idempotent by key (if the other attempt did or does commit, exactly one of them makes the rows and the
    * other answers them), and an end with an unknown generation releases the hold and drops the hot balance to be
-   * reloaded from the ledger instead of adjusting it, whichever attempt ends first. A hold of another amount is
-   * another debit under the same key: 409.
+   * reloaded from the ledger instead of adjusting it, whichever attempt ends first; only a write that succeeded
+   * ends a hold taken over. A hold of another amount is another debit under the same key: 409.
    */
-  private Future<String> takeOver(long orgId, String holdId, long micros) {
+  private Future<Hold> takeOver(long orgId, String holdId, long micros) {
     return redis.send(Request.cmd(Command.HGET).arg(RedisKeys.holds(orgId)).arg(holdId)).compose(held -> {
       if (held == null || held.toLong() != micros) {
         return Future.failedFuture(ApiError.of(409, "idempotency_key_in_use",
@@ -183,7 +192,7 @@ public final class CreditDebits {
       }
       LOG.info("Debit '{}' of organization {}: its earlier attempt's hold is still there after {} ms; going on under"
           + " it", holdId, orgId, IN_PROGRESS_WAIT_MS);
-      return Future.succeededFuture(UNKNOWN_GENERATION);
+      return Future.succeededFuture(new Hold(UNKNOWN_GENERATION, false));
     }, err -> Future.failedFuture(ApiError.unavailable("The organization's credit cannot be checked right now;"
         + " retry shortly.")));
   }

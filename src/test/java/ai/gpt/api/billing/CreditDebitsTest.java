@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.gpt.api.apikeys.ApiUsers;
 import ai.gpt.api.apikeys.ApiUsers.User;
+import ai.gpt.api.limits.LimiterSettings;
 import ai.gpt.api.limits.RedisKeys;
 import ai.gpt.api.testing.FakeLlamaServer;
 import ai.gpt.api.testing.GatewayHarness;
@@ -225,6 +226,29 @@ class CreditDebitsTest {
     assertEquals(409, other.statusCode(), other.bodyAsString());
     assertEquals("idempotency_key_in_use", code(other));
     assertEquals(10_000, gw.ledgerBalance(to), "nothing moved");
+  }
+
+  @Test
+  @DisplayName("a debit whose write fails releases the hold it placed, but not one it took over from an earlier"
+      + " attempt (whose own debit may still commit)")
+  void failedWriteReleasesOnlyItsOwnHold(Vertx vertx) {
+    User ada = users.signUp("ada@example.com");
+    long org = ada.orgId();
+    gw.credit(org, FUNDS);
+    CreditDebits debits = CreditDebits.create(vertx, redis, o -> Future.succeededFuture(FUNDS),
+        LimiterSettings.defaults()).await();
+    String orphan = "api-transfer:" + org + ":orphan";
+    placeHold(org, "debit:" + orphan, 5_000);
+    Future<Object> takenOver = debits.debit(org, 5_000, orphan, () -> Future.failedFuture("PostgreSQL cut"), r -> true);
+    takenOver.otherwiseEmpty().await();
+    assertTrue(takenOver.failed());
+    assertEquals(5_000, heldTotal(org), "the hold taken over stays, for its owner's end or its expiry");
+
+    Future<Object> own = debits.debit(org, 3_000, "api-transfer:" + org + ":own", () -> Future.failedFuture("cut"),
+        r -> true);
+    own.otherwiseEmpty().await();
+    assertTrue(own.failed());
+    assertEquals(5_000, heldTotal(org), "the hold it placed itself is released");
   }
 
   private HttpResponse<Buffer> transfer(User from, long to, String idempotencyKey) {
