@@ -122,7 +122,7 @@ public final class CreditDebits {
             .compose(result -> end(orgId, holdId, applied.test(result) ? -micros : 0, hold.generation()).map(result),
                 // A failed write releases its own hold; one taken over may still be its owner's, whose debit may
                 // yet commit: it is left to its owner's end or to its expiry (which drops the hot balance).
-                err -> (hold.placedHere() ? end(orgId, holdId, 0, "") : Future.<Void>succeededFuture())
+                err -> (hold.placedHere() ? end(orgId, holdId, 0, UNKNOWN_GENERATION) : Future.<Void>succeededFuture())
                     .compose(v -> Future.failedFuture(err))));
   }
 
@@ -139,7 +139,7 @@ public final class CreditDebits {
   public <T> Future<T> credit(long orgId, long micros, Supplier<Future<T>> write, Predicate<T> applied) {
     return redis.send(Request.cmd(Command.GET).arg(RedisKeys.balanceGeneration(orgId)))
         .map(gen -> gen == null ? "0" : gen.toString())
-        .otherwise("") // unknown: the balance will be dropped
+        .otherwise(UNKNOWN_GENERATION) // the balance will be dropped
         .compose(generation -> write.get().compose(result -> applied.test(result)
             ? end(orgId, "", micros, generation).map(result) : Future.succeededFuture(result)));
   }
@@ -161,10 +161,9 @@ public final class CreditDebits {
           if (RedisScript.mayHaveRun(err)) {
             // The hold may be in place with only its answer lost: release it now (retried until Redis confirms),
             // or it would block that much credit until it expired.
-            end(orgId, holdId, 0, "");
+            end(orgId, holdId, 0, UNKNOWN_GENERATION);
           }
-          return Future.failedFuture(ApiError.unavailable("The organization's credit cannot be checked right now;"
-              + " retry shortly."));
+          return Future.failedFuture(creditUnavailable());
         })
         .compose(resp -> {
           if (!"in_progress".equals(resp.get(0).toString())) {
@@ -193,8 +192,11 @@ public final class CreditDebits {
       LOG.info("Debit '{}' of organization {}: its earlier attempt's hold is still there after {} ms; going on under"
           + " it", holdId, orgId, IN_PROGRESS_WAIT_MS);
       return Future.succeededFuture(new Hold(UNKNOWN_GENERATION, false));
-    }, err -> Future.failedFuture(ApiError.unavailable("The organization's credit cannot be checked right now;"
-        + " retry shortly.")));
+    }, err -> Future.failedFuture(creditUnavailable()));
+  }
+
+  private static ApiError creditUnavailable() {
+    return ApiError.unavailable("The organization's credit cannot be checked right now; retry shortly.");
   }
 
   /** The generation the hold was placed at, or the refusal ({@code in_progress} is {@link #place}'s). */
@@ -235,7 +237,7 @@ public final class CreditDebits {
    * and a debit hold would keep the org's credit blocked until it expired.
    */
   private void retryEnd(long orgId, String holdId, long delta, int left) {
-    vertx.setTimer(END_RETRY_MS, t -> callEnd(orgId, holdId, delta, "").onFailure(err -> {
+    vertx.setTimer(END_RETRY_MS, t -> callEnd(orgId, holdId, delta, UNKNOWN_GENERATION).onFailure(err -> {
       if (left > 1) {
         retryEnd(orgId, holdId, delta, left - 1);
       } else {
