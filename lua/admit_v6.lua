@@ -7,7 +7,7 @@
 -- written once per batch instead of once per request. The first request of an organization reads its balance,
 -- holds fields and buckets; later ones read only their own reservation key. The buckets, the holds hash, the hold
 -- expiries and the concurrency leases are kept in memory while the batch runs and written after its last request
--- (one SET per scope, one HSET, one ZADD each), so a request costs two commands of its own (MGET, and the SET of its
+-- (one SET per scope, one HSET, one ZADD each), so a request costs two commands of its own (GET, and the SET of its
 -- reservation) instead of nine. The requests still run one after the other, each seeing what the ones before it
 -- admitted, so what a batch admits and what it stores are exactly v5's. v5 and v6 replicas share every key.
 -- (v5 replaced v4: one MGET instead of EXISTS and three GETs, and expired holds looked for at most once a second per
@@ -75,8 +75,11 @@ local SWEEP_MAX_MS = 1000
 local orgs = {}
 -- Per reservation TTL (ARGV 7, a string): the expiry of holds and leases taken now, as the string ZADD stores.
 local expiries = {}
--- Per packed ARGV 11 (the requests of one key share it): its capacities and windows decoded once per batch.
+-- Per packed ARGV 11 (the requests of one key share it): its capacities and windows decoded once per batch (plan_of).
 local plans = {}
+-- The levels of the request being admitted, by its plan's limited buckets (reused: every request writes the ones it
+-- reads).
+local levels = {}
 -- Per concurrency key: leases counted (unexpired, including this batch's), leases to ZADD, whether to drop expired
 -- ones first, and the TTL to set.
 local leases = {}
@@ -112,6 +115,25 @@ local function finish(now)
   sc_flush(now)
 end
 
+-- The plan packed in ARGV 11, decoded: caps[p] and wins[p] by position p = 1..12 (wins[p] is 0 for an unlimited
+-- bucket), and its limited buckets in order: active[i] their positions, scope[i] 1 (org) or 2 (key), bucket[i] 0..5
+-- (requests minute, hour, day, tokens minute, hour, day).
+local function plan_of(packed)
+  local c = {struct.unpack('<ddddddddddddddd', packed)}
+  local plan = {caps = c, wins = {}, active = {}, scope = {}, bucket = {}}
+  for p = 1, 12 do
+    local b = (p - 1) % 6
+    plan.wins[p] = 0
+    if c[p] > 0 then
+      plan.wins[p] = c[13 + b % 3]
+      local i = #plan.active + 1
+      plan.active[i], plan.scope[i], plan.bucket[i] = p, p <= 6 and 1 or 2, b
+    end
+  end
+  plans[packed] = plan
+  return plan
+end
+
 -- KEYS and ARGV here are one request's (named so, the body reads as a script of its own).
 local function admit(KEYS, ARGV, now)
   local rid = ARGV[1]
@@ -130,11 +152,12 @@ local function admit(KEYS, ARGV, now)
     orgs[KEYS[1]] = o
   end
 
-  local hold = num(ARGV[4])
-  local tokens = num(ARGV[5])
-  local conc_limit = num(ARGV[6])
-  local res_ttl = num(ARGV[7])
-  local bal_ttl = num(ARGV[8])
+  -- (num only on a miss: the requests of a batch repeat these numbers.)
+  local hold = batch_numbers[ARGV[4]] or num(ARGV[4])
+  local tokens = batch_numbers[ARGV[5]] or num(ARGV[5])
+  local conc_limit = batch_numbers[ARGV[6]] or num(ARGV[6])
+  local res_ttl = batch_numbers[ARGV[7]] or num(ARGV[7])
+  local bal_ttl = batch_numbers[ARGV[8]] or num(ARGV[8])
 
   -- Holds of requests that never settled (their gateway died) expire with their reservation; drop up to 16 when a
   -- sweep is due. An expired debit hold ("debit:<key>", see debit_hold_v1.lua) belongs to a transfer or deduction
@@ -183,7 +206,7 @@ local function admit(KEYS, ARGV, now)
     redis.call('PEXPIRE', KEYS[6], bal_ttl)
     o.balance = ARGV[9]
   end
-  local balance = num(o.balance)
+  local balance = batch_numbers[o.balance] or num(o.balance)
   local total = o.total
 
   -- Credit: available = balance - sum(holds) must cover the hold (a zero hold still needs a positive balance).
@@ -191,42 +214,18 @@ local function admit(KEYS, ARGV, now)
   local quota_ok
   if hold > 0 then quota_ok = available >= hold else quota_ok = available > 0 end
 
-  -- Buckets. caps[p], wins[p], levels[p] by position p = 1..12; state[s] = the batch's 18 values of scope s (1 org,
-  -- 2 key), used only for a scope with a limit.
-  local plan = plans[ARGV[11]]
-  if not plan then
-    local c = {struct.unpack('<ddddddddddddddd', ARGV[11])}
-    -- active: the positions of the limited buckets, the only ones the loops below visit.
-    plan = {caps = c, window = {c[13], c[14], c[15]}, limited = {false, false}, active = {}}
-    for p = 1, 12 do
-      if c[p] > 0 then
-        plan.limited[p <= 6 and 1 or 2] = true
-        plan.active[#plan.active + 1] = p
-      end
-    end
-    plans[ARGV[11]] = plan
-  end
-  local caps, window, limited, active = plan.caps, plan.window, plan.limited, plan.active
-  local state = {false, false}
-  -- Sized once: a table filled by index from empty is reallocated as it grows.
-  local levels = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-  local wins = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-  for s = 1, 2 do
-    if limited[s] then
-      state[s] = sc_state(KEYS[6 + s], raw[s]) or false
-    end
-  end
+  -- Buckets: the plan's limited buckets only (for the default plan most of the twelve are unlimited). A failing
+  -- bucket is the one with the longest wait (-1, never, beats any wait).
+  local plan = plans[ARGV[11]] or plan_of(ARGV[11])
+  local caps, wins, active, scope_of, bucket_of = plan.caps, plan.wins, plan.active, plan.scope, plan.bucket
+  local org_scope, key_scope = sc_get(KEYS[7], raw[1]), sc_get(KEYS[8], raw[2])
   local fail, fail_retry = 0, 0
-  for _, p in ipairs(active) do
-    local cap = caps[p]
-    local s, b = p <= 6 and 1 or 2, (p - 1) % 6
-    local win = window[b % 3 + 1]
-    local amount = b < 3 and 1 or tokens
-    local st = state[s]
-    local level = cap
-    if st and st[b * 3 + 3] > now then level = tb_level(st[b * 3 + 1], st[b * 3 + 2], cap, win, now) end
-    levels[p], wins[p] = level, win
-    local retry = tb_wait(level, amount, cap, win)
+  for i = 1, #active do
+    local p = active[i]
+    local b = bucket_of[i]
+    local level = sc_level(scope_of[i] == 1 and org_scope or key_scope, b, caps[p], wins[p], now)
+    levels[i] = level
+    local retry = tb_wait(level, b < 3 and 1 or tokens, caps[p], wins[p])
     if retry ~= 0 and (fail == 0 or (fail_retry ~= -1 and (retry == -1 or retry > fail_retry))) then
       fail, fail_retry = p, retry
     end
@@ -257,25 +256,15 @@ local function admit(KEYS, ARGV, now)
   if status == 'ok' then
     -- The reservation first: the one write of this request's own, so if it fails nothing of the batch's state has
     -- changed for this request. It carries the token buckets' capacities and windows, so settlement gives back the
-    -- right amount.
-    -- (wins[p] is 0 for an unlimited bucket.)
-    redis.call('SET', KEYS[4], struct.pack('<dddddddddddddddddd', num(ARGV[2]), num(ARGV[3]), hold,
-        tokens, now, lease and 1 or 0, caps[4], wins[4], caps[5], wins[5], caps[6], wins[6], caps[10], wins[10],
-        caps[11], wins[11], caps[12], wins[12]), 'PX', ARGV[7])
-    -- Each limited scope: consume (unlimited buckets keep their state); a bucket may be forgotten one window after
-    -- it is full again, and the key lives as long as its last bucket.
-    for s = 1, 2 do
-      if limited[s] then
-        local st = state[s] or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-        for b = 0, 5 do
-          local p = (s - 1) * 6 + b + 1
-          if caps[p] > 0 then
-            levels[p] = levels[p] - (b < 3 and 1 or tokens)
-            tb_put(st, b, levels[p], caps[p], wins[p], now)
-          end
-        end
-        sc_changed(KEYS[6 + s], st)
-      end
+    -- right amount (wins[p] is 0 for an unlimited bucket).
+    redis.call('SET', KEYS[4], struct.pack('<dddddddddddddddddd', batch_numbers[ARGV[2]] or num(ARGV[2]),
+        batch_numbers[ARGV[3]] or num(ARGV[3]), hold, tokens, now, lease and 1 or 0, caps[4], wins[4], caps[5],
+        wins[5], caps[6], wins[6], caps[10], wins[10], caps[11], wins[11], caps[12], wins[12]), 'PX', ARGV[7])
+    -- Consume from every limited bucket (sc_flush stores them after the batch's last request).
+    for i = 1, #active do
+      local p, b = active[i], bucket_of[i]
+      levels[i] = levels[i] - (b < 3 and 1 or tokens)
+      sc_set(scope_of[i] == 1 and org_scope or key_scope, b, levels[i], caps[p], wins[p])
     end
     -- The hold (with the next sweep's stamp when this request swept), and every half balance TTL the TTLs of
     -- balance, holds and their expiries, together.
@@ -306,21 +295,25 @@ local function admit(KEYS, ARGV, now)
     end
   end
 
-  -- Header values for the tightest request window (t = 1) and the tightest token window (t = 2).
-  local best, best_rem, best_reset = {0, 0}, {0, 0}, {0, 0}
-  for _, p in ipairs(active) do
-    local cap = caps[p]
-    local t = (p - 1) % 6 < 3 and 1 or 2
-    local rem = tb_remaining(levels[p])
-    local reset = tb_until_full(levels[p], cap, wins[p])
-    if best[t] == 0 or rem < best_rem[t] or (rem == best_rem[t] and reset > best_reset[t]) then
-      best[t], best_rem[t], best_reset[t] = p, rem, reset
+  -- Header values for the tightest request window (r) and the tightest token window (t): least remaining, ties to
+  -- the one that takes longest to refill (only a candidate needs its refill time).
+  local r, r_rem, r_reset, t, t_rem, t_reset = 0, 0, 0, 0, 0, 0
+  for i = 1, #active do
+    local p = active[i]
+    local rem = tb_remaining(levels[i])
+    if bucket_of[i] < 3 then
+      if r == 0 or rem <= r_rem then
+        local reset = tb_until_full(levels[i], caps[p], wins[p])
+        if r == 0 or rem < r_rem or reset > r_reset then r, r_rem, r_reset = p, rem, reset end
+      end
+    elseif t == 0 or rem <= t_rem then
+      local reset = tb_until_full(levels[i], caps[p], wins[p])
+      if t == 0 or rem < t_rem or reset > t_reset then t, t_rem, t_reset = p, rem, reset end
     end
   end
-  local r, t = best[1], best[2]
   return {status, fail, retry,
-    r, r == 0 and -1 or caps[r], r == 0 and -1 or best_rem[1], r == 0 and -1 or best_reset[1],
-    t, t == 0 and -1 or caps[t], t == 0 and -1 or best_rem[2], t == 0 and -1 or best_reset[2],
+    r, r == 0 and -1 or caps[r], r == 0 and -1 or r_rem, r == 0 and -1 or r_reset,
+    t, t == 0 and -1 or caps[t], t == 0 and -1 or t_rem, t == 0 and -1 or t_reset,
     available}
 end
 

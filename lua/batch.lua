@@ -20,7 +20,8 @@
 -- change is written once.
 
 -- tonumber(s), remembered for the call: the requests of a batch repeat most numbers (ids, TTLs, limits), and a
--- string-to-number conversion costs far more than a table lookup.
+-- string-to-number conversion costs far more than a table lookup. Callers write `batch_numbers[s] or num(s)`, so a
+-- number the batch has seen costs one table read and no function call.
 local batch_numbers = {}
 local function num(s)
   local v = batch_numbers[s]

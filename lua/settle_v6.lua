@@ -7,7 +7,7 @@
 -- and written once per batch (as admit_v6): the balance and the buckets are read by an organization's first request,
 -- and the buckets, the holds total, the hold expiries, the leases and the charge to the balance are written after
 -- the last one (one SET per scope, one HINCRBY, one ZREM each, one DECRBY). A request costs four commands of its
--- own: MGET, HDEL of its hold, XADD of its event, SET of the settled marker (v5: nine). The balance each reply
+-- own: GET, HDEL of its hold, XADD of its event, SET of the settled marker (v5: nine). The balance each reply
 -- reports is the one after that request's charge, as in v5. v5 and v6 replicas share every key.
 -- (v5 replaced v4: one MGET instead of GET, EXISTS and up to two GETs.)
 --
@@ -77,7 +77,7 @@ local function settle(KEYS, ARGV, now)
   local res = false
   if packed then
     res = {struct.unpack('<dddddddddddddddddd', packed)}
-    if res[1] ~= num(ARGV[2]) or res[2] ~= num(ARGV[3]) then
+    if res[1] ~= (batch_numbers[ARGV[2]] or num(ARGV[2])) or res[2] ~= (batch_numbers[ARGV[3]] or num(ARGV[3])) then
       return redis.error_reply('GPTAPI_MISMATCH reservation ' .. rid .. ' belongs to org ' .. res[1] .. ' key '
           .. res[2])
     end
@@ -93,22 +93,15 @@ local function settle(KEYS, ARGV, now)
   redis.call('SET', KEYS[4], 'S', 'PX', ARGV[15])
 
   -- Token buckets: give back reserved - actual (never above capacity), or take the excess (level may go negative).
+  -- Token bucket b (3..5) of scope s: capacity and window at res[7 + (s - 1) * 6 + (b - 3) * 2] and the next.
+  local c1, c2 = sc_get(KEYS[7], raw[1]), sc_get(KEYS[8], raw[2])
   if res then
-    local delta = res[4] - (num(ARGV[7]) + num(ARGV[8]))
-    for s = 1, 2 do
-      -- Token bucket b (3..5) of scope s: capacity and window at res[7 + ((s - 1) * 3 + b - 3) * 2] and the next.
-      local r0 = 7 + (s - 1) * 6
-      if res[r0] > 0 or res[r0 + 2] > 0 or res[r0 + 4] > 0 then
-        local st = sc_state(KEYS[6 + s], raw[s]) or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-        for b = 3, 5 do
-          local cap, win = res[r0 + (b - 3) * 2], res[r0 + (b - 3) * 2 + 1]
-          if cap > 0 then
-            local level = cap
-            if st[b * 3 + 3] > now then level = tb_level(st[b * 3 + 1], st[b * 3 + 2], cap, win, now) end
-            tb_put(st, b, math.min(cap, level + delta), cap, win, now)
-          end
-        end
-        sc_changed(KEYS[6 + s], st)
+    local delta = res[4] - ((batch_numbers[ARGV[7]] or num(ARGV[7])) + (batch_numbers[ARGV[8]] or num(ARGV[8])))
+    for r = 7, 17, 2 do
+      local cap = res[r]
+      if cap > 0 then
+        local c, b, win = r < 13 and c1 or c2, 3 + ((r - 7) % 6) / 2, res[r + 1]
+        sc_set(c, b, math.min(cap, sc_level(c, b, cap, win, now) + delta), cap, win)
       end
     end
   end
@@ -139,8 +132,8 @@ local function settle(KEYS, ARGV, now)
   local present, after = 0, 0
   if o.balance then
     present = 1
-    o.charged = o.charged + num(ARGV[10])
-    after = num(o.balance) - o.charged
+    o.charged = o.charged + (batch_numbers[ARGV[10]] or num(ARGV[10]))
+    after = (batch_numbers[o.balance] or num(o.balance)) - o.charged
   end
   return {'settled', after, present, res and 1 or 0, id, ts}
 end

@@ -95,8 +95,8 @@ class RedisCostTest {
       // organization, see lua/README.md); 0.1 leaves room for the once-a-second sweep, not for one more command.
       assertTrue(callsPerRequest <= 21.1, "commands per admission + settlement: " + callsPerRequest);
       if (inFlight > 1) {
-        // In batches (v6): a request's own commands are 2 for its admission (MGET, SET of the reservation), 4 for
-        // its settlement (MGET, HDEL, XADD, SET of the marker) and the copy; the 14 an organization's batch pair
+        // In batches (v6): a request's own commands are 2 for its admission (GET, SET of the reservation), 4 for
+        // its settlement (GET, HDEL, XADD, SET of the marker) and the copy; the 14 an organization's batch pair
         // shares (buckets, holds, expiries, leases, balance, TIME) are paid once per batch. 11 allows batches of
         // only 4 (about 20 on this machine), not one more command of a request's own.
         assertTrue(callsPerRequest <= 11, "commands per admission + settlement in batches: " + callsPerRequest);
