@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,6 +49,7 @@ final class OutboxSweep {
   private final RedisMasters masters;
   private final OutboxRecovery recovery;
   private final long passIntervalMs;
+  private final long scanTimeoutMs;
   private final UsageWriterMetrics metrics;
 
   private final ArrayDeque<Long> found = new ArrayDeque<>();
@@ -58,14 +60,20 @@ final class OutboxSweep {
   private long nextPassAt;
   private boolean busy;
 
+  /**
+   * @param scanTimeoutMs the longest a SCAN step may take: it runs on the gateway's pooled clients, not on the
+   *                      writer's connection (whose commands are bounded), and a step that never completes would
+   *                      leave {@link #tick} busy, so no pass would ever run again
+   */
   OutboxSweep(Context context, WriterConnection redis, String consumer, RedisMasters masters, OutboxRecovery recovery,
-      long passIntervalMs, UsageWriterMetrics metrics) {
+      long passIntervalMs, long scanTimeoutMs, UsageWriterMetrics metrics) {
     this.context = context;
     this.redis = redis;
     this.consumer = consumer;
     this.masters = masters;
     this.recovery = recovery;
     this.passIntervalMs = passIntervalMs;
+    this.scanTimeoutMs = scanTimeoutMs;
     this.metrics = metrics;
   }
 
@@ -75,12 +83,11 @@ final class OutboxSweep {
       return;
     }
     busy = true;
-    scan(SCAN_STEPS).compose(v -> recoverSome()).onComplete(ar -> {
-      busy = false;
-      if (ar.failed()) {
-        LOG.debug("Outbox sweep step failed (retried next tick): {}", ar.cause().toString());
-      }
-    });
+    // A failed SCAN step (retried next tick) does not hold back the outboxes already found or due for a recheck.
+    scan(SCAN_STEPS).recover(e -> {
+      LOG.debug("Outbox sweep SCAN step failed (retried next tick): {}", e.toString());
+      return Future.succeededFuture();
+    }).compose(v -> recoverSome()).onComplete(ar -> busy = false);
   }
 
   /** Up to {@code steps} SCAN steps, fewer once enough outboxes wait for recovery. */
@@ -112,7 +119,7 @@ final class OutboxSweep {
     }
     Request scan = Request.cmd(Command.SCAN).arg(cursor).arg("MATCH").arg(RedisKeys.OUTBOX_PATTERN)
         .arg("COUNT").arg(SCAN_COUNT).arg("TYPE").arg("stream");
-    return onContext(context, nodes.get(node).send(scan)).map(reply -> {
+    return onContext(context, nodes.get(node).send(scan).timeout(scanTimeoutMs, TimeUnit.MILLISECONDS)).map(reply -> {
       cursor = reply.get(0).toString();
       for (Response key : reply.get(1)) {
         long org = RedisKeys.orgOfOutbox(key.toString());

@@ -135,7 +135,8 @@ public final class UsageWriter extends VerticleBase {
     trimmer = new StreamTrimmer(connection);
     QueueProbe probe = new QueueProbe(connection, metrics);
     OutboxSweep sweep = new OutboxSweep(context, connection, consumer, masters,
-        new OutboxRecovery(connection, settings.outboxGraceMs(), metrics), settings.outboxSweepIntervalMs(), metrics);
+        new OutboxRecovery(connection, settings.outboxGraceMs(), metrics), settings.outboxSweepIntervalMs(),
+        settings.writeTimeoutMs(), metrics);
     timers.add(vertx.setPeriodic(settings.claimIntervalMs(), id -> housekeeping()));
     timers.add(vertx.setPeriodic(settings.probeIntervalMs(), id -> probe.probe()));
     timers.add(vertx.setPeriodic(PARTITION_INTERVAL_MS, id -> store.ensurePartitions()));
