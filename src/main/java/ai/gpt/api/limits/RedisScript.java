@@ -102,7 +102,8 @@ public final class RedisScript {
     return false;
   }
 
-  private static Request request(Command command, String scriptOrSha, List<String> keys, List<?> args) {
+  /** The EVAL or EVALSHA of a call ({@code args}: strings, or byte arrays sent as they are). */
+  static Request request(Command command, String scriptOrSha, List<String> keys, List<?> args) {
     Request req = Request.cmd(command).arg(scriptOrSha).arg(keys.size());
     for (String k : keys) {
       req.arg(k);

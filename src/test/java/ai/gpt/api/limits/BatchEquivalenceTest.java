@@ -123,7 +123,7 @@ class BatchEquivalenceTest {
       List<Response> one = oneCall(calls);
       for (int i = 0; i < calls.size(); i++) {
         Call c = calls.get(i);
-        Response alone = single.send(request(c.sha, c.keys, c.args)).await().get(0);
+        Response alone = single.send(RedisScript.request(Command.EVALSHA, c.sha, c.keys, c.args)).await().get(0);
         String expected = reply(alone);
         assertEquals(expected, reply(one.get(i)), "step " + step + ", request " + i + " of " + calls.size());
         outcomes.merge((admit ? "admit " : "settle ") + alone.get(0), 1, Integer::sum);
@@ -149,7 +149,7 @@ class BatchEquivalenceTest {
       keys.addAll(c.keys);
       args.addAll(c.args);
     }
-    Response all = batched.send(request(calls.get(0).sha, keys, args)).await();
+    Response all = batched.send(RedisScript.request(Command.EVALSHA, calls.get(0).sha, keys, args)).await();
     List<Response> replies = new ArrayList<>();
     for (int i = 0; i < all.size(); i++) {
       replies.add(all.get(i));
@@ -235,18 +235,5 @@ class BatchEquivalenceTest {
     return new Call(settleSha, List.of(RedisKeys.balance(org), RedisKeys.holds(org), RedisKeys.holdExpiries(org),
         RedisKeys.request(org, id), RedisKeys.concurrency(org, key), RedisKeys.outbox(org),
         RedisKeys.limits(org, key, Bucket.Scope.ORG), RedisKeys.limits(org, key, Bucket.Scope.KEY)), args);
-  }
-
-  private static Request request(String sha, List<String> keys, List<Object> args) {
-    Request req = Request.cmd(Command.EVALSHA).arg(sha).arg(keys.size());
-    keys.forEach(req::arg);
-    for (Object a : args) {
-      if (a instanceof byte[] bytes) {
-        req.arg(bytes);
-      } else {
-        req.arg((String) a);
-      }
-    }
-    return req;
   }
 }
