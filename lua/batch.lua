@@ -21,14 +21,11 @@
 
 -- tonumber(s), remembered for the call: the requests of a batch repeat most numbers (ids, TTLs, limits), and a
 -- string-to-number conversion costs far more than a table lookup. Callers write `batch_numbers[s] or num(s)`, so a
--- number the batch has seen costs one table read and no function call.
+-- number the batch has seen costs one table read and no function call; num runs only on a miss.
 local batch_numbers = {}
 local function num(s)
-  local v = batch_numbers[s]
-  if not v then
-    v = tonumber(s)
-    batch_numbers[s] = v
-  end
+  local v = tonumber(s)
+  batch_numbers[s] = v
   return v
 end
 

@@ -83,9 +83,10 @@ final class OutboxSweep {
       return;
     }
     busy = true;
-    // A failed SCAN step (retried next tick) does not hold back the outboxes already found or due for a recheck.
+    // A failed step of the pass (the lock, or a SCAN: retried next tick) does not hold back the outboxes already
+    // found or due for a recheck.
     scan(SCAN_STEPS).recover(e -> {
-      LOG.debug("Outbox sweep SCAN step failed (retried next tick): {}", e.toString());
+      LOG.debug("Outbox sweep pass step failed (retried next tick): {}", e.toString());
       return Future.succeededFuture();
     }).compose(v -> recoverSome()).onComplete(ar -> busy = false);
   }
