@@ -60,6 +60,7 @@
 -- #include token_bucket.lua
 -- #include scope_cache.lua
 -- #include batch.lua
+-- #include plan.lua
 
 -- Expired holds are looked for at most once a second per organization, and at least every thousandth of the
 -- reservation TTL (a test's short TTL: every admission): a hold expires only after that TTL (an hour) or, for a
@@ -75,8 +76,6 @@ local SWEEP_MAX_MS = 1000
 local orgs = {}
 -- Per reservation TTL (ARGV 7, a string): the expiry of holds and leases taken now, as the string ZADD stores.
 local expiries = {}
--- Per packed ARGV 11 (the requests of one key share it): its capacities and windows decoded once per batch (plan_of).
-local plans = {}
 -- The levels of the request being admitted, by its plan's limited buckets (reused: every request writes the ones it
 -- reads).
 local levels = {}
@@ -113,25 +112,6 @@ local function finish(now)
     end
   end
   sc_flush(now)
-end
-
--- The plan packed in ARGV 11, decoded: caps[p] and wins[p] by position p = 1..12 (wins[p] is 0 for an unlimited
--- bucket), and its limited buckets in order: active[i] their positions, scope[i] 1 (org) or 2 (key), bucket[i] 0..5
--- (requests minute, hour, day, tokens minute, hour, day).
-local function plan_of(packed)
-  local c = {struct.unpack('<ddddddddddddddd', packed)}
-  local plan = {caps = c, wins = {}, active = {}, scope = {}, bucket = {}}
-  for p = 1, 12 do
-    local b = (p - 1) % 6
-    plan.wins[p] = 0
-    if c[p] > 0 then
-      plan.wins[p] = c[13 + b % 3]
-      local i = #plan.active + 1
-      plan.active[i], plan.scope[i], plan.bucket[i] = p, p <= 6 and 1 or 2, b
-    end
-  end
-  plans[packed] = plan
-  return plan
 end
 
 -- KEYS and ARGV here are one request's (named so, the body reads as a script of its own).
@@ -295,26 +275,9 @@ local function admit(KEYS, ARGV, now)
     end
   end
 
-  -- Header values for the tightest request window (r) and the tightest token window (t): least remaining, ties to
-  -- the one that takes longest to refill (only a candidate needs its refill time).
-  local r, r_rem, r_reset, t, t_rem, t_reset = 0, 0, 0, 0, 0, 0
-  for i = 1, #active do
-    local p = active[i]
-    local rem = tb_remaining(levels[i])
-    if bucket_of[i] < 3 then
-      if r == 0 or rem <= r_rem then
-        local reset = tb_until_full(levels[i], caps[p], wins[p])
-        if r == 0 or rem < r_rem or reset > r_reset then r, r_rem, r_reset = p, rem, reset end
-      end
-    elseif t == 0 or rem <= t_rem then
-      local reset = tb_until_full(levels[i], caps[p], wins[p])
-      if t == 0 or rem < t_rem or reset > t_reset then t, t_rem, t_reset = p, rem, reset end
-    end
-  end
-  return {status, fail, retry,
-    r, r == 0 and -1 or caps[r], r == 0 and -1 or r_rem, r == 0 and -1 or r_reset,
-    t, t == 0 and -1 or caps[t], t == 0 and -1 or t_rem, t == 0 and -1 or t_reset,
-    available}
+  -- Header values for the tightest request window and the tightest token window (plan.lua).
+  local r, r_cap, r_rem, r_reset, t, t_cap, t_rem, t_reset = plan_tightest(plan, levels)
+  return {status, fail, retry, r, r_cap, r_rem, r_reset, t, t_cap, t_rem, t_reset, available}
 end
 
 return run_batch(admit, 8, 11, finish)

@@ -173,7 +173,7 @@ public final class Gateway {
             .onSuccess(n -> LOG.info("Dropped {} hot balances marked stale; they reload from the ledger on next use",
                 n))
             .compose(n -> Metering.create(vertx, redis, balanceLoader::load, LimiterSettings.defaults(),
-                config.failurePolicy(), new DirectUsageWriter(pool), metrics.registry()))
+                config.failurePolicy(), config.allotments(), new DirectUsageWriter(pool), metrics.registry()))
             .map(m -> m)
         : Future.succeededFuture(new Unmetered());
     metrics.meteringEnabled(config.metered());

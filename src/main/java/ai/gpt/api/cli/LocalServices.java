@@ -63,7 +63,8 @@ final class LocalServices implements AutoCloseable {
         configured.eventLoops(), configured.jsonLogs(), configured.dataDir(), configured.backends(),
         configured.failurePolicy(), configured.replicaName(), configured.accounts(), configured.http(),
         configured.billing(), configured.status(), configured.webhooks(), configured.tracing(), configured.discovery(),
-        configured.migrateOnStart(), configured.usageRetentionMonths(), configured.metered());
+        configured.migrateOnStart(), configured.usageRetentionMonths(), configured.metered(),
+        configured.allotments());
   }
 
   GatewayConfig config() {

@@ -30,6 +30,9 @@ import java.util.Map;
  *                     month and this many before it are dropped; 0 (the default) keeps every month
  * @param metered      METERING: on (the default) admits, limits, charges and records every request; off only
  *                     authenticates and proxies ({@link ai.gpt.api.metering.Unmetered})
+ * @param allotments   METERING_ALLOTMENTS: on (the default) lets a busy key's requests be admitted from blocks taken
+ *                     from Redis at once ({@code ai.gpt.api.metering.Allotments}); off admits every request with its
+ *                     own Redis call
  */
 public record GatewayConfig(
     String databaseUrl,
@@ -60,7 +63,8 @@ public record GatewayConfig(
     DiscoverySettings discovery,
     boolean migrateOnStart,
     int usageRetentionMonths,
-    boolean metered) {
+    boolean metered,
+    boolean allotments) {
 
   /**
    * A backend named in BACKENDS: {@code gpt-fast=http://127.0.0.1:8081}, and the {@code --api-key} of its model's
@@ -103,6 +107,10 @@ public record GatewayConfig(
     if (!metering.equals("on") && !metering.equals("off")) {
       throw new ConfigException("METERING", "must be on or off, got '" + metering + "'");
     }
+    String allotments = text(env, "METERING_ALLOTMENTS", "on");
+    if (!allotments.equals("on") && !allotments.equals("off")) {
+      throw new ConfigException("METERING_ALLOTMENTS", "must be on or off, got '" + allotments + "'");
+    }
     String migrate = text(env, "MIGRATE_ON_START", "true");
     if (!migrate.equals("true") && !migrate.equals("false")) {
       throw new ConfigException("MIGRATE_ON_START", "must be true or false, got '" + migrate + "'");
@@ -137,7 +145,8 @@ public record GatewayConfig(
         DiscoverySettings.from(env),
         migrate.equals("true"),
         retentionMonths(env, "USAGE_RETENTION_MONTHS"),
-        metering.equals("on"));
+        metering.equals("on"),
+        allotments.equals("on"));
   }
 
   public boolean embedded() {

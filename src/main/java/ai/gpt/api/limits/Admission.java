@@ -54,7 +54,7 @@ public final class Admission {
     args.add(Long.toString(settings.balanceTtlMs()));
     args.add(""); // loaded balance and its generation, set per call
     args.add("");
-    args.add(limits(r));
+    args.add(packedPlan(r.orgLimits(), r.keyLimits(), settings));
     // A balance load may be shared with a request of another event loop and complete there: every answer is
     // delivered on the context that asked for the admission.
     Context asking = script.callerContext();
@@ -65,11 +65,14 @@ public final class Admission {
     }).compose(resp -> parse(r, resp));
   }
 
-  /** ARGV 11: the capacity of every bucket (0 = unlimited), then the three window lengths, as packed doubles. */
-  private byte[] limits(AdmissionRequest r) {
+  /**
+   * ARGV 11 (and allot_v1.lua's ARGV 7, see lua/plan.lua): the capacity of every bucket (0 = unlimited), then the
+   * three window lengths, as packed doubles.
+   */
+  static byte[] packedPlan(Limits org, Limits key, LimiterSettings settings) {
     ByteBuffer packed = ByteBuffer.allocate(15 * Double.BYTES).order(ByteOrder.LITTLE_ENDIAN);
     for (Bucket b : ALL_BUCKETS) {
-      Long capacity = (b.scope() == Bucket.Scope.ORG ? r.orgLimits() : r.keyLimits()).get(b.kind(), b.window());
+      Long capacity = (b.scope() == Bucket.Scope.ORG ? org : key).get(b.kind(), b.window());
       packed.putDouble(capacity == null ? 0 : capacity);
     }
     for (Window w : Window.values()) {
@@ -103,7 +106,8 @@ public final class Admission {
         : Future.succeededFuture(result);
   }
 
-  private static WindowState window(Response resp, int at) {
+  /** The header values of one kind at {@code at} (position, limit, remaining, ms until full), or null: unlimited. */
+  static WindowState window(Response resp, int at) {
     int position = resp.get(at).toInteger();
     if (position == 0) {
       return null;

@@ -20,24 +20,28 @@ public final class RateLimiter {
   private final Admission admission;
   private final Settlement settlement;
   private final ShardForwarder forwarder;
+  private final AllotmentCalls allotments;
 
-  private RateLimiter(Admission admission, Settlement settlement, ShardForwarder forwarder) {
+  private RateLimiter(Admission admission, Settlement settlement, ShardForwarder forwarder,
+      AllotmentCalls allotments) {
     this.admission = admission;
     this.settlement = settlement;
     this.forwarder = forwarder;
+    this.allotments = allotments;
   }
 
-  /** Loads both scripts (classpath read on a worker, then SCRIPT LOAD); safe to call from an event loop. */
+  /** Loads the scripts (classpath read on a worker, then SCRIPT LOAD); safe to call from an event loop. */
   public static Future<RateLimiter> create(Vertx vertx, Redis redis, BalanceLoader loader, LimiterSettings settings) {
     Future<RedisScript> admit = RedisScript.load(vertx, redis, Admission.SCRIPT);
     Future<RedisScript> settle = RedisScript.load(vertx, redis, Settlement.SCRIPT);
+    Future<AllotmentCalls> allotments = AllotmentCalls.create(vertx, redis, settings);
     ShardForwarder forwarder = new ShardForwarder(vertx, redis);
-    return Future.all(admit, settle).map(v -> new RateLimiter(
+    return Future.all(admit, settle, allotments).map(v -> new RateLimiter(
         new Admission(new ScriptBatches(vertx, admit.result(), Admission.KEYS, Admission.ARGS),
             new BalanceLoads(loader), settings),
         new Settlement(new ScriptBatches(vertx, settle.result(), Settlement.KEYS, Settlement.ARGS), forwarder,
             settings),
-        forwarder));
+        forwarder, allotments.result()));
   }
 
   public Future<AdmissionResult> admit(AdmissionRequest request) {
@@ -46,6 +50,11 @@ public final class RateLimiter {
 
   public Future<SettleResult> settle(SettledUsage usage) {
     return settlement.settle(usage);
+  }
+
+  /** Blocks of admissions a busy scope takes at once (see {@code ai.gpt.api.metering.Allotments}). */
+  public AllotmentCalls allotments() {
+    return allotments;
   }
 
   /** Completes once the usage events settled so far have been copied to the usage streams (or given up on). */

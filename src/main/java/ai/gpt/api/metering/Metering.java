@@ -64,6 +64,8 @@ public final class Metering implements RequestMetering {
   private final RedisProbe probe;
   private final RedisCallGate gate = new RedisCallGate(MAX_IN_FLIGHT, MAX_QUEUED, MAX_QUEUE_WAIT_MS);
   private final DirectUsageWriter durable;
+  /** Null with METERING_ALLOTMENTS=off. */
+  private final Allotments allotments;
   private final Redis redis;
   private final long balanceTtlMs;
   private final AtomicInteger replaying = new AtomicInteger();
@@ -73,12 +75,13 @@ public final class Metering implements RequestMetering {
   private volatile BiConsumer<AdmissionRequest, AdmissionResult> onLimited = (r, result) -> { };
 
   private Metering(Vertx vertx, Redis redis, RateLimiter limiter, RedisProbe probe, LimiterSettings settings,
-      FailurePolicy policy, DirectUsageWriter durable, MeterRegistry registry) {
+      FailurePolicy policy, boolean allotments, DirectUsageWriter durable, MeterRegistry registry) {
     this.vertx = vertx;
     this.redis = redis;
     this.balanceTtlMs = settings.balanceTtlMs();
     this.durable = durable;
     this.limiter = limiter;
+    this.allotments = allotments ? new Allotments(vertx, limiter.allotments()) : null;
     this.policy = policy;
     this.probe = probe;
     this.local = new LocalLimiter(settings);
@@ -93,13 +96,15 @@ public final class Metering implements RequestMetering {
   /**
    * Loads the limiter's scripts into Redis (so Redis must be up at start) and starts the settlement replayer.
    *
+   * @param allotments whether busy scopes are admitted from allotments ({@link Allotments})
    * @param durable where a settlement Redis refused is written at once, so it survives this process
    */
   public static Future<Metering> create(Vertx vertx, Redis redis, BalanceLoader loader, LimiterSettings settings,
-      FailurePolicy policy, DirectUsageWriter durable, MeterRegistry registry) {
+      FailurePolicy policy, boolean allotments, DirectUsageWriter durable, MeterRegistry registry) {
     BalanceLoader marked = orgId -> loader.load(orgId).recover(e -> Future.failedFuture(new BalanceUnavailable(e)));
     return RateLimiter.create(vertx, redis, marked, settings).compose(limiter -> RedisProbe.create(vertx, redis)
-        .map(probe -> new Metering(vertx, redis, limiter, probe, settings, policy, durable, registry)));
+        .map(probe -> new Metering(vertx, redis, limiter, probe, settings, policy, allotments, durable,
+            registry)));
   }
 
   /** Metered requests are charged: their responses state the cost. */
@@ -121,6 +126,14 @@ public final class Metering implements RequestMetering {
    * @param endpoint the endpoint: only recorded if the request must be settled unserved
    */
   public Future<AdmissionResult> admit(AdmissionRequest r, String model, String endpoint) {
+    if (allotments != null && !outage.down()) {
+      AdmissionResult granted = allotments.admit(r, System.currentTimeMillis());
+      if (granted != null) {
+        count(granted, r, "allotment");
+        local.observe(r.orgId(), granted.availableMicros() - r.holdMicros());
+        return Future.succeededFuture(granted);
+      }
+    }
     if (outage.down() && !gate.hasRoom()) {
       // Redis is known down and calls to it are stuck: the policy answers now rather than after a queue's wait.
       return fallback(r);
@@ -136,6 +149,9 @@ public final class Metering implements RequestMetering {
         count(result, r, "redis");
         if (result.admitted()) {
           local.observe(r.orgId(), result.availableMicros() - r.holdMicros());
+          if (allotments != null) {
+            allotments.admittedExactly(r, System.currentTimeMillis());
+          }
         }
         return Future.succeededFuture(result);
       }
@@ -219,6 +235,9 @@ public final class Metering implements RequestMetering {
     metrics.released(holdMicros);
     metrics.usage(u.model(), u.promptTokens(), u.completionTokens(), u.costMicros());
     local.settle(u, System.currentTimeMillis());
+    if (allotments != null) {
+      allotments.settled(u);
+    }
     return send(new PendingSettlements.Pending(u, System.nanoTime()), true);
   }
 
@@ -301,7 +320,8 @@ public final class Metering implements RequestMetering {
     vertx.cancelTimer(retryTimer);
     vertx.cancelTimer(expireTimer);
     List<PendingSettlements.Pending> left = pending.take(Integer.MAX_VALUE);
-    return Future.join(left.stream().map(p -> send(p, false)).toList())
+    Future<Void> ended = allotments == null ? Future.succeededFuture() : allotments.close(timeoutMs);
+    return Future.join(left.stream().map(p -> send(p, false)).toList()).compose(v -> ended, e -> ended)
         .timeout(timeoutMs, TimeUnit.MILLISECONDS)
         .<Void>mapEmpty()
         .otherwiseEmpty()

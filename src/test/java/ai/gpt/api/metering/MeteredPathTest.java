@@ -5,9 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.gpt.api.auth.ApiKeyFormat;
 import ai.gpt.api.billing.Money;
 import ai.gpt.api.db.Database;
+import ai.gpt.api.limits.Bucket;
 import ai.gpt.api.limits.RedisKeys;
+import ai.gpt.api.limits.ScopeBuckets;
+import ai.gpt.api.limits.Window;
 import ai.gpt.api.testing.FakeLlamaServer;
 import ai.gpt.api.testing.GatewayHarness;
 import ai.gpt.api.testing.TcpProxy;
@@ -244,6 +248,71 @@ class MeteredPathTest {
     assertTrue(balance >= -hold, "never below minus one request's maximum cost: " + balance);
     assertEquals(balance, hotBalance(vertx, org), "Redis hot balance agrees with the ledger");
     assertEquals(0, heldTotal(vertx, org), "every hold was released");
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+
+  @Test
+  @DisplayName("a busy key's burst is admitted from allotments: each request billed once, every allotment given back")
+  void burstFromAllotments(Vertx vertx) {
+    final int total = 600;
+    final int maxTokens = 16;
+    fake = FakeLlamaServer.start(vertx, new FakeLlamaServer.Options().slots(64)).await();
+    gw = GatewayHarness.start(vertx);
+    gw.addBackend("gpt-fast", fake);
+    long credit = 100_000_000;
+    String key = keyWithCredit("allotments", credit);
+    long org = gw.orgOf(key);
+    JsonObject body = chat("Hello!", false, maxTokens);
+    long cost = Money.requestCost("Hello!".length() / 4 + 10, maxTokens, IN_PRICE, OUT_PRICE);
+
+    long start = System.currentTimeMillis();
+    burst = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(gw.port())
+        .setKeepAlive(true), new PoolOptions().setHttp1MaxSize(32));
+    List<Future<HttpResponse<Buffer>>> sent = new ArrayList<>();
+    for (int i = 0; i < total; i++) {
+      sent.add(burst.post("/v1/chat/completions").bearerTokenAuthentication(key).sendJsonObject(body));
+    }
+    Future.join(sent).await();
+    for (Future<HttpResponse<Buffer>> f : sent) {
+      assertEquals(200, f.result().statusCode(), f.result().bodyAsString());
+      assertNotNull(f.result().getHeader("x-ratelimit-remaining-requests"), "rate-limit headers on every answer");
+    }
+    double fromAllotments = gw.metrics().lines()
+        .filter(l -> l.startsWith("gptapi_admissions_total{") && l.contains("source=\"allotment\""))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    assertTrue(fromAllotments > total / 2.0, "most of the burst came from allotments: " + fromAllotments);
+
+    awaitCount("usage rows of the burst", total, () -> gw.usageRows(org));
+    sleep(500);
+    assertEquals(total, gw.usageRows(org));
+    assertTrue(usageCountByRequest(org).values().stream().allMatch(c -> c == 1), "one row per request");
+    assertEquals(List.of(), texts(UsageDebits.MISMATCHED), "each day's debit is the cost of its usage rows");
+    assertEquals(total * cost, count("SELECT COALESCE(sum(cost_micros), 0) FROM usage WHERE org_id = $1",
+        Tuple.of(org)));
+    assertEquals(credit - total * cost, gw.ledgerBalance(org), "ledger = credit - usage, exactly");
+    assertEquals(credit - total * cost, hotBalance(vertx, org), "Redis hot balance agrees with the ledger");
+
+    // Allotments end once their requests settled and they are used up or a second old.
+    GatewayHarness.awaitTrue("every allotment ended", () -> heldTotal(vertx, org) == 0
+        && redis.send(Request.cmd(Command.ZCARD).arg(RedisKeys.concurrency(org, keyId(key)))).await().toLong() == 0);
+    Response hold = redis.send(Request.cmd(Command.HKEYS).arg(RedisKeys.holds(org))).await();
+    hold.forEach(field -> assertTrue(field.toString().startsWith("_"), "no hold left: " + field));
+    // What the allotments did not use went back: the day's request bucket lost exactly one per request (plus
+    // what refilled meanwhile, 1,000,000 a day: about 11.6 a second).
+    Response packed = redis.send(Request.cmd(Command.GET).arg(RedisKeys.limits(org, keyId(key),
+        Bucket.Scope.ORG))).await();
+    long now = System.currentTimeMillis();
+    double level = ScopeBuckets.decode(packed.toBytes()).level(new Bucket(Bucket.Scope.ORG, Bucket.Kind.REQUESTS,
+        Window.DAY), 1_000_000, Window.DAY.defaultMillis(), now);
+    double refilled = (now - start) * 1_000_000.0 / Window.DAY.defaultMillis();
+    assertTrue(level >= 1_000_000 - total - 0.001 && level <= 1_000_000 - total + refilled + 1,
+        "day bucket " + level + " after " + total + " requests, " + refilled + " refilled");
+  }
+
+  private long keyId(String fullKey) {
+    return gw.pool().preparedQuery("SELECT id FROM api_keys WHERE public_id = $1")
+        .execute(Tuple.of(ApiKeyFormat.parse(fullKey).publicId())).await().iterator().next().getLong(0);
   }
 
   // ---------------------------------------------------------------------------------------------------------
