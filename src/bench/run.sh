@@ -48,6 +48,7 @@
 #   BENCH_QUIET_TIMEOUT    ... but no longer than this many seconds (120; 0 = do not wait)
 #   BENCH_RETRIES          re-measure a run up to this many times when other processes used more than
 #   BENCH_RETRY_FOREIGN_PCT   this % of one core during it (2, 25)
+#   BENCH_ALLOTMENTS       gateway METERING_ALLOTMENTS (default on, as shipped; off: one admission call per request)
 #   BENCH_ACCESS_LOG_LEVEL gateway ACCESS_LOG_LEVEL (default INFO, as shipped: every request is a line in
 #                          gateway.log; WARN turns the access log off)
 #   BENCH_OUT              directory for logs and results (default: a new /tmp/gptapi-bench.XXXXXX)
@@ -240,6 +241,7 @@ GW_ENV=(
   "ACCESS_LOG_LEVEL=${BENCH_ACCESS_LOG_LEVEL:-INFO}"
   "EVENT_LOOPS=$EVENT_LOOPS"
   "QUEUE_SIZE=100000"
+  "METERING_ALLOTMENTS=${BENCH_ALLOTMENTS:-on}"
   # Upstream connections per backend and event loop: the burst's backend has STREAMS slots, and a pool smaller
   # than the slots queues streams inside the gateway (README: size it to the backends' slots).
   "UPSTREAM_POOL_SIZE=$((STREAMS > 512 ? STREAMS : 512))"

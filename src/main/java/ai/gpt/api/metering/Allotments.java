@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * instead of one admit_v6.lua run each: once a scope has had {@value #BUSY} admissions within a second, the gateway
  * takes an allotment of {@value #REQUESTS} requests (with the tokens and the credit hold that many requests like
  * the current one need, and as many concurrency slots) from Redis in one call, grants it request by request
- * ({@link Allotment}), takes the next one when a quarter is left, and ends each (giving back what was not used)
+ * ({@link Allotment}), takes the next one when half is left, and ends each (giving back what was not used)
  * once it is used up or {@value #MAX_AGE_MS} ms old and its requests have settled. Every request still settles in
  * Redis on its own (settle_v6.lua: the exact charge, the usage event), so billing is unchanged.
  *
@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Allotments {
   private static final Logger LOG = LoggerFactory.getLogger(Allotments.class);
-  static final int REQUESTS = 32;
+  static final int REQUESTS = 64;
   static final int BUSY = 32;
   static final long MAX_AGE_MS = 1_000;
   /** One request per scope and this many ms goes through admit_v6.lua (sweeps, TTL renewals, balance loads). */
@@ -116,7 +116,8 @@ final class Allotments {
       return null;
     }
     tickets.put(r.requestId(), new Ticket(a, r.reservedTokens(), r.holdMicros()));
-    if (a.requestsLeft() <= REQUESTS / 4) {
+    // Half left: take the next one now, so it arrives (one Redis round trip) before this one is used up.
+    if (a.requestsLeft() <= REQUESTS / 2) {
       maybeTake(s, r, now);
     }
     return result;
