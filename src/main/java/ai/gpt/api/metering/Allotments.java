@@ -45,7 +45,8 @@ final class Allotments {
   static final long REFUSED_MS = 1_000;
   static final long TICK_MS = 100;
   static final long FORGET_MS = 10_000;
-  private static final int END_ATTEMPTS = 30;
+  /** Ends are retried every tick for up to five minutes (a Redis outage); after that the hold expires on its own. */
+  private static final int END_ATTEMPTS = 3_000;
 
   private final Vertx vertx;
   private final AllotmentCalls calls;

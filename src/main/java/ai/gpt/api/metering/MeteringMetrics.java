@@ -77,7 +77,7 @@ final class MeteringMetrics {
 
   /**
    * outcome: admitted, rate_limited, concurrency_limited, insufficient_quota, unavailable or overloaded (this
-   * gateway's own admission queue); source: redis or local.
+   * gateway's own admission queue); source: redis, allotment (admitted from an allotment, {@link Allotments}) or local.
    */
   void admission(String outcome, String window, String source) {
     String key = outcome + '|' + window + '|' + source;

@@ -22,7 +22,7 @@ class RedisScriptComposeTest {
   void withInclude() throws Exception {
     String file = Files.readString(Path.of("lua", "admit_v6.lua"));
     String expected = file;
-    for (String shared : new String[] {"token_bucket.lua", "scope_cache.lua", "batch.lua"}) {
+    for (String shared : new String[] {"token_bucket.lua", "scope_cache.lua", "batch.lua", "plan.lua"}) {
       String line = "-- #include " + shared + "\n";
       assertTrue(file.contains(line), "the script includes " + shared);
       String text = Files.readString(Path.of("lua", shared));
