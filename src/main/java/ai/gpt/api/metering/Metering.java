@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Metering as the request path sees it: {@link #admit} before a request is forwarded and {@link #settle} exactly
- * once when it ends. Normally both are one Redis script call ({@link RateLimiter}); this class adds what happens
+ * once when it ends. Normally both are one Redis script call ({@link RateLimiter}), except that a busy key's
+ * admissions come from allotments taken from Redis in blocks ({@link Allotments}); this class adds what happens
  * when Redis fails: the {@link FailurePolicy} for admissions, and replay of settlements Redis could not take.
  */
 public final class Metering implements RequestMetering {

@@ -1,0 +1,163 @@
+package ai.gpt.api.metering;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.gpt.api.billing.Money;
+import ai.gpt.api.limits.AdmissionRequest;
+import ai.gpt.api.limits.AdmissionResult;
+import ai.gpt.api.limits.Bucket;
+import ai.gpt.api.limits.LimiterSettings;
+import ai.gpt.api.limits.Limits;
+import ai.gpt.api.limits.RateLimiter;
+import ai.gpt.api.limits.RedisKeys;
+import ai.gpt.api.limits.ScopeBuckets;
+import ai.gpt.api.limits.SettledUsage;
+import ai.gpt.api.limits.Window;
+import ai.gpt.api.testing.GatewayHarness;
+import ai.gpt.api.testing.TestServices;
+import ai.gpt.api.usage.UsageStreams;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisOptions;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Two replicas' {@link Allotments} on one key, as {@link Metering} drives them (an allotment first, else an admission
+ * through Redis that counts toward the next allotment; every request settled in Redis and given back to its
+ * allotment), against the test Redis: the day's request limit is never exceeded, the charge is exact, and once both
+ * stop, every allotment has been ended and what it did not use given back.
+ */
+@ExtendWith(VertxExtension.class)
+class AllotmentsTest {
+  private static final long IN_PRICE = 250_000;
+  private static final long OUT_PRICE = 500_000;
+  private static final long RPD = 1_000;
+  private static final long CREDIT = 1_000_000_000;
+
+  private Redis redis;
+
+  @AfterEach
+  void tearDown() {
+    if (redis != null) {
+      redis.close();
+    }
+  }
+
+  @Test
+  @DisplayName("two replicas on one key: never above the limit, exact charge, every allotment given back")
+  void twoReplicasNeverExceedTheLimit(Vertx vertx) {
+    redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(TestServices.REDIS_URL)
+        .setMaxPoolSize(16).setMaxPoolWaiting(4096));
+    long org = ThreadLocalRandom.current().nextLong(1_000_000, 1_000_000_000);
+    long key = org * 10 + 1;
+    RateLimiter limiter = RateLimiter.create(vertx, redis, o -> Future.succeededFuture(CREDIT),
+        LimiterSettings.defaults()).await();
+    Allotments[] replicas = {new Allotments(vertx, limiter.allotments()), new Allotments(vertx, limiter.allotments())};
+    Limits orgLimits = Limits.builder().rpd(RPD).build();
+    Limits keyLimits = Limits.builder().concurrency(1_000).build();
+
+    int count = 0;
+    int fromAllotments = 0;
+    long charged = 0;
+    Deque<Object[]> inFlight = new ArrayDeque<>();
+    for (int i = 0; i < 1_500; i++) {
+      Allotments replica = replicas[i % 2];
+      long prompt = 20 + i % 50;
+      AdmissionRequest r = AdmissionRequest.of("req-" + UUID.randomUUID(), org, key, orgLimits, keyLimits, prompt,
+          30, IN_PRICE, OUT_PRICE);
+      long now = System.currentTimeMillis();
+      AdmissionResult result = replica.admit(r, now);
+      if (result != null) {
+        fromAllotments++;
+      } else {
+        result = limiter.admit(r).await();
+        if (result.admitted()) {
+          replica.admittedExactly(r, now);
+        }
+      }
+      if (result.admitted()) {
+        count++;
+        inFlight.add(new Object[] {replica, r});
+      }
+      // About 24 requests in flight; each settles with fewer tokens than it reserved.
+      while (inFlight.size() > 24 || (i == 1_499 && !inFlight.isEmpty())) {
+        Object[] done = inFlight.poll();
+        AdmissionRequest d = (AdmissionRequest) done[1];
+        long used = d.reservedTokens() - 10;
+        long cost = Money.requestCost(used - 20, 20, IN_PRICE, OUT_PRICE);
+        SettledUsage u = new SettledUsage(d.requestId(), org, key, "gpt-fast", 1, "/v1/chat/completions",
+            used - 20, 20, 0, cost, 200, false, 5, 1);
+        limiter.settle(u).await();
+        ((Allotments) done[0]).settled(u);
+        charged += cost;
+      }
+    }
+    for (Allotments replica : replicas) {
+      replica.close(5_000).await();
+    }
+    int admitted = count;
+
+    assertTrue(fromAllotments > admitted / 2, "most came from allotments: " + fromAllotments + " of " + admitted);
+    assertTrue(admitted <= RPD, "never above the day's limit: " + admitted);
+    assertTrue(admitted >= RPD - 2 * Allotments.REQUESTS, "at most two allotments' worth unused: " + admitted);
+    assertEquals(CREDIT - charged, get(RedisKeys.balance(org)).toLong(), "charged exactly");
+    GatewayHarness.awaitTrue("every allotment ended", () -> {
+      Response total = redis.send(Request.cmd(Command.HGET).arg(RedisKeys.holds(org)).arg("_total")).await();
+      Response slots = redis.send(Request.cmd(Command.ZCARD).arg(RedisKeys.concurrency(org, key))).await();
+      return total.toLong() == 0 && slots.toLong() == 0;
+    });
+    for (Response field : redis.send(Request.cmd(Command.HKEYS).arg(RedisKeys.holds(org))).await()) {
+      assertTrue(field.toString().startsWith("_"), "no hold left: " + field);
+    }
+    // Given back: the bucket lost exactly the admitted requests (plus a day's 1,000 refilling: ~0.01 a second).
+    Response packed = get(RedisKeys.limits(org, key, Bucket.Scope.ORG));
+    double level = ScopeBuckets.decode(packed.toBytes()).level(new Bucket(Bucket.Scope.ORG, Bucket.Kind.REQUESTS,
+        Window.DAY), RPD, Window.DAY.defaultMillis(), System.currentTimeMillis());
+    assertEquals(RPD - admitted, level, 1.0, "day bucket after " + admitted + " requests");
+
+    for (String k : new String[] {RedisKeys.balance(org), RedisKeys.holds(org), RedisKeys.holdExpiries(org),
+        RedisKeys.balanceGeneration(org), RedisKeys.concurrency(org, key), RedisKeys.outbox(org),
+        RedisKeys.limits(org, key, Bucket.Scope.ORG), RedisKeys.limits(org, key, Bucket.Scope.KEY)}) {
+      redis.send(Request.cmd(Command.DEL).arg(k)).await();
+    }
+    // The copies of its events in the shard stream, which another test's usage writer would otherwise read.
+    GatewayHarness.awaitTrue("every copy sent", () -> copies(org).size() == admitted);
+    Request xdel = Request.cmd(Command.XDEL).arg(UsageStreams.keyForOrg(org));
+    copies(org).forEach(xdel::arg);
+    redis.send(xdel).await();
+  }
+
+  private List<String> copies(long org) {
+    List<String> ids = new ArrayList<>();
+    for (Response entry : redis.send(Request.cmd(Command.XRANGE).arg(UsageStreams.keyForOrg(org)).arg("-").arg("+"))
+        .await()) {
+      Response fields = entry.get(1);
+      for (int i = 0; i + 1 < fields.size(); i += 2) {
+        if (fields.get(i).toString().equals(UsageStreams.ORG_ID) && fields.get(i + 1).toString().equals(
+            Long.toString(org))) {
+          ids.add(entry.get(0).toString());
+        }
+      }
+    }
+    return ids;
+  }
+
+  private Response get(String key) {
+    return redis.send(Request.cmd(Command.GET).arg(key)).await();
+  }
+}
