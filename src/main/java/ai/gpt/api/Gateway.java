@@ -173,7 +173,8 @@ public final class Gateway {
             .onSuccess(n -> LOG.info("Dropped {} hot balances marked stale; they reload from the ledger on next use",
                 n))
             .compose(n -> Metering.create(vertx, redis, balanceLoader::load, LimiterSettings.defaults(),
-                config.failurePolicy(), config.allotments(), new DirectUsageWriter(pool), metrics.registry()))
+                config.failurePolicy(), config.allotments(), new DirectUsageWriter(pool), writer,
+                metrics.registry()))
             .map(m -> m)
         : Future.succeededFuture(new Unmetered());
     metrics.meteringEnabled(config.metered());
