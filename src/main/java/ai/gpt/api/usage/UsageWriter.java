@@ -16,8 +16,10 @@ import io.vertx.sqlclient.Pool;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -78,6 +80,8 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
   /** Events handed off by this process's settlements ({@link #offer}), until a read takes them. */
   private final ConcurrentLinkedQueue<Parsed> inbox = new ConcurrentLinkedQueue<>();
   private final AtomicInteger inboxSize = new AtomicInteger();
+  /** Chunks being written (this verticle's context only): their handed-off events still count as waiting. */
+  private final Set<Chunk> storing = new HashSet<>();
   /** From the end of start() to stop(): offers are taken. */
   private volatile boolean accepting;
 
@@ -150,7 +154,7 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
     store = new ChunkStore(pool, context, settings, metrics, tracing);
     claimer = new StaleEntryClaimer(connection, reader, consumer, settings);
     trimmer = new StreamTrimmer(connection);
-    QueueProbe probe = new QueueProbe(connection, metrics);
+    QueueProbe probe = new QueueProbe(connection, metrics, this::handedOffWaiting);
     OutboxSweep sweep = new OutboxSweep(context, connection, consumer, masters,
         new OutboxRecovery(connection, settings.outboxGraceMs(), metrics), settings.outboxSweepIntervalMs(),
         settings.writeTimeoutMs(), metrics);
@@ -222,6 +226,17 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
     inboxSize.addAndGet(-taken.size());
     taken.sort(Comparator.comparing(p -> p.record().requestId()));
     return taken;
+  }
+
+  /** The handed-off events not stored yet (inbox, queue, being written), for the queue probe; on the context. */
+  private QueueProbe.InMemory handedOffWaiting() {
+    ChunkQueue.HandedOffCount waiting = new ChunkQueue.HandedOffCount();
+    for (Parsed p : inbox) {
+      waiting.add(p.record());
+    }
+    queue.countHandedOff(waiting);
+    storing.forEach(waiting::add);
+    return new QueueProbe.InMemory(waiting.events, waiting.oldestTsMs);
   }
 
   /** Handed-off events whose write failed or was dropped: kept for the next attempt. */
@@ -332,8 +347,10 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
     while (!failing && inFlight < settings.writeConcurrency() && !queue.isEmpty()) {
       Chunk chunk = queue.poll();
       inFlight++;
+      storing.add(chunk);
       store.store(chunk).onComplete(stored -> {
         inFlight--;
+        storing.remove(chunk);
         if (stored.failed()) {
           keep(ChunkQueue.handedOff(chunk));
           fail(stored.cause());

@@ -14,8 +14,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code gptapi_usage_batch_seconds}, {@code gptapi_usage_duplicates_total},
  * {@code gptapi_usage_rejected_total}, {@code gptapi_usage_write_failures_total},
  * {@code gptapi_usage_handed_off_total} (events taken in memory from this process's settlements),
- * {@code gptapi_usage_queue_length} (entries in all usage streams) and {@code gptapi_usage_writer_lag_seconds}
- * (now minus the oldest unwritten event's ts_ms). Every meter is tagged with the consumer name.
+ * {@code gptapi_usage_queue_length} (entries in all usage streams, plus the events handed to this writer in memory
+ * and not stored yet) and {@code gptapi_usage_writer_lag_seconds} (now minus the oldest unwritten event's ts_ms). Every meter is tagged with the consumer name.
  */
 public final class UsageWriterMetrics {
   private final Counter rows;
@@ -59,7 +59,8 @@ public final class UsageWriterMetrics {
         .description("Time to write one usage batch to PostgreSQL")
         .tag("consumer", consumer).publishPercentileHistogram().register(registry);
     Gauge.builder("gptapi_usage_queue_length", queueLength, AtomicLong::get)
-        .description("Entries waiting in the usage streams (XLEN summed over shards)")
+        .description("Usage events waiting: in the usage streams (XLEN summed over shards) and handed to this "
+            + "writer in memory")
         .tag("consumer", consumer).register(registry);
     Gauge.builder("gptapi_usage_writer_lag_seconds", lagMillis, v -> v.get() / 1000.0)
         .description("Age of the oldest usage event not yet written (0 when the queue is empty)")
