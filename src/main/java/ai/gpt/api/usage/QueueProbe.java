@@ -23,19 +23,15 @@ final class QueueProbe {
   private final UsageWriterMetrics metrics;
   private final Supplier<InMemory> inMemory;
 
-  /** @param inMemory the events waiting in the writer's memory; read by {@link #probe} on the writer's context */
+  /** @param inMemory read on the writer's context, where the probe's answers arrive */
   QueueProbe(WriterConnection redis, UsageWriterMetrics metrics, Supplier<InMemory> inMemory) {
     this.redis = redis;
     this.metrics = metrics;
     this.inMemory = inMemory;
   }
 
-  /**
-   * Queue length (XLEN summed, plus the events in memory) and writer lag (now minus the oldest one's ts_ms). Called on
-   * the writer's context, where the events in memory are counted; the streams' answers arrive on Redis's threads.
-   */
+  /** Queue length (XLEN summed, plus the events in memory) and writer lag (now minus the oldest one's ts_ms). */
   void probe() {
-    InMemory waiting = inMemory.get();
     List<Future<List<Response>>> probes = new ArrayList<>(SHARDS);
     for (int s = 0; s < SHARDS; s++) {
       String key = UsageStreams.key(s);
@@ -43,6 +39,7 @@ final class QueueProbe {
           Request.cmd(Command.XRANGE).arg(key).arg("-").arg("+").arg("COUNT").arg(1))));
     }
     Future.all(probes).onSuccess(v -> {
+      InMemory waiting = inMemory.get();
       long length = waiting.events();
       long oldest = waiting.oldestTsMs();
       for (int s = 0; s < SHARDS; s++) {
