@@ -173,12 +173,8 @@ final class Allotments {
     calls.take(id, scope, size).onComplete(ar -> {
       if (ar.succeeded() && ar.result() != null) {
         Allotment a = new Allotment(id, scope, size, ar.result(), System.currentTimeMillis());
-        if (closed || scopes.get(scope) != s) {
-          // Taken while this gateway stops, or for a scope the tick forgot meanwhile (idle until this take began):
-          // nobody would admit from it or end it, so give it back at once.
-          synchronized (s) {
-            s.taking = false;
-          }
+        if (closed) {
+          // Taken while this gateway stops: give it back at once.
           a.close();
           end(a);
           return;

@@ -62,9 +62,7 @@ final class ChunkAcknowledger {
   private Future<Void> ack(List<Entry> entries) {
     Map<Integer, List<String>> byShard = new TreeMap<>();
     for (Entry e : entries) {
-      if (e.inStream()) {
-        byShard.computeIfAbsent(e.shard(), s -> new ArrayList<>()).add(e.id());
-      }
+      byShard.computeIfAbsent(e.shard(), s -> new ArrayList<>()).add(e.id());
     }
     List<Future<?>> acks = new ArrayList<>(byShard.size());
     byShard.forEach((shard, ids) -> {
