@@ -173,8 +173,12 @@ final class Allotments {
     calls.take(id, scope, size).onComplete(ar -> {
       if (ar.succeeded() && ar.result() != null) {
         Allotment a = new Allotment(id, scope, size, ar.result(), System.currentTimeMillis());
-        if (closed) {
-          // Taken while this gateway stops: give it back at once.
+        if (closed || scopes.get(scope) != s) {
+          // Taken while this gateway stops, or for a scope the tick forgot meanwhile (idle until this take began):
+          // nobody would admit from it or end it, so give it back at once.
+          synchronized (s) {
+            s.taking = false;
+          }
           a.close();
           end(a);
           return;
