@@ -34,6 +34,9 @@ final class ChaosAudit {
   /** One named check, run by assertAll so that every failing invariant is reported, not just the first. */
   record Check(String name, Executable body) {}
 
+  /** Allotment ids' prefix (metering.Allotments): the process id follows. */
+  private static final String ALLOTMENT = "allot:";
+
   private final Pool pool;
   private final Redis redis;
   private final StringBuilder figures = new StringBuilder();
@@ -153,10 +156,13 @@ final class ChaosAudit {
 
   /**
    * Redis: every hold and concurrency lease released, except those of requests admitted by replica B before it was
-   * killed (nothing can settle them; they expire with their reservation, after an hour), and {@code _total} of every
-   * holds hash is the sum of its holds. The difference between each hot balance and the ledger is printed.
+   * killed (nothing can settle them; they expire with their reservation, after an hour) and the allotments it held
+   * then (nothing can end them; they expire alike), and {@code _total} of every holds hash is the sum of its holds.
+   * The difference between each hot balance and the ledger is printed.
+   *
+   * @param killedPid the process id of replica B's first process, the one killed (allotment ids name their process)
    */
-  void redis(List<ChaosOrg> orgs, long replicaKilledAtMs) {
+  void redis(List<ChaosOrg> orgs, long replicaKilledAtMs, long killedPid) {
     List<String> leaks = new ArrayList<>();
     List<String> totals = new ArrayList<>();
     List<String> drift = new ArrayList<>();
@@ -170,7 +176,7 @@ final class ChaosAudit {
           continue;
         }
         sum += Long.parseLong(e.getValue());
-        String why = unexplained(org, e.getKey(), replicaKilledAtMs);
+        String why = unexplained(org, e.getKey(), replicaKilledAtMs, killedPid);
         if (why == null) {
           deadHolds++;
         } else {
@@ -186,7 +192,7 @@ final class ChaosAudit {
             .arg(RedisKeys.concurrency(org.id(), org.keys()[replica].id())).arg(0).arg(-1)).await();
         for (Response m : members) {
           String why = replica == 0 ? "a lease of replica A, which never died"
-              : unexplained(org, m.toString(), replicaKilledAtMs);
+              : unexplained(org, m.toString(), replicaKilledAtMs, killedPid);
           if (why == null) {
             deadLeases++;
           } else {
@@ -253,9 +259,14 @@ final class ChaosAudit {
   }
 
   /** Null when the request id is one replica B admitted before it was killed and never settled; else why not. */
-  private String unexplained(ChaosOrg org, String requestId, long replicaKilledAtMs) {
+  private String unexplained(ChaosOrg org, String requestId, long replicaKilledAtMs, long killedPid) {
     if (requestId.startsWith("debit:")) {
       return unexplainedDebit(org, requestId, replicaKilledAtMs);
+    }
+    if (requestId.startsWith(ALLOTMENT)) {
+      // "allot:<pid>:<start>:<n>" (a lease: "...#<slot>"): a live gateway ends each of its allotments within seconds.
+      long pid = Long.parseLong(requestId.substring(ALLOTMENT.length(), requestId.indexOf(':', ALLOTMENT.length())));
+      return pid == killedPid ? null : "allotment of process " + pid + " never ended (replica B was " + killedPid + ")";
     }
     Response reservation = redis.send(Request.cmd(Command.GET).arg(RedisKeys.request(org.id(), requestId))).await();
     if (reservation == null) {

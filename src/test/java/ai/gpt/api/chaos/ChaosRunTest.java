@@ -138,6 +138,7 @@ class ChaosRunTest {
     transfers = new ChaosTransfers(vertx, pool, rich, low, ports, load::inFlight, token, () -> signIn(ports.get(0)));
     faults = new ChaosFaults(fakes, postgresProxy, redisProxy);
     long[] replicaKilledAt = {0};
+    long[] killedPid = {0};
     var loadDone = load.run(CLIENTS, MIN_LOAD_MS, deadline, SEED);
     Throwable[] transferFailure = {null};
     Thread transferThread = new Thread(() -> {
@@ -153,6 +154,7 @@ class ChaosRunTest {
         () -> load.sent() >= REQUESTS * 2 / 5 || System.currentTimeMillis() > start + loadCapMs() * 2 / 5,
         () -> {
           GatewayProcess dead = gateways.get(gateways.size() - 1);
+          killedPid[0] = dead.process().pid();
           assertEquals(ChildJvm.KILLED_BY_SIGKILL, dead.kill(), "replica B died of SIGKILL");
           replicaKilledAt[0] = System.currentTimeMillis();
           Sleep.ms(500); // down for a while: clients of B get no answer, its writer's entries stay pending
@@ -209,7 +211,7 @@ class ChaosRunTest {
     audit.figure("usage writers drained in (ms)", drainMs);
     audit.usageAndDebits(load.completed());
     audit.transfers(transfers.confirmed(), transfers.count(ChaosTransfers.Result.CONFLICT_409));
-    audit.redis(orgs, replicaKilledAt[0]);
+    audit.redis(orgs, replicaKilledAt[0], killedPid[0]);
     audit.overdraftBound(orgs, audit.prices());
     System.out.println("==== chaos run ====\n" + audit.figures() + "====");
 
