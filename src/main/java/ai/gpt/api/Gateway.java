@@ -173,7 +173,8 @@ public final class Gateway {
             .onSuccess(n -> LOG.info("Dropped {} hot balances marked stale; they reload from the ledger on next use",
                 n))
             .compose(n -> Metering.create(vertx, redis, balanceLoader::load, LimiterSettings.defaults(),
-                config.failurePolicy(), config.allotments(), new DirectUsageWriter(pool), metrics.registry()))
+                config.failurePolicy(), config.allotments(), new DirectUsageWriter(pool), writer,
+                metrics.registry()))
             .map(m -> m)
         : Future.succeededFuture(new Unmetered());
     metrics.meteringEnabled(config.metered());
@@ -315,8 +316,8 @@ public final class Gateway {
   /**
    * The graceful stop (SIGTERM): /ready answers 503 at once; after SHUTDOWN_DELAY_SECONDS the public port stops
    * accepting and the requests and streams in flight get up to SHUTDOWN_GRACE_SECONDS to finish (each settles
-   * before its response ends); once their usage events are copied from the outboxes to the usage streams, the
-   * usage writer writes what is waiting there, and
+   * before its response ends); once their usage events have reached the usage writer (handed to it in memory, or
+   * copied from the outboxes to the usage streams), it writes what is waiting, and
    * {@link #close} stops the rest. Nothing is lost if a step runs out of time, only written later (events stay
    * in Redis for another replica or the next start).
    */

@@ -1,5 +1,6 @@
 package ai.gpt.api.limits;
 
+import ai.gpt.api.usage.UsageHandoff;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;
@@ -30,8 +31,19 @@ public final class RateLimiter {
     this.allotments = allotments;
   }
 
-  /** Loads the scripts (classpath read on a worker, then SCRIPT LOAD); safe to call from an event loop. */
+  /** With every usage event copied to the shard streams ({@link UsageHandoff#NONE}). */
   public static Future<RateLimiter> create(Vertx vertx, Redis redis, BalanceLoader loader, LimiterSettings settings) {
+    return create(vertx, redis, loader, settings, UsageHandoff.NONE);
+  }
+
+  /**
+   * Loads the scripts (classpath read on a worker, then SCRIPT LOAD); safe to call from an event loop.
+   *
+   * @param handoff takes settled usage events to this process's usage writer; those it refuses are copied to the
+   *                shard streams
+   */
+  public static Future<RateLimiter> create(Vertx vertx, Redis redis, BalanceLoader loader, LimiterSettings settings,
+      UsageHandoff handoff) {
     Future<RedisScript> admit = RedisScript.load(vertx, redis, Admission.SCRIPT);
     Future<RedisScript> settle = RedisScript.load(vertx, redis, Settlement.SCRIPT);
     Future<AllotmentCalls> allotments = AllotmentCalls.create(vertx, redis, settings);
@@ -40,7 +52,7 @@ public final class RateLimiter {
         new Admission(new ScriptBatches(vertx, admit.result(), Admission.KEYS, Admission.ARGS),
             new BalanceLoads(loader), settings),
         new Settlement(new ScriptBatches(vertx, settle.result(), Settlement.KEYS, Settlement.ARGS), forwarder,
-            settings),
+            handoff, settings),
         forwarder, allotments.result()));
   }
 

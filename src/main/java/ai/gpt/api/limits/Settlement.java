@@ -1,5 +1,6 @@
 package ai.gpt.api.limits;
 
+import ai.gpt.api.usage.UsageHandoff;
 import io.vertx.core.Future;
 import java.util.List;
 
@@ -10,9 +11,9 @@ import java.util.List;
  * EVALSHA ({@link ScriptBatches}); each future still completes only once its own settlement has run. Idempotent by
  * request id for {@link LimiterSettings#settledTtlMs()}.
  *
- * <p>Once settled, the event is copied to its shard's usage stream ({@link ShardForwarder}) without the caller
- * waiting for it: the outbox entry is the durable copy (a copy that never happens is re-made by the usage writer's
- * outbox recovery).
+ * <p>Once settled, the event is handed to this process's usage writer ({@link UsageHandoff}) or, when it cannot take
+ * it, copied to its shard's usage stream ({@link ShardForwarder}), without the caller waiting for either: the outbox
+ * entry is the durable copy (an event lost in between is recovered from the outbox by the usage writer's sweep).
  */
 public final class Settlement {
   public static final String SCRIPT = "lua/settle_v6.lua";
@@ -21,11 +22,13 @@ public final class Settlement {
 
   private final ScriptBatches script;
   private final ShardForwarder forwarder;
+  private final UsageHandoff handoff;
   private final LimiterSettings settings;
 
-  Settlement(ScriptBatches script, ShardForwarder forwarder, LimiterSettings settings) {
+  Settlement(ScriptBatches script, ShardForwarder forwarder, UsageHandoff handoff, LimiterSettings settings) {
     this.script = script;
     this.forwarder = forwarder;
+    this.handoff = handoff;
     this.settings = settings;
   }
 
@@ -46,7 +49,11 @@ public final class Settlement {
       }
       String outboxId = resp.get(4).toString();
       // The script's arguments 1-14 are the event's fields in contract order; ts_ms and the outbox id follow.
-      forwarder.forward(org, args.subList(0, 14), resp.get(5).toString(), outboxId);
+      List<String> values = args.subList(0, 14);
+      String tsMs = resp.get(5).toString();
+      if (!handoff.offer(org, values, tsMs, outboxId)) {
+        forwarder.forward(org, values, tsMs, outboxId);
+      }
       boolean present = resp.get(2).toInteger() == 1;
       return new SettleResult(SettleResult.Outcome.SETTLED, present ? resp.get(1).toLong() : null,
           resp.get(3).toInteger() == 1, outboxId);

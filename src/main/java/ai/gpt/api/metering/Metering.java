@@ -10,6 +10,7 @@ import ai.gpt.api.limits.RateLimiter;
 import ai.gpt.api.limits.RedisScript;
 import ai.gpt.api.limits.SettledUsage;
 import ai.gpt.api.usage.DirectUsageWriter;
+import ai.gpt.api.usage.UsageHandoff;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -99,11 +100,13 @@ public final class Metering implements RequestMetering {
    *
    * @param allotments whether busy scopes are admitted from allotments ({@link Allotments})
    * @param durable where a settlement Redis refused is written at once, so it survives this process
+   * @param handoff takes settled usage events to this process's usage writer (see {@link RateLimiter#create})
    */
   public static Future<Metering> create(Vertx vertx, Redis redis, BalanceLoader loader, LimiterSettings settings,
-      FailurePolicy policy, boolean allotments, DirectUsageWriter durable, MeterRegistry registry) {
+      FailurePolicy policy, boolean allotments, DirectUsageWriter durable, UsageHandoff handoff,
+      MeterRegistry registry) {
     BalanceLoader marked = orgId -> loader.load(orgId).recover(e -> Future.failedFuture(new BalanceUnavailable(e)));
-    return RateLimiter.create(vertx, redis, marked, settings).compose(limiter -> RedisProbe.create(vertx, redis)
+    return RateLimiter.create(vertx, redis, marked, settings, handoff).compose(limiter -> RedisProbe.create(vertx, redis)
         .map(probe -> new Metering(vertx, redis, limiter, probe, settings, policy, allotments, durable,
             registry)));
   }

@@ -62,7 +62,9 @@ final class ChunkAcknowledger {
   private Future<Void> ack(List<Entry> entries) {
     Map<Integer, List<String>> byShard = new TreeMap<>();
     for (Entry e : entries) {
-      byShard.computeIfAbsent(e.shard(), s -> new ArrayList<>()).add(e.id());
+      if (e.inStream()) {
+        byShard.computeIfAbsent(e.shard(), s -> new ArrayList<>()).add(e.id());
+      }
     }
     List<Future<?>> acks = new ArrayList<>(byShard.size());
     byShard.forEach((shard, ids) -> {

@@ -75,9 +75,58 @@ final class ChunkQueue {
     return events;
   }
 
-  /** Forgets everything queued; it is still pending in Redis. */
-  void clear() {
+  /**
+   * Forgets everything queued: stream entries are still pending in Redis; the events handed off in memory, which are
+   * in no stream, are returned to be kept.
+   */
+  List<Parsed> clear() {
+    List<Parsed> handedOff = new ArrayList<>();
+    for (Chunk chunk : chunks) {
+      handedOff.addAll(handedOff(chunk));
+    }
     chunks.clear();
     events = 0;
+    return handedOff;
+  }
+
+  /** Adds the handed-off events of the queued chunks to {@code waiting}. */
+  void countHandedOff(HandedOffCount waiting) {
+    for (Chunk chunk : chunks) {
+      waiting.add(chunk);
+    }
+  }
+
+  /** Events handed off in memory and not stored yet: how many, and the oldest one's ts_ms. */
+  static final class HandedOffCount {
+    long events;
+    long oldestTsMs = Long.MAX_VALUE;
+
+    void add(UsageRecord record) {
+      events++;
+      oldestTsMs = Math.min(oldestTsMs, record.tsMs());
+    }
+
+    void add(Chunk chunk) {
+      for (Item item : chunk.items) {
+        for (StreamReplies.Entry e : item.entries) {
+          if (!e.inStream()) {
+            add(item.record);
+          }
+        }
+      }
+    }
+  }
+
+  /** The chunk's events that were handed off in memory (in no stream), as they were read. */
+  static List<Parsed> handedOff(Chunk chunk) {
+    List<Parsed> out = new ArrayList<>();
+    for (Item item : chunk.items) {
+      for (StreamReplies.Entry e : item.entries) {
+        if (!e.inStream()) {
+          out.add(new Parsed(e, item.record, null));
+        }
+      }
+    }
+    return out;
   }
 }

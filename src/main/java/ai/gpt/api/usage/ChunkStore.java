@@ -1,5 +1,6 @@
 package ai.gpt.api.usage;
 
+import ai.gpt.api.limits.RedisKeys;
 import static ai.gpt.api.usage.ContextFutures.onContext;
 
 import ai.gpt.api.usage.Chunk.Item;
@@ -114,8 +115,10 @@ final class ChunkStore {
     String[] errors = new String[n];
     for (int i = 0; i < n; i++) {
       Reject r = rejects.get(i);
-      streams[i] = UsageStreams.key(r.entry().shard());
-      ids[i] = r.entry().id();
+      // A handed-off event is in no stream: it is named by its outbox entry.
+      streams[i] = r.entry().inStream() ? UsageStreams.key(r.entry().shard())
+          : RedisKeys.outbox(Long.parseLong(r.entry().fields().get(UsageStreams.ORG_ID)));
+      ids[i] = r.entry().inStream() ? r.entry().id() : r.entry().fields().get(UsageStreams.OUTBOX_ID);
       fields[i] = new JsonObject(new TreeMap<String, Object>(r.entry().fields())).encode().replace("\\u0000", "");
       errors[i] = r.error() == null ? "unknown error" : r.error();
       LOG.warn("Usage entry {} {} cannot be stored and was moved to usage_rejects: {}", streams[i], ids[i], errors[i]);

@@ -12,7 +12,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Copies to its shard's usage stream every event of one organization's outbox whose copy never arrived: the gateway
- * died, or Redis failed, between the settlement and its copy ({@code ai.gpt.api.limits.ShardForwarder}). An entry is
+ * died, or Redis failed, between the settlement and its copy ({@code ai.gpt.api.limits.ShardForwarder}), or the
+ * gateway died before its own writer stored the event handed to it in memory ({@link UsageHandoff}; normally
+ * stored within the flush interval, and kept in memory across failed writes, so only a process's death, or a
+ * PostgreSQL outage longer than the grace period, leaves one to copy). An entry is
  * copied again only when it is older than the grace period, and older by half of it than the oldest entry still in
  * the shard stream. The first copy is sent at once after the settlement (and given up on after 2 s), so if it was
  * made, it is younger than its outbox entry by far less than half the grace period: were it still waiting in the

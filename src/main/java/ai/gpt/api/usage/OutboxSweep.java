@@ -27,8 +27,8 @@ import org.slf4j.LoggerFactory;
  * {@value #SCAN_COUNT} keys, 0.1–0.5 ms of Redis each, one after the other, and {@value #ORGS_PER_TICK} outboxes): SCAN visits every key
  * (the settled markers dominate), so a pass over N keys takes about N / 10,000 seconds (an hour's markers at 1,000
  * requests/s, 3.6 M keys: six minutes, so passes then run back to back) and costs Redis under 2 % of a core while
- * it runs (the bench measured 6 % with 25 steps a tick). Only events whose copy a killed gateway cut (or more than
- * a live gateway keeps for its own retries, {@code ShardForwarder}) wait for a pass. An outbox whose entries are too young to judge is looked at again once they
+ * it runs (the bench measured 6 % with 25 steps a tick). Only events a killed gateway's writer had not stored yet (handed to it in memory, {@link UsageHandoff}), or
+ * whose copy it cut (or more than a live gateway keeps for its own retries, {@code ShardForwarder}), wait for a pass. An outbox whose entries are too young to judge is looked at again once they
  * are old enough (at most {@value #MAX_RECHECKS} such organizations are remembered; others wait for the next pass).
  *
  * <p>Confined to the usage writer's context: {@link #tick} is called from its timer and never runs twice at once.

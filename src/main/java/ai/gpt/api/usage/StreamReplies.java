@@ -10,8 +10,21 @@ import java.util.Map;
 final class StreamReplies {
   private StreamReplies() {}
 
-  /** One entry of a usage stream; {@code fields} is null when the entry was deleted while pending. */
+  /**
+   * One entry of a usage stream; {@code fields} is null when the entry was deleted while pending. An event handed to
+   * the writer in memory ({@link UsageWriter#offer}) is an entry with no id: it is in no stream, only in its
+   * organization's outbox.
+   */
   record Entry(int shard, String id, Map<String, String> fields) {
+    static Entry handedOff(int shard, Map<String, String> fields) {
+      return new Entry(shard, null, fields);
+    }
+
+    /** Whether it is a stream entry (to acknowledge there), not an event handed off in memory. */
+    boolean inStream() {
+      return id != null;
+    }
+
     long idMillis() {
       int dash = id.indexOf('-');
       return Long.parseLong(dash < 0 ? id : id.substring(0, dash));

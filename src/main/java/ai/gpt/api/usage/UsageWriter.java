@@ -5,6 +5,7 @@ import static ai.gpt.api.usage.UsageStreams.SHARDS;
 
 import ai.gpt.api.limits.RedisScript;
 import ai.gpt.api.tracing.Tracing;
+import ai.gpt.api.usage.StreamReplies.Entry;
 import ai.gpt.api.usage.UsageStreamReader.Parsed;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
@@ -13,7 +14,14 @@ import io.vertx.core.VerticleBase;
 import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.Pool;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,19 +48,25 @@ import org.slf4j.LoggerFactory;
  * inserted id (see {@link UsageSql#INSERT_BATCH}). Entries that can never be
  * stored (malformed, unknown organization) go to {@code usage_rejects} instead of blocking the stream.
  *
- * <p>Events reach the streams as copies of the organizations' outbox entries, made by the gateway after each
- * settlement; {@link OutboxSweep} finds outbox entries whose copy never arrived (the gateway died or Redis failed in
- * between) and {@link OutboxRecovery} copies them again.
+ * <p>The events this process settles are handed to it in memory ({@link #offer}) and written with the next read's
+ * entries; events it cannot take (it is starting, stopping, or {@value #INBOX_BATCHES} batches behind) reach the
+ * streams as copies of the organizations' outbox entries, made by the gateway after each settlement. A handed-off
+ * event is in no stream: after its commit only its outbox entry is removed, and if this process dies first (or
+ * cannot write it before stopping), that outbox entry is all that is left: {@link OutboxSweep} finds outbox entries
+ * whose event never reached PostgreSQL (the gateway died, or Redis failed in between) and {@link OutboxRecovery}
+ * copies them to the streams. A write that fails keeps its handed-off events in memory for the retry.
  *
  * <p>This class runs the loop; {@link UsageStreamReader} reads, {@link ChunkQueue} batches, {@link ChunkStore}
  * writes, {@link ChunkAcknowledger} acknowledges, and {@link StaleEntryClaimer}, {@link StreamTrimmer} and
  * {@link QueueProbe} do the periodic housekeeping, all over one {@link WriterConnection} (the outbox sweep's SCANs
  * go to each master: {@link RedisMasters}).
  */
-public final class UsageWriter extends VerticleBase {
+public final class UsageWriter extends VerticleBase implements UsageHandoff {
   private static final Logger LOG = LoggerFactory.getLogger(UsageWriter.class);
   private static final long PARTITION_INTERVAL_MS = 12 * 3_600_000L;
   private static final long OUTBOX_TICK_MS = 1_000;
+  /** Events handed off in memory and not read yet, at most this many batches; beyond, they go through the streams. */
+  static final int INBOX_BATCHES = 4;
 
   private final Pool pool;
   private final Redis redis;
@@ -63,6 +77,13 @@ public final class UsageWriter extends VerticleBase {
   private final Tracing tracing;
   private final WriterIncidents incidents;
   private final ChunkQueue queue;
+  /** Events handed off by this process's settlements ({@link #offer}), until a read takes them. */
+  private final ConcurrentLinkedQueue<Parsed> inbox = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger inboxSize = new AtomicInteger();
+  /** Chunks being written (this verticle's context only): their handed-off events still count as waiting. */
+  private final Set<Chunk> storing = new HashSet<>();
+  /** From the end of start() to stop(): offers are taken. */
+  private volatile boolean accepting;
 
   // Created in start(): they need this verticle's context, directly or through the connection.
   private WriterConnection connection;
@@ -133,7 +154,7 @@ public final class UsageWriter extends VerticleBase {
     store = new ChunkStore(pool, context, settings, metrics, tracing);
     claimer = new StaleEntryClaimer(connection, reader, consumer, settings);
     trimmer = new StreamTrimmer(connection);
-    QueueProbe probe = new QueueProbe(connection, metrics);
+    QueueProbe probe = new QueueProbe(connection, metrics, this::handedOffWaiting);
     OutboxSweep sweep = new OutboxSweep(context, connection, consumer, masters,
         new OutboxRecovery(connection, settings.outboxGraceMs(), metrics), settings.outboxSweepIntervalMs(),
         settings.writeTimeoutMs(), metrics);
@@ -151,7 +172,77 @@ public final class UsageWriter extends VerticleBase {
           });
         })
         .compose(v -> store.ensurePartitions())
-        .onComplete(ar -> read());
+        .onComplete(ar -> {
+          accepting = true;
+          read();
+        });
+  }
+
+  /**
+   * Takes a settled event to write with the next read (called on any thread). Refused while starting or stopping,
+   * when {@value #INBOX_BATCHES} batches are waiting already, or when its fields do not parse (the stream path then
+   * rejects it where it can be inspected).
+   */
+  @Override
+  public boolean offer(long orgId, List<String> values, String tsMs, String outboxId) {
+    if (!accepting || inboxSize.get() >= INBOX_BATCHES * settings.batchSize()) {
+      return false;
+    }
+    Map<String, String> fields = new HashMap<>(2 * UsageStreams.EVENT_FIELDS.size() + 4);
+    for (int i = 0; i < values.size(); i++) {
+      fields.put(UsageStreams.EVENT_FIELDS.get(i), values.get(i));
+    }
+    fields.put(UsageStreams.TS_MS, tsMs);
+    fields.put(UsageStreams.OUTBOX_ID, outboxId);
+    UsageRecord record;
+    try {
+      record = UsageRecord.parse(fields, Long.parseLong(tsMs));
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+    inbox.add(new Parsed(Entry.handedOff(UsageStreams.shardOf(orgId), fields), record, null));
+    metrics.handedOff();
+    if (inboxSize.incrementAndGet() == settings.batchSize()) {
+      // A full batch waits: read now rather than at the next flush interval.
+      context.runOnContext(v -> readSoon());
+    }
+    return true;
+  }
+
+  private void readSoon() {
+    if (readTimer >= 0) {
+      vertx.cancelTimer(readTimer);
+      readTimer = -1;
+      read();
+    }
+  }
+
+  /** The events handed off so far, by request id (as each shard's read is sorted). */
+  private List<Parsed> takeHandedOff() {
+    List<Parsed> taken = new ArrayList<>();
+    for (Parsed p = inbox.poll(); p != null; p = inbox.poll()) {
+      taken.add(p);
+    }
+    inboxSize.addAndGet(-taken.size());
+    taken.sort(Comparator.comparing(p -> p.record().requestId()));
+    return taken;
+  }
+
+  /** The handed-off events not stored yet (inbox, queue, being written), for the queue probe; on the context. */
+  private QueueProbe.InMemory handedOffWaiting() {
+    ChunkQueue.HandedOffCount waiting = new ChunkQueue.HandedOffCount();
+    for (Parsed p : inbox) {
+      waiting.add(p.record());
+    }
+    queue.countHandedOff(waiting);
+    storing.forEach(waiting::add);
+    return new QueueProbe.InMemory(waiting.events, waiting.oldestTsMs);
+  }
+
+  /** Handed-off events whose write failed or was dropped: kept for the next attempt. */
+  private void keep(List<Parsed> handedOff) {
+    inbox.addAll(handedOff);
+    inboxSize.addAndGet(handedOff.size());
   }
 
   /**
@@ -185,6 +276,9 @@ public final class UsageWriter extends VerticleBase {
   @Override
   public Future<?> stop() {
     stopping = true;
+    accepting = false;
+    // What was handed off is written with the rest (an offer racing with this is left to the outbox sweep).
+    queue.add(takeHandedOff());
     timers.forEach(vertx::cancelTimer);
     for (long timer : new long[] {readTimer, retryTimer}) {
       if (timer >= 0) {
@@ -231,7 +325,8 @@ public final class UsageWriter extends VerticleBase {
         return;
       }
       incidents.recovered("Redis");
-      List<Parsed> entries = ar.result();
+      List<Parsed> entries = takeHandedOff();
+      entries.addAll(ar.result());
       lastReadEmpty = forFlush && entries.isEmpty();
       queue.add(entries);
       pump();
@@ -252,9 +347,12 @@ public final class UsageWriter extends VerticleBase {
     while (!failing && inFlight < settings.writeConcurrency() && !queue.isEmpty()) {
       Chunk chunk = queue.poll();
       inFlight++;
+      storing.add(chunk);
       store.store(chunk).onComplete(stored -> {
         inFlight--;
+        storing.remove(chunk);
         if (stored.failed()) {
+          keep(ChunkQueue.handedOff(chunk));
           fail(stored.cause());
           return;
         }
@@ -296,7 +394,7 @@ public final class UsageWriter extends VerticleBase {
     } else {
       LOG.debug("Usage writer {}: further failure during the same incident: {}", consumer, e.toString());
     }
-    queue.clear();
+    keep(queue.clear());
     reader.replayAllPending();
     if (readTimer >= 0) {
       vertx.cancelTimer(readTimer);

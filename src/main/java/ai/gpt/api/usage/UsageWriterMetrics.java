@@ -13,8 +13,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code gptapi_usage_rows_written_total}, {@code gptapi_usage_batches_total},
  * {@code gptapi_usage_batch_seconds}, {@code gptapi_usage_duplicates_total},
  * {@code gptapi_usage_rejected_total}, {@code gptapi_usage_write_failures_total},
- * {@code gptapi_usage_queue_length} (entries in all usage streams) and {@code gptapi_usage_writer_lag_seconds}
- * (now minus the oldest unwritten event's ts_ms). Every meter is tagged with the consumer name.
+ * {@code gptapi_usage_handed_off_total} (events taken in memory from this process's settlements),
+ * {@code gptapi_usage_queue_length} (entries in all usage streams, plus the events handed to this writer in memory
+ * and not stored yet) and {@code gptapi_usage_writer_lag_seconds} (now minus the oldest unwritten event's ts_ms). Every meter is tagged with the consumer name.
  */
 public final class UsageWriterMetrics {
   private final Counter rows;
@@ -23,6 +24,7 @@ public final class UsageWriterMetrics {
   private final Counter rejected;
   private final Counter failures;
   private final Counter recovered;
+  private final Counter handedOff;
   private final Timer batchLatency;
   private final AtomicLong queueLength = new AtomicLong();
   private final AtomicLong lagMillis = new AtomicLong();
@@ -46,6 +48,10 @@ public final class UsageWriterMetrics {
         .description("Usage events copied again from an organization's outbox to its usage stream, their first copy "
             + "having never arrived (gateway killed or Redis error after the settlement)")
         .tag("consumer", consumer).register(registry);
+    handedOff = Counter.builder("gptapi_usage_handed_off")
+        .description("Usage events this process's settlements handed to its writer in memory (not copied to a "
+            + "usage stream)")
+        .tag("consumer", consumer).register(registry);
     failures = Counter.builder("gptapi_usage_write_failures")
         .description("Failed write or acknowledge attempts (retried with back-off)")
         .tag("consumer", consumer).register(registry);
@@ -53,7 +59,8 @@ public final class UsageWriterMetrics {
         .description("Time to write one usage batch to PostgreSQL")
         .tag("consumer", consumer).publishPercentileHistogram().register(registry);
     Gauge.builder("gptapi_usage_queue_length", queueLength, AtomicLong::get)
-        .description("Entries waiting in the usage streams (XLEN summed over shards)")
+        .description("Usage events waiting: in the usage streams (XLEN summed over shards) and handed to this "
+            + "writer in memory")
         .tag("consumer", consumer).register(registry);
     Gauge.builder("gptapi_usage_writer_lag_seconds", lagMillis, v -> v.get() / 1000.0)
         .description("Age of the oldest usage event not yet written (0 when the queue is empty)")
@@ -98,6 +105,10 @@ public final class UsageWriterMetrics {
 
   void recovered(long n) {
     recovered.increment(n);
+  }
+
+  void handedOff() {
+    handedOff.increment();
   }
 
   void failure() {

@@ -253,7 +253,8 @@ class MeteredPathTest {
   // ---------------------------------------------------------------------------------------------------------
 
   @Test
-  @DisplayName("a busy key's burst is admitted from allotments: each request billed once, every allotment given back")
+  @DisplayName("a busy key's burst is admitted from allotments and its usage handed to the writer in memory: each "
+      + "request billed once, every allotment given back")
   void burstFromAllotments(Vertx vertx) {
     final int total = 600;
     final int maxTokens = 16;
@@ -282,6 +283,8 @@ class MeteredPathTest {
         .filter(l -> l.startsWith("gptapi_admissions_total{") && l.contains("source=\"allotment\""))
         .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
     assertTrue(fromAllotments > total / 2.0, "most of the burst came from allotments: " + fromAllotments);
+    GatewayHarness.awaitTrue("every event handed to the writer in memory, none copied to a usage stream",
+        () -> metric("gptapi_usage_handed_off_total") == total);
 
     awaitCount("usage rows of the burst", total, () -> gw.usageRows(org));
     sleep(500);
