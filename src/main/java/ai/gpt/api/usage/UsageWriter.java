@@ -173,7 +173,8 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
         })
         .compose(v -> store.ensurePartitions())
         .onComplete(ar -> {
-          accepting = true;
+          // Not once stop() has begun: what it took from the inbox was the last it writes.
+          accepting = !stopping;
           read();
         });
   }
