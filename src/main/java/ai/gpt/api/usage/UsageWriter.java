@@ -65,7 +65,10 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
   private static final Logger LOG = LoggerFactory.getLogger(UsageWriter.class);
   private static final long PARTITION_INTERVAL_MS = 12 * 3_600_000L;
   private static final long OUTBOX_TICK_MS = 1_000;
-  /** Events handed off in memory and not read yet, at most this many batches; beyond, they go through the streams. */
+  /**
+   * Events handed off and held in memory (not committed yet: waiting, being written, or kept after a failed write),
+   * at most this many batches; beyond, they go through the streams.
+   */
   static final int INBOX_BATCHES = 4;
 
   private final Pool pool;
@@ -80,6 +83,11 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
   /** Events handed off by this process's settlements ({@link #offer}), until a read takes them. */
   private final ConcurrentLinkedQueue<Parsed> inbox = new ConcurrentLinkedQueue<>();
   private final AtomicInteger inboxSize = new AtomicInteger();
+  /**
+   * Handed-off events in memory and not committed, wherever they are (inbox, queue, being written): what the bound
+   * on offers counts, so a long PostgreSQL outage cannot grow it through failed writes putting events back.
+   */
+  private final AtomicInteger held = new AtomicInteger();
   /** Chunks being written (this verticle's context only): their handed-off events still count as waiting. */
   private final Set<Chunk> storing = new HashSet<>();
   /** From the end of start() to stop(): offers are taken. */
@@ -181,12 +189,12 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
 
   /**
    * Takes a settled event to write with the next read (called on any thread). Refused while starting or stopping,
-   * when {@value #INBOX_BATCHES} batches are waiting already, or when its fields do not parse (the stream path then
-   * rejects it where it can be inspected).
+   * when {@value #INBOX_BATCHES} batches of handed-off events are held uncommitted already, or when its fields do
+   * not parse (the stream path then rejects it where it can be inspected).
    */
   @Override
   public boolean offer(long orgId, List<String> values, String tsMs, String outboxId) {
-    if (!accepting || inboxSize.get() >= INBOX_BATCHES * settings.batchSize()) {
+    if (!accepting || held.get() >= INBOX_BATCHES * settings.batchSize()) {
       return false;
     }
     Map<String, String> fields = new HashMap<>(2 * UsageStreams.EVENT_FIELDS.size() + 4);
@@ -201,6 +209,7 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
     } catch (IllegalArgumentException e) {
       return false;
     }
+    held.incrementAndGet();
     inbox.add(new Parsed(Entry.handedOff(UsageStreams.shardOf(orgId), fields), record, null));
     metrics.handedOff();
     if (inboxSize.incrementAndGet() == settings.batchSize()) {
@@ -357,6 +366,7 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
           fail(stored.cause());
           return;
         }
+        held.addAndGet(-ChunkQueue.handedOff(chunk).size());
         if (!failing) {
           incidents.recovered("PostgreSQL");
         }

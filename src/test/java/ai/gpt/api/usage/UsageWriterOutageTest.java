@@ -5,18 +5,24 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.gpt.api.db.Database;
+import ai.gpt.api.limits.RedisKeys;
 import ai.gpt.api.testing.TcpProxy;
 import ai.gpt.api.testing.TestServices;
+import ai.gpt.api.testing.UsageQueues;
 import ai.gpt.api.testing.UsageDebits;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisOptions;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
 import io.vertx.sqlclient.Pool;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -158,6 +164,72 @@ class UsageWriterOutageTest {
     awaitValue("stream backlog", 0, WAIT, fx::backlog);
     UsageFixture.sleep(1_000); // let statements that were stuck in the proxy finish too
     assertExactlyOnce(events);
+  }
+
+  @Test
+  @DisplayName("PostgreSQL hangs while events are handed to the writer in memory: it holds at most four batches, "
+      + "the rest go through the streams, and all are written once, their outbox entries removed")
+  void handedOffDuringOutage() {
+    List<Long> orgs = List.of(fx.createOrg("handoff-a"), fx.createOrg("handoff-b"));
+    List<UsageRecord> events = UsageFixture.events("handoff", orgs, 5_000);
+    UsageWriterSettings settings = UsageWriterSettings.defaults().withMaxBackoffMs(300).withWriteTimeoutMs(700);
+    UsageWriter writer = fx.deploy(writerPool, "w1", settings);
+    assertEquals(0, hand(writer, events.subList(0, 1_000)), "a writer keeping up takes every event");
+    awaitValue("rows before the outage", 1_000, WAIT, this::usageRows);
+
+    // Hung, not refused: each attempt takes what waits in memory and holds it until its timeout, then puts it back.
+    proxy.stall();
+    int copied = 0;
+    for (int i = 1_000; i < 5_000; i += 250) {
+      copied += hand(writer, events.subList(i, i + 250));
+      UsageFixture.sleep(150);
+    }
+    int held = 4_000 - copied;
+    assertTrue(held <= UsageWriter.INBOX_BATCHES * settings.batchSize() + 8,
+        "the writer holds at most " + UsageWriter.INBOX_BATCHES + " batches in memory, not " + held);
+    assertTrue(writer.metrics().failures() > 0, "the writer timed out on the hung connection");
+    assertEquals(1_000, usageRows(), "nothing can be written while PostgreSQL hangs");
+    awaitValue("queue length metric: the streams and the events in memory", 4_000, WAIT,
+        () -> writer.metrics().queueLength());
+
+    proxy.restore();
+    awaitValue("usage rows", 5_000, WAIT, this::usageRows);
+    awaitValue("stream backlog", 0, WAIT, fx::backlog);
+    awaitValue("outbox entries", 0, WAIT, () -> UsageQueues.outboxed(fx.redis));
+    assertExactlyOnce(events);
+    awaitValue("queue length metric", 0, WAIT, () -> writer.metrics().queueLength());
+  }
+
+  /**
+   * What a gateway's settlement does with each event: appends it to its organization's outbox, hands it to the
+   * writer, and copies it to its shard stream (with its outbox id) when the writer refuses it.
+   *
+   * @return how many were copied to the streams
+   */
+  private int hand(UsageWriter writer, List<UsageRecord> events) {
+    List<Request> outbox = new ArrayList<>();
+    for (UsageRecord r : events) {
+      Request add = Request.cmd(Command.XADD).arg(RedisKeys.outbox(r.orgId())).arg("*");
+      r.toFields().forEach((k, v) -> add.arg(k).arg(v));
+      outbox.add(add);
+    }
+    List<Response> ids = fx.redis.batch(outbox).await();
+    List<Request> copies = new ArrayList<>();
+    for (int i = 0; i < events.size(); i++) {
+      UsageRecord r = events.get(i);
+      Map<String, String> fields = r.toFields();
+      String outboxId = ids.get(i).toString();
+      List<String> values = UsageStreams.EVENT_FIELDS.subList(0, 14).stream().map(fields::get).toList();
+      if (!writer.offer(r.orgId(), values, fields.get(UsageStreams.TS_MS), outboxId)) {
+        Request copy = Request.cmd(Command.XADD).arg(UsageStreams.keyForOrg(r.orgId())).arg("*");
+        fields.forEach((k, v) -> copy.arg(k).arg(v));
+        copies.add(copy.arg(UsageStreams.OUTBOX_ID).arg(outboxId));
+      }
+    }
+    if (!copies.isEmpty()) {
+      fx.redis.batch(copies).await();
+    }
+    return copies.size();
   }
 
   /** XADDs in slices of 200 with short pauses, like a gateway under load. */
