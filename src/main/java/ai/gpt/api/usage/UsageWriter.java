@@ -5,7 +5,6 @@ import static ai.gpt.api.usage.UsageStreams.SHARDS;
 
 import ai.gpt.api.limits.RedisScript;
 import ai.gpt.api.tracing.Tracing;
-import ai.gpt.api.usage.StreamReplies.Entry;
 import ai.gpt.api.usage.UsageStreamReader.Parsed;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
@@ -14,14 +13,9 @@ import io.vertx.core.VerticleBase;
 import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.Pool;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,13 +42,10 @@ import org.slf4j.LoggerFactory;
  * inserted id (see {@link UsageSql#INSERT_BATCH}). Entries that can never be
  * stored (malformed, unknown organization) go to {@code usage_rejects} instead of blocking the stream.
  *
- * <p>The events this process settles are handed to it in memory ({@link #offer}) and written with the next read's
- * entries; events it cannot take (it is starting, stopping, or {@value #INBOX_BATCHES} batches behind) reach the
- * streams as copies of the organizations' outbox entries, made by the gateway after each settlement. A handed-off
- * event is in no stream: after its commit only its outbox entry is removed, and if this process dies first (or
- * cannot write it before stopping), that outbox entry is all that is left: {@link OutboxSweep} finds outbox entries
- * whose event never reached PostgreSQL (the gateway died, or Redis failed in between) and {@link OutboxRecovery}
- * copies them to the streams. A write that fails keeps its handed-off events in memory for the retry.
+ * <p>The events this process settles are handed to it in memory ({@link #offer}, {@link HandoffInbox}) and written
+ * with the next read's entries; those it refuses reach the streams as copies of their outbox entries, made by the
+ * gateway. A handed-off event is in no stream, only in its outbox: if this process dies before writing it,
+ * {@link OutboxSweep} and {@link OutboxRecovery} copy it from there to the streams.
  *
  * <p>This class runs the loop; {@link UsageStreamReader} reads, {@link ChunkQueue} batches, {@link ChunkStore}
  * writes, {@link ChunkAcknowledger} acknowledges, and {@link StaleEntryClaimer}, {@link StreamTrimmer} and
@@ -65,10 +56,7 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
   private static final Logger LOG = LoggerFactory.getLogger(UsageWriter.class);
   private static final long PARTITION_INTERVAL_MS = 12 * 3_600_000L;
   private static final long OUTBOX_TICK_MS = 1_000;
-  /**
-   * Events handed off and held in memory (not committed yet: waiting, being written, or kept after a failed write),
-   * at most this many batches; beyond, they go through the streams.
-   */
+  /** Handed-off events held in memory and not committed, at most this many batches ({@link HandoffInbox}). */
   static final int INBOX_BATCHES = 4;
 
   private final Pool pool;
@@ -81,17 +69,9 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
   private final WriterIncidents incidents;
   private final ChunkQueue queue;
   /** Events handed off by this process's settlements ({@link #offer}), until a read takes them. */
-  private final ConcurrentLinkedQueue<Parsed> inbox = new ConcurrentLinkedQueue<>();
-  private final AtomicInteger inboxSize = new AtomicInteger();
-  /**
-   * Handed-off events in memory and not committed, wherever they are (inbox, queue, being written): what the bound
-   * on offers counts, so a long PostgreSQL outage cannot grow it through failed writes putting events back.
-   */
-  private final AtomicInteger held = new AtomicInteger();
+  private final HandoffInbox inbox;
   /** Chunks being written (this verticle's context only): their handed-off events still count as waiting. */
   private final Set<Chunk> storing = new HashSet<>();
-  /** From the end of start() to stop(): offers are taken. */
-  private volatile boolean accepting;
 
   // Created in start(): they need this verticle's context, directly or through the connection.
   private WriterConnection connection;
@@ -130,6 +110,9 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
     this.tracing = tracing;
     this.incidents = new WriterIncidents(consumer, settings.maxBackoffMs());
     this.queue = new ChunkQueue(settings.batchSize());
+    // A whole batch waiting is read at once rather than at the next flush interval.
+    this.inbox = new HandoffInbox(INBOX_BATCHES * settings.batchSize(), settings.batchSize(), metrics,
+        () -> context.runOnContext(v -> readSoon()));
   }
 
   /** On a standalone Redis, with meters in a private registry. */
@@ -182,7 +165,7 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
         .compose(v -> store.ensurePartitions())
         .onComplete(ar -> {
           // Not once stop() has begun: what it took from the inbox was the last it writes.
-          accepting = !stopping;
+          inbox.open(!stopping);
           read();
         });
   }
@@ -194,29 +177,7 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
    */
   @Override
   public boolean offer(long orgId, List<String> values, String tsMs, String outboxId) {
-    if (!accepting || held.get() >= INBOX_BATCHES * settings.batchSize()) {
-      return false;
-    }
-    Map<String, String> fields = new HashMap<>(2 * UsageStreams.EVENT_FIELDS.size() + 4);
-    for (int i = 0; i < values.size(); i++) {
-      fields.put(UsageStreams.EVENT_FIELDS.get(i), values.get(i));
-    }
-    fields.put(UsageStreams.TS_MS, tsMs);
-    fields.put(UsageStreams.OUTBOX_ID, outboxId);
-    UsageRecord record;
-    try {
-      record = UsageRecord.parse(fields, Long.parseLong(tsMs));
-    } catch (IllegalArgumentException e) {
-      return false;
-    }
-    held.incrementAndGet();
-    inbox.add(new Parsed(Entry.handedOff(UsageStreams.shardOf(orgId), fields), record, null));
-    metrics.handedOff();
-    if (inboxSize.incrementAndGet() == settings.batchSize()) {
-      // A full batch waits: read now rather than at the next flush interval.
-      context.runOnContext(v -> readSoon());
-    }
-    return true;
+    return inbox.offer(orgId, values, tsMs, outboxId);
   }
 
   private void readSoon() {
@@ -227,32 +188,13 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
     }
   }
 
-  /** The events handed off so far, by request id (as each shard's read is sorted). */
-  private List<Parsed> takeHandedOff() {
-    List<Parsed> taken = new ArrayList<>();
-    for (Parsed p = inbox.poll(); p != null; p = inbox.poll()) {
-      taken.add(p);
-    }
-    inboxSize.addAndGet(-taken.size());
-    taken.sort(Comparator.comparing(p -> p.record().requestId()));
-    return taken;
-  }
-
   /** The handed-off events not stored yet (inbox, queue, being written), for the queue probe; on the context. */
   private QueueProbe.InMemory handedOffWaiting() {
     ChunkQueue.HandedOffCount waiting = new ChunkQueue.HandedOffCount();
-    for (Parsed p : inbox) {
-      waiting.add(p.record());
-    }
+    inbox.countWaiting(waiting);
     queue.countHandedOff(waiting);
     storing.forEach(waiting::add);
     return new QueueProbe.InMemory(waiting.events, waiting.oldestTsMs);
-  }
-
-  /** Handed-off events whose write failed or was dropped: kept for the next attempt. */
-  private void keep(List<Parsed> handedOff) {
-    inbox.addAll(handedOff);
-    inboxSize.addAndGet(handedOff.size());
   }
 
   /**
@@ -286,9 +228,9 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
   @Override
   public Future<?> stop() {
     stopping = true;
-    accepting = false;
+    inbox.open(false);
     // What was handed off is written with the rest (an offer racing with this is left to the outbox sweep).
-    queue.add(takeHandedOff());
+    queue.add(inbox.take());
     timers.forEach(vertx::cancelTimer);
     for (long timer : new long[] {readTimer, retryTimer}) {
       if (timer >= 0) {
@@ -335,7 +277,7 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
         return;
       }
       incidents.recovered("Redis");
-      List<Parsed> entries = takeHandedOff();
+      List<Parsed> entries = inbox.take();
       entries.addAll(ar.result());
       lastReadEmpty = forFlush && entries.isEmpty();
       queue.add(entries);
@@ -362,11 +304,11 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
         inFlight--;
         storing.remove(chunk);
         if (stored.failed()) {
-          keep(ChunkQueue.handedOff(chunk));
+          inbox.putBack(ChunkQueue.handedOff(chunk));
           fail(stored.cause());
           return;
         }
-        held.addAndGet(-ChunkQueue.handedOff(chunk).size());
+        inbox.committed(ChunkQueue.handedOff(chunk).size());
         if (!failing) {
           incidents.recovered("PostgreSQL");
         }
@@ -405,7 +347,7 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
     } else {
       LOG.debug("Usage writer {}: further failure during the same incident: {}", consumer, e.toString());
     }
-    keep(queue.clear());
+    inbox.putBack(queue.clear());
     reader.replayAllPending();
     if (readTimer >= 0) {
       vertx.cancelTimer(readTimer);
