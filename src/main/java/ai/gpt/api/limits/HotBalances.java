@@ -21,9 +21,13 @@ import java.util.List;
  */
 public final class HotBalances {
   private static final String MARKED = "SELECT org_id, seq FROM hot_balance_stale";
-  /** Only the marks this run read: a mark set again meanwhile (a new seq) is for a later change. */
-  private static final String UNMARK = "DELETE FROM hot_balance_stale s USING unnest($1::bigint[], $2::bigint[])"
-      + " AS m(org_id, seq) WHERE s.org_id = m.org_id AND s.seq = m.seq";
+  /**
+   * Only the mark this run read: a mark set again meanwhile (a new seq) is for a later change. One mark per
+   * statement: a writer holds its organizations' marks until its commit (a transfer marks two), so a statement
+   * deleting several could hold one mark while waiting for another that such a writer holds while waiting for the
+   * first, a deadlock that failed a gateway's start.
+   */
+  private static final String UNMARK = "DELETE FROM hot_balance_stale WHERE org_id = $1 AND seq = $2";
 
   private static final String ORGS_AFTER = "SELECT id FROM organizations WHERE id > $1 ORDER BY id LIMIT $2";
   private static final int PAGE = 1_000;
@@ -44,24 +48,27 @@ public final class HotBalances {
   }
 
   /**
-   * Drops the hot balances of the organizations marked stale, then removes those marks; returns how many. A mark
+   * Drops the hot balances of the organizations marked stale, removing each mark after its drop; returns how many. A mark
    * is set in the transaction of the change it stands for, so the change is committed when the mark is read, and
    * any load after the drop sees it. Running concurrently on several replicas only drops a balance twice.
    */
   public static Future<Integer> reconcile(Pool pool, Redis redis, long balanceTtlMs) {
     return pool.query(MARKED).execute().compose(rows -> {
-      List<Long> orgs = new ArrayList<>();
-      List<Long> seqs = new ArrayList<>();
-      for (Row row : rows) {
-        orgs.add(row.getLong("org_id"));
-        seqs.add(row.getLong("seq"));
-      }
-      return dropAll(redis, orgs, 0, balanceTtlMs)
-          .compose(v -> orgs.isEmpty() ? Future.succeededFuture()
-              : pool.preparedQuery(UNMARK)
-                  .execute(Tuple.wrap(new Object[] {orgs.toArray(Long[]::new), seqs.toArray(Long[]::new)})))
-          .map(v -> orgs.size());
+      List<Row> marks = new ArrayList<>();
+      rows.forEach(marks::add);
+      return unmarkAll(pool, redis, marks, 0, balanceTtlMs).map(v -> marks.size());
     });
+  }
+
+  /** One mark after the other: its hot balance is dropped, then the mark removed. */
+  private static Future<Void> unmarkAll(Pool pool, Redis redis, List<Row> marks, int from, long balanceTtlMs) {
+    if (from == marks.size()) {
+      return Future.succeededFuture();
+    }
+    long org = marks.get(from).getLong("org_id");
+    return drop(redis, org, balanceTtlMs)
+        .compose(v -> pool.preparedQuery(UNMARK).execute(Tuple.of(org, marks.get(from).getLong("seq"))))
+        .compose(v -> unmarkAll(pool, redis, marks, from + 1, balanceTtlMs));
   }
 
   /**
