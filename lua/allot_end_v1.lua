@@ -1,7 +1,7 @@
 -- allot_end_v1.lua: ends an allotment (allot_v1.lua) once every request it admitted has settled: releases its hold
 -- and its concurrency slots and gives back to its buckets what it did not use (never above a bucket's capacity; a bucket whose
 -- requests used more than taken may go negative).
--- The requests themselves were settled one by one by settle_v6.lua (no reservation: the exact charge, the usage
+-- The requests themselves were settled one by one by settle_v7.lua (no reservation: the exact charge, the usage
 -- event, the settled marker), so nothing here is charged. Only the call that removes the hold gives anything
 -- back: a repeated call, or one after the hold expired and was swept (the gateway was gone for a reservation TTL),
 -- changes nothing.
@@ -9,7 +9,7 @@
 -- KEYS   1  gptapi:{tag}:org:<orgId>:holds   2  gptapi:{tag}:org:<orgId>:holdexp   3  gptapi:{tag}:conc:<keyId>
 --        4  gptapi:{tag}:lim:org:<orgId>     5  gptapi:{tag}:lim:key:<keyId>
 -- ARGV   1  allotment id   2  requests not used   3  tokens not used (negative: its requests used more than it
---        took, and the buckets lose the excess, as settle_v6.lua takes a request's)   4  concurrency slots it took (s)
+--        took, and the buckets lose the excess, as settle_v7.lua takes a request's)   4  concurrency slots it took (s)
 --        5  the plan, packed (as allot_v1.lua's ARGV 7)
 -- Returns 1 if the allotment was ended now, 0 if there was none (already ended, or expired).
 

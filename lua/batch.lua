@@ -15,7 +15,7 @@
 -- All requests of a batch see one TIME, as requests arriving within the same millisecond would.
 --
 -- finish(now), if given, runs once after the last request (outside pcall: an error there fails the whole call). A
--- script whose requests keep state they share in memory (admit_v6, settle_v6: what the batch read of an
+-- script whose requests keep state they share in memory (admit_v6, settle_v7: what the batch read of an
 -- organization's keys and what it still has to write) writes it there, so a key several requests of the batch
 -- change is written once.
 

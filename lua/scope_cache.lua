@@ -1,5 +1,5 @@
 -- scope_cache.lua: the buckets of every scope a batch touches, read once and written once per script call, and the
--- one read a request of admit_v6.lua or settle_v6.lua makes (sc_read). Not a script of its own: both include it
+-- one read a request of admit_v6.lua or settle_v7.lua makes (sc_read). Not a script of its own: both include it
 -- after token_bucket.lua (it uses tb_unpack, tb_level, tb_put and tb_store).
 --
 -- Every request of a batch sees the same time (batch.lua), so a bucket's level needs the refill arithmetic only the

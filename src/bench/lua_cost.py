@@ -4,7 +4,7 @@
     python3 src/bench/lua_cost.py [--lua DIR] [--batches N] [--size K] [--rounds R] [--callgrind]
 
 Starts a private redis-server (the one on PATH, or REDIS_SERVER) on a free port, loads lua/admit_v6.lua and
-lua/settle_v6.lua from DIR (default: this checkout's lua/; point it at another checkout's to compare two versions)
+lua/settle_v7.lua from DIR (default: this checkout's lua/; point it at another checkout's to compare two versions)
 with their "-- #include" lines expanded as RedisScript does, and sends R rounds of N admission batches of K requests
 (one organization, the default plan's six organization limits, no key limits) followed by the N settlement batches
 of the same requests, pipelined. Prints Redis's own CPU (INFO cpu) per request for each round. With --callgrind the
@@ -116,7 +116,7 @@ def main():
     try:
         r = Conn(port)
         admit = r.call("SCRIPT", "LOAD", expand(a.lua, "admit_v6.lua")).decode()
-        settle = r.call("SCRIPT", "LOAD", expand(a.lua, "settle_v6.lua")).decode()
+        settle = r.call("SCRIPT", "LOAD", expand(a.lua, "settle_v7.lua")).decode()
         org, key = 7, 70
         base = "gptapi:{o%d}:" % org
         balance = base + "org:%d:balance" % org
@@ -137,7 +137,7 @@ def main():
                         ks += keys(rid, base + "org:%d:balgen" % org)
                         args += [rid, str(org), str(key), "2500", "600", "0", "3600000", "86400000", "", "", plan]
                     else:
-                        ks += keys(rid, base + "outbox")
+                        ks += keys(rid, base + "outbox") + [base + "org:%d:balgen" % org]
                         args += [rid, str(org), str(key), "gpt-fast", "1", "/v1/chat/completions", "120", "16", "0",
                                  "38", "200", "0", "3", "2", "86400000"]
                 out.append(["EVALSHA", admit if admitting else settle, str(len(ks))] + ks + args)

@@ -12,12 +12,17 @@ import java.util.function.BiFunction;
  * script answers {@code {"no_balance", generation}} when the balance key is missing; the balance is then read
  * from PostgreSQL and passed back to the script together with that generation, which stores it only if the
  * generation is unchanged. A ledger change that drops the balance (a transfer, a deduction, a credit) bumps the
- * generation, so a load that read the ledger before the change can never be stored after it: no SET NX race.
+ * generation, and so does a request settled while the balance is missing (settle_v7.lua: its cost is then only in
+ * the outbox), so a load that read the ledger or the outbox before either can never be stored after it: no SET NX
+ * race.
  * Concurrent loads of one organization at one generation on this replica are coalesced.
  */
 public final class BalanceLoads {
-  /** Reloads before giving up: each retry means the balance was dropped again while it was being read. */
-  private static final int ATTEMPTS = 4;
+  /**
+   * Reloads before giving up: each retry means that while the balance was read it was dropped again, or a request
+   * settled with no balance to charge (settle_v7.lua), as the requests admitted before a drop do just after it.
+   */
+  private static final int ATTEMPTS = 8;
 
   private final BalanceLoader loader;
   private final Map<String, Future<Long>> running = new ConcurrentHashMap<>();

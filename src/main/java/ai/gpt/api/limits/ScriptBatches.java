@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Group commit for a per-request script written with {@code lua/batch.lua} ({@code admit_v6.lua},
- * {@code settle_v6.lua}): requests of one hash slot tag that arrive while that tag's previous call is still in
+ * {@code settle_v7.lua}): requests of one hash slot tag that arrive while that tag's previous call is still in
  * flight wait and then go together as one script call, which pays the call's fixed price (parsing, script setup,
  * reply, a round trip) once. At low load nothing waits: a request whose tag has no call in flight is sent at once,
  * alone. A batch holds at most {@link #MAX_BATCH} requests; a full one is sent even while another is in flight.

@@ -31,7 +31,7 @@ public record SettledUsage(String requestId, long orgId, long keyId, String mode
         -1);
   }
 
-  /** Parses the fields of a usage stream entry (settle_v6.lua writes them; {@code ts_ms} is not part of this). */
+  /** Parses the fields of a usage stream entry (settle_v7.lua writes them; {@code ts_ms} is not part of this). */
   public static SettledUsage fromStreamFields(Map<String, String> f) {
     return new SettledUsage(f.get("request_id"), Long.parseLong(f.get("org_id")), Long.parseLong(f.get("key_id")),
         f.get("model"), orDefault(f.get("backend_id"), 0), f.get("endpoint"),

@@ -5,7 +5,7 @@ import io.vertx.core.Future;
 import java.util.List;
 
 /**
- * Settlement of one request with {@code lua/settle_v6.lua}: one script run gives back unused tokens, releases the
+ * Settlement of one request with {@code lua/settle_v7.lua}: one script run gives back unused tokens, releases the
  * lease and the hold, charges the exact cost, marks the request settled and appends the usage event to the
  * organization's outbox ({@link RedisKeys#outbox}). Settlements of one organization that arrive together share one
  * EVALSHA ({@link ScriptBatches}); each future still completes only once its own settlement has run. Idempotent by
@@ -16,8 +16,8 @@ import java.util.List;
  * entry is the durable copy (an event lost in between is recovered from the outbox by the usage writer's sweep).
  */
 public final class Settlement {
-  public static final String SCRIPT = "lua/settle_v6.lua";
-  static final int KEYS = 8;
+  public static final String SCRIPT = "lua/settle_v7.lua";
+  static final int KEYS = 9;
   static final int ARGS = 15;
 
   private final ScriptBatches script;
@@ -34,9 +34,7 @@ public final class Settlement {
 
   public Future<SettleResult> settle(SettledUsage u) {
     long org = u.orgId();
-    List<String> keys = List.of(RedisKeys.balance(org), RedisKeys.holds(org), RedisKeys.holdExpiries(org),
-        RedisKeys.request(org, u.requestId()), RedisKeys.concurrency(org, u.keyId()), RedisKeys.outbox(org),
-        RedisKeys.limits(org, u.keyId(), Bucket.Scope.ORG), RedisKeys.limits(org, u.keyId(), Bucket.Scope.KEY));
+    List<String> keys = keys(org, u.keyId(), u.requestId());
     // An empty field is stored as NULL: no backend was reached, or no token ever came.
     List<String> args = List.of(u.requestId(), Long.toString(org), Long.toString(u.keyId()), u.model(),
         u.backendId() > 0 ? Long.toString(u.backendId()) : "", u.endpoint(), Long.toString(u.promptTokens()),
@@ -58,5 +56,13 @@ public final class Settlement {
       return new SettleResult(SettleResult.Outcome.SETTLED, present ? resp.get(1).toLong() : null,
           resp.get(3).toInteger() == 1, outboxId);
     });
+  }
+
+  /** The script's KEYS for one request (see the script's header). */
+  public static List<String> keys(long orgId, long keyId, String requestId) {
+    return List.of(RedisKeys.balance(orgId), RedisKeys.holds(orgId), RedisKeys.holdExpiries(orgId),
+        RedisKeys.request(orgId, requestId), RedisKeys.concurrency(orgId, keyId), RedisKeys.outbox(orgId),
+        RedisKeys.limits(orgId, keyId, Bucket.Scope.ORG), RedisKeys.limits(orgId, keyId, Bucket.Scope.KEY),
+        RedisKeys.balanceGeneration(orgId));
   }
 }

@@ -29,8 +29,10 @@ import java.util.Map;
  * an outbox id in their stream (see lua/README.md, rolling deploy), so the shard stream is read only up to its
  * first entry that has one: one entry once they are gone.
  *
- * <p>An event settled between the outbox read and the load is not subtracted; settlement only charges a hot
- * balance that exists, so that window is the loader's usual SET NX race, one request wide.
+ * <p>An event settled after the outbox read is not subtracted, and settlement charges only a hot balance that
+ * exists: such a load would store a balance that never counts that event. settle_v7.lua therefore bumps the
+ * balance's generation whenever it settles with no hot balance, and the load is then not stored but read again
+ * ({@code ai.gpt.api.limits.BalanceLoads}).
  */
 public final class QueuedUsageBalance {
   private static final int PAGE = 1_000;

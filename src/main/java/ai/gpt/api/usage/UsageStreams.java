@@ -8,7 +8,7 @@ import java.util.function.IntFunction;
 /**
  * The usage queue the writers consume: one Redis Stream per shard, hash-tagged {@code {s<shard>}} so each shard is one
  * Redis Cluster slot. Every entry is one settled request whose fields are the strings named by the constants below.
- * The settlement script ({@code lua/settle_v6.lua}) appends each event to its organization's outbox
+ * The settlement script ({@code lua/settle_v7.lua}) appends each event to its organization's outbox
  * ({@code ai.gpt.api.limits.RedisKeys#outbox}, tagged by organization so organizations spread over the cluster);
  * the gateway then copies it here with {@link #OUTBOX_ID}, and the writer deletes both once PostgreSQL has it.
  */
@@ -40,7 +40,7 @@ public final class UsageStreams {
    * from events settled by a gateway before the outbox existed (settle_v3.lua appended to the shard stream itself).
    */
   public static final String OUTBOX_ID = "outbox_id";
-  /** The fields settle_v6.lua gives an event, in its order (the copy here adds {@link #OUTBOX_ID}). */
+  /** The fields settle_v7.lua gives an event, in its order (the copy here adds {@link #OUTBOX_ID}). */
   public static final List<String> EVENT_FIELDS = List.of(REQUEST_ID, ORG_ID, KEY_ID, MODEL, BACKEND_ID, ENDPOINT,
       PROMPT_TOKENS, COMPLETION_TOKENS, CACHED_TOKENS, COST_MICROS, STATUS, ESTIMATED, LATENCY_MS, TTFT_MS, TS_MS);
 

@@ -19,6 +19,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
@@ -375,6 +377,38 @@ class AdmissionTest {
     assertTrue(r.admitted());
     assertEquals(2, loads.get(), "the stale load was thrown away and the balance read again");
     assertEquals(500_000, f.balance());
+  }
+
+  @Test
+  @DisplayName("a load that read the outbox before a request settled without a hot balance is not stored: reloaded")
+  void loadMissingASettlementIsNotStored(Vertx vertx) {
+    AtomicInteger loads = new AtomicInteger();
+    AtomicReference<AdmissionRequest> inFlight = new AtomicReference<>();
+    AtomicLong cost = new AtomicLong();
+    f = LimiterFixture.start(vertx, LimiterSettings.defaults(), orgId -> {
+      if (loads.incrementAndGet() > 1) {
+        return Future.succeededFuture(1_000_000L - cost.get()); // the ledger net of the outbox, read again
+      }
+      // The first load has read the outbox (empty) and the ledger (1,000,000); before its answer is stored, a request
+      // admitted before the balance was dropped settles. No hot balance to charge: only the outbox has its cost.
+      SettledUsage u = f.usage(inFlight.get(), 400, 300);
+      cost.set(u.costMicros());
+      return f.limiter.settle(u).map(res -> {
+        f.track(res);
+        assertNull(res.balanceAfterMicros(), "settled without a hot balance");
+        return 1_000_000L;
+      });
+    });
+    f.setBalance(1_000_000);
+    inFlight.set(new AdmissionRequest(f.newRequestId(), f.org, f.key, null, null, 400, 1000));
+    assertTrue(f.admit(inFlight.get()).admitted());
+    HotBalances.drop(f.redis, f.org, LimiterSettings.defaults().balanceTtlMs()).await(); // a gateway's start, say
+
+    AdmissionResult next = f.admit(new AdmissionRequest(f.newRequestId(), f.org, f.key, null, null, 10, 1000));
+
+    assertTrue(next.admitted());
+    assertEquals(2, loads.get(), "the load that missed the settlement was thrown away and the balance read again");
+    assertEquals(1_000_000 - cost.get(), f.balance(), "the settled request's cost counted once");
   }
 
   @Test

@@ -149,13 +149,11 @@ class OutboxRecoveryTest {
   }
 
   /**
-   * Runs settle_v6.lua for one request without a reservation (as after an expired one), and copies the event to the
+   * Runs settle_v7.lua for one request without a reservation (as after an expired one), and copies the event to the
    * shard stream if {@code copy}, as the gateway does; returns its cost.
    */
   private long settled(String requestId, long cost, boolean copy) {
-    List<String> keys = List.of(RedisKeys.balance(org), RedisKeys.holds(org), RedisKeys.holdExpiries(org),
-        RedisKeys.request(org, requestId), RedisKeys.concurrency(org, 1), RedisKeys.outbox(org),
-        RedisKeys.limits(org, 1, Bucket.Scope.ORG), RedisKeys.limits(org, 1, Bucket.Scope.KEY));
+    List<String> keys = Settlement.keys(org, 1, requestId);
     List<String> args = new ArrayList<>(fields(requestId, cost).values());
     args.remove(args.size() - 1); // ts_ms comes from the script
     args.add("86400000");

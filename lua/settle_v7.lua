@@ -1,14 +1,21 @@
--- settle_v6.lua: settles a batch of requests (batch.lua) in one script call; each request atomically and at most
+-- settle_v7.lua: settles a batch of requests (batch.lua) in one script call; each request atomically and at most
 -- once per request id. Per request: gives back the unused reserved tokens (or takes the excess), releases the
 -- concurrency lease and the credit hold, charges the exact cost to the hot balance, marks the request settled and
 -- appends the usage event to the org's outbox, all in one step. Every key of a batch belongs to one organization,
 -- so to one slot (see admit_v6.lua for the packed values).
--- v6 (replaces v5): v5's keys, values, arguments, results and event; what the requests of one batch share is read
--- and written once per batch (as admit_v6): the balance and the buckets are read by an organization's first request,
--- and the buckets, the holds total, the hold expiries, the leases and the charge to the balance are written after
--- the last one (one SET per scope, one HINCRBY, one ZREM each, one DECRBY). A request costs four commands of its
--- own: GET, HDEL of its hold, XADD of its event, SET of the settled marker (v5: nine). The balance each reply
--- reports is the one after that request's charge, as in v5. v5 and v6 replicas share every key.
+-- v7 (replaces v6): KEYS 9, the balance's generation. A request settled while its organization has no hot balance
+-- charges none: its cost reaches the balance only through a load (ledger minus the outbox, QueuedUsageBalance).
+-- A load that read the outbox before this event was there would store a balance that never counts it, so v7 bumps
+-- the generation for every request settled while its organization's balance was missing (once per batch, by their
+-- number), and that load is not stored (admit_v6.lua stores a loaded balance only at the generation it was read
+-- at, as after debit_end_v1.lua's drop).
+-- v6 left that window open: every settlement of a busy organization during a slow reload went uncharged.
+-- v6 (replaced v5): what the requests of one batch share is read and written once per batch (as admit_v6): the
+-- balance and the buckets are read by an organization's first request, and the buckets, the holds total, the hold
+-- expiries, the leases and the charge to the balance are written after the last one (one SET per scope, one
+-- HINCRBY, one ZREM each, one DECRBY). A request costs four commands of its own: GET, HDEL of its hold, XADD of its
+-- event, SET of the settled marker (v5: nine). The balance each reply reports is the one after that request's
+-- charge, as in v5. v5, v6 and v7 replicas share every key.
 -- (v5 replaced v4: one MGET instead of GET, EXISTS and up to two GETs.)
 --
 -- KEYS (of each request; see batch.lua for how a batch lays them out)
@@ -20,6 +27,7 @@
 --   6  gptapi:{tag}:outbox                 stream: the org's events not yet in PostgreSQL (the writer deletes them)
 --   7  gptapi:{tag}:lim:org:<orgId>         the org's buckets
 --   8  gptapi:{tag}:lim:key:<keyId>         the key's buckets
+--   9  gptapi:{tag}:org:<orgId>:balgen      string: generation of the hot balance (admit_v6.lua)
 -- ARGV (of each request: 15)
 --   1 request id  2 org id  3 key id  4 model  5 backend id  6 endpoint  7 prompt tokens  8 completion tokens
 --   9 cached tokens  10 cost micro-USD  11 HTTP status  12 estimated (0|1)  13 latency ms  14 ttft ms
@@ -37,7 +45,8 @@
 -- #include batch.lua
 
 -- Per organization (by its balance key): the hot balance as read (string, or false: missing, then it is not
--- created), the charges and the change of holds "_total" still to apply, and the hold expiries to remove.
+-- created), the charges and the change of holds "_total" still to apply, the hold expiries to remove, and how many
+-- requests were settled without a balance to charge (its generation is bumped by that many).
 local orgs = {}
 -- Per concurrency key: the leases to remove.
 local leases = {}
@@ -49,6 +58,11 @@ local function finish(now)
     if o.total_delta ~= 0 then redis.call('HINCRBY', o.holds_key, '_total', o.total_delta) end
     if #o.unexp > 0 then redis.call('ZREM', o.exp_key, unpack(o.unexp)) end
     if o.balance and o.charged ~= 0 then redis.call('DECRBY', key, o.charged) end
+    -- Bumped by one per such request, as one call each would (batch.lua: a batch leaves what single calls leave).
+    if o.uncharged > 0 and redis.call('INCRBY', o.gen_key, o.uncharged) == o.uncharged then
+      -- Created here (no balance was ever stored, or its generation expired): it expires like a settled marker.
+      redis.call('PEXPIRE', o.gen_key, o.gen_ttl)
+    end
   end
   for key, ids in pairs(leases) do
     redis.call('ZREM', key, unpack(ids))
@@ -69,7 +83,8 @@ local function settle(KEYS, ARGV, now)
     return {'duplicate'}
   end
   if not o then
-    o = {balance = balance_read, charged = 0, total_delta = 0, unexp = {}, holds_key = KEYS[2], exp_key = KEYS[3]}
+    o = {balance = balance_read, charged = 0, total_delta = 0, unexp = {}, holds_key = KEYS[2], exp_key = KEYS[3],
+         uncharged = 0, gen_key = KEYS[9], gen_ttl = ARGV[15]}
     orgs[KEYS[1]] = o
   end
 
@@ -91,6 +106,8 @@ local function settle(KEYS, ARGV, now)
       'cost_micros', ARGV[10], 'status', ARGV[11], 'estimated', ARGV[12], 'latency_ms', ARGV[13],
       'ttft_ms', ARGV[14], 'ts_ms', ts)
   redis.call('SET', KEYS[4], 'S', 'PX', ARGV[15])
+  -- The event is queued now: with no hot balance to charge, a load running meanwhile must not be stored.
+  if not o.balance then o.uncharged = o.uncharged + 1 end
 
   -- Token buckets: give back reserved - actual (never above capacity), or take the excess (level may go negative).
   -- Token bucket b (3..5) of scope s: capacity and window at res[7 + (s - 1) * 6 + (b - 3) * 2] and the next.
@@ -128,7 +145,8 @@ local function settle(KEYS, ARGV, now)
   end
   o.unexp[#o.unexp + 1] = rid
 
-  -- The exact charge. A missing balance is not created: PostgreSQL's ledger gets the debit from the usage event.
+  -- The exact charge. A missing balance is not created: PostgreSQL's ledger gets the debit from the usage event, and
+  -- a load subtracts the event while it is in the outbox.
   local present, after = 0, 0
   if o.balance then
     present = 1
@@ -138,4 +156,4 @@ local function settle(KEYS, ARGV, now)
   return {'settled', after, present, res and 1 or 0, id, ts}
 end
 
-return run_batch(settle, 8, 15, finish)
+return run_batch(settle, 9, 15, finish)
