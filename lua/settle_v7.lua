@@ -3,12 +3,16 @@
 -- concurrency lease and the credit hold, charges the exact cost to the hot balance, marks the request settled and
 -- appends the usage event to the org's outbox, all in one step. Every key of a batch belongs to one organization,
 -- so to one slot (see admit_v6.lua for the packed values).
--- v7 (replaces v6): KEYS 9, the balance's generation. A request settled while its organization has no hot balance
--- charges none: its cost reaches the balance only through a load (ledger minus the outbox, QueuedUsageBalance).
--- A load that read the outbox before this event was there would store a balance that never counts it, so v7 bumps
--- the generation for every request settled while its organization's balance was missing (once per batch, by their
--- number), and that load is not stored (admit_v6.lua stores a loaded balance only at the generation it was read
--- at, as after debit_end_v1.lua's drop).
+-- v7 (replaces v6): the usage event is four fields (request_id, org_id, usage, ts_ms), "usage" holding the other
+-- values comma-separated, as the gateway sends them (ARGV 7): Redis's cost of a stream entry goes with its number
+-- of fields (here in the XADD, and again in every XRANGE that reads it back), so v6's 15 fields cost it several
+-- microseconds per request more. ARGV is 8 values instead of 15.
+-- And KEYS 9, the balance's generation. A request settled while its organization has no hot balance charges none:
+-- its cost reaches the balance only through a load (ledger minus the outbox, QueuedUsageBalance). A load that read
+-- the outbox before this event was there would store a balance that never counts it, so v7 bumps the generation for
+-- every request settled while its organization's balance was missing (once per batch, by their number), and that
+-- load is not stored (admit_v6.lua stores a loaded balance only at the generation it was read at, as after
+-- debit_end_v1.lua's drop).
 -- v6 left that window open: every settlement of a busy organization during a slow reload went uncharged.
 -- v6 (replaced v5): what the requests of one batch share is read and written once per batch (as admit_v6): the
 -- balance and the buckets are read by an organization's first request, and the buckets, the holds total, the hold
@@ -28,17 +32,17 @@
 --   7  gptapi:{tag}:lim:org:<orgId>         the org's buckets
 --   8  gptapi:{tag}:lim:key:<keyId>         the key's buckets
 --   9  gptapi:{tag}:org:<orgId>:balgen      string: generation of the hot balance (admit_v6.lua)
--- ARGV (of each request: 15)
---   1 request id  2 org id  3 key id  4 model  5 backend id  6 endpoint  7 prompt tokens  8 completion tokens
---   9 cached tokens  10 cost micro-USD  11 HTTP status  12 estimated (0|1)  13 latency ms  14 ttft ms
---   15 settled-marker TTL ms
+-- ARGV (of each request: 8)
+--   1 request id  2 org id  3 key id  4 prompt tokens  5 completion tokens  6 cost micro-USD
+--   7 the event's usage value: key_id,backend_id,endpoint,prompt_tokens,completion_tokens,cached_tokens,cost_micros,
+--     status,estimated,latency_ms,ttft_ms,model (ai.gpt.api.usage.UsageStreams#PACKED_FIELDS; empty: unknown)
+--   8 settled-marker TTL ms
 -- Returns, per request (the script returns the array of them)
 --   {"duplicate"}  already settled: nothing changed, no event
 --   {"settled", balance_after, balance_present (0|1), reservation_found (0|1), outbox_entry_id, ts_ms}
 --     balance_after is 0 when the balance key was missing (it is then left missing, not created negative)
 --   {"error", "GPTAPI_MISMATCH ..."} (nothing changed) when the reservation belongs to another org/key
--- Event fields (all strings): request_id org_id key_id model backend_id endpoint prompt_tokens completion_tokens
---   cached_tokens cost_micros status estimated latency_ms ttft_ms ts_ms (ts_ms from TIME)
+-- Event fields (all strings): request_id org_id usage (ARGV 7) ts_ms (from TIME)
 
 -- #include token_bucket.lua
 -- #include scope_cache.lua
@@ -84,7 +88,7 @@ local function settle(KEYS, ARGV, now)
   end
   if not o then
     o = {balance = balance_read, charged = 0, total_delta = 0, unexp = {}, holds_key = KEYS[2], exp_key = KEYS[3],
-         uncharged = 0, gen_key = KEYS[9], gen_ttl = ARGV[15]}
+         uncharged = 0, gen_key = KEYS[9], gen_ttl = ARGV[8]}
     orgs[KEYS[1]] = o
   end
 
@@ -100,12 +104,8 @@ local function settle(KEYS, ARGV, now)
 
   -- This request's own writes first, the event before the marker: if either fails, the request is not settled
   -- (its reply is an error) and the batch's shared state is unchanged for it.
-  local id = redis.call('XADD', KEYS[6], '*',
-      'request_id', rid, 'org_id', ARGV[2], 'key_id', ARGV[3], 'model', ARGV[4], 'backend_id', ARGV[5],
-      'endpoint', ARGV[6], 'prompt_tokens', ARGV[7], 'completion_tokens', ARGV[8], 'cached_tokens', ARGV[9],
-      'cost_micros', ARGV[10], 'status', ARGV[11], 'estimated', ARGV[12], 'latency_ms', ARGV[13],
-      'ttft_ms', ARGV[14], 'ts_ms', ts)
-  redis.call('SET', KEYS[4], 'S', 'PX', ARGV[15])
+  local id = redis.call('XADD', KEYS[6], '*', 'request_id', rid, 'org_id', ARGV[2], 'usage', ARGV[7], 'ts_ms', ts)
+  redis.call('SET', KEYS[4], 'S', 'PX', ARGV[8])
   -- The event is queued now: with no hot balance to charge, a load running meanwhile must not be stored.
   if not o.balance then o.uncharged = o.uncharged + 1 end
 
@@ -113,7 +113,7 @@ local function settle(KEYS, ARGV, now)
   -- Token bucket b (3..5) of scope s: capacity and window at res[7 + (s - 1) * 6 + (b - 3) * 2] and the next.
   local c1, c2 = sc_get(KEYS[7], raw[1]), sc_get(KEYS[8], raw[2])
   if res then
-    local delta = res[4] - ((batch_numbers[ARGV[7]] or num(ARGV[7])) + (batch_numbers[ARGV[8]] or num(ARGV[8])))
+    local delta = res[4] - ((batch_numbers[ARGV[4]] or num(ARGV[4])) + (batch_numbers[ARGV[5]] or num(ARGV[5])))
     for r = 7, 17, 2 do
       local cap = res[r]
       if cap > 0 then
@@ -150,10 +150,10 @@ local function settle(KEYS, ARGV, now)
   local present, after = 0, 0
   if o.balance then
     present = 1
-    o.charged = o.charged + (batch_numbers[ARGV[10]] or num(ARGV[10]))
+    o.charged = o.charged + (batch_numbers[ARGV[6]] or num(ARGV[6]))
     after = (batch_numbers[o.balance] or num(o.balance)) - o.charged
   end
   return {'settled', after, present, res and 1 or 0, id, ts}
 end
 
-return run_batch(settle, 9, 15, finish)
+return run_batch(settle, 9, 8, finish)

@@ -138,8 +138,8 @@ def main():
                         args += [rid, str(org), str(key), "2500", "600", "0", "3600000", "86400000", "", "", plan]
                     else:
                         ks += keys(rid, base + "outbox") + [base + "org:%d:balgen" % org]
-                        args += [rid, str(org), str(key), "gpt-fast", "1", "/v1/chat/completions", "120", "16", "0",
-                                 "38", "200", "0", "3", "2", "86400000"]
+                        args += [rid, str(org), str(key), "120", "16", "38",
+                                 "%d,1,/v1/chat/completions,120,16,0,38,200,0,3,2,gpt-fast" % key, "86400000"]
                 out.append(["EVALSHA", admit if admitting else settle, str(len(ks))] + ks + args)
             return out
 

@@ -1,6 +1,5 @@
 package ai.gpt.api.limits;
 
-import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -29,19 +28,5 @@ public record SettledUsage(String requestId, long orgId, long keyId, String mode
   public static SettledUsage unserved(AdmissionRequest r, String model, String endpoint, int status) {
     return new SettledUsage(r.requestId(), r.orgId(), r.keyId(), model, 0, endpoint, 0, 0, 0, 0, status, false, 0,
         -1);
-  }
-
-  /** Parses the fields of a usage stream entry (settle_v7.lua writes them; {@code ts_ms} is not part of this). */
-  public static SettledUsage fromStreamFields(Map<String, String> f) {
-    return new SettledUsage(f.get("request_id"), Long.parseLong(f.get("org_id")), Long.parseLong(f.get("key_id")),
-        f.get("model"), orDefault(f.get("backend_id"), 0), f.get("endpoint"),
-        Long.parseLong(f.get("prompt_tokens")), Long.parseLong(f.get("completion_tokens")),
-        Long.parseLong(f.get("cached_tokens")), Long.parseLong(f.get("cost_micros")),
-        Integer.parseInt(f.get("status")), "1".equals(f.get("estimated")), Long.parseLong(f.get("latency_ms")),
-        orDefault(f.get("ttft_ms"), -1));
-  }
-
-  private static long orDefault(String value, long fallback) {
-    return value == null || value.isEmpty() ? fallback : Long.parseLong(value);
   }
 }

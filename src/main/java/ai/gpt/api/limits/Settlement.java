@@ -1,8 +1,11 @@
 package ai.gpt.api.limits;
 
 import ai.gpt.api.usage.UsageHandoff;
+import ai.gpt.api.usage.UsageRecord;
+import ai.gpt.api.usage.UsageStreams;
 import io.vertx.core.Future;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Settlement of one request with {@code lua/settle_v7.lua}: one script run gives back unused tokens, releases the
@@ -18,7 +21,7 @@ import java.util.List;
 public final class Settlement {
   public static final String SCRIPT = "lua/settle_v7.lua";
   static final int KEYS = 9;
-  static final int ARGS = 15;
+  static final int ARGS = 8;
 
   private final ScriptBatches script;
   private final ShardForwarder forwarder;
@@ -35,22 +38,22 @@ public final class Settlement {
   public Future<SettleResult> settle(SettledUsage u) {
     long org = u.orgId();
     List<String> keys = keys(org, u.keyId(), u.requestId());
-    // An empty field is stored as NULL: no backend was reached, or no token ever came.
-    List<String> args = List.of(u.requestId(), Long.toString(org), Long.toString(u.keyId()), u.model(),
-        u.backendId() > 0 ? Long.toString(u.backendId()) : "", u.endpoint(), Long.toString(u.promptTokens()),
-        Long.toString(u.completionTokens()), Long.toString(u.cachedTokens()), Long.toString(u.costMicros()),
-        Integer.toString(u.status()), u.estimated() ? "1" : "0", Long.toString(u.latencyMs()),
-        u.ttftMs() >= 0 ? Long.toString(u.ttftMs()) : "", Long.toString(settings.settledTtlMs()));
+    String orgId = Long.toString(org);
+    String usage = UsageRecord.usage(u);
+    List<String> args = List.of(u.requestId(), orgId, Long.toString(u.keyId()), Long.toString(u.promptTokens()),
+        Long.toString(u.completionTokens()), Long.toString(u.costMicros()), usage,
+        Long.toString(settings.settledTtlMs()));
     return script.call(org, keys, args).map(resp -> {
       if ("duplicate".equals(resp.get(0).toString())) {
         return new SettleResult(SettleResult.Outcome.DUPLICATE, null, false, null);
       }
       String outboxId = resp.get(4).toString();
-      // The script's arguments 1-14 are the event's fields in contract order; ts_ms and the outbox id follow.
-      List<String> values = args.subList(0, 14);
       String tsMs = resp.get(5).toString();
-      if (!handoff.offer(org, values, tsMs, outboxId)) {
-        forwarder.forward(org, values, tsMs, outboxId);
+      // The event as the script appended it to the outbox.
+      Map<String, String> event = UsageStreams.fields(u.requestId(), orgId, usage, tsMs);
+      UsageRecord record = UsageRecord.settled(u, Long.parseLong(tsMs));
+      if (record == null || !handoff.offer(record, event, outboxId)) {
+        forwarder.forward(org, event, outboxId);
       }
       boolean present = resp.get(2).toInteger() == 1;
       return new SettleResult(SettleResult.Outcome.SETTLED, present ? resp.get(1).toLong() : null,

@@ -7,6 +7,7 @@ import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -50,13 +51,12 @@ final class ShardForwarder {
   }
 
   /**
-   * @param values   the event's fields before ts_ms, in {@link UsageStreams#EVENT_FIELDS} order
+   * @param fields   the event's fields as in the outbox ({@link UsageStreams#EVENT_FIELDS})
    * @param outboxId the event's entry id in the organization's outbox
    */
-  void forward(long orgId, List<String> values, String tsMs, String outboxId) {
+  void forward(long orgId, Map<String, String> fields, String outboxId) {
     Shard shard = shards[UsageStreams.shardOf(orgId)];
-    // values hold every field but the last, ts_ms.
-    Request xadd = UsageStreams.copy(shard.key(), i -> i < values.size() ? values.get(i) : tsMs, outboxId);
+    Request xadd = UsageStreams.copy(shard.key(), fields, outboxId);
     List<Request> batch;
     synchronized (shard) {
       shard.queue().add(xadd);

@@ -4,7 +4,6 @@ import ai.gpt.api.usage.StreamReplies.Entry;
 import ai.gpt.api.usage.UsageStreamReader.Parsed;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -43,24 +42,13 @@ final class HandoffInbox {
   }
 
   /** See {@link UsageWriter#offer}. */
-  boolean offer(long orgId, List<String> values, String tsMs, String outboxId) {
+  boolean offer(UsageRecord record, Map<String, String> fields, String outboxId) {
     if (!open || held.get() >= limit) {
       return false;
     }
-    Map<String, String> fields = new HashMap<>(2 * UsageStreams.EVENT_FIELDS.size() + 4);
-    for (int i = 0; i < values.size(); i++) {
-      fields.put(UsageStreams.EVENT_FIELDS.get(i), values.get(i));
-    }
-    fields.put(UsageStreams.TS_MS, tsMs);
     fields.put(UsageStreams.OUTBOX_ID, outboxId);
-    UsageRecord record;
-    try {
-      record = UsageRecord.parse(fields, Long.parseLong(tsMs));
-    } catch (IllegalArgumentException e) {
-      return false;
-    }
     held.incrementAndGet();
-    waiting.add(new Parsed(Entry.handedOff(UsageStreams.shardOf(orgId), fields), record, null));
+    waiting.add(new Parsed(Entry.handedOff(UsageStreams.shardOf(record.orgId()), fields), record, null));
     metrics.handedOff();
     if (waitingCount.incrementAndGet() == batchSize) {
       batchWaiting.run();

@@ -75,8 +75,7 @@ final class OutboxRecovery {
             long later = recheck;
             for (Entry e : old) {
               if (e.idMillis() + graceMs / 2 < oldestQueued) {
-                copies.add(UsageStreams.copy(stream, i -> e.fields().get(UsageStreams.EVENT_FIELDS.get(i)),
-                    e.id()));
+                copies.add(UsageStreams.copy(stream, e.fields(), e.id()));
               } else if (later == 0) {
                 later = now + graceMs / 2; // the writer is behind this entry: judge it once it may have caught up
               }

@@ -2,7 +2,7 @@ package ai.gpt.api.usage;
 
 import io.vertx.redis.client.Response;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -61,7 +61,9 @@ final class StreamReplies {
     if (r == null) {
       return null;
     }
-    Map<String, String> f = new HashMap<>(32);
+    // In the entry's order: a copy made from it (OutboxRecovery) then has the fields of the stream's other
+    // entries in their order, which a stream stores without repeating the names.
+    Map<String, String> f = new LinkedHashMap<>(16);
     if (r.isMap()) {
       for (String k : r.getKeys()) {
         f.put(k, str(r.get(k)));

@@ -1,6 +1,6 @@
 package ai.gpt.api.usage;
 
-import java.util.List;
+import java.util.Map;
 
 /**
  * Where a settled usage event goes first: this process's usage writer, in memory ({@link UsageWriter#offer}),
@@ -11,12 +11,13 @@ import java.util.List;
 @FunctionalInterface
 public interface UsageHandoff {
   /** Takes nothing: every event is copied to the shard streams. */
-  UsageHandoff NONE = (orgId, values, tsMs, outboxId) -> false;
+  UsageHandoff NONE = (record, fields, outboxId) -> false;
 
   /**
-   * @param values   the event's fields before ts_ms, in {@link UsageStreams#EVENT_FIELDS} order
+   * @param record   the event
+   * @param fields   the event's fields, as in the outbox ({@link UsageStreams#EVENT_FIELDS}); kept for a reject
    * @param outboxId the event's entry id in its organization's outbox
    * @return whether it was taken; if not, the caller copies it to the shard stream
    */
-  boolean offer(long orgId, List<String> values, String tsMs, String outboxId);
+  boolean offer(UsageRecord record, Map<String, String> fields, String outboxId);
 }

@@ -15,8 +15,10 @@ import static ai.gpt.api.usage.UsageStreams.REQUEST_ID;
 import static ai.gpt.api.usage.UsageStreams.STATUS;
 import static ai.gpt.api.usage.UsageStreams.TS_MS;
 import static ai.gpt.api.usage.UsageStreams.TTFT_MS;
+import static ai.gpt.api.usage.UsageStreams.USAGE;
 
-import java.util.LinkedHashMap;
+import ai.gpt.api.limits.SettledUsage;
+import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -42,12 +44,60 @@ public record UsageRecord(
     long tsMs) {
 
   /**
-   * Parses a stream entry's fields. Required: request_id, org_id, model, cost_micros, status. Token counts
+   * The record of a settlement at {@code tsMs}, or null when {@link #parse} would refuse its event: no model, or a
+   * count that does not fit the usage table's integer columns (the writer that parses it stores it in usage_rejects).
+   */
+  public static UsageRecord settled(SettledUsage u, long tsMs) {
+    if (u.model().isEmpty() || u.promptTokens() > Integer.MAX_VALUE || u.completionTokens() > Integer.MAX_VALUE
+        || u.cachedTokens() > Integer.MAX_VALUE || u.latencyMs() > Integer.MAX_VALUE
+        || u.ttftMs() > Integer.MAX_VALUE) {
+      return null;
+    }
+    return new UsageRecord(u.requestId(), u.orgId(), u.keyId(), u.model(), u.backendId() > 0 ? u.backendId() : null,
+        u.endpoint(), (int) u.promptTokens(), (int) u.completionTokens(), (int) u.cachedTokens(), u.costMicros(),
+        u.status(), u.estimated(), (int) u.latencyMs(), u.ttftMs() >= 0 ? (int) u.ttftMs() : null, tsMs);
+  }
+
+  /** The {@link UsageStreams#USAGE} value of a settlement (settle_v7.lua's ARGV 7). */
+  public static String usage(SettledUsage u) {
+    return pack(Long.toString(u.keyId()), u.backendId() > 0 ? Long.toString(u.backendId()) : "", u.endpoint(),
+        Long.toString(u.promptTokens()), Long.toString(u.completionTokens()), Long.toString(u.cachedTokens()),
+        Long.toString(u.costMicros()), Integer.toString(u.status()), u.estimated() ? "1" : "0",
+        Long.toString(u.latencyMs()), u.ttftMs() >= 0 ? Long.toString(u.ttftMs()) : "", u.model());
+  }
+
+  /** Values in {@link UsageStreams#PACKED_FIELDS} order; only the last (the model) may contain a comma. */
+  private static String pack(String... values) {
+    return String.join(",", values);
+  }
+
+  /**
+   * Parses a stream entry's fields, packed ({@link UsageStreams#EVENT_FIELDS}) or wide (settle_v6.lua and earlier,
+   * {@link UsageStreams#WIDE_FIELDS}). Required: request_id, org_id, model, cost_micros, status. Token counts
    * default to 0, the optional ids and timings to null, ts_ms to {@code fallbackTsMs} (the entry id's time).
    *
    * @throws IllegalArgumentException naming the offending field when the entry cannot be stored
    */
-  public static UsageRecord parse(Map<String, String> f, long fallbackTsMs) {
+  public static UsageRecord parse(Map<String, String> fields, long fallbackTsMs) {
+    String packed = fields.get(USAGE);
+    return parseWide(packed == null ? fields : unpack(fields, packed), fallbackTsMs);
+  }
+
+  /** The fields with {@link UsageStreams#USAGE} spread into one field per value. */
+  private static Map<String, String> unpack(Map<String, String> fields, String packed) {
+    String[] values = packed.split(",", UsageStreams.PACKED_FIELDS.size());
+    if (values.length != UsageStreams.PACKED_FIELDS.size()) {
+      throw new IllegalArgumentException(USAGE + " holds " + values.length + " values, not "
+          + UsageStreams.PACKED_FIELDS.size());
+    }
+    Map<String, String> wide = new HashMap<>(fields);
+    for (int i = 0; i < values.length; i++) {
+      wide.put(UsageStreams.PACKED_FIELDS.get(i), values[i]);
+    }
+    return wide;
+  }
+
+  private static UsageRecord parseWide(Map<String, String> f, long fallbackTsMs) {
     String requestId = required(f, REQUEST_ID);
     long costMicros = longField(f, COST_MICROS, null);
     if (costMicros < 0) {
@@ -71,25 +121,13 @@ public record UsageRecord(
         longField(f, TS_MS, fallbackTsMs));
   }
 
-  /** The stream entry fields for this record, in contract order (what the settlement script XADDs). */
+  /** The stream entry fields for this record, as settle_v7.lua writes them. */
   public Map<String, String> toFields() {
-    Map<String, String> f = new LinkedHashMap<>();
-    f.put(REQUEST_ID, requestId);
-    f.put(ORG_ID, Long.toString(orgId));
-    f.put(KEY_ID, keyId == null ? "" : keyId.toString());
-    f.put(MODEL, model);
-    f.put(BACKEND_ID, backendId == null ? "" : backendId.toString());
-    f.put(ENDPOINT, endpoint);
-    f.put(PROMPT_TOKENS, Integer.toString(promptTokens));
-    f.put(COMPLETION_TOKENS, Integer.toString(completionTokens));
-    f.put(CACHED_TOKENS, Integer.toString(cachedTokens));
-    f.put(COST_MICROS, Long.toString(costMicros));
-    f.put(STATUS, Integer.toString(status));
-    f.put(ESTIMATED, estimated ? "1" : "0");
-    f.put(LATENCY_MS, latencyMs == null ? "" : latencyMs.toString());
-    f.put(TTFT_MS, ttftMs == null ? "" : ttftMs.toString());
-    f.put(TS_MS, Long.toString(tsMs));
-    return f;
+    String usage = pack(keyId == null ? "" : keyId.toString(), backendId == null ? "" : backendId.toString(),
+        endpoint, Integer.toString(promptTokens), Integer.toString(completionTokens), Integer.toString(cachedTokens),
+        Long.toString(costMicros), Integer.toString(status), estimated ? "1" : "0",
+        latencyMs == null ? "" : latencyMs.toString(), ttftMs == null ? "" : ttftMs.toString(), model);
+    return UsageStreams.fields(requestId, Long.toString(orgId), usage, Long.toString(tsMs));
   }
 
   private static String required(Map<String, String> f, String name) {

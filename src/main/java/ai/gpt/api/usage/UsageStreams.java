@@ -2,8 +2,9 @@ package ai.gpt.api.usage;
 
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.function.IntFunction;
+import java.util.Map;
 
 /**
  * The usage queue the writers consume: one Redis Stream per shard, hash-tagged {@code {s<shard>}} so each shard is one
@@ -11,6 +12,12 @@ import java.util.function.IntFunction;
  * The settlement script ({@code lua/settle_v7.lua}) appends each event to its organization's outbox
  * ({@code ai.gpt.api.limits.RedisKeys#outbox}, tagged by organization so organizations spread over the cluster);
  * the gateway then copies it here with {@link #OUTBOX_ID}, and the writer deletes both once PostgreSQL has it.
+ *
+ * <p>An event is four fields, {@link #EVENT_FIELDS}: {@link #REQUEST_ID}, {@link #ORG_ID}, {@link #USAGE} (the other
+ * values in one string, {@link #PACKED_FIELDS}) and {@link #TS_MS}. Events of settle_v6.lua and earlier have one
+ * field per value ({@link #WIDE_FIELDS}); {@link UsageRecord#parse} reads both. Redis's cost of a stream entry
+ * grows with its number of fields (the XADD's arguments, each entry an XRANGE returns), far more than with its
+ * bytes (lua/README.md, "settle_v7.lua results").
  */
 public final class UsageStreams {
   /** Number of shards; an organization's events go to shard {@code orgId % SHARDS}. */
@@ -40,8 +47,18 @@ public final class UsageStreams {
    * from events settled by a gateway before the outbox existed (settle_v3.lua appended to the shard stream itself).
    */
   public static final String OUTBOX_ID = "outbox_id";
+  /** The event's other values, comma-separated in {@link #PACKED_FIELDS} order (settle_v7.lua and later). */
+  public static final String USAGE = "usage";
   /** The fields settle_v7.lua gives an event, in its order (the copy here adds {@link #OUTBOX_ID}). */
-  public static final List<String> EVENT_FIELDS = List.of(REQUEST_ID, ORG_ID, KEY_ID, MODEL, BACKEND_ID, ENDPOINT,
+  public static final List<String> EVENT_FIELDS = List.of(REQUEST_ID, ORG_ID, USAGE, TS_MS);
+  /**
+   * What {@link #USAGE} holds, in its order. The model, the one free-text value (an operator's model id), is last:
+   * everything after the eleventh comma is the model, commas included.
+   */
+  public static final List<String> PACKED_FIELDS = List.of(KEY_ID, BACKEND_ID, ENDPOINT, PROMPT_TOKENS,
+      COMPLETION_TOKENS, CACHED_TOKENS, COST_MICROS, STATUS, ESTIMATED, LATENCY_MS, TTFT_MS, MODEL);
+  /** The fields of an event settled by settle_v6.lua or earlier, one per value, in their order. */
+  public static final List<String> WIDE_FIELDS = List.of(REQUEST_ID, ORG_ID, KEY_ID, MODEL, BACKEND_ID, ENDPOINT,
       PROMPT_TOKENS, COMPLETION_TOKENS, CACHED_TOKENS, COST_MICROS, STATUS, ESTIMATED, LATENCY_MS, TTFT_MS, TS_MS);
 
   private UsageStreams() {}
@@ -59,20 +76,28 @@ public final class UsageStreams {
   }
 
   /**
-   * The copy of one event to a shard stream: XADD of {@link #EVENT_FIELDS} in their order, each with
-   * {@code valueOf(its index)} (null: left out), then {@link #OUTBOX_ID}. The gateway's first copy
-   * ({@code ShardForwarder}) and the outbox sweep's late one ({@link OutboxRecovery}) are this one command, so a
-   * writer cannot tell them apart.
+   * The copy of one event to a shard stream: XADD of its fields as they are in the outbox (packed or wide), then
+   * {@link #OUTBOX_ID}. The gateway's first copy ({@code ShardForwarder}) and the outbox sweep's late one
+   * ({@link OutboxRecovery}) are this one command, so a writer cannot tell them apart.
    */
-  public static Request copy(String stream, IntFunction<String> valueOf, String outboxId) {
+  public static Request copy(String stream, Map<String, String> fields, String outboxId) {
     Request xadd = Request.cmd(Command.XADD).arg(stream).arg("*");
-    for (int i = 0; i < EVENT_FIELDS.size(); i++) {
-      String value = valueOf.apply(i);
-      if (value != null) {
-        xadd.arg(EVENT_FIELDS.get(i)).arg(value);
+    fields.forEach((name, value) -> {
+      if (!name.equals(OUTBOX_ID)) {
+        xadd.arg(name).arg(value);
       }
-    }
+    });
     return xadd.arg(OUTBOX_ID).arg(outboxId);
+  }
+
+  /** An event's fields as settle_v7.lua writes them: {@link #EVENT_FIELDS} in their order. */
+  public static Map<String, String> fields(String requestId, String orgId, String usage, String tsMs) {
+    Map<String, String> f = new LinkedHashMap<>(8);
+    f.put(REQUEST_ID, requestId);
+    f.put(ORG_ID, orgId);
+    f.put(USAGE, usage);
+    f.put(TS_MS, tsMs);
+    return f;
   }
 
   /** The stream an organization's usage events go to. */

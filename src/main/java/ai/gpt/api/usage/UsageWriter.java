@@ -15,6 +15,7 @@ import io.vertx.sqlclient.Pool;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -172,12 +173,11 @@ public final class UsageWriter extends VerticleBase implements UsageHandoff {
 
   /**
    * Takes a settled event to write with the next read (called on any thread). Refused while starting or stopping,
-   * when {@value #INBOX_BATCHES} batches of handed-off events are held uncommitted already, or when its fields do
-   * not parse (the stream path then rejects it where it can be inspected).
+   * or when {@value #INBOX_BATCHES} batches of handed-off events are held uncommitted already.
    */
   @Override
-  public boolean offer(long orgId, List<String> values, String tsMs, String outboxId) {
-    return inbox.offer(orgId, values, tsMs, outboxId);
+  public boolean offer(UsageRecord record, Map<String, String> fields, String outboxId) {
+    return inbox.offer(record, fields, outboxId);
   }
 
   private void readSoon() {

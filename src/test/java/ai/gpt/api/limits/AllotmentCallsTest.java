@@ -49,7 +49,8 @@ class AllotmentCallsTest {
         .take("allot:t:1", scope, new AllotmentCalls.Size(32, 3_200, 32_000, 32)).await();
     assertNotNull(grant, "far from every limit: granted");
     assertEquals(requestsBefore - 32, f.level(f.key, rpd), 1.0);
-    assertEquals(tokensBefore - 3_200, f.level(f.key, tpd), 2.0);
+    // The daily token bucket refills ~115 tokens a second meanwhile: 20 is what a loaded machine's 170 ms give back.
+    assertEquals(tokensBefore - 3_200, f.level(f.key, tpd), 20.0);
     assertEquals((long) Math.floor(requestsBefore - 32), grant.requests().remaining(), 1.0);
     assertEquals(f.balance(), grant.availableMicros(), "available before it: the balance (no other hold)");
     Map<String, String> holds = f.holds();
@@ -66,7 +67,7 @@ class AllotmentCallsTest {
     // 22 of its requests ran and used 2,000 tokens: 10 requests and 1,200 tokens go back.
     assertTrue(f.limiter.allotments().end("allot:t:1", scope, 10, 1_200, 32).await());
     assertEquals(requestsBefore - 22, f.level(f.key, rpd), 1.0);
-    assertEquals(tokensBefore - 2_000, f.level(f.key, tpd), 2.0);
+    assertEquals(tokensBefore - 2_000, f.level(f.key, tpd), 20.0);
     holds = f.holds();
     assertFalse(holds.containsKey("allot:t:1"));
     assertEquals("0", holds.get("_total"));

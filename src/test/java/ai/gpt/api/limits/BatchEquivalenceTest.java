@@ -237,9 +237,13 @@ class BatchEquivalenceTest {
   }
 
   private static Call settlement(long org, long key, String id, Random random) {
-    List<Object> args = List.of(id, Long.toString(org), Long.toString(key), "gpt-fast", "7", "/v1/chat/completions",
-        List.of("5", "50", "400").get(random.nextInt(3)), List.of("0", "16", "300", "3000").get(random.nextInt(4)),
-        "0", List.of("0", "7", "130", "2600").get(random.nextInt(4)), "200", "0", "3", "2", "86400000");
+    String prompt = List.of("5", "50", "400").get(random.nextInt(3));
+    String completion = List.of("0", "16", "300", "3000").get(random.nextInt(4));
+    String cost = List.of("0", "7", "130", "2600").get(random.nextInt(4));
+    String usage = String.join(",", Long.toString(key), "7", "/v1/chat/completions", prompt, completion, "0", cost,
+        "200", "0", "3", "2", "gpt-fast");
+    List<Object> args = List.of(id, Long.toString(org), Long.toString(key), prompt, completion, cost, usage,
+        "86400000");
     return new Call(settleSha, Settlement.keys(org, key, id), args);
   }
 }

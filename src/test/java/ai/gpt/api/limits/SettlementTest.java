@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.gpt.api.billing.Money;
 import ai.gpt.api.testing.Sleep;
+import ai.gpt.api.usage.UsageRecord;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
@@ -121,28 +122,26 @@ class SettlementTest {
   }
 
   @Test
-  @DisplayName("the usage event carries every field as a string, ts_ms from Redis TIME; its copy in the shard stream "
-      + "is field for field the same, plus the outbox id")
+  @DisplayName("the usage event is request_id, org_id, the packed usage and ts_ms from Redis TIME, and parses back to "
+      + "the settlement; its copy in the shard stream is field for field the same, plus the outbox id")
   void eventFormat(Vertx vertx) {
     f = LimiterFixture.start(vertx, LimiterSettings.defaults());
     f.setBalance(1_000_000);
     AdmissionRequest r = f.request(f.key, Limits.UNLIMITED, Limits.UNLIMITED, 50, 100);
     assertTrue(f.admit(r).admitted());
-    SettledUsage u = new SettledUsage(r.requestId(), f.org, f.key, "gpt-full", 42, "/v1/completions", 48, 77, 16,
+    // A model id may hold a comma: it is the usage value's last part.
+    SettledUsage u = new SettledUsage(r.requestId(), f.org, f.key, "gpt-full,v2", 42, "/v1/completions", 48, 77, 16,
         Money.requestCost(48, 77, 500_000, 1_000_000), 499, true, 1234, 56);
     SettleResult res = f.settle(u);
     Map<String, Map<String, String>> events = f.events(r.requestId());
     assertEquals(List.of(res.outboxEntryId()), List.copyOf(events.keySet()));
     Map<String, String> e = events.get(res.outboxEntryId());
-    assertEquals(List.of("request_id", "org_id", "key_id", "model", "backend_id", "endpoint", "prompt_tokens",
-        "completion_tokens", "cached_tokens", "cost_micros", "status", "estimated", "latency_ms", "ttft_ms", "ts_ms"),
-        List.copyOf(e.keySet()));
+    assertEquals(List.of("request_id", "org_id", "usage", "ts_ms"), List.copyOf(e.keySet()));
     assertEquals(String.valueOf(f.org), e.get("org_id"));
-    assertEquals("101", e.get("cost_micros")); // ceil(48 * 0.5) + ceil(77 * 1.0) = 24 + 77
-    assertEquals("1", e.get("estimated"));
-    assertEquals("499", e.get("status"));
-    assertEquals(u, SettledUsage.fromStreamFields(e));
+    // ceil(48 * 0.5) + ceil(77 * 1.0) = 24 + 77
+    assertEquals(f.key + ",42,/v1/completions,48,77,16,101,499,1,1234,56,gpt-full,v2", e.get("usage"));
     long ts = Long.parseLong(e.get("ts_ms"));
+    assertEquals(UsageRecord.settled(u, ts), UsageRecord.parse(e, 0));
     assertTrue(Math.abs(ts - System.currentTimeMillis()) < 5_000, "ts_ms " + ts);
     assertEquals(ts, Long.parseLong(res.outboxEntryId().split("-")[0]), 1000.0);
 

@@ -13,8 +13,6 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.Request;
 import java.net.URI;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -40,7 +38,8 @@ class ShardForwarderTest {
       ShardForwarder forwarder = new ShardForwarder(vertx, viaProxy);
       proxy.cut();
       for (int i = 0; i < 5; i++) {
-        forwarder.forward(ORG, event("r" + i), "1700000000000", "1700000000000-" + i);
+        forwarder.forward(ORG, UsageStreams.fields("r" + i, Long.toString(ORG), "1,1,chat,1,1,0,1,200,0,1,1,gpt-fast",
+            "1700000000000"), "1700000000000-" + i);
       }
       Sleep.ms(1_500); // at least one refused attempt and one retry while cut
       assertEquals(0, length(redis), "nothing arrives while Redis is cut off");
@@ -58,16 +57,4 @@ class ShardForwarderTest {
     return redis.send(Request.cmd(Command.XLEN).arg(UsageStreams.keyForOrg(ORG))).await().toLong();
   }
 
-  /** The event's fields before ts_ms, in {@link UsageStreams#EVENT_FIELDS} order. */
-  private static List<String> event(String requestId) {
-    List<String> values = new ArrayList<>();
-    for (String field : UsageStreams.EVENT_FIELDS) {
-      if (field.equals(UsageStreams.TS_MS)) {
-        break;
-      }
-      values.add(field.equals(UsageStreams.REQUEST_ID) ? requestId : field.equals(UsageStreams.ORG_ID)
-          ? Long.toString(ORG) : "1");
-    }
-    return values;
-  }
 }

@@ -17,7 +17,6 @@ import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -154,9 +153,9 @@ class OutboxRecoveryTest {
    */
   private long settled(String requestId, long cost, boolean copy) {
     List<String> keys = Settlement.keys(org, 1, requestId);
-    List<String> args = new ArrayList<>(fields(requestId, cost).values());
-    args.remove(args.size() - 1); // ts_ms comes from the script
-    args.add("86400000");
+    // settle_v7.lua's ARGV: request, org and key ids, prompt and completion tokens, cost, the usage value, TTL.
+    List<String> args = List.of(requestId, Long.toString(org), "1", "10", "20", Long.toString(cost),
+        fields(requestId, cost).get(UsageStreams.USAGE), "86400000");
     Response reply = settle.call(keys, args).await().get(0);
     assertEquals("settled", reply.get(0).toString());
     if (copy) {
@@ -170,15 +169,10 @@ class OutboxRecoveryTest {
     return cost;
   }
 
-  /** An event's fields in the order of {@link UsageStreams#EVENT_FIELDS}. */
+  /** An event's fields, as settle_v7.lua writes them. */
   private Map<String, String> fields(String requestId, long cost) {
-    Map<String, String> f = new LinkedHashMap<>();
-    List<String> values = List.of(requestId, Long.toString(org), "1", "gpt-fast", "7", "/v1/chat/completions", "10",
-        "20", "0", Long.toString(cost), "200", "0", "100", "10", Long.toString(System.currentTimeMillis()));
-    for (int i = 0; i < values.size(); i++) {
-      f.put(UsageStreams.EVENT_FIELDS.get(i), values.get(i));
-    }
-    return f;
+    return new UsageRecord(requestId, org, 1L, "gpt-fast", 7L, "/v1/chat/completions", 10, 20, 0, cost, 200, false,
+        100, 10, System.currentTimeMillis()).toFields();
   }
 
   private long usageRows() {

@@ -25,16 +25,34 @@ class UsageRecordTest {
   }
 
   @Test
-  @DisplayName("an entry's fields parse back to the record that produced them")
+  @DisplayName("an entry's fields (request_id, org_id, packed usage, ts_ms) parse back to the record that produced them")
   void roundTrip() {
     UsageRecord r = new UsageRecord("req_1", 42, 7L, "gpt-fast", null, "chat", 120, 30, 5, 45_000, 200, true, 812,
         null, 1_767_000_000_123L);
     Map<String, String> fields = r.toFields();
-    assertEquals(List.of("request_id", "org_id", "key_id", "model", "backend_id", "endpoint", "prompt_tokens",
-        "completion_tokens", "cached_tokens", "cost_micros", "status", "estimated", "latency_ms", "ttft_ms", "ts_ms"),
-        List.copyOf(fields.keySet()));
-    assertEquals("1", fields.get("estimated"));
+    assertEquals(List.of("request_id", "org_id", "usage", "ts_ms"), List.copyOf(fields.keySet()));
+    assertEquals("7,,chat,120,30,5,45000,200,1,812,,gpt-fast", fields.get("usage"));
     assertEquals(r, UsageRecord.parse(fields, 0));
+  }
+
+  @Test
+  @DisplayName("an event of settle_v6.lua or earlier (one field per value) still parses; a packed value with too "
+      + "few parts or a bad number is refused, naming the field")
+  void wideEventsAndMalformedUsage() {
+    Map<String, String> wide = new HashMap<>(Map.of("request_id", "req_2", "org_id", "42", "key_id", "7", "model",
+        "gpt-fast", "backend_id", "", "endpoint", "chat", "prompt_tokens", "120", "completion_tokens", "30",
+        "cached_tokens", "5", "cost_micros", "45000"));
+    wide.putAll(Map.of("status", "200", "estimated", "1", "latency_ms", "812", "ttft_ms", "", "ts_ms", "1767000000123"));
+    assertEquals(new UsageRecord("req_2", 42, 7L, "gpt-fast", null, "chat", 120, 30, 5, 45_000, 200, true, 812, null,
+        1_767_000_000_123L), UsageRecord.parse(wide, 0));
+
+    Map<String, String> packed = new HashMap<>(Map.of("request_id", "r", "org_id", "3", "ts_ms", "1"));
+    packed.put("usage", "7,,chat,120,30,5,45000,200,1,812");
+    IllegalArgumentException few = assertThrows(IllegalArgumentException.class, () -> UsageRecord.parse(packed, 1));
+    assertTrue(few.getMessage().startsWith("usage"), few.getMessage());
+    packed.put("usage", "7,,chat,120,30,5,4e4,200,1,812,,embed");
+    IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> UsageRecord.parse(packed, 1));
+    assertTrue(bad.getMessage().startsWith("cost_micros"), bad.getMessage());
   }
 
   @Test

@@ -219,8 +219,7 @@ class UsageWriterOutageTest {
       UsageRecord r = events.get(i);
       Map<String, String> fields = r.toFields();
       String outboxId = ids.get(i).toString();
-      List<String> values = UsageStreams.EVENT_FIELDS.subList(0, 14).stream().map(fields::get).toList();
-      if (!writer.offer(r.orgId(), values, fields.get(UsageStreams.TS_MS), outboxId)) {
+      if (!writer.offer(r, r.toFields(), outboxId)) {
         Request copy = Request.cmd(Command.XADD).arg(UsageStreams.keyForOrg(r.orgId())).arg("*");
         fields.forEach((k, v) -> copy.arg(k).arg(v));
         copies.add(copy.arg(UsageStreams.OUTBOX_ID).arg(outboxId));

@@ -218,7 +218,9 @@ class UsageWriterTest {
     fx.xaddRaw(shard, noOrg);
     fx.xaddRaw(shard, UsageFixture.event("unknown-org", 987_654_321L, 2).toFields());
     Map<String, String> badCost = new HashMap<>(UsageFixture.event("bad-cost", org, 3).toFields());
-    badCost.put(UsageStreams.COST_MICROS, "1.5");
+    String[] usage = badCost.get(UsageStreams.USAGE).split(",", -1);
+    usage[UsageStreams.PACKED_FIELDS.indexOf(UsageStreams.COST_MICROS)] = "1.5";
+    badCost.put(UsageStreams.USAGE, String.join(",", usage));
     fx.xaddRaw(shard, badCost);
     fx.xadd(UsageFixture.events("good-after", List.of(org), 30));
 
