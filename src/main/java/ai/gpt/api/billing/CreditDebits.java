@@ -81,7 +81,7 @@ public final class CreditDebits {
     Future<RedisScript> hold = RedisScript.load(vertx, redis, HOLD_SCRIPT);
     Future<RedisScript> end = RedisScript.load(vertx, redis, END_SCRIPT);
     return Future.all(hold, end).map(v -> new CreditDebits(vertx, redis, hold.result(), end.result(),
-        new BalanceLoads(loader), settings));
+        new BalanceLoads(vertx, loader), settings));
   }
 
   /** The first statement of a debit's transaction: it must end (commit or fail) long before its hold expires. */

@@ -2,6 +2,7 @@ package ai.gpt.api.limits;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.redis.client.Response;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -19,15 +20,22 @@ import java.util.function.BiFunction;
  */
 public final class BalanceLoads {
   /**
-   * Reloads before giving up: each retry means that while the balance was read it was dropped again, or a request
-   * settled with no balance to charge (settle_v7.lua), as the requests admitted before a drop do just after it.
+   * A stored load is refused when, while the balance was read, it was dropped again or a request settled with no
+   * balance to charge (settle_v7.lua). Just after a drop the organization's requests in flight, and those of its
+   * allotments on every replica, all settle so: a busy organization's loads may be refused for a moment. The first
+   * reloads follow at once, the later ones after growing pauses; after {@link #GIVE_UP_MS} the call fails.
    */
-  private static final int ATTEMPTS = 8;
+  private static final int IMMEDIATE_RELOADS = 4;
+  private static final long FIRST_PAUSE_MS = 10;
+  private static final long MAX_PAUSE_MS = 200;
+  private static final long GIVE_UP_MS = 2_000;
 
+  private final Vertx vertx;
   private final BalanceLoader loader;
   private final Map<String, Future<Long>> running = new ConcurrentHashMap<>();
 
-  public BalanceLoads(BalanceLoader loader) {
+  public BalanceLoads(Vertx vertx, BalanceLoader loader) {
+    this.vertx = vertx;
     this.loader = loader;
   }
 
@@ -36,21 +44,24 @@ public final class BalanceLoads {
    * other than {@code no_balance}, loading the balance in between.
    */
   public Future<Response> call(long orgId, BiFunction<String, String, Future<Response>> script) {
-    return attempt(orgId, script, "", "", ATTEMPTS);
+    return attempt(orgId, script, "", "", 0, System.currentTimeMillis() + GIVE_UP_MS);
   }
 
   private Future<Response> attempt(long orgId, BiFunction<String, String, Future<Response>> script, String balance,
-      String generation, int left) {
+      String generation, int loads, long giveUpAtMs) {
     return script.apply(balance, generation).compose(resp -> {
       if (!"no_balance".equals(resp.get(0).toString())) {
         return Future.succeededFuture(resp);
       }
-      if (left == 0) {
+      if (loads > 0 && System.currentTimeMillis() >= giveUpAtMs) {
         return Future.failedFuture(new IllegalStateException("the balance of org " + orgId
-            + " kept changing while it was loaded"));
+            + " kept changing while it was loaded (" + loads + " loads)"));
       }
       String seen = resp.get(1).toString();
-      return load(orgId, seen).compose(loaded -> attempt(orgId, script, Long.toString(loaded), seen, left - 1));
+      Future<?> pause = loads < IMMEDIATE_RELOADS ? Future.succeededFuture()
+          : vertx.timer(Math.min(MAX_PAUSE_MS, FIRST_PAUSE_MS << Math.min(10, loads - IMMEDIATE_RELOADS)));
+      return pause.compose(v -> load(orgId, seen))
+          .compose(loaded -> attempt(orgId, script, Long.toString(loaded), seen, loads + 1, giveUpAtMs));
     });
   }
 

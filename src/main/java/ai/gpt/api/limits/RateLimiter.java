@@ -50,7 +50,7 @@ public final class RateLimiter {
     ShardForwarder forwarder = new ShardForwarder(vertx, redis);
     return Future.all(admit, settle, allotments).map(v -> new RateLimiter(
         new Admission(new ScriptBatches(vertx, admit.result(), Admission.KEYS, Admission.ARGS),
-            new BalanceLoads(loader), settings),
+            new BalanceLoads(vertx, loader), settings),
         new Settlement(new ScriptBatches(vertx, settle.result(), Settlement.KEYS, Settlement.ARGS), forwarder,
             handoff, settings),
         forwarder, allotments.result()));

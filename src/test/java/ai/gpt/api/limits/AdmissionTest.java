@@ -412,6 +412,27 @@ class AdmissionTest {
   }
 
   @Test
+  @DisplayName("a balance whose loads keep being overtaken for a moment (a busy organization just after a drop) is "
+      + "still loaded: later reloads wait a little, for up to two seconds")
+  void loadsOvertakenForAMoment(Vertx vertx) {
+    AtomicInteger loads = new AtomicInteger();
+    f = LimiterFixture.start(vertx, LimiterSettings.defaults(), orgId -> {
+      if (loads.incrementAndGet() > 12) {
+        return Future.succeededFuture(700_000L);
+      }
+      // Overtaken: a settlement without a hot balance bumps the generation before this load is stored.
+      return f.redis.send(Request.cmd(Command.INCR).arg(RedisKeys.balanceGeneration(orgId))).map(1_000_000L);
+    });
+    long start = System.nanoTime();
+    AdmissionResult r = f.admit(new AdmissionRequest(f.newRequestId(), f.org, f.key, null, null, 10, 1000));
+    long ms = (System.nanoTime() - start) / 1_000_000;
+    assertTrue(r.admitted());
+    assertEquals(13, loads.get());
+    assertEquals(700_000, f.balance());
+    assertTrue(ms >= 300 && ms < 2_000, "the later reloads were spaced out: " + ms + " ms");
+  }
+
+  @Test
   @DisplayName("a missing balance is loaded once (concurrent first requests coalesce), stored, then used")
   void balanceLoading(Vertx vertx) {
     AtomicInteger loads = new AtomicInteger();
