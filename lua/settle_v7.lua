@@ -6,7 +6,8 @@
 -- v7 (replaces v6): the usage event is four fields (request_id, org_id, usage, ts_ms), "usage" holding the other
 -- values comma-separated, as the gateway sends them (ARGV 7): Redis's cost of a stream entry goes with its number
 -- of fields (here in the XADD, and again in every XRANGE that reads it back), so v6's 15 fields cost it several
--- microseconds per request more. ARGV is 8 values instead of 15.
+-- microseconds per request more. ARGV is 9 values instead of 15, the ninth telling a request admitted from an
+-- allotment, which has no hold or lease of its own to look for.
 -- And KEYS 9, the balance's generation. A request settled while its organization has no hot balance charges none:
 -- its cost reaches the balance only through a load (ledger minus the outbox, QueuedUsageBalance). A load that read
 -- the outbox before this event was there would store a balance that never counts it, so v7 bumps the generation for
@@ -37,6 +38,8 @@
 --   7 the event's usage value: key_id,backend_id,endpoint,prompt_tokens,completion_tokens,cached_tokens,cost_micros,
 --     status,estimated,latency_ms,ttft_ms,model (ai.gpt.api.usage.UsageStreams#PACKED_FIELDS; empty: unknown)
 --   8 settled-marker TTL ms
+--   9 "1" if the request was admitted from an allotment (allot_v1.lua): it has no reservation, hold or lease of its
+--     own to release, so none is looked for; else "0"
 -- Returns, per request (the script returns the array of them)
 --   {"duplicate"}  already settled: nothing changed, no event
 --   {"settled", balance_after, balance_present (0|1), reservation_found (0|1), outbox_entry_id, ts_ms}
@@ -123,27 +126,31 @@ local function settle(KEYS, ARGV, now)
     end
   end
 
-  -- Concurrency lease and credit hold. Without a reservation, whether there is a lease or a hold is unknown.
-  if not res or res[6] == 1 then
-    local ids = leases[KEYS[5]]
-    if not ids then
-      ids = {}
-      leases[KEYS[5]] = ids
+  -- Concurrency lease and credit hold. A request admitted from an allotment (ARGV 9) has neither of its own (the
+  -- allotment holds them until allot_end_v1.lua). Otherwise, without a reservation, whether there is a lease or a
+  -- hold is unknown.
+  if res or ARGV[9] ~= '1' then
+    if not res or res[6] == 1 then
+      local ids = leases[KEYS[5]]
+      if not ids then
+        ids = {}
+        leases[KEYS[5]] = ids
+      end
+      ids[#ids + 1] = rid
     end
-    ids[#ids + 1] = rid
+    if res then
+      if redis.call('HDEL', KEYS[2], rid) == 1 then
+        o.total_delta = o.total_delta - res[3]
+      end
+    else
+      local held = redis.call('HGET', KEYS[2], rid)
+      if held then
+        redis.call('HDEL', KEYS[2], rid)
+        o.total_delta = o.total_delta - tonumber(held)
+      end
+    end
+    o.unexp[#o.unexp + 1] = rid
   end
-  if res then
-    if redis.call('HDEL', KEYS[2], rid) == 1 then
-      o.total_delta = o.total_delta - res[3]
-    end
-  else
-    local held = redis.call('HGET', KEYS[2], rid)
-    if held then
-      redis.call('HDEL', KEYS[2], rid)
-      o.total_delta = o.total_delta - tonumber(held)
-    end
-  end
-  o.unexp[#o.unexp + 1] = rid
 
   -- The exact charge. A missing balance is not created: PostgreSQL's ledger gets the debit from the usage event, and
   -- a load subtracts the event while it is in the outbox.
@@ -156,4 +163,4 @@ local function settle(KEYS, ARGV, now)
   return {'settled', after, present, res and 1 or 0, id, ts}
 end
 
-return run_batch(settle, 9, 8, finish)
+return run_batch(settle, 9, 9, finish)

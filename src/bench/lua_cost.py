@@ -139,7 +139,7 @@ def main():
                     else:
                         ks += keys(rid, base + "outbox") + [base + "org:%d:balgen" % org]
                         args += [rid, str(org), str(key), "120", "16", "38",
-                                 "%d,1,/v1/chat/completions,120,16,0,38,200,0,3,2,gpt-fast" % key, "86400000"]
+                                 "%d,1,/v1/chat/completions,120,16,0,38,200,0,3,2,gpt-fast" % key, "86400000", "0"]
                 out.append(["EVALSHA", admit if admitting else settle, str(len(ks))] + ks + args)
             return out
 

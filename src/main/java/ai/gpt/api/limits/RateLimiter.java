@@ -61,7 +61,12 @@ public final class RateLimiter {
   }
 
   public Future<SettleResult> settle(SettledUsage usage) {
-    return settlement.settle(usage);
+    return settlement.settle(usage, false);
+  }
+
+  /** @param allotted the request was admitted from an allotment: it has no hold or lease of its own to release */
+  public Future<SettleResult> settle(SettledUsage usage, boolean allotted) {
+    return settlement.settle(usage, allotted);
   }
 
   /** Blocks of admissions a busy scope takes at once (see {@code ai.gpt.api.metering.Allotments}). */

@@ -21,7 +21,7 @@ import java.util.Map;
 public final class Settlement {
   public static final String SCRIPT = "lua/settle_v7.lua";
   static final int KEYS = 9;
-  static final int ARGS = 8;
+  static final int ARGS = 9;
 
   private final ScriptBatches script;
   private final ShardForwarder forwarder;
@@ -35,14 +35,15 @@ public final class Settlement {
     this.settings = settings;
   }
 
-  public Future<SettleResult> settle(SettledUsage u) {
+  /** @param allotted admitted from an allotment: no reservation, hold or lease of its own (settle_v7's ARGV 9) */
+  public Future<SettleResult> settle(SettledUsage u, boolean allotted) {
     long org = u.orgId();
     List<String> keys = keys(org, u.keyId(), u.requestId());
     String orgId = Long.toString(org);
     String usage = UsageRecord.usage(u);
     List<String> args = List.of(u.requestId(), orgId, Long.toString(u.keyId()), Long.toString(u.promptTokens()),
         Long.toString(u.completionTokens()), Long.toString(u.costMicros()), usage,
-        Long.toString(settings.settledTtlMs()));
+        Long.toString(settings.settledTtlMs()), allotted ? "1" : "0");
     return script.call(org, keys, args).map(resp -> {
       if ("duplicate".equals(resp.get(0).toString())) {
         return new SettleResult(SettleResult.Outcome.DUPLICATE, null, false, null);

@@ -141,13 +141,20 @@ final class Allotments {
     }
   }
 
-  /** A request settled: if it came from an allotment, what it did not use goes back to it. */
-  void settled(SettledUsage u) {
+  /**
+   * A request settled: if it came from an allotment, what it did not use goes back to it. Returns whether it came
+   * from one.
+   */
+  boolean settled(SettledUsage u) {
     Ticket t = tickets.remove(u.requestId());
-    if (t != null && t.allotment().settled(t.reservedTokens(), u.promptTokens() + u.completionTokens(), t.hold(),
+    if (t == null) {
+      return false;
+    }
+    if (t.allotment().settled(t.reservedTokens(), u.promptTokens() + u.completionTokens(), t.hold(),
         u.costMicros())) {
       end(t.allotment());
     }
+    return true;
   }
 
   private void maybeTake(ScopeState s, AdmissionRequest like, long now) {

@@ -188,7 +188,8 @@ public final class Metering implements RequestMetering {
         // The script may have run, taking a hold and a lease nobody will settle: settling the request id now (for
         // nothing) releases them, or makes a late admission see a settled id and do nothing. (A request admitted
         // locally instead is settled under the same id when it ends.)
-        send(new PendingSettlements.Pending(SettledUsage.unserved(r, model, endpoint, 503), System.nanoTime()), true);
+        send(new PendingSettlements.Pending(SettledUsage.unserved(r, model, endpoint, 503), false, System.nanoTime()),
+            true);
       }
       return answer;
     });
@@ -239,17 +240,15 @@ public final class Metering implements RequestMetering {
     metrics.released(holdMicros);
     metrics.usage(u.model(), u.promptTokens(), u.completionTokens(), u.costMicros());
     local.settle(u, System.currentTimeMillis());
-    if (allotments != null) {
-      allotments.settled(u);
-    }
-    return send(new PendingSettlements.Pending(u, System.nanoTime()), true);
+    boolean allotted = allotments != null && allotments.settled(u);
+    return send(new PendingSettlements.Pending(u, allotted, System.nanoTime()), true);
   }
 
   /** @param first the first attempt: a failure also writes the settlement to PostgreSQL directly */
   private Future<Void> send(PendingSettlements.Pending p, boolean first) {
     return gate.settlement(() -> {
       long start = System.nanoTime();
-      return Deadline.of(vertx, limiter.settle(p.usage()), CALL_TIMEOUT_MS, MAX_CALL_WAIT_MS, redisAnswering)
+      return Deadline.of(vertx, limiter.settle(p.usage(), p.allotted()), CALL_TIMEOUT_MS, MAX_CALL_WAIT_MS, redisAnswering)
           .onSuccess(result -> metrics.settleLatency(System.nanoTime() - start));
     }).transform(ar -> {
       if (ar.succeeded()) {

@@ -11,7 +11,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * idempotent by request id, so one that did reach Redis before the error is not charged twice.
  */
 final class PendingSettlements {
-  record Pending(SettledUsage usage, long endedNanos) {}
+  /** @param allotted admitted from an allotment (see {@code RateLimiter#settle(SettledUsage, boolean)}) */
+  record Pending(SettledUsage usage, boolean allotted, long endedNanos) {}
 
   private final ConcurrentLinkedQueue<Pending> queue = new ConcurrentLinkedQueue<>();
   private final AtomicInteger size = new AtomicInteger();

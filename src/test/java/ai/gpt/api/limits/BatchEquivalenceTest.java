@@ -242,8 +242,9 @@ class BatchEquivalenceTest {
     String cost = List.of("0", "7", "130", "2600").get(random.nextInt(4));
     String usage = String.join(",", Long.toString(key), "7", "/v1/chat/completions", prompt, completion, "0", cost,
         "200", "0", "3", "2", "gpt-fast");
+    // A request never admitted is settled as one admitted from an allotment would be (no hold or lease looked for).
     List<Object> args = List.of(id, Long.toString(org), Long.toString(key), prompt, completion, cost, usage,
-        "86400000");
+        "86400000", id.startsWith("u") ? "1" : "0");
     return new Call(settleSha, Settlement.keys(org, key, id), args);
   }
 }

@@ -181,6 +181,38 @@ class SettlementTest {
   }
 
   @Test
+  @DisplayName("a request admitted from an allotment settles without looking for a hold or lease of its own; one "
+      + "without a reservation that was not releases what it finds under its id")
+  void allottedSettlement(Vertx vertx) {
+    f = LimiterFixture.start(vertx, LimiterSettings.defaults());
+    f.setBalance(10_000);
+    String allotted = f.newRequestId();
+    String expired = f.newRequestId();
+    // A hold and a lease under each id, as a request whose reservation expired would have left.
+    for (String id : List.of(allotted, expired)) {
+      f.abandonedHold(id, 300, System.currentTimeMillis() + 60_000);
+      f.send(Request.cmd(Command.ZADD).arg(RedisKeys.concurrency(f.org, f.key))
+          .arg(System.currentTimeMillis() + 60_000).arg(id));
+    }
+
+    SettleResult a = f.limiter.settle(f.usage(new AdmissionRequest(allotted, f.org, f.key, null, null, 1, 1), 1, 1),
+        true).await();
+    f.track(a);
+    SettleResult b = f.limiter.settle(f.usage(new AdmissionRequest(expired, f.org, f.key, null, null, 1, 1), 1, 1),
+        false).await();
+    f.track(b);
+
+    assertEquals(SettleResult.Outcome.SETTLED, a.outcome());
+    assertEquals(1, f.events(allotted).size(), "charged and its event appended all the same");
+    Map<String, String> holds = f.holds();
+    assertEquals("300", holds.get(allotted), "not looked for");
+    assertFalse(holds.containsKey(expired), "released");
+    assertEquals("300", holds.get("_total"));
+    Map<String, String> leases = f.zrange(RedisKeys.concurrency(f.org, f.key));
+    assertTrue(leases.containsKey(allotted) && !leases.containsKey(expired), leases.toString());
+  }
+
+  @Test
   @DisplayName("a settlement naming another org's or key's reservation is refused and changes nothing")
   void mismatch(Vertx vertx) {
     f = LimiterFixture.start(vertx, LimiterSettings.defaults());

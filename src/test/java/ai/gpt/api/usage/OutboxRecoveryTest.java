@@ -153,9 +153,10 @@ class OutboxRecoveryTest {
    */
   private long settled(String requestId, long cost, boolean copy) {
     List<String> keys = Settlement.keys(org, 1, requestId);
-    // settle_v7.lua's ARGV: request, org and key ids, prompt and completion tokens, cost, the usage value, TTL.
+    // settle_v7.lua's ARGV: request, org and key ids, prompt and completion tokens, cost, the usage value, TTL, and
+    // whether it was admitted from an allotment.
     List<String> args = List.of(requestId, Long.toString(org), "1", "10", "20", Long.toString(cost),
-        fields(requestId, cost).get(UsageStreams.USAGE), "86400000");
+        fields(requestId, cost).get(UsageStreams.USAGE), "86400000", "0");
     Response reply = settle.call(keys, args).await().get(0);
     assertEquals("settled", reply.get(0).toString());
     if (copy) {
