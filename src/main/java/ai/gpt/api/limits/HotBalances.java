@@ -48,9 +48,9 @@ public final class HotBalances {
   }
 
   /**
-   * Drops the hot balances of the organizations marked stale, removing each mark after its drop; returns how many. A mark
-   * is set in the transaction of the change it stands for, so the change is committed when the mark is read, and
-   * any load after the drop sees it. Running concurrently on several replicas only drops a balance twice.
+   * Drops the hot balances of the organizations marked stale, removing each mark after its drop; returns how many.
+   * A mark is set in the transaction of the change it stands for, so the change is committed when the mark is read,
+   * and any load after the drop sees it. Running concurrently on several replicas only drops a balance twice.
    */
   public static Future<Integer> reconcile(Pool pool, Redis redis, long balanceTtlMs) {
     return pool.query(MARKED).execute().compose(rows -> {

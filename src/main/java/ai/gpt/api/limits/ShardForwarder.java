@@ -51,7 +51,7 @@ final class ShardForwarder {
   }
 
   /**
-   * @param fields   the event's fields as in the outbox ({@link UsageStreams#EVENT_FIELDS})
+   * @param fields   the event's fields as in the outbox ({@link UsageStreams#fields})
    * @param outboxId the event's entry id in the organization's outbox
    */
   void forward(long orgId, Map<String, String> fields, String outboxId) {

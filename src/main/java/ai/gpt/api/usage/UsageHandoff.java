@@ -15,7 +15,7 @@ public interface UsageHandoff {
 
   /**
    * @param record   the event
-   * @param fields   the event's fields, as in the outbox ({@link UsageStreams#EVENT_FIELDS}); kept for a reject
+   * @param fields   the event's fields, as in the outbox ({@link UsageStreams#fields}); kept for a reject
    * @param outboxId the event's entry id in its organization's outbox
    * @return whether it was taken; if not, the caller copies it to the shard stream
    */

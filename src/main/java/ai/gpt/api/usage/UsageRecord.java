@@ -44,8 +44,9 @@ public record UsageRecord(
     long tsMs) {
 
   /**
-   * The record of a settlement at {@code tsMs}, or null when {@link #parse} would refuse its event: no model, or a
-   * count that does not fit the usage table's integer columns (the writer that parses it stores it in usage_rejects).
+   * The record of a settlement at {@code tsMs}, without formatting and parsing its event on the request path; null
+   * when {@link #parse} would refuse that event (keep the two rules alike): no model, or a count that does not fit
+   * the usage table's integer columns (the writer that parses it then stores it in usage_rejects).
    */
   public static UsageRecord settled(SettledUsage u, long tsMs) {
     if (u.model().isEmpty() || u.promptTokens() > Integer.MAX_VALUE || u.completionTokens() > Integer.MAX_VALUE
@@ -72,8 +73,8 @@ public record UsageRecord(
   }
 
   /**
-   * Parses a stream entry's fields, packed ({@link UsageStreams#EVENT_FIELDS}) or wide (settle_v6.lua and earlier,
-   * {@link UsageStreams#WIDE_FIELDS}). Required: request_id, org_id, model, cost_micros, status. Token counts
+   * Parses a stream entry's fields, packed ({@link UsageStreams#fields}) or wide (settle_v6.lua and earlier, one
+   * field per value). Required: request_id, org_id, model, cost_micros, status. Token counts
    * default to 0, the optional ids and timings to null, ts_ms to {@code fallbackTsMs} (the entry id's time).
    *
    * @throws IllegalArgumentException naming the offending field when the entry cannot be stored

@@ -13,9 +13,9 @@ import java.util.Map;
  * ({@code ai.gpt.api.limits.RedisKeys#outbox}, tagged by organization so organizations spread over the cluster);
  * the gateway then copies it here with {@link #OUTBOX_ID}, and the writer deletes both once PostgreSQL has it.
  *
- * <p>An event is four fields, {@link #EVENT_FIELDS}: {@link #REQUEST_ID}, {@link #ORG_ID}, {@link #USAGE} (the other
+ * <p>An event is four fields ({@link #fields}): {@link #REQUEST_ID}, {@link #ORG_ID}, {@link #USAGE} (the other
  * values in one string, {@link #PACKED_FIELDS}) and {@link #TS_MS}. Events of settle_v6.lua and earlier have one
- * field per value ({@link #WIDE_FIELDS}); {@link UsageRecord#parse} reads both. Redis's cost of a stream entry
+ * field per value, named by the constants below; {@link UsageRecord#parse} reads both. Redis's cost of a stream entry
  * grows with its number of fields (the XADD's arguments, each entry an XRANGE returns), far more than with its
  * bytes (lua/README.md, "settle_v7.lua results").
  */
@@ -49,17 +49,12 @@ public final class UsageStreams {
   public static final String OUTBOX_ID = "outbox_id";
   /** The event's other values, comma-separated in {@link #PACKED_FIELDS} order (settle_v7.lua and later). */
   public static final String USAGE = "usage";
-  /** The fields settle_v7.lua gives an event, in its order (the copy here adds {@link #OUTBOX_ID}). */
-  public static final List<String> EVENT_FIELDS = List.of(REQUEST_ID, ORG_ID, USAGE, TS_MS);
   /**
    * What {@link #USAGE} holds, in its order. The model, the one free-text value (an operator's model id), is last:
    * everything after the eleventh comma is the model, commas included.
    */
   public static final List<String> PACKED_FIELDS = List.of(KEY_ID, BACKEND_ID, ENDPOINT, PROMPT_TOKENS,
       COMPLETION_TOKENS, CACHED_TOKENS, COST_MICROS, STATUS, ESTIMATED, LATENCY_MS, TTFT_MS, MODEL);
-  /** The fields of an event settled by settle_v6.lua or earlier, one per value, in their order. */
-  public static final List<String> WIDE_FIELDS = List.of(REQUEST_ID, ORG_ID, KEY_ID, MODEL, BACKEND_ID, ENDPOINT,
-      PROMPT_TOKENS, COMPLETION_TOKENS, CACHED_TOKENS, COST_MICROS, STATUS, ESTIMATED, LATENCY_MS, TTFT_MS, TS_MS);
 
   private UsageStreams() {}
 
@@ -90,7 +85,7 @@ public final class UsageStreams {
     return xadd.arg(OUTBOX_ID).arg(outboxId);
   }
 
-  /** An event's fields as settle_v7.lua writes them: {@link #EVENT_FIELDS} in their order. */
+  /** An event's fields as settle_v7.lua writes them, in its order (a shard-stream copy adds {@link #OUTBOX_ID}). */
   public static Map<String, String> fields(String requestId, String orgId, String usage, String tsMs) {
     Map<String, String> f = new LinkedHashMap<>(8);
     f.put(REQUEST_ID, requestId);
