@@ -51,6 +51,11 @@ final class Allotment {
     return size.slots();
   }
 
+  /** Requests it took. */
+  long requests() {
+    return size.requests();
+  }
+
   long takenAtMs() {
     return takenAtMs;
   }
@@ -58,7 +63,8 @@ final class Allotment {
   /**
    * Admits a request that reserves {@code tokens} and holds {@code hold}, if what is left covers it. If not, the
    * allotment closes (admits nothing more) and answers null: the request goes through Redis, and a new allotment
-   * sized for it may be taken.
+   * sized for it may be taken. With all its concurrency slots in use it answers null and stays open: that request
+   * goes through Redis, the next may find a slot.
    */
   synchronized AdmissionResult admit(long tokens, long hold) {
     if (!open) {
@@ -68,6 +74,9 @@ final class Allotment {
       open = false;
       return null;
     }
+    if (size.slots() > 0 && inFlight >= size.slots()) {
+      return null;
+    }
     long availableBefore = grant.availableMicros() - size.holdMicros() + holdLeft;
     requestsLeft--;
     tokensLeft -= tokens;
@@ -75,6 +84,10 @@ final class Allotment {
     inFlight++;
     return new AdmissionResult(AdmissionResult.Outcome.ADMITTED, null, -1,
         withLeft(grant.requests(), requestsLeft), withLeft(grant.tokens(), Math.max(0, tokensLeft)), availableBefore);
+  }
+
+  synchronized boolean isOpen() {
+    return open;
   }
 
   /** Requests it can still admit (0 once closed). */

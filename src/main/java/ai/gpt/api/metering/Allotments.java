@@ -26,6 +26,16 @@ import org.slf4j.LoggerFactory;
  * once it is used up or {@value #MAX_AGE_MS} ms old and its requests have settled. Every request still settles in
  * Redis on its own (settle_v7.lua: the exact charge, the usage event), so billing is unchanged.
  *
+ * <p>The size adapts to the scope's rate, so a take and an end (two script calls, a few hundred microseconds of
+ * Redis with the slots' members) stay a small share per request: a scope that used half an allotment within
+ * {@value #GROW_WITHIN_MS} ms gets one twice as large next (up to {@value #MAX_REQUESTS}); one that closed by age,
+ * or that Redis refused (a limit or the credit near), gets one half as large (down to {@value #REQUESTS}, where a
+ * refusal sends the scope's requests one by one through Redis for {@value #REFUSED_MS} ms). Its concurrency slots
+ * (for a key with a concurrency limit) follow how many of the scope's requests are in flight, not its size: twice
+ * that, at least {@value #MIN_SLOTS} and at most its requests. Each slot is a member of the key's lease set, written
+ * when it is taken and removed when it ends, which for an allotment of a thousand requests cost Redis more than its
+ * thousand admissions saved; a request that finds every slot in use goes through Redis.
+ *
  * <p>What this changes, and why it stays safe: an allotment is taken only if every bucket, the credit and the
  * concurrency limit have at least twice what it takes (allot_v1.lua), so near any limit requests go one by one
  * through Redis and the limit holds exactly; far from them, a replica's allotment is unavailable to the others for
@@ -36,7 +46,12 @@ import org.slf4j.LoggerFactory;
  */
 final class Allotments {
   private static final Logger LOG = LoggerFactory.getLogger(Allotments.class);
+  /** The first and smallest allotment, in requests. */
   static final int REQUESTS = 64;
+  static final int MAX_REQUESTS = 1_024;
+  /** Half an allotment used within this long after it was taken: the next one is twice as large. */
+  static final long GROW_WITHIN_MS = 100;
+  static final int MIN_SLOTS = 64;
   static final int BUSY = 32;
   static final long MAX_AGE_MS = 1_000;
   /** One request per scope and this many ms goes through admit_v6.lua (sweeps, TTL renewals, balance loads). */
@@ -73,6 +88,10 @@ final class Allotments {
     long lastExactMs;
     long refusedUntilMs;
     long lastUsedMs;
+    /** Requests the next allotment takes: REQUESTS..MAX_REQUESTS, a power of two. */
+    int size = REQUESTS;
+    /** Requests admitted from its allotments and not settled yet. */
+    int inFlight;
   }
 
   Allotments(Vertx vertx, AllotmentCalls calls) {
@@ -102,6 +121,10 @@ final class Allotments {
       return null;
     }
     AdmissionResult result = a.admit(r.reservedTokens(), r.holdMicros());
+    if (result == null && a.isOpen()) {
+      // Every slot in use: this one goes through Redis.
+      return null;
+    }
     if (result == null) {
       // Used up, or too small for this request: replace it with one sized for this one.
       boolean idle = a.close();
@@ -116,9 +139,17 @@ final class Allotments {
       maybeTake(s, r, now);
       return null;
     }
+    synchronized (s) {
+      s.inFlight++;
+    }
     tickets.put(r.requestId(), new Ticket(a, r.reservedTokens(), r.holdMicros()));
     // Half left: take the next one now, so it arrives (one Redis round trip) before this one is used up.
-    if (a.requestsLeft() <= REQUESTS / 2) {
+    if (a.requestsLeft() <= a.requests() / 2) {
+      if (now - a.takenAtMs() < GROW_WITHIN_MS) {
+        synchronized (s) {
+          s.size = Math.max(s.size, (int) Math.min(MAX_REQUESTS, 2 * a.requests()));
+        }
+      }
       maybeTake(s, r, now);
     }
     return result;
@@ -150,6 +181,12 @@ final class Allotments {
     if (t == null) {
       return false;
     }
+    ScopeState s = scopes.get(t.allotment().scope());
+    if (s != null) {
+      synchronized (s) {
+        s.inFlight--;
+      }
+    }
     if (t.allotment().settled(t.reservedTokens(), u.promptTokens() + u.completionTokens(), t.hold(),
         u.costMicros())) {
       end(t.allotment());
@@ -158,24 +195,28 @@ final class Allotments {
   }
 
   private void maybeTake(ScopeState s, AdmissionRequest like, long now) {
+    int requests;
+    int slots;
     synchronized (s) {
       if (s.taking || now < s.refusedUntilMs) {
         return;
       }
       s.taking = true;
+      requests = s.size;
+      slots = (int) Math.min(requests, Math.max(MIN_SLOTS, 2L * s.inFlight));
     }
     AllotmentScope scope = AllotmentScope.of(like);
     long hold = like.holdMicros();
     long tokens = like.reservedTokens();
-    if (hold > Long.MAX_VALUE / REQUESTS || tokens > Long.MAX_VALUE / REQUESTS) {
+    if (hold > Long.MAX_VALUE / requests || tokens > Long.MAX_VALUE / requests) {
       synchronized (s) {
         s.taking = false;
         s.refusedUntilMs = now + REFUSED_MS;
       }
       return;
     }
-    AllotmentCalls.Size size = new AllotmentCalls.Size(REQUESTS, REQUESTS * tokens, REQUESTS * hold,
-        scope.concurrencyLimit() > 0 ? REQUESTS : 0);
+    AllotmentCalls.Size size = new AllotmentCalls.Size(requests, requests * tokens, requests * hold,
+        scope.concurrencyLimit() > 0 ? slots : 0);
     String id = prefix + sequence.incrementAndGet();
     calls.take(id, scope, size).onComplete(ar -> {
       if (ar.succeeded() && ar.result() != null) {
@@ -203,7 +244,12 @@ final class Allotments {
       }
       synchronized (s) {
         s.taking = false;
-        s.refusedUntilMs = System.currentTimeMillis() + REFUSED_MS;
+        if (ar.succeeded() && s.size > REQUESTS) {
+          // Refused at this size: the next request that goes through Redis tries half as much.
+          s.size /= 2;
+        } else {
+          s.refusedUntilMs = System.currentTimeMillis() + REFUSED_MS;
+        }
       }
       if (ar.failed()) {
         LOG.debug("Allotment {} not taken: {}", id, ar.cause().toString());
@@ -251,8 +297,10 @@ final class Allotments {
         if (s.open != null && now - s.open.takenAtMs() >= MAX_AGE_MS) {
           old = s.open;
           s.open = null;
+          // Not used up within its age: too large for this scope's rate.
+          s.size = Math.max(REQUESTS, s.size / 2);
         }
-        forget = s.open == null && !s.taking && now - s.lastUsedMs >= FORGET_MS;
+        forget = s.open == null && !s.taking && s.inFlight == 0 && now - s.lastUsedMs >= FORGET_MS;
       }
       if (old != null && old.close()) {
         end(old);

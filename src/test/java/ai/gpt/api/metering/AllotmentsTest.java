@@ -142,6 +142,87 @@ class AllotmentsTest {
     redis.send(xdel).await();
   }
 
+  @Test
+  @DisplayName("a fast key's allotments grow to the largest size, their slots follow what is in flight; every one "
+      + "is ended and the charge stays exact")
+  void allotmentsGrowWithTheRate(Vertx vertx) {
+    redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(TestServices.REDIS_URL)
+        .setMaxPoolSize(16).setMaxPoolWaiting(4096));
+    long org = ThreadLocalRandom.current().nextLong(1_000_000, 1_000_000_000);
+    long key = org * 10 + 1;
+    RateLimiter limiter = RateLimiter.create(vertx, redis, o -> Future.succeededFuture(CREDIT),
+        LimiterSettings.defaults()).await();
+    Allotments allotments = new Allotments(vertx, limiter.allotments());
+    Limits orgLimits = Limits.builder().build();
+    Limits keyLimits = Limits.builder().concurrency(100_000).build();
+
+    int fromAllotments = 0;
+    long charged = 0;
+    long mostSlots = 0;
+    long largest = 0;
+    List<AdmissionRequest> inFlight = new ArrayList<>();
+    for (int i = 0; i < 4_096; i++) {
+      AdmissionRequest r = AdmissionRequest.of("req-" + UUID.randomUUID(), org, key, orgLimits, keyLimits, 20, 30,
+          IN_PRICE, OUT_PRICE);
+      long now = System.currentTimeMillis();
+      if (allotments.admit(r, now) != null) {
+        fromAllotments++;
+      } else {
+        assertTrue(limiter.admit(r).await().admitted(), "admitted through Redis");
+        allotments.admittedExactly(r, now);
+      }
+      inFlight.add(r);
+      if (inFlight.size() == 64) {
+        // Settled together (one batched script call), as a busy gateway's settlements arrive.
+        List<Future<?>> settles = new ArrayList<>();
+        for (AdmissionRequest d : inFlight) {
+          long cost = Money.requestCost(20, 20, IN_PRICE, OUT_PRICE);
+          SettledUsage u = new SettledUsage(d.requestId(), org, key, "gpt-fast", 1, "/v1/chat/completions", 20, 20, 0,
+              cost, 200, false, 5, 1);
+          charged += cost;
+          settles.add(limiter.settle(u).onSuccess(v -> allotments.settled(u)));
+        }
+        Future.all(settles).await();
+        inFlight.clear();
+        // An allotment's hold is its requests times one request's; its slots are members of the key's lease set.
+        Response holds = redis.send(Request.cmd(Command.HGETALL).arg(RedisKeys.holds(org))).await();
+        for (String field : holds.getKeys()) {
+          if (field.startsWith("allot:")) {
+            largest = Math.max(largest, holds.get(field).toLong() / r.holdMicros());
+          }
+        }
+        mostSlots = Math.max(mostSlots,
+            redis.send(Request.cmd(Command.ZCARD).arg(RedisKeys.concurrency(org, key))).await().toLong());
+      }
+    }
+    allotments.close(5_000).await();
+
+    assertTrue(fromAllotments > 3_600, "most came from allotments: " + fromAllotments);
+    assertEquals(Allotments.MAX_REQUESTS, largest, "grew to the largest allotment");
+    // 64 requests in flight at most: two allotments alive at a time, each with twice that (128) slots.
+    assertTrue(mostSlots <= 4 * Allotments.MIN_SLOTS, "slots follow what is in flight: " + mostSlots);
+    assertEquals(CREDIT - charged, get(RedisKeys.balance(org)).toLong(), "charged exactly");
+    GatewayHarness.awaitTrue("every allotment ended", () -> {
+      Response total = redis.send(Request.cmd(Command.HGET).arg(RedisKeys.holds(org)).arg("_total")).await();
+      Response slots = redis.send(Request.cmd(Command.ZCARD).arg(RedisKeys.concurrency(org, key))).await();
+      return total.toLong() == 0 && slots.toLong() == 0;
+    });
+    removeKeys(org, key);
+  }
+
+  /** The organization's keys, and the copies of its events in the shard stream (another test's writer reads it). */
+  private void removeKeys(long org, long key) {
+    for (String k : new String[] {RedisKeys.balance(org), RedisKeys.holds(org), RedisKeys.holdExpiries(org),
+        RedisKeys.balanceGeneration(org), RedisKeys.concurrency(org, key), RedisKeys.outbox(org),
+        RedisKeys.limits(org, key, Bucket.Scope.ORG), RedisKeys.limits(org, key, Bucket.Scope.KEY)}) {
+      redis.send(Request.cmd(Command.DEL).arg(k)).await();
+    }
+    GatewayHarness.awaitTrue("every copy sent", () -> !copies(org).isEmpty());
+    Request xdel = Request.cmd(Command.XDEL).arg(UsageStreams.keyForOrg(org));
+    copies(org).forEach(xdel::arg);
+    redis.send(xdel).await();
+  }
+
   private List<String> copies(long org) {
     List<String> ids = new ArrayList<>();
     for (Response entry : redis.send(Request.cmd(Command.XRANGE).arg(UsageStreams.keyForOrg(org)).arg("-").arg("+"))
