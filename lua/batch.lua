@@ -5,9 +5,12 @@
 --
 -- KEYS and ARGV are the requests' own keys and arguments one after the other: request i (from 0) has
 -- KEYS[i * key_count + 1 .. (i + 1) * key_count] and ARGV[i * arg_count + 1 .. (i + 1) * arg_count]. Every key of a
--- batch carries the same hash tag, so a batch runs on one Redis Cluster master.
--- Returns one reply per request, in order: what one(keys, args, now) returned, or {"error", message} if it raised
--- an error or returned one (redis.error_reply).
+-- batch carries the same hash tag, so a batch runs on one Redis Cluster master. A script whose requests share keys
+-- and arguments (those of one organization: settle_v8) takes them once, as a header before the requests' own:
+-- header_keys keys and header_args arguments (the script reads them as KEYS[1..] and ARGV[1..]), and request i's
+-- own then follow from KEYS[header_keys + i * key_count + 1] and ARGV[header_args + i * arg_count + 1].
+-- Returns one reply per request, in order: what one(keys, args, now) returned (a table, or a string), or
+-- {"error", message} if it raised an error or returned one (redis.error_reply).
 --
 -- Requests run one after the other, each exactly as a script call of its own would: each sees what the ones
 -- before it wrote, and a refused or failed request does not affect the others (an error is caught with pcall, so
@@ -29,19 +32,20 @@ local function num(s)
   return v
 end
 
-local function run_batch(one, key_count, arg_count, finish)
+local function run_batch(one, key_count, arg_count, finish, header_keys, header_args)
+  local hk, ha = header_keys or 0, header_args or 0
   local time = redis.call('TIME')
   local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
   local out = {}
-  for i = 0, #KEYS / key_count - 1 do
+  for i = 0, (#KEYS - hk) / key_count - 1 do
     -- A table constructor from unpack is allocated at its final size (filling {} one by one grows it several times).
-    local keys = {unpack(KEYS, i * key_count + 1, (i + 1) * key_count)}
-    local args = {unpack(ARGV, i * arg_count + 1, (i + 1) * arg_count)}
+    local keys = {unpack(KEYS, hk + i * key_count + 1, hk + (i + 1) * key_count)}
+    local args = {unpack(ARGV, ha + i * arg_count + 1, ha + (i + 1) * arg_count)}
     local ok, reply = pcall(one, keys, args, now)
     if not ok then
       -- redis.call raises a table {err = message} (Redis 7) or a string; a Lua runtime error is a string.
       reply = {'error', type(reply) == 'table' and reply.err or tostring(reply)}
-    elseif reply.err then
+    elseif type(reply) == 'table' and reply.err then
       reply = {'error', reply.err}
     end
     out[i + 1] = reply

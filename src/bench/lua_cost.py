@@ -4,7 +4,7 @@
     python3 src/bench/lua_cost.py [--lua DIR] [--batches N] [--size K] [--rounds R] [--callgrind]
 
 Starts a private redis-server (the one on PATH, or REDIS_SERVER) on a free port, loads lua/admit_v6.lua and
-lua/settle_v7.lua from DIR (default: this checkout's lua/; point it at another checkout's to compare two versions)
+lua/settle_v8.lua from DIR (default: this checkout's lua/; point it at another checkout's to compare two versions)
 with their "-- #include" lines expanded as RedisScript does, and sends R rounds of N admission batches of K requests
 (one organization, the default plan's six organization limits, no key limits) followed by the N settlement batches
 of the same requests, pipelined. Prints Redis's own CPU (INFO cpu) per request for each round. With --callgrind the
@@ -116,7 +116,7 @@ def main():
     try:
         r = Conn(port)
         admit = r.call("SCRIPT", "LOAD", expand(a.lua, "admit_v6.lua")).decode()
-        settle = r.call("SCRIPT", "LOAD", expand(a.lua, "settle_v7.lua")).decode()
+        settle = r.call("SCRIPT", "LOAD", expand(a.lua, "settle_v8.lua")).decode()
         org, key = 7, 70
         base = "gptapi:{o%d}:" % org
         balance = base + "org:%d:balance" % org
@@ -131,15 +131,20 @@ def main():
             out = []
             for b in range(a.batches):
                 ks, args = [], []
+                if not admitting:
+                    # settle_v8's header: the organization's keys and arguments, once per call.
+                    ks += [balance, base + "org:%d:holds" % org, base + "org:%d:holdexp" % org, base + "outbox",
+                           base + "lim:o:%d" % org, base + "org:%d:balgen" % org]
+                    args += [str(org), "86400000"]
                 for i in range(a.size):
                     rid = "bench-%d-%d-%d" % (round_no, b, i)
                     if admitting:
                         ks += keys(rid, base + "org:%d:balgen" % org)
                         args += [rid, str(org), str(key), "2500", "600", "0", "3600000", "86400000", "", "", plan]
                     else:
-                        ks += keys(rid, base + "outbox") + [base + "org:%d:balgen" % org]
-                        args += [rid, str(org), str(key), "120", "16", "38",
-                                 "%d,1,/v1/chat/completions,120,16,0,38,200,0,3,2,gpt-fast" % key, "86400000", "0"]
+                        ks += [base + "req:" + rid, base + "conc:%d" % key, base + "lim:k:%d" % key]
+                        args += [rid, str(key), "120", "16", "38",
+                                 "%d,1,/v1/chat/completions,120,16,0,38,200,0,3,2,gpt-fast" % key, "0"]
                 out.append(["EVALSHA", admit if admitting else settle, str(len(ks))] + ks + args)
             return out
 
@@ -156,7 +161,7 @@ def main():
             replies += r.pipeline(settlements)
             c2 = cpu()
             for reply in replies:
-                if not all(x[0] in (b"ok", b"settled") for x in reply):
+                if not all(x[0] == b"ok" if isinstance(x, list) else x.startswith(b"S,") for x in reply):
                     sys.exit("unexpected reply: %r" % reply[:2])
             r.call("DEL", base + "outbox")  # the usage writer's part: keep the stream from growing
             if not a.callgrind:

@@ -13,7 +13,7 @@ import java.util.function.BiFunction;
  * script answers {@code {"no_balance", generation}} when the balance key is missing; the balance is then read
  * from PostgreSQL and passed back to the script together with that generation, which stores it only if the
  * generation is unchanged. A ledger change that drops the balance (a transfer, a deduction, a credit) bumps the
- * generation, and so does a request settled while the balance is missing (settle_v7.lua: its cost is then only in
+ * generation, and so does a request settled while the balance is missing (settle_v8.lua: its cost is then only in
  * the outbox), so a load that read the ledger or the outbox before either can never be stored after it: no SET NX
  * race.
  * Concurrent loads of one organization at one generation on this replica are coalesced.
@@ -21,7 +21,7 @@ import java.util.function.BiFunction;
 public final class BalanceLoads {
   /**
    * A stored load is refused when, while the balance was read, it was dropped again or a request settled with no
-   * balance to charge (settle_v7.lua). Just after a drop the organization's requests in flight, and those of its
+   * balance to charge (settle_v8.lua). Just after a drop the organization's requests in flight, and those of its
    * allotments on every replica, all settle so: a busy organization's loads may be refused for a moment. The first
    * reloads follow at once, the later ones after growing pauses; after {@link #GIVE_UP_MS} the call fails.
    */

@@ -51,8 +51,7 @@ public final class RateLimiter {
     return Future.all(admit, settle, allotments).map(v -> new RateLimiter(
         new Admission(new ScriptBatches(vertx, admit.result(), Admission.KEYS, Admission.ARGS),
             new BalanceLoads(vertx, loader), settings),
-        new Settlement(new ScriptBatches(vertx, settle.result(), Settlement.KEYS, Settlement.ARGS), forwarder,
-            handoff, settings),
+        new Settlement(Settlement.batches(vertx, settle.result(), settings), forwarder, handoff),
         forwarder, allotments.result()));
   }
 

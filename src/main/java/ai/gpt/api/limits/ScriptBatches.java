@@ -5,14 +5,16 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Response;
+import io.vertx.redis.client.ResponseType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongFunction;
 
 /**
  * Group commit for a per-request script written with {@code lua/batch.lua} ({@code admit_v6.lua},
- * {@code settle_v7.lua}): requests of one hash slot tag that arrive while that tag's previous call is still in
+ * {@code settle_v8.lua}): requests of one hash slot tag that arrive while that tag's previous call is still in
  * flight wait and then go together as one script call, which pays the call's fixed price (parsing, script setup,
  * reply, a round trip) once. At low load nothing waits: a request whose tag has no call in flight is sent at once,
  * alone. A batch holds at most {@link #MAX_BATCH} requests; a full one is sent even while another is in flight.
@@ -20,7 +22,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>Batches never mix tags (one per organization, {@link RedisKeys#tag}), so each runs on the one Redis Cluster
  * master owning its keys. A tag's state exists only while it has requests waiting or a call in flight, so idle
  * organizations cost nothing. Shared by every event loop; each request's reply is delivered on the context that
- * asked for it.
+ * asked for it. A script that takes its organization's keys and arguments once per call (batch.lua's header) gets
+ * them from {@code header}, once per batch, before the requests' own.
  */
 final class ScriptBatches {
   static final int MAX_BATCH = 64;
@@ -35,6 +38,7 @@ final class ScriptBatches {
   private final RedisScript script;
   private final int keyCount;
   private final int argCount;
+  private final LongFunction<Header> header;
   /** Per organization while it has requests waiting or in flight; guarded by the map's per-key lock. */
   private final ConcurrentHashMap<Long, BatchQueue<Pending>> tags = new ConcurrentHashMap<>();
 
@@ -43,11 +47,23 @@ final class ScriptBatches {
    * @param argCount the arguments of one request
    */
   ScriptBatches(Vertx vertx, RedisScript script, int keyCount, int argCount) {
+    this(vertx, script, keyCount, argCount, null);
+  }
+
+  /**
+   * @param header the keys and arguments an organization's batch starts with (by organization id); null for a
+   *               script without a header
+   */
+  ScriptBatches(Vertx vertx, RedisScript script, int keyCount, int argCount, LongFunction<Header> header) {
     this.vertx = vertx;
     this.script = script;
     this.keyCount = keyCount;
     this.argCount = argCount;
+    this.header = header;
   }
+
+  /** What every request of an organization's batch shares, sent once before the requests' own keys and arguments. */
+  record Header(List<String> keys, List<?> args) {}
 
   /**
    * Runs the script for one request of organization {@code orgId} (whose tag all {@code keys} carry); completes
@@ -88,8 +104,13 @@ final class ScriptBatches {
   }
 
   private void send(long orgId, List<Pending> batch) {
-    List<String> keys = new ArrayList<>(batch.size() * keyCount);
-    List<Object> args = new ArrayList<>(batch.size() * argCount);
+    Header h = header == null ? null : header.apply(orgId);
+    List<String> keys = new ArrayList<>(batch.size() * keyCount + (h == null ? 0 : h.keys().size()));
+    List<Object> args = new ArrayList<>(batch.size() * argCount + (h == null ? 0 : h.args().size()));
+    if (h != null) {
+      keys.addAll(h.keys());
+      args.addAll(h.args());
+    }
     for (Pending p : batch) {
       keys.addAll(p.keys);
       args.addAll(p.args);
@@ -108,7 +129,8 @@ final class ScriptBatches {
               + " replies to " + batch.size() + " requests")));
         } else {
           Response reply = ar.result().get(i);
-          p.deliver("error".equals(reply.get(0).toString())
+          // A reply is a table (its first element "error" for a request's own error) or a string (settle_v8).
+          p.deliver(reply.type() == ResponseType.MULTI && "error".equals(reply.get(0).toString())
               ? Future.failedFuture(new ScriptError(reply.get(1).toString()))
               : Future.succeededFuture(reply));
         }

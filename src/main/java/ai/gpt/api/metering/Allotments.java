@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * the current one need, and as many concurrency slots) from Redis in one call, grants it request by request
  * ({@link Allotment}), takes the next one when half is left, and ends each (giving back what was not used)
  * once it is used up or {@value #MAX_AGE_MS} ms old and its requests have settled. Every request still settles in
- * Redis on its own (settle_v7.lua: the exact charge, the usage event), so billing is unchanged.
+ * Redis on its own (settle_v8.lua: the exact charge, the usage event), so billing is unchanged.
  *
  * <p>The size adapts to the scope's rate, so a take and an end (two script calls, a few hundred microseconds of
  * Redis with the slots' members) stay a small share per request: a scope that used half an allotment within

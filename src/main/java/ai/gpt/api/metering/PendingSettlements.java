@@ -7,7 +7,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Settlements Redis refused (it was down), waiting to be replayed. Replaying is safe: settle_v7.lua is
+ * Settlements Redis refused (it was down), waiting to be replayed. Replaying is safe: settle_v8.lua is
  * idempotent by request id, so one that did reach Redis before the error is not charged twice.
  */
 final class PendingSettlements {

@@ -30,7 +30,7 @@ import java.util.Map;
  * first entry that has one: one entry once they are gone.
  *
  * <p>An event settled after the outbox read is not subtracted, and settlement charges only a hot balance that
- * exists: such a load would store a balance that never counts that event. settle_v7.lua therefore bumps the
+ * exists: such a load would store a balance that never counts that event. settle_v8.lua therefore bumps the
  * balance's generation whenever it settles with no hot balance, and the load is then not stored but read again
  * ({@code ai.gpt.api.limits.BalanceLoads}).
  */

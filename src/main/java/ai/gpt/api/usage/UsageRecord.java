@@ -59,7 +59,7 @@ public record UsageRecord(
         u.status(), u.estimated(), (int) u.latencyMs(), u.ttftMs() >= 0 ? (int) u.ttftMs() : null, tsMs);
   }
 
-  /** The {@link UsageStreams#USAGE} value of a settlement (settle_v7.lua's ARGV 7). */
+  /** The {@link UsageStreams#USAGE} value of a settlement (settle_v8.lua's ARGV 6). */
   public static String usage(SettledUsage u) {
     return pack(Long.toString(u.keyId()), u.backendId() > 0 ? Long.toString(u.backendId()) : "", u.endpoint(),
         Long.toString(u.promptTokens()), Long.toString(u.completionTokens()), Long.toString(u.cachedTokens()),
@@ -122,7 +122,7 @@ public record UsageRecord(
         longField(f, TS_MS, fallbackTsMs));
   }
 
-  /** The stream entry fields for this record, as settle_v7.lua writes them. */
+  /** The stream entry fields for this record, as settle_v8.lua writes them. */
   public Map<String, String> toFields() {
     String usage = pack(keyId == null ? "" : keyId.toString(), backendId == null ? "" : backendId.toString(),
         endpoint, Integer.toString(promptTokens), Integer.toString(completionTokens), Integer.toString(cachedTokens),

@@ -9,7 +9,7 @@ import java.util.Map;
 /**
  * The usage queue the writers consume: one Redis Stream per shard, hash-tagged {@code {s<shard>}} so each shard is one
  * Redis Cluster slot. Every entry is one settled request whose fields are the strings named by the constants below.
- * The settlement script ({@code lua/settle_v7.lua}) appends each event to its organization's outbox
+ * The settlement script ({@code lua/settle_v8.lua}) appends each event to its organization's outbox
  * ({@code ai.gpt.api.limits.RedisKeys#outbox}, tagged by organization so organizations spread over the cluster);
  * the gateway then copies it here with {@link #OUTBOX_ID}, and the writer deletes both once PostgreSQL has it.
  *
@@ -17,7 +17,7 @@ import java.util.Map;
  * values in one string, {@link #PACKED_FIELDS}) and {@link #TS_MS}. Events of settle_v6.lua and earlier have one
  * field per value, named by the constants below; {@link UsageRecord#parse} reads both. Redis's cost of a stream entry
  * grows with its number of fields (the XADD's arguments, each entry an XRANGE returns), far more than with its
- * bytes (lua/README.md, "settle_v7.lua results").
+ * bytes (lua/README.md, "settle_v8.lua results").
  */
 public final class UsageStreams {
   /** Number of shards; an organization's events go to shard {@code orgId % SHARDS}. */
@@ -85,7 +85,7 @@ public final class UsageStreams {
     return xadd.arg(OUTBOX_ID).arg(outboxId);
   }
 
-  /** An event's fields as settle_v7.lua writes them, in its order (a shard-stream copy adds {@link #OUTBOX_ID}). */
+  /** An event's fields as settle_v8.lua writes them, in its order (a shard-stream copy adds {@link #OUTBOX_ID}). */
   public static Map<String, String> fields(String requestId, String orgId, String usage, String tsMs) {
     Map<String, String> f = new LinkedHashMap<>(8);
     f.put(REQUEST_ID, requestId);

@@ -11,6 +11,7 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
+import io.vertx.redis.client.ResponseType;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -72,7 +73,17 @@ class BatchEquivalenceTest {
     return batched.send(Request.cmd(Command.SCRIPT).arg("LOAD").arg(clocked)).await().toString();
   }
 
-  private record Call(String sha, List<String> keys, List<Object> args) {}
+  /** One request's script call: the header (settle_v8's organization keys and arguments; admission has none), then its own. */
+  private record Call(String sha, List<String> headerKeys, List<Object> headerArgs, List<String> keys,
+      List<Object> args) {
+    Request alone() {
+      List<String> k = new ArrayList<>(headerKeys);
+      k.addAll(keys);
+      List<Object> a = new ArrayList<>(headerArgs);
+      a.addAll(args);
+      return RedisScript.request(Command.EVALSHA, sha, k, a);
+    }
+  }
 
   @Test
   @DisplayName("a batch's requests get exactly the replies and leave exactly the keys of one call each")
@@ -87,6 +98,8 @@ class BatchEquivalenceTest {
       r.send(Request.cmd(Command.SET).arg(RedisKeys.balance(2)).arg("400000")).await();
     }
     Map<Long, List<String[]>> admitted = new TreeMap<>(Map.of(1L, new ArrayList<>(), 2L, new ArrayList<>()));
+    // Requests admitted from an allotment ("u…") already settled, settled again now and then (duplicates).
+    Map<Long, List<String[]>> allotted = new TreeMap<>(Map.of(1L, new ArrayList<>(), 2L, new ArrayList<>()));
     Map<String, Integer> outcomes = new TreeMap<>();
     long seconds = 1_796_000_000L;
     int n = 0;
@@ -121,8 +134,13 @@ class BatchEquivalenceTest {
                 : pool.remove(random.nextInt(pool.size()));
             id = a[0];
             owner = Long.parseLong(a[1]);
+          } else if (!allotted.get(org).isEmpty() && random.nextInt(8) == 0) {
+            String[] a = allotted.get(org).get(random.nextInt(allotted.get(org).size()));
+            id = a[0];
+            owner = Long.parseLong(a[1]);
           } else {
             id = "u" + n++;
+            allotted.get(org).add(new String[] {id, Long.toString(key)});
           }
           calls.add(settlement(org, owner, id, random));
         }
@@ -130,10 +148,10 @@ class BatchEquivalenceTest {
       List<Response> one = oneCall(calls);
       for (int i = 0; i < calls.size(); i++) {
         Call c = calls.get(i);
-        Response alone = single.send(RedisScript.request(Command.EVALSHA, c.sha, c.keys, c.args)).await().get(0);
+        Response alone = single.send(c.alone()).await().get(0);
         String expected = reply(alone);
         assertEquals(expected, reply(one.get(i)), "step " + step + ", request " + i + " of " + calls.size());
-        outcomes.merge((admit ? "admit " : "settle ") + alone.get(0), 1, Integer::sum);
+        outcomes.merge((admit ? "admit " : "settle ") + outcome(alone), 1, Integer::sum);
         if (admit && "ok".equals(alone.get(0).toString())) {
           pool.add(new String[] {c.args.get(0).toString(), c.args.get(2).toString()});
         }
@@ -151,8 +169,8 @@ class BatchEquivalenceTest {
 
   /** One batch of the calls (all of one organization), as ScriptBatches sends them: one reply per request. */
   private static List<Response> oneCall(List<Call> calls) {
-    List<String> keys = new ArrayList<>();
-    List<Object> args = new ArrayList<>();
+    List<String> keys = new ArrayList<>(calls.get(0).headerKeys);
+    List<Object> args = new ArrayList<>(calls.get(0).headerArgs);
     for (Call c : calls) {
       keys.addAll(c.keys);
       args.addAll(c.args);
@@ -166,8 +184,23 @@ class BatchEquivalenceTest {
     return replies;
   }
 
+  /** A reply's outcome: a table's first element; settle_v8 answers a string, "D" or "S,…" (settled). */
+  private static String outcome(Response r) {
+    if (r.type() == ResponseType.MULTI) {
+      return r.get(0).toString();
+    }
+    return "D".equals(r.toString()) ? "duplicate" : "settled";
+  }
+
   /** A reply as text; a settlement's outbox entry id (XADD *, the server's real clock) is left out. */
   private static String reply(Response r) {
+    if (r.type() != ResponseType.MULTI) {
+      String[] f = r.toString().split(",", -1);
+      if (f.length == 6) {
+        f[4] = "<id>";
+      }
+      return String.join(",", f);
+    }
     List<String> parts = new ArrayList<>();
     for (int i = 0; i < r.size(); i++) {
       parts.add("settled".equals(r.get(0).toString()) && i == 4 ? "<id>" : String.valueOf(r.get(i)));
@@ -231,7 +264,7 @@ class BatchEquivalenceTest {
         List.of("0", "50", "2500", "40000").get(random.nextInt(4)),
         List.of("10", "100", "600", "2500").get(random.nextInt(4)),
         List.of("0", "0", "3").get(random.nextInt(3)), "3600000", "86400000", "", "", packed.array());
-    return new Call(admitSha, List.of(RedisKeys.balance(org), RedisKeys.holds(org), RedisKeys.holdExpiries(org),
+    return new Call(admitSha, List.of(), List.of(), List.of(RedisKeys.balance(org), RedisKeys.holds(org), RedisKeys.holdExpiries(org),
         RedisKeys.request(org, id), RedisKeys.concurrency(org, key), RedisKeys.balanceGeneration(org),
         RedisKeys.limits(org, key, Bucket.Scope.ORG), RedisKeys.limits(org, key, Bucket.Scope.KEY)), args);
   }
@@ -243,8 +276,8 @@ class BatchEquivalenceTest {
     String usage = String.join(",", Long.toString(key), "7", "/v1/chat/completions", prompt, completion, "0", cost,
         "200", "0", "3", "2", "gpt-fast");
     // A request never admitted is settled as one admitted from an allotment would be (no hold or lease looked for).
-    List<Object> args = List.of(id, Long.toString(org), Long.toString(key), prompt, completion, cost, usage,
-        "86400000", id.startsWith("u") ? "1" : "0");
-    return new Call(settleSha, Settlement.keys(org, key, id), args);
+    List<Object> args = List.of(id, Long.toString(key), prompt, completion, cost, usage, id.startsWith("u") ? "1" : "0");
+    return new Call(settleSha, Settlement.headerKeys(org), List.of(Long.toString(org), "86400000"),
+        Settlement.requestKeys(org, key, id), args);
   }
 }

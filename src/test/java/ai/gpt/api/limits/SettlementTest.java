@@ -213,6 +213,27 @@ class SettlementTest {
   }
 
   @Test
+  @DisplayName("an allotted request whose event cannot be appended is not marked settled: it settles when retried")
+  void allottedEventFailureTakesTheMarkerBack(Vertx vertx) {
+    f = LimiterFixture.start(vertx, LimiterSettings.defaults());
+    f.setBalance(10_000);
+    String id = f.newRequestId();
+    SettledUsage u = f.usage(new AdmissionRequest(id, f.org, f.key, null, null, 1, 1), 1, 1);
+    // The outbox is not a stream: the XADD fails (WRONGTYPE) after the marker was set (SET ... GET comes first).
+    f.send(Request.cmd(Command.SET).arg(RedisKeys.outbox(f.org)).arg("not a stream"));
+    Throwable e = assertThrows(Throwable.class, () -> f.limiter.settle(u, true).await());
+    assertTrue(e.getMessage().contains("WRONGTYPE"), e.getMessage());
+    assertFalse(f.exists(RedisKeys.request(f.org, id)), "the marker was taken back");
+    assertEquals(10_000L, f.balance(), "nothing charged");
+
+    f.send(Request.cmd(Command.DEL).arg(RedisKeys.outbox(f.org)));
+    SettleResult retried = f.limiter.settle(u, true).await();
+    f.track(retried);
+    assertEquals(SettleResult.Outcome.SETTLED, retried.outcome(), "settled on the retry, not a duplicate");
+    assertEquals(1, f.events(id).size());
+  }
+
+  @Test
   @DisplayName("a settlement naming another org's or key's reservation is refused and changes nothing")
   void mismatch(Vertx vertx) {
     f = LimiterFixture.start(vertx, LimiterSettings.defaults());

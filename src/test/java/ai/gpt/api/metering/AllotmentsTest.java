@@ -50,6 +50,8 @@ class AllotmentsTest {
   private static final long CREDIT = 1_000_000_000;
 
   private Redis redis;
+  private long org;
+  private long key;
 
   @AfterEach
   void tearDown() {
@@ -58,15 +60,19 @@ class AllotmentsTest {
     }
   }
 
+  /** The test Redis, a fresh organization and key, and a limiter whose balance loads give it CREDIT. */
+  private RateLimiter limiter(Vertx vertx) {
+    redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(TestServices.REDIS_URL)
+        .setMaxPoolSize(16).setMaxPoolWaiting(4096));
+    org = ThreadLocalRandom.current().nextLong(1_000_000, 1_000_000_000);
+    key = org * 10 + 1;
+    return RateLimiter.create(vertx, redis, o -> Future.succeededFuture(CREDIT), LimiterSettings.defaults()).await();
+  }
+
   @Test
   @DisplayName("two replicas on one key: never above the limit, exact charge, every allotment given back")
   void twoReplicasNeverExceedTheLimit(Vertx vertx) {
-    redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(TestServices.REDIS_URL)
-        .setMaxPoolSize(16).setMaxPoolWaiting(4096));
-    long org = ThreadLocalRandom.current().nextLong(1_000_000, 1_000_000_000);
-    long key = org * 10 + 1;
-    RateLimiter limiter = RateLimiter.create(vertx, redis, o -> Future.succeededFuture(CREDIT),
-        LimiterSettings.defaults()).await();
+    RateLimiter limiter = limiter(vertx);
     Allotments[] replicas = {new Allotments(vertx, limiter.allotments()), new Allotments(vertx, limiter.allotments())};
     Limits orgLimits = Limits.builder().rpd(RPD).build();
     Limits keyLimits = Limits.builder().concurrency(1_000).build();
@@ -130,28 +136,14 @@ class AllotmentsTest {
         Window.DAY), RPD, Window.DAY.defaultMillis(), System.currentTimeMillis());
     assertEquals(RPD - admitted, level, 1.0, "day bucket after " + admitted + " requests");
 
-    for (String k : new String[] {RedisKeys.balance(org), RedisKeys.holds(org), RedisKeys.holdExpiries(org),
-        RedisKeys.balanceGeneration(org), RedisKeys.concurrency(org, key), RedisKeys.outbox(org),
-        RedisKeys.limits(org, key, Bucket.Scope.ORG), RedisKeys.limits(org, key, Bucket.Scope.KEY)}) {
-      redis.send(Request.cmd(Command.DEL).arg(k)).await();
-    }
-    // The copies of its events in the shard stream, which another test's usage writer would otherwise read.
-    GatewayHarness.awaitTrue("every copy sent", () -> copies(org).size() == admitted);
-    Request xdel = Request.cmd(Command.XDEL).arg(UsageStreams.keyForOrg(org));
-    copies(org).forEach(xdel::arg);
-    redis.send(xdel).await();
+    removeKeys(admitted);
   }
 
   @Test
   @DisplayName("a fast key's allotments grow to the largest size, their slots follow what is in flight; every one "
       + "is ended and the charge stays exact")
   void allotmentsGrowWithTheRate(Vertx vertx) {
-    redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(TestServices.REDIS_URL)
-        .setMaxPoolSize(16).setMaxPoolWaiting(4096));
-    long org = ThreadLocalRandom.current().nextLong(1_000_000, 1_000_000_000);
-    long key = org * 10 + 1;
-    RateLimiter limiter = RateLimiter.create(vertx, redis, o -> Future.succeededFuture(CREDIT),
-        LimiterSettings.defaults()).await();
+    RateLimiter limiter = limiter(vertx);
     Allotments allotments = new Allotments(vertx, limiter.allotments());
     Limits orgLimits = Limits.builder().build();
     Limits keyLimits = Limits.builder().concurrency(100_000).build();
@@ -207,17 +199,20 @@ class AllotmentsTest {
       Response slots = redis.send(Request.cmd(Command.ZCARD).arg(RedisKeys.concurrency(org, key))).await();
       return total.toLong() == 0 && slots.toLong() == 0;
     });
-    removeKeys(org, key);
+    removeKeys(4_096);
   }
 
-  /** The organization's keys, and the copies of its events in the shard stream (another test's writer reads it). */
-  private void removeKeys(long org, long key) {
+  /**
+   * The organization's keys, and the copies of its {@code settled} events in the shard stream (another test's usage
+   * writer would otherwise read them).
+   */
+  private void removeKeys(int settled) {
     for (String k : new String[] {RedisKeys.balance(org), RedisKeys.holds(org), RedisKeys.holdExpiries(org),
         RedisKeys.balanceGeneration(org), RedisKeys.concurrency(org, key), RedisKeys.outbox(org),
         RedisKeys.limits(org, key, Bucket.Scope.ORG), RedisKeys.limits(org, key, Bucket.Scope.KEY)}) {
       redis.send(Request.cmd(Command.DEL).arg(k)).await();
     }
-    GatewayHarness.awaitTrue("every copy sent", () -> !copies(org).isEmpty());
+    GatewayHarness.awaitTrue("every copy sent", () -> copies(org).size() == settled);
     Request xdel = Request.cmd(Command.XDEL).arg(UsageStreams.keyForOrg(org));
     copies(org).forEach(xdel::arg);
     redis.send(xdel).await();

@@ -148,29 +148,31 @@ class OutboxRecoveryTest {
   }
 
   /**
-   * Runs settle_v7.lua for one request without a reservation (as after an expired one), and copies the event to the
+   * Runs settle_v8.lua for one request without a reservation (as after an expired one), and copies the event to the
    * shard stream if {@code copy}, as the gateway does; returns its cost.
    */
   private long settled(String requestId, long cost, boolean copy) {
-    List<String> keys = Settlement.keys(org, 1, requestId);
-    // settle_v7.lua's ARGV: request, org and key ids, prompt and completion tokens, cost, the usage value, TTL, and
-    // whether it was admitted from an allotment.
-    List<String> args = List.of(requestId, Long.toString(org), "1", "10", "20", Long.toString(cost),
-        fields(requestId, cost).get(UsageStreams.USAGE), "86400000", "0");
-    Response reply = settle.call(keys, args).await().get(0);
-    assertEquals("settled", reply.get(0).toString());
+    List<String> keys = new ArrayList<>(Settlement.headerKeys(org));
+    keys.addAll(Settlement.requestKeys(org, 1, requestId));
+    // settle_v8.lua's ARGV: the header's org id and marker TTL; the request's id, key id, prompt and completion
+    // tokens, cost, the usage value, and whether it was admitted from an allotment.
+    List<String> args = List.of(Long.toString(org), "86400000", requestId, "1", "10", "20", Long.toString(cost),
+        fields(requestId, cost).get(UsageStreams.USAGE), "0");
+    // "S,<balance after>,<balance present>,<reservation found>,<outbox entry id>,<ts_ms>"
+    String[] reply = settle.call(keys, args).await().get(0).toString().split(",");
+    assertEquals("S", reply[0]);
     if (copy) {
       Request xadd = Request.cmd(Command.XADD).arg(UsageStreams.keyForOrg(org)).arg("*");
       Map<String, String> event = fields(requestId, cost);
-      event.put(UsageStreams.TS_MS, reply.get(5).toString());
+      event.put(UsageStreams.TS_MS, reply[5]);
       event.forEach((k, v) -> xadd.arg(k).arg(v));
-      xadd.arg(UsageStreams.OUTBOX_ID).arg(reply.get(4).toString());
+      xadd.arg(UsageStreams.OUTBOX_ID).arg(reply[4]);
       fx.redis.send(xadd).await();
     }
     return cost;
   }
 
-  /** An event's fields, as settle_v7.lua writes them. */
+  /** An event's fields, as settle_v8.lua writes them. */
   private Map<String, String> fields(String requestId, long cost) {
     return new UsageRecord(requestId, org, 1L, "gpt-fast", 7L, "/v1/chat/completions", 10, 20, 0, cost, 200, false,
         100, 10, System.currentTimeMillis()).toFields();
