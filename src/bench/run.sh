@@ -48,6 +48,8 @@
 #   BENCH_QUIET_TIMEOUT    ... but no longer than this many seconds (120; 0 = do not wait)
 #   BENCH_RETRIES          re-measure a run up to this many times when other processes used more than
 #   BENCH_RETRY_FOREIGN_PCT   this % of one core during it (2, 25)
+#   BENCH_SCRIPT_COSTS     1 (default): during each gateway run's discarded warm-up, sample Redis's SLOWLOG for
+#                          the time each script and command takes per request (src/bench/script_costs.py); 0: not
 #   BENCH_ALLOTMENTS       gateway METERING_ALLOTMENTS (default on, as shipped; off: one admission call per request)
 #   BENCH_ACCESS_LOG_LEVEL gateway ACCESS_LOG_LEVEL (default INFO, as shipped: every request is a line in
 #                          gateway.log; WARN turns the access log off)
@@ -63,6 +65,7 @@ WARMUP=${BENCH_WARMUP_SECONDS:-3}
 JIT_WARMUP=${BENCH_JIT_WARMUP_SECONDS:-40}
 COLD=${BENCH_COLD_SECONDS:-30}
 METERING_OFF=${BENCH_METERING_OFF:-1}
+SCRIPT_COSTS=${BENCH_SCRIPT_COSTS:-1}
 OFF_JIT_WARMUP=${BENCH_OFF_JIT_WARMUP_SECONDS:-30}
 STREAMS=${BENCH_STREAMS:-9500}
 STREAM_TOKENS=${BENCH_STREAM_TOKENS:-20}
@@ -372,7 +375,14 @@ measure() { # mode conns stream target
         "$gw_pid" "$FAKE_PID" $$ || true
     fi
     log "$scenario $target: ${WARMUP}s warm-up + ${SECONDS_RUN}s measured"
+    local costs=""
+    if [[ $target == gateway && $SCRIPT_COSTS == 1 ]] && ((WARMUP > 1)); then
+      # Redis's time per script, sampled during the discarded warm-up only (logging every command costs Redis).
+      python3 "$BENCH_DIR/script_costs.py" "$((WARMUP - 1))" >"$OUT/scripts-$name.txt" 2>&1 &
+      costs=$!
+    fi
     ((WARMUP > 0)) && run_wrk "$target" "$conns" "$stream" "$WARMUP" "$OUT/warmup-$name.txt"
+    [[ -n $costs ]] && { wait "$costs" || true; }
     redis_stats "$OUT/redis-$name.before.txt"
     python3 "$BENCH_DIR/cpu.py" snap "$OUT/cpu-$name.before.json" "$gw_pid" "$FAKE_PID" $$
     run_wrk "$target" "$conns" "$stream" "$SECONDS_RUN" "$OUT/wrk-$name.txt"
@@ -505,6 +515,13 @@ tail -n +"$((LOG_MARK + 1))" "$OUT/gateway.log" >"$OUT/gateway-during-load.log"
 } | tee "$OUT/header.txt"
 python3 "$BENCH_DIR/report.py" "$RESULTS" "$OUT/metrics.txt" "$OUT/gateway-during-load.log" "$OUT/usage-rows.txt" | tee "$OUT/report.txt" \
   || log "WARNING: report.py failed; raw results in $RESULTS"
+for f in "$OUT"/scripts-*.txt; do
+  [[ -f $f ]] || continue
+  { echo
+    echo "Redis time by script and command (SLOWLOG sampled during the warm-up of ${f##*/scripts-}; a script's"
+    echo "time includes the commands it runs, also listed on their own):"
+    cat "$f"; } | tee -a "$OUT/report.txt"
+done
 echo
 echo "wrk outputs, gateway and fake-server logs: $OUT"
 exit 0
