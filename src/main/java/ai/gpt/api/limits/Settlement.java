@@ -12,8 +12,8 @@ import java.util.Map;
  * Settlement of one request with {@code lua/settle_v8.lua}: one script run gives back unused tokens, releases the
  * lease and the hold, charges the exact cost, marks the request settled and appends the usage event to the
  * organization's outbox ({@link RedisKeys#outbox}). Settlements of one organization that arrive together share one
- * EVALSHA ({@link ScriptBatches}), which carries the organization's keys and arguments once ({@link #header}); each
- * future still completes only once its own settlement has run. Idempotent by request id for
+ * EVALSHA ({@link ScriptBatches}), which carries the organization's keys and arguments once ({@link #headerKeys});
+ * each future still completes only once its own settlement has run. Idempotent by request id for
  * {@link LimiterSettings#settledTtlMs()}.
  *
  * <p>Once settled, the event is handed to this process's usage writer ({@link UsageHandoff}) or, when it cannot take
@@ -36,7 +36,7 @@ public final class Settlement {
     this.handoff = handoff;
   }
 
-  /** The batches of {@code script} (settle_v8.lua), each starting with its organization's {@link #header}. */
+  /** The batches of {@code script} (settle_v8.lua), each starting with its organization's keys and arguments. */
   static ScriptBatches batches(Vertx vertx, RedisScript script, LimiterSettings settings) {
     String ttl = Long.toString(settings.settledTtlMs());
     return new ScriptBatches(vertx, script, KEYS, ARGS,

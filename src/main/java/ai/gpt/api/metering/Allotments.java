@@ -75,7 +75,7 @@ final class Allotments {
   private volatile boolean closed;
 
   /** A request admitted from an allotment, until it settles. */
-  private record Ticket(Allotment allotment, long reservedTokens, long hold) {}
+  private record Ticket(Allotment allotment, ScopeState scope, long reservedTokens, long hold) {}
 
   private record PendingEnd(String id, AllotmentScope scope, long requests, long tokens, int slots, int attempts) {}
 
@@ -142,7 +142,7 @@ final class Allotments {
     synchronized (s) {
       s.inFlight++;
     }
-    tickets.put(r.requestId(), new Ticket(a, r.reservedTokens(), r.holdMicros()));
+    tickets.put(r.requestId(), new Ticket(a, s, r.reservedTokens(), r.holdMicros()));
     // Half left: take the next one now, so it arrives (one Redis round trip) before this one is used up.
     if (a.requestsLeft() <= a.requests() / 2) {
       if (now - a.takenAtMs() < GROW_WITHIN_MS) {
@@ -181,11 +181,9 @@ final class Allotments {
     if (t == null) {
       return false;
     }
-    ScopeState s = scopes.get(t.allotment().scope());
-    if (s != null) {
-      synchronized (s) {
-        s.inFlight--;
-      }
+    // The state the request was counted in (a scope with requests in flight is never forgotten).
+    synchronized (t.scope()) {
+      t.scope().inFlight--;
     }
     if (t.allotment().settled(t.reservedTokens(), u.promptTokens() + u.completionTokens(), t.hold(),
         u.costMicros())) {
