@@ -105,11 +105,11 @@ class OperationsTest {
       assertEquals(200, served.statusCode());
       assertEquals(404, unknown.statusCode());
       String number = "[0-9]+\\.[0-9]+(E-?[0-9]+)?";
-      assertTrue(line(served.getHeader("x-request-id")).matches("ts=20[0-9-]{8}T[0-9:.]+Z request_id=req_[0-9a-f]{24} "
+      assertTrue(line(served.getHeader("x-request-id")).matches("ts=20[0-9-]{8}T[0-9:.]+Z request_id=req_[0-9a-f]{32} "
           + "method=POST path=/v1/chat/completions status=200 org_id=[0-9]+ key=" + key.substring(9, 21)
           + " model=gpt-fast backend=[0-9]+ attempts=1 total_ms=" + number + " upstream_ms=" + number
           + " ttfb_ms=" + number), line(served.getHeader("x-request-id")));
-      assertTrue(line(unknown.getHeader("x-request-id")).matches("ts=\\S+ request_id=req_[0-9a-f]{24} method=POST "
+      assertTrue(line(unknown.getHeader("x-request-id")).matches("ts=\\S+ request_id=req_[0-9a-f]{32} method=POST "
           + "path=/v1/nothing status=404 total_ms=" + number), line(unknown.getHeader("x-request-id")));
     } finally {
       text.close();
