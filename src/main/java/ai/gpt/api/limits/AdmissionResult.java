@@ -1,7 +1,7 @@
 package ai.gpt.api.limits;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
+import io.vertx.core.http.HttpHeaders;
+import java.util.function.BiConsumer;
 
 /**
  * The answer of one admission. Whether admitted or not, it carries the tightest request window and the tightest
@@ -32,19 +32,29 @@ public record AdmissionResult(Outcome outcome, Bucket tripped, long retryAfterMs
     return outcome == Outcome.RATE_LIMITED && retryAfterMs < 0;
   }
 
-  /** OpenAI's six {@code x-ratelimit-*} headers (three per limited kind), in a stable order. */
-  public Map<String, String> rateLimitHeaders() {
-    Map<String, String> headers = new LinkedHashMap<>();
-    put(headers, "requests", requests);
-    put(headers, "tokens", tokens);
-    return headers;
+  /**
+   * OpenAI's six {@code x-ratelimit-*} headers (three per limited kind), in a stable order, each given to
+   * {@code out} (the response's putHeader: names made once, no map per request).
+   */
+  public void rateLimitHeaders(BiConsumer<CharSequence, String> out) {
+    put(out, REQUEST_HEADERS, requests);
+    put(out, TOKEN_HEADERS, tokens);
   }
 
-  private static void put(Map<String, String> headers, String kind, WindowState w) {
+  private static final CharSequence[] REQUEST_HEADERS = headerNames("requests");
+  private static final CharSequence[] TOKEN_HEADERS = headerNames("tokens");
+
+  private static CharSequence[] headerNames(String kind) {
+    return new CharSequence[] {HttpHeaders.createOptimized("x-ratelimit-limit-" + kind),
+        HttpHeaders.createOptimized("x-ratelimit-remaining-" + kind),
+        HttpHeaders.createOptimized("x-ratelimit-reset-" + kind)};
+  }
+
+  private static void put(BiConsumer<CharSequence, String> out, CharSequence[] names, WindowState w) {
     if (w != null) {
-      headers.put("x-ratelimit-limit-" + kind, Long.toString(w.limit()));
-      headers.put("x-ratelimit-remaining-" + kind, Long.toString(w.remaining()));
-      headers.put("x-ratelimit-reset-" + kind, w.resetHeader());
+      out.accept(names[0], Long.toString(w.limit()));
+      out.accept(names[1], Long.toString(w.remaining()));
+      out.accept(names[2], w.resetHeader());
     }
   }
 }

@@ -15,7 +15,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
@@ -40,6 +42,9 @@ public final class Metering implements RequestMetering {
   /** The most a call waits while this process's own load delays its reply (see {@link Deadline}). */
   static final long MAX_CALL_WAIT_MS = 10_000;
   private static final int RETRY_BATCH = 256;
+  /** The admissions metric's outcome label of each outcome (admitted, rate_limited…), made once. */
+  private static final String[] OUTCOME_LABELS = Arrays.stream(AdmissionResult.Outcome.values())
+      .map(o -> o.name().toLowerCase(Locale.ROOT)).toArray(String[]::new);
   /**
    * Metering calls sent to Redis at once: twice the pooled connections (Gateway's REDIS_POOL_SIZE is 256), so every
    * connection has the next call waiting, and far below the client's wait queue (4,096), which must never overflow.
@@ -220,7 +225,7 @@ public final class Metering implements RequestMetering {
         || result.outcome() == AdmissionResult.Outcome.CONCURRENCY_LIMITED) {
       onLimited.accept(r, result);
     }
-    String outcome = result.outcome().name().toLowerCase();
+    String outcome = OUTCOME_LABELS[result.outcome().ordinal()];
     String window = result.tripped() == null ? "" : result.tripped().label();
     metrics.admission(outcome, window, source);
     if (result.admitted()) {

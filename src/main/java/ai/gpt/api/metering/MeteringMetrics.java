@@ -10,7 +10,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
 
 /**
  * The metering metrics of one replica: admissions by outcome, holds outstanding, settle and script latency,
@@ -19,9 +18,9 @@ import java.util.function.Supplier;
  */
 final class MeteringMetrics {
   private final MeterRegistry registry;
-  private final Map<String, Counter> admissions = new ConcurrentHashMap<>();
-  private final Map<String, Counter> tokens = new ConcurrentHashMap<>();
-  private final Map<String, Counter> cost = new ConcurrentHashMap<>();
+  // Keyed by records of the labels (constant strings, whose hashes are cached), not by a string built per request.
+  private final Map<AdmissionKey, Counter> admissions = new ConcurrentHashMap<>();
+  private final Map<String, ModelCounters> models = new ConcurrentHashMap<>();
   private final Timer admitScript;
   private final Timer settleScript;
   private final Timer settleDelay;
@@ -80,12 +79,13 @@ final class MeteringMetrics {
    * gateway's own admission queue); source: redis, allotment (admitted from an allotment, {@link Allotments}) or local.
    */
   void admission(String outcome, String window, String source) {
-    String key = outcome + '|' + window + '|' + source;
-    admissions.computeIfAbsent(key, k -> Counter.builder("gptapi_admissions")
+    admissions.computeIfAbsent(new AdmissionKey(outcome, window, source), k -> Counter.builder("gptapi_admissions")
         .description("Admission decisions by outcome, the window that refused (if any) and who decided")
         .tags("outcome", outcome, "window", window, "source", source)
         .register(registry)).increment();
   }
+
+  private record AdmissionKey(String outcome, String window, String source) {}
 
   void admitLatency(long nanos) {
     admitScript.record(nanos, TimeUnit.NANOSECONDS);
@@ -110,20 +110,30 @@ final class MeteringMetrics {
   }
 
   void usage(String model, long promptTokens, long completionTokens, long costMicros) {
-    count(tokens, model + "|prompt", promptTokens, () -> Counter.builder("gptapi_tokens")
-        .description("Tokens processed, by model and kind (prompt or completion)")
-        .tags("model", model, "kind", "prompt").register(registry));
-    count(tokens, model + "|completion", completionTokens, () -> Counter.builder("gptapi_tokens")
-        .description("Tokens processed, by model and kind (prompt or completion)")
-        .tags("model", model, "kind", "completion").register(registry));
-    count(cost, model, costMicros, () -> Counter.builder("gptapi_cost_micro_usd")
-        .description("Amount charged, in micro-USD, by model").tags("model", model).register(registry));
+    ModelCounters c = models.computeIfAbsent(model, m -> new ModelCounters(registry, m));
+    add(c.prompt, promptTokens);
+    add(c.completion, completionTokens);
+    add(c.cost, costMicros);
   }
 
-  private static void count(Map<String, Counter> cache, String key, long amount,
-      Supplier<Counter> create) {
+  private static void add(Counter counter, long amount) {
     if (amount > 0) {
-      cache.computeIfAbsent(key, k -> create.get()).increment(amount);
+      counter.increment(amount);
+    }
+  }
+
+  /** One model's token and cost counters (registered with the model's first usage, even if zero). */
+  private record ModelCounters(Counter prompt, Counter completion, Counter cost) {
+    ModelCounters(MeterRegistry registry, String model) {
+      this(tokens(registry, model, "prompt"), tokens(registry, model, "completion"),
+          Counter.builder("gptapi_cost_micro_usd")
+              .description("Amount charged, in micro-USD, by model").tags("model", model).register(registry));
+    }
+
+    private static Counter tokens(MeterRegistry registry, String model, String kind) {
+      return Counter.builder("gptapi_tokens")
+          .description("Tokens processed, by model and kind (prompt or completion)")
+          .tags("model", model, "kind", kind).register(registry);
     }
   }
 

@@ -106,7 +106,7 @@ public final class ProxyHandler implements Handler<RoutingContext> {
       }
       AdmissionResult result = decided.result();
       if (!ex.clientGone()) {
-        result.rateLimitHeaders().forEach(ctx.response()::putHeader);
+        result.rateLimitHeaders(ctx.response()::putHeader);
       }
       if (!result.admitted()) {
         ex.fail(AdmissionErrors.from(result, admission));
