@@ -15,12 +15,7 @@ import java.util.function.ToLongFunction;
  * usage chunk can still be billed.
  */
 final class SseRelay {
-  private static final byte[] USAGE_MARKER = "\"usage\"".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] EMPTY_CHOICES = "\"choices\":[]".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[][] TOKEN_MARKERS = {
-      "\"content\":\"".getBytes(StandardCharsets.US_ASCII),
-      "\"text\":\"".getBytes(StandardCharsets.US_ASCII),
-      "\"reasoning_content\":\"".getBytes(StandardCharsets.US_ASCII)};
   private static final byte[] DONE = "data: [DONE]".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
   /** {@link #forward}'s answer for an event relayed as it came (compared by identity, never written). */
@@ -81,8 +76,9 @@ final class SseRelay {
     int unchangedFrom = 0;
     int start = 0;
     int end;
-    while ((end = eventEnd(bytes, start)) >= 0) {
-      Buffer replacement = forward(bytes, start, end);
+    long scanned;
+    while ((end = SseEvents.end(scanned = SseEvents.scan(bytes, start))) >= 0) {
+      Buffer replacement = forward(bytes, start, end, SseEvents.flags(scanned));
       if (replacement != UNCHANGED) {
         if (out == null) {
           out = Buffer.buffer(end);
@@ -125,7 +121,7 @@ final class SseRelay {
     byte[] joint = new byte[carried + chunk.length()];
     pending.getBytes(pending.length() - carried, pending.length(), joint, 0);
     chunk.getBytes(joint, carried);
-    return eventEnd(joint, 0) >= 0;
+    return SseEvents.end(SseEvents.scan(joint, 0)) >= 0;
   }
 
   /** Bytes of an unterminated last event, relayed as they are rather than lost. */
@@ -156,16 +152,16 @@ final class SseRelay {
    * What to relay for the event at {@code bytes[start, end)}: {@link #UNCHANGED}, null to drop it, or (only for
    * the usage event) its bytes with the cost added or, rarely, a copy without usage.
    */
-  private Buffer forward(byte[] bytes, int start, int end) {
+  private Buffer forward(byte[] bytes, int start, int end, int flags) {
     if (startsWith(bytes, start, end, DONE)) {
       // Not relayed yet: the stream relay sends it once the request is settled, as the last bytes.
       doneEvent = Buffer.buffer(end - start).appendBytes(bytes, start, end - start);
       return null;
     }
-    if (indexOf(bytes, start, end, USAGE_MARKER) >= 0) {
+    if ((flags & SseEvents.USAGE) != 0) {
       return forwardUsage(Arrays.copyOfRange(bytes, start, end));
     }
-    countTokens(bytes, start, end);
+    countToken(flags);
     return UNCHANGED;
   }
 
@@ -176,13 +172,13 @@ final class SseRelay {
       return forwardParsed(Buffer.buffer(event), event);
     }
     if (splice.usage() == null) {
-      countTokens(event, 0, event.length);
+      countTokens(event);
       return UNCHANGED;
     }
     usage = TokenUsage.from(splice.usage());
     boolean usageOnly = indexOf(event, 0, event.length, EMPTY_CHOICES) >= 0;
     if (!usageOnly) {
-      countTokens(event, 0, event.length);
+      countTokens(event);
     }
     if (clientWantsUsage) {
       return pricer == null ? UNCHANGED : splice.withCost(event, pricer.applyAsLong(usage));
@@ -197,7 +193,7 @@ final class SseRelay {
       usage = TokenUsage.from(found);
       boolean usageOnly = indexOf(bytes, 0, bytes.length, EMPTY_CHOICES) >= 0;
       if (!usageOnly) {
-        countTokens(bytes, 0, bytes.length);
+        countTokens(bytes);
       }
       if (clientWantsUsage) {
         if (pricer == null) {
@@ -208,7 +204,7 @@ final class SseRelay {
       }
       return usageOnly ? null : withoutUsage(chunk);
     }
-    countTokens(bytes, 0, bytes.length);
+    countTokens(bytes);
     return UNCHANGED;
   }
 
@@ -235,30 +231,15 @@ final class SseRelay {
     return CostSplice.scan(event, DATA.length, event.length);
   }
 
-  private void countTokens(byte[] bytes, int start, int end) {
-    for (byte[] marker : TOKEN_MARKERS) {
-      if (indexOf(bytes, start, end, marker) >= 0) {
-        contentChunks++;
-        return;
-      }
+  private void countToken(int flags) {
+    if ((flags & SseEvents.TOKEN) != 0) {
+      contentChunks++;
     }
   }
 
-  /** Index just past the blank line ending the event that begins at {@code from}, or -1. */
-  private static int eventEnd(byte[] bytes, int from) {
-    int n = bytes.length;
-    for (int i = from; i + 1 < n; i++) {
-      if (bytes[i] == '\n') {
-        byte next = bytes[i + 1];
-        if (next == '\n') {
-          return i + 2;
-        }
-        if (next == '\r' && i + 2 < n && bytes[i + 2] == '\n') {
-          return i + 3;
-        }
-      }
-    }
-    return -1;
+  /** Counts the token of an event held on its own (the usage paths), if it carries one. */
+  private void countTokens(byte[] event) {
+    countToken(SseEvents.flags(SseEvents.scan(event, 0)));
   }
 
   private static boolean startsWith(byte[] bytes, int start, int end, byte[] prefix) {
