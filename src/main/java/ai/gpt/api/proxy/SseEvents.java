@@ -4,13 +4,13 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Finds where an SSE event ends and, in the same single pass over its bytes, whether it names a usage or carries a
- * token. A stream relays about twenty events per request, and a separate search per question (the blank line,
- * {@code "usage"}, three token fields) read every event up to five times: 8 % of the gateway's CPU per streamed
- * request in a profile (JFR) of the bench.
+ * token. A stream relays about twenty events per request; a separate search per question (the blank line,
+ * {@code "usage"}, three token fields) read every event up to five times.
  *
- * <p>Every marker begins with a quote, so the pass stops only at quotes and newlines. A marker inside a JSON string
- * cannot match: its quotes would be escaped, so the byte after {@code usage} (or before the value) is a backslash.
- * No marker contains a newline, so one that matches lies wholly before the event's blank line.
+ * <p>Every marker begins with a quote, so the pass looks past the current byte only at quotes and newlines. A
+ * marker inside a JSON string cannot match: its quotes would be escaped, so the byte after {@code usage} (or before
+ * the value) is a backslash. No marker contains a newline, so one that matches lies wholly before the event's blank
+ * line.
  */
 final class SseEvents {
   /** The event names {@code "usage"}: it may carry the request's usage. */
