@@ -112,6 +112,17 @@ def ms(us):
     return float(us) / 1000.0
 
 
+def latencies_add_up(r):
+    """Whether wrk's latencies of run r can be right: each connection carries one request at a time, so the
+    requests' latencies add up to about the connections' time. wrk's sums reach up to 1.65x of it for sub-millisecond
+    requests at one connection (its timing overhead), so up to twice passes. One stream run at one connection once
+    printed p99 1.38 s and a mean of 86 ms for 18,163 requests in 11.6 s, 134x the time it had (its p50 was 0.51 ms):
+    a wrk fault, not the gateway's latency."""
+    if not r.get("mean_us"):
+        return True  # results written before the mean was recorded
+    return float(r["mean_us"]) * int(r["requests"]) <= 2 * int(r["conns"]) * int(r["duration_us"])
+
+
 def sock_errors(r):
     return sum(int(r[k]) for k in ("connect", "read", "write", "timeout"))
 
@@ -134,12 +145,14 @@ def row(name, d, g, width):
     if not d or not g:
         return [name] + ["n/a"] * (width - 1)
     drps, grps = float(d["rps"]), float(g["rps"])
+    lat = lambda r, p: f"{ms(r[p]):.2f}" if latencies_add_up(r) else "wrk fault"
+    added = lambda p: (f"{ms(g[p]) - ms(d[p]):+.2f}" if latencies_add_up(d) and latencies_add_up(g) else "n/a")
     return [
         name,
-        f"{drps:,.0f}", f"{ms(d['p50_us']):.2f}", f"{ms(d['p99_us']):.2f}",
-        f"{grps:,.0f}", f"{ms(g['p50_us']):.2f}", f"{ms(g['p99_us']):.2f}",
+        f"{drps:,.0f}", lat(d, "p50_us"), lat(d, "p99_us"),
+        f"{grps:,.0f}", lat(g, "p50_us"), lat(g, "p99_us"),
         f"{grps / drps:.2f}" if drps else "n/a",
-        f"{ms(g['p50_us']) - ms(d['p50_us']):+.2f}", f"{ms(g['p99_us']) - ms(d['p99_us']):+.2f}",
+        added("p50_us"), added("p99_us"),
         f"{d['non2xx']}/{g['non2xx']}", f"{sock_errors(d)}/{sock_errors(g)}",
     ]
 
@@ -170,7 +183,10 @@ def targets(rows):
             checks.append(("PASS" if ratio >= MIN_RPS_RATIO_MANY else "MISS",
                            f"{label}, {conns} conn: gateway RPS >= {MIN_RPS_RATIO_MANY}x direct "
                            f"(measured {ratio:.2f}x)"))
-        if conns == 1:
+        if conns == 1 and not (latencies_add_up(d) and latencies_add_up(g)):
+            checks.append(("VOID", f"{label}, 1 conn: added p50 and p99 not measured: in every attempt wrk's "
+                                   "latencies added up to more than twice the time its connection had"))
+        elif conns == 1:
             a50 = ms(g["p50_us"]) - ms(d["p50_us"])
             a99 = ms(g["p99_us"]) - ms(d["p99_us"])
             checks.append(("PASS" if a50 <= MAX_ADDED_P50_MS_ONE else "MISS",

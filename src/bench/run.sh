@@ -47,7 +47,8 @@
 #   BENCH_QUIET_MAX_PCT    before each run, wait until other processes use at most this % of one core (15)
 #   BENCH_QUIET_TIMEOUT    ... but no longer than this many seconds (120; 0 = do not wait)
 #   BENCH_RETRIES          re-measure a run up to this many times when other processes used more than
-#   BENCH_RETRY_FOREIGN_PCT   this % of one core during it (2, 25)
+#   BENCH_RETRY_FOREIGN_PCT   this % of one core during it (2, 25), or when wrk's latencies add up to more than
+#                          twice the time its connections had (report.py latencies_add_up)
 #   BENCH_SCRIPT_COSTS     1 (default): during each gateway run's discarded warm-up, sample Redis's SLOWLOG for
 #                          the time each script and command takes per request (src/bench/script_costs.py); 0: not
 #   BENCH_ALLOTMENTS       gateway METERING_ALLOTMENTS (default on, as shipped; off: one admission call per request)
@@ -327,7 +328,7 @@ log "gateway ready; key ${KEY:0:24}..."
 
 # ------------------------------------------------------------------ load
 RESULTS="$OUT/results.tsv"
-printf 'name\tscenario\tmode\tconns\ttarget\trequests\tduration_us\trps\tp50_us\tp90_us\tp99_us\tmax_us\tnon2xx\tconnect\tread\twrite\ttimeout\n' \
+printf 'name\tscenario\tmode\tconns\ttarget\trequests\tduration_us\trps\tp50_us\tp90_us\tp99_us\tmax_us\tnon2xx\tconnect\tread\twrite\ttimeout\tmean_us\n' \
   >"$RESULTS"
 
 run_wrk() { # target conns stream seconds outfile
@@ -364,9 +365,10 @@ if ((COLD > 0)); then
 fi
 
 # One measured run (after a warm-up), repeated up to BENCH_RETRIES times when other processes took more than
-# BENCH_RETRY_FOREIGN_PCT % of a core during it; the last attempt is kept (and flagged by the report).
+# BENCH_RETRY_FOREIGN_PCT % of a core during it, or when wrk's latencies cannot be right (see report.py,
+# latencies_add_up); the last attempt is kept (and flagged by the report).
 measure() { # mode conns stream target
-  local mode=$1 conns=$2 stream=$3 target=$4 scenario="$1 c$2" name="$1-c$2-$4" attempt line requests foreign
+  local mode=$1 conns=$2 stream=$3 target=$4 scenario="$1 c$2" name="$1-c$2-$4" attempt line requests foreign latencies
   local gw_pid=$GW_PID
   [[ $target == unmetered ]] && gw_pid=$OFF_PID
   for ((attempt = 0; attempt <= ${BENCH_RETRIES:-2}; attempt++)); do
@@ -397,17 +399,24 @@ measure() { # mode conns stream target
       >"$OUT/cpu-$name.json" 2>>"$OUT/cpu.log" || echo '{}' >"$OUT/cpu-$name.json"
     foreign=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
 print(int(d.get("cpu_foreign", 0) + d.get("cpu_unaccounted", 0)))' "$OUT/cpu-$name.json" 2>/dev/null || echo 0)
-    if ((foreign < ${BENCH_RETRY_FOREIGN_PCT:-25})) || ((attempt == ${BENCH_RETRIES:-2})); then
+    latencies=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from report import latencies_add_up
+kv = dict(p.split("=", 1) for p in sys.argv[2].split()[1:]); kv["conns"] = sys.argv[3]
+print(1 if latencies_add_up(kv) else 0)' "$BENCH_DIR" "$line" "$conns" 2>/dev/null || echo 1)
+    if { ((foreign < ${BENCH_RETRY_FOREIGN_PCT:-25})) && ((latencies == 1)); } || ((attempt == ${BENCH_RETRIES:-2})); then
       break
     fi
-    log "other processes used ${foreign}% of a core during $name: measuring it again"
+    if ((latencies == 0)); then
+      log "wrk's latencies for $name add up to more time than its connections had: measuring it again"
+    else
+      log "other processes used ${foreign}% of a core during $name: measuring it again"
+    fi
   done
   python3 - "$name" "$scenario" "$mode" "$conns" "$target" "$line" >>"$RESULTS" <<'EOF'
 import sys
 name, scenario, mode, conns, target, line = sys.argv[1:]
 kv = dict(p.split("=", 1) for p in line.split()[1:])
 cols = ["requests", "duration_us", "rps", "p50_us", "p90_us", "p99_us", "max_us", "non2xx", "connect", "read",
-        "write", "timeout"]
+        "write", "timeout", "mean_us"]
 print("\t".join([name, scenario, mode, conns, target] + [kv[c] for c in cols]))
 EOF
 }

@@ -51,7 +51,7 @@ public final class RequestIds implements Handler<RoutingContext> {
     return new String(out);
   }
 
-  /** Writes the low {@code digits} hex digits of {@code value} into {@code out} from {@code at}, most significant first. */
+  /** Writes the low {@code digits} hex digits of {@code value} into {@code out} from {@code at}, highest first. */
   private static void hex(long value, char[] out, int at, int digits) {
     for (int i = at + digits - 1; i >= at; i--) {
       out[i] = HEX[(int) (value & 15)];

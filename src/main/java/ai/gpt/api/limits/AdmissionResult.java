@@ -18,6 +18,9 @@ public record AdmissionResult(Outcome outcome, Bucket tripped, long retryAfterMs
 
   public enum Outcome { ADMITTED, RATE_LIMITED, CONCURRENCY_LIMITED, INSUFFICIENT_QUOTA }
 
+  private static final CharSequence[] REQUEST_HEADERS = headerNames("requests");
+  private static final CharSequence[] TOKEN_HEADERS = headerNames("tokens");
+
   public boolean admitted() {
     return outcome == Outcome.ADMITTED;
   }
@@ -40,9 +43,6 @@ public record AdmissionResult(Outcome outcome, Bucket tripped, long retryAfterMs
     put(out, REQUEST_HEADERS, requests);
     put(out, TOKEN_HEADERS, tokens);
   }
-
-  private static final CharSequence[] REQUEST_HEADERS = headerNames("requests");
-  private static final CharSequence[] TOKEN_HEADERS = headerNames("tokens");
 
   private static CharSequence[] headerNames(String kind) {
     return new CharSequence[] {HttpHeaders.createOptimized("x-ratelimit-limit-" + kind),

@@ -61,7 +61,8 @@ class SseEventsTest {
   private static int naiveFlags(byte[] b, int from, int end) {
     String event = new String(b, from, end - from, StandardCharsets.ISO_8859_1);
     int flags = event.contains("\"usage\"") ? SseEvents.USAGE : 0;
-    if (event.contains("\"content\":\"") || event.contains("\"text\":\"") || event.contains("\"reasoning_content\":\"")) {
+    if (event.contains("\"content\":\"") || event.contains("\"text\":\"")
+        || event.contains("\"reasoning_content\":\"")) {
       flags |= SseEvents.TOKEN;
     }
     return flags;
