@@ -172,13 +172,13 @@ final class SseRelay {
       return forwardParsed(Buffer.buffer(event), event);
     }
     if (splice.usage() == null) {
-      countTokens(event);
+      countTokenOf(event);
       return UNCHANGED;
     }
     usage = TokenUsage.from(splice.usage());
     boolean usageOnly = indexOf(event, 0, event.length, EMPTY_CHOICES) >= 0;
     if (!usageOnly) {
-      countTokens(event);
+      countTokenOf(event);
     }
     if (clientWantsUsage) {
       return pricer == null ? UNCHANGED : splice.withCost(event, pricer.applyAsLong(usage));
@@ -193,7 +193,7 @@ final class SseRelay {
       usage = TokenUsage.from(found);
       boolean usageOnly = indexOf(bytes, 0, bytes.length, EMPTY_CHOICES) >= 0;
       if (!usageOnly) {
-        countTokens(bytes);
+        countTokenOf(bytes);
       }
       if (clientWantsUsage) {
         if (pricer == null) {
@@ -204,7 +204,7 @@ final class SseRelay {
       }
       return usageOnly ? null : withoutUsage(chunk);
     }
-    countTokens(bytes);
+    countTokenOf(bytes);
     return UNCHANGED;
   }
 
@@ -238,7 +238,7 @@ final class SseRelay {
   }
 
   /** Counts the token of an event held on its own (the usage paths), if it carries one. */
-  private void countTokens(byte[] event) {
+  private void countTokenOf(byte[] event) {
     countToken(SseEvents.flags(SseEvents.scan(event, 0)));
   }
 
