@@ -75,7 +75,7 @@ public final class AccountRoutes implements ApiRoutes {
     JsonObject body = Json.body(ctx);
     String email = Json.email(body, "email");
     String password = password(body, "password");
-    String name = body.getValue("name") == null ? "" : Json.string(body, "name", 200);
+    String name = body.getValue("name") == null ? "" : Json.name(body, "name", 200);
     // The address limit comes before the password hash, the costly part; the recipient limit only stops the mail.
     mailLimits.fromClient(clientAddress(ctx))
         .compose(v -> mailLimits.mayMail(email))
@@ -193,8 +193,13 @@ public final class AccountRoutes implements ApiRoutes {
     String current = Json.string(body, "current_password", PasswordHasher.MAX_LENGTH);
     String next = password(body, "new_password");
     ApiAuth auth = ApiAuth.of(ctx);
+    // A password guess like a sign-in: counted against the account and the address (a stolen access token must not
+    // buy unlimited guesses of the password, nor unlimited Argon2 work).
     store.byId(auth.userId())
-        .compose(found -> hasher.verify(current, found.passwordHash()))
+        .compose(found -> limiter.attempt(found.account().email(), clientAddress(ctx)).compose(wait -> wait > 0
+            ? Future.failedFuture(ApiError.of(429, "too_many_attempts",
+                "Too many password attempts. Please try again later.", wait))
+            : hasher.verify(current, found.passwordHash())))
         .compose(ok -> ok ? hasher.hash(next) : Future.failedFuture(
             ApiError.of(400, "invalid_credentials", "The current password is wrong.", "current_password")))
         .compose(hash -> store.setPassword(auth.userId(), hash))

@@ -3,11 +3,14 @@ package ai.gpt.api.api;
 import ai.gpt.api.account.SessionCheck;
 import ai.gpt.api.error.ApiError;
 import ai.gpt.api.http.BodyLimit;
+import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.CorsHandler;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -48,6 +51,7 @@ public final class ApiRouter {
       ctx.next();
     });
     features.forEach(f -> f.mountRaw(api));
+    api.route().handler(ApiRouter::checkPathAndQuery);
     api.route().handler(BodyLimit.create(MAX_BODY_BYTES));
     features.forEach(f -> f.mountPublic(api));
     api.route().handler(sessionCheck);
@@ -55,5 +59,38 @@ public final class ApiRouter {
     api.route().handler(ctx -> ctx.fail(ApiError.notFound(
         "Unknown API route: " + ctx.request().method() + " " + ctx.request().path() + ".")));
     return api;
+  }
+
+  /**
+   * A path holding U+0000 (%00) names nothing (404, like an unknown id); a query parameter holding it, or given
+   * more than once ({@code limit=5&limit=500}: which one did the client mean?), is 400 naming it. PostgreSQL text
+   * cannot store U+0000, so it must not reach a query. The OAuth callback is a browser's page load that answers
+   * every failure with a redirect, and reads its parameters itself.
+   */
+  private static void checkPathAndQuery(RoutingContext ctx) {
+    String rawPath = ctx.request().path();
+    if (rawPath != null && rawPath.toLowerCase(Locale.ROOT).contains("%00")) {
+      ctx.fail(ApiError.notFound("Unknown API route: " + ctx.request().method() + " " + rawPath + "."));
+      return;
+    }
+    if (rawPath != null && rawPath.startsWith("/api/auth/oauth/")) {
+      ctx.next();
+      return;
+    }
+    MultiMap query = ctx.queryParams();
+    for (String name : query.names()) {
+      List<String> values = query.getAll(name);
+      if (name.indexOf('\0') >= 0 || values.stream().anyMatch(v -> v.indexOf('\0') >= 0)) {
+        String shown = name.replace("\0", "");
+        ctx.fail(ApiError.invalidRequest("The query parameter '" + shown + "' contains the character U+0000, which "
+            + "is not allowed.", shown));
+        return;
+      }
+      if (values.size() > 1) {
+        ctx.fail(ApiError.invalidRequest("The query parameter '" + name + "' is given more than once.", name));
+        return;
+      }
+    }
+    ctx.next();
   }
 }

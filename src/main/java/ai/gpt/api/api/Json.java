@@ -4,6 +4,7 @@ import ai.gpt.api.billing.Money;
 import ai.gpt.api.error.ApiError;
 import ai.gpt.api.json.StrictJson;
 import ai.gpt.api.input.WholeNumber;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.util.List;
@@ -20,9 +21,44 @@ public final class Json {
 
   private Json() {}
 
-  /** The body as a JSON object, parsed strictly (see {@link StrictJson}); 400 invalid_json otherwise. */
+  /**
+   * The body as a JSON object, parsed strictly (see {@link StrictJson}); 400 invalid_json otherwise. A string or
+   * name holding U+0000 is 400 naming it: PostgreSQL text and JSONB cannot store that character (the query would
+   * fail), and no /api field has a use for it.
+   */
   public static JsonObject body(RoutingContext ctx) {
-    return StrictJson.object(ctx.body().buffer());
+    JsonObject body = StrictJson.object(ctx.body().buffer());
+    String nul = nulAt(body, "");
+    if (nul != null) {
+      throw ApiError.invalidRequest("'" + nul + "' contains the character U+0000, which is not allowed.", nul);
+    }
+    return body;
+  }
+
+  /** The path (a.b[0]) of the first name or string holding U+0000 in a parsed JSON value, or null. */
+  private static String nulAt(Object value, String path) {
+    if (value instanceof JsonObject object) {
+      for (var e : object) {
+        String at = path.isEmpty() ? e.getKey() : path + "." + e.getKey();
+        if (e.getKey().indexOf('\0') >= 0) {
+          return at;
+        }
+        String inner = nulAt(e.getValue(), at);
+        if (inner != null) {
+          return inner;
+        }
+      }
+    } else if (value instanceof JsonArray array) {
+      for (int i = 0; i < array.size(); i++) {
+        String inner = nulAt(array.getValue(i), path + "[" + i + "]");
+        if (inner != null) {
+          return inner;
+        }
+      }
+    } else if (value instanceof String s && s.indexOf('\0') >= 0) {
+      return path;
+    }
+    return null;
   }
 
   /** A required string field of at most {@code max} characters. */
@@ -42,11 +78,34 @@ public final class Json {
    * so nothing stored can rewrite a log line or an e-mail's layout.
    */
   public static String text(JsonObject body, String field, int max) {
-    String s = string(body, field, max).strip();
+    return noControlCharacters(string(body, field, max).strip(), field);
+  }
+
+  /**
+   * {@code s} when it has no control character other than newlines and tabs (NUL included, which PostgreSQL
+   * refuses in text); 400 naming {@code field} otherwise.
+   */
+  public static String noControlCharacters(String s, String field) {
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
       if (c < 0x20 && c != '\n' && c != '\t' || c == 0x7f) {
         throw ApiError.invalidRequest("'" + field + "' contains a control character.", field);
+      }
+    }
+    return s;
+  }
+
+  /**
+   * A required name (of an organization, a key, a person): one line of text, stripped, without any control
+   * character (C0, DEL, C1) or line/paragraph separator, since names are written into log lines and e-mails.
+   */
+  public static String name(JsonObject body, String field, int max) {
+    String s = string(body, field, max).strip();
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.getType(c) == Character.CONTROL || c == 0x2028 || c == 0x2029) {
+        throw ApiError.invalidRequest("'" + field + "' must be one line of text without control characters.",
+            field);
       }
     }
     return s;

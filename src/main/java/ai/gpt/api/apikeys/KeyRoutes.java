@@ -76,7 +76,7 @@ public final class KeyRoutes implements ApiRoutes {
     long orgId = Memberships.pathId(ctx, "orgId");
     memberships.require(orgId, ApiAuth.of(ctx).userId(), Role.ADMIN).compose(role -> {
       JsonObject body = Json.body(ctx);
-      String name = Json.string(body, "name", MAX_NAME);
+      String name = Json.name(body, "name", MAX_NAME);
       String[] models = models(body);
       OffsetDateTime expires = expiresAt(body);
       Map<String, Number> limits = limits(body);
@@ -117,7 +117,7 @@ public final class KeyRoutes implements ApiRoutes {
       List<String> assignments = new ArrayList<>();
       List<Object> values = new ArrayList<>(List.of(orgId, keyId));
       if (body.containsKey("name")) {
-        values.add(Json.string(body, "name", MAX_NAME));
+        values.add(Json.name(body, "name", MAX_NAME));
         assignments.add("name = $" + values.size());
       }
       if (body.containsKey("status")) {

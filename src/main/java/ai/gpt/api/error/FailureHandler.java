@@ -2,6 +2,7 @@ package ai.gpt.api.error;
 
 import ai.gpt.api.http.BodyLimit;
 import ai.gpt.api.http.RequestIds;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
@@ -65,7 +66,14 @@ public final class FailureHandler implements Handler<RoutingContext> {
           ? ApiError.of(413, "request_too_large", "The request body is too large.", null)
           : ApiError.bodyTooLarge(BodyLimit.of(ctx));
       case 415 -> ApiError.unsupportedMediaType();
+      // Vert.x's BodyHandler fails any Expect other than 100-continue with 417: the client's doing, not a 500
+      case 417 -> ApiError.of(417, "expectation_failed", "Only 'Expect: 100-continue' is supported.", null);
       default -> {
+        if (failure == null && ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
+          // any other client error Vert.x reports by status alone stays that status, as OpenAI's JSON
+          yield ApiError.of(ctx.statusCode(), "invalid_request",
+              HttpResponseStatus.valueOf(ctx.statusCode()).reasonPhrase() + ".", null);
+        }
         if (DependencyOutage.is(failure)) {
           LOG.warn("Dependency unreachable on {} {}: {}", ctx.request().method(), ctx.request().path(),
               String.valueOf(failure));

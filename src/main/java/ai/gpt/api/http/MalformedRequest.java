@@ -23,6 +23,12 @@ final class MalformedRequest extends DecoderException {
         "Transfer-Encoding '" + (coding.length() > 40 ? coding.substring(0, 40) + "..." : coding) + "' is not supported; send Content-Length or Transfer-Encoding: chunked."));
   }
 
+  /** A request line naming a protocol other than HTTP/1.0 or HTTP/1.1 (HTTP/1.2, HTTP/2.0, FOO/1.1): 505. */
+  static MalformedRequest unsupportedVersion() {
+    return new MalformedRequest(ApiError.malformedHttp(505, "http_version_not_supported",
+        "Only HTTP/1.1 and HTTP/1.0 are supported."));
+  }
+
   ApiError error() {
     return error;
   }

@@ -5,16 +5,20 @@ import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 
 /**
- * Refuses a request path with a broken percent-escape ({@code /%zz}, a lone {@code %}) with 400 before any route
- * decodes it: the static file handler and path parameters would otherwise fail on it as a server error.
+ * Refuses a request path or query string with a broken percent-escape ({@code /%zz}, {@code ?a=%zz}, a lone
+ * {@code %}) with 400 before any route decodes it: the static file handler, path parameters and query parameters
+ * would otherwise fail on it as a server error (a route with path parameters decodes the query while matching).
  */
 final class PathEncoding implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
-    if (valid(ctx.request().path())) {
-      ctx.next();
-    } else {
+    String query = ctx.request().query();
+    if (!valid(ctx.request().path())) {
       ctx.fail(ApiError.invalidRequest("The request path contains an invalid percent-escape.", null));
+    } else if (query != null && !valid(query)) {
+      ctx.fail(ApiError.invalidRequest("The query string contains an invalid percent-escape.", null));
+    } else {
+      ctx.next();
     }
   }
 

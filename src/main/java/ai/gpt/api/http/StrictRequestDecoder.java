@@ -17,9 +17,10 @@ import java.util.List;
  * Vert.x's request decoder, refusing every head whose framing two HTTP parsers could read differently (request
  * smuggling): Content-Length together with Transfer-Encoding, a transfer coding other than exactly
  * {@code chunked}, Transfer-Encoding on HTTP/1.0, a Content-Length that is not one plain number, several Host
- * lines, obsolete line folding, and a bare CR or LF as a line end. Netty tolerates several of these (it drops
- * Content-Length beside chunked, unfolds continuation lines, ignores unknown codings), so they are checked here,
- * on the raw head and on the parsed headers, before Vert.x sees the request.
+ * lines, obsolete line folding, and a bare CR or LF as a line end; and a protocol other than HTTP/1.0 and 1.1
+ * (505). Netty tolerates several of these (it drops Content-Length beside chunked, unfolds continuation lines,
+ * ignores unknown codings), so they are checked here, on the raw head and on the parsed headers, before Vert.x
+ * sees the request.
  *
  * <p>A refused head becomes a request whose decoder result is a {@link MalformedRequest}: Vert.x hands it to the
  * server's invalid-request handler ({@link ProtocolErrors}), which answers and closes. Every byte after a refused
@@ -144,6 +145,13 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
   }
 
   private MalformedRequest framingError(HttpRequest request) {
+    HttpVersion version = request.protocolVersion();
+    if (version != HttpVersion.HTTP_1_1 && version != HttpVersion.HTTP_1_0) {
+      // Vert.x knows only these two instances (Netty makes a new one for "http/1.1" or "HTTP/01.1") and would
+      // answer anything else with a bare 501, no body, echoing the client's protocol name in the status line
+      request.setProtocolVersion(HttpVersion.HTTP_1_1);
+      return MalformedRequest.unsupportedVersion();
+    }
     HttpHeaders headers = request.headers();
     List<String> codings = headers.getAll(HttpHeaderNames.TRANSFER_ENCODING);
     List<String> lengths = headers.getAll(HttpHeaderNames.CONTENT_LENGTH);

@@ -174,7 +174,7 @@ public final class OrgRoutes implements ApiRoutes {
   }
 
   private static String name(JsonObject body) {
-    return Json.string(body, "name", MAX_NAME).strip();
+    return Json.name(body, "name", MAX_NAME);
   }
 
   /** admin or member: the owner is made only by transfer-ownership. */

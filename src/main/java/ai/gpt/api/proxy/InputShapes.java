@@ -57,11 +57,33 @@ final class InputShapes {
         string(m.getValue("name"), at + ".name");
       }
       if (m.getValue("tool_calls") != null) {
-        array(m.getValue("tool_calls"), at + ".tool_calls");
+        toolCalls(array(m.getValue("tool_calls"), at + ".tool_calls"), at + ".tool_calls");
       }
       if (m.getValue("tool_call_id") != null) {
         string(m.getValue("tool_call_id"), at + ".tool_call_id");
       }
+      if (m.getValue("reasoning_content") != null) {
+        string(m.getValue("reasoning_content"), at + ".reasoning_content"); // llama.cpp reads it as a string
+      }
+    }
+  }
+
+  /**
+   * An assistant's earlier tool calls, in OpenAI's shape: {@code {id?, type: "function", function: {name,
+   * arguments}}} with string fields. llama.cpp parses them with the messages and answers any other shape with a
+   * 500, so they are checked here for the client's 400.
+   */
+  private static void toolCalls(JsonArray calls, String at) {
+    for (int j = 0; j < calls.size(); j++) {
+      String callAt = at + "[" + j + "]";
+      JsonObject call = object(calls.getValue(j), callAt);
+      oneOf(call.getValue("type"), callAt + ".type", "function");
+      if (call.getValue("id") != null) {
+        string(call.getValue("id"), callAt + ".id");
+      }
+      JsonObject function = object(call.getValue("function"), callAt + ".function");
+      string(function.getValue("name"), callAt + ".function.name");
+      string(function.getValue("arguments"), callAt + ".function.arguments");
     }
   }
 

@@ -32,7 +32,7 @@ record RequestCursor(OffsetDateTime createdAt, String requestId) {
       }
       String s = new String(Base64.getUrlDecoder().decode(raw), StandardCharsets.UTF_8);
       int sep = s.indexOf(':');
-      if (sep > 0 && sep < s.length() - 1) {
+      if (sep > 0 && sep < s.length() - 1 && printableAscii(s.substring(sep + 1))) {
         long micros = WholeNumber.parse(s.substring(0, sep), 0, Long.MAX_VALUE);
         Instant t = Instant.EPOCH.plus(micros, ChronoUnit.MICROS);
         return new RequestCursor(t.atOffset(ZoneOffset.UTC), s.substring(sep + 1));
@@ -41,5 +41,16 @@ record RequestCursor(OffsetDateTime createdAt, String requestId) {
       // answered below
     }
     throw ApiError.invalidRequest("'before' is not a cursor this API returned.", "before");
+  }
+
+  /** Request ids are printable ASCII; anything else (U+0000, which PostgreSQL cannot take) was not encoded here. */
+  private static boolean printableAscii(String id) {
+    for (int i = 0; i < id.length(); i++) {
+      char c = id.charAt(i);
+      if (c <= ' ' || c > '~') {
+        return false;
+      }
+    }
+    return true;
   }
 }

@@ -44,6 +44,9 @@ public record Destination(boolean https, String host, int port, String requestUr
     }
     boolean https = scheme.equals("https");
     int port = uri.getPort() == -1 ? (https ? 443 : 80) : uri.getPort();
+    if (port < 1 || port > 65535) {
+      throw new IllegalArgumentException("has a port outside 1-65535");
+    }
     String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
     return new Destination(https, host.toLowerCase(Locale.ROOT), port,
         uri.getRawQuery() == null ? path : path + "?" + uri.getRawQuery());

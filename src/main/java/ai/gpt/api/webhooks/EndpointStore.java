@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * Webhook endpoints and their delivery log in PostgreSQL. Every statement names the organization, so an endpoint
@@ -22,6 +23,8 @@ import java.util.List;
  * sealed by {@link SecretBox}, bound to their endpoint's id, and returned only by create and rotate.
  */
 public final class EndpointStore {
+  /** The ids the gateway gives messages ({@code msg_} and 24 hex digits, V018), with room to spare. */
+  private static final Pattern MESSAGE_ID = Pattern.compile("msg_[A-Za-z0-9]{1,64}");
   /** Endpoints one organization may have. */
   public static final int MAX_PER_ORG = 20;
   static final String COLUMNS = "id, url, description, events, enabled, disabled_reason, failing_since, "
@@ -134,6 +137,10 @@ public final class EndpointStore {
    * {@code retryForMs}. 409 while it is still pending: it will be sent anyway.
    */
   Future<JsonObject> resend(long orgId, long id, String messageId, long retryForMs) {
+    if (messageId == null || !MESSAGE_ID.matcher(messageId).matches()) {
+      // Not an id the gateway makes (a NUL byte, which PostgreSQL refuses, or kilobytes of text): unknown.
+      return get(orgId, id).compose(endpoint -> Future.failedFuture(deliveryNotFound()));
+    }
     return get(orgId, id).compose(endpoint -> pool.preparedQuery("UPDATE webhook_deliveries SET status = 'pending', "
             + "next_attempt_at = now(), retry_until = now() + $3 * interval '1 millisecond', finished_at = NULL "
             + "WHERE endpoint_id = $1 AND message_id = $2 AND status <> 'pending' RETURNING " + DELIVERY_COLUMNS)
@@ -142,7 +149,7 @@ public final class EndpointStore {
             : pool.preparedQuery("SELECT 1 FROM webhook_deliveries WHERE endpoint_id = $1 AND message_id = $2")
                 .execute(Tuple.of(id, messageId))
                 .compose(exists -> Future.failedFuture(exists.size() == 0
-                    ? ApiError.notFound("No such delivery for this webhook endpoint.")
+                    ? deliveryNotFound()
                     : ApiError.of(409, "delivery_pending", "This delivery is still pending; it will be sent (again) "
                         + "without a resend.", null))));
   }
@@ -183,6 +190,10 @@ public final class EndpointStore {
 
   private static String associatedData(long id) {
     return "webhook_endpoint:" + id;
+  }
+
+  static ApiError deliveryNotFound() {
+    return ApiError.notFound("No such delivery for this webhook endpoint.");
   }
 
   static ApiError notFound() {

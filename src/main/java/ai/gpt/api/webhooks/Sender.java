@@ -32,12 +32,21 @@ final class Sender {
 
   private final Vertx vertx;
   private final HttpClient client;
+  /**
+   * For URLs naming an IPv6 address: TLS SNI carries host names only (RFC 6066), and forcing it with an IPv6
+   * literal makes the JDK refuse the handshake before it starts, so every delivery to such a URL failed.
+   */
+  private final HttpClient ipv6Client;
 
   /** {@code trust}: the certificates https deliveries accept ({@link WebhookTrust}); null for the system CAs. */
   Sender(Vertx vertx, int concurrency, TrustOptions trust) {
     this.vertx = vertx;
     this.client = vertx.createHttpClient(new HttpClientOptions()
             .setConnectTimeout((int) WebhookSettings.TIMEOUT_MS).setKeepAlive(true).setForceSni(true)
+            .setVerifyHost(true).setTrustOptions(trust),
+        new PoolOptions().setHttp1MaxSize(Math.min(concurrency, 16)));
+    this.ipv6Client = vertx.createHttpClient(new HttpClientOptions()
+            .setConnectTimeout((int) WebhookSettings.TIMEOUT_MS).setKeepAlive(true).setForceSni(false)
             .setVerifyHost(true).setTrustOptions(trust),
         new PoolOptions().setHttp1MaxSize(Math.min(concurrency, 16)));
   }
@@ -61,10 +70,15 @@ final class Sender {
         .putHeader("webhook-id", messageId)
         .putHeader("webhook-timestamp", Long.toString(now))
         .putHeader("webhook-signature", Signatures.header(messageId, now, body, secrets));
+    boolean ipv6 = to.host().contains(":");
+    if (ipv6) { // the Host header of an IPv6 address is bracketed (RFC 9110); Vert.x writes it bare
+      options.putHeader("host", "[" + to.host() + "]:" + to.port());
+    }
+    HttpClient http = ipv6 ? ipv6Client : client;
     Promise<Attempt> result = Promise.promise();
     long timer = vertx.setTimer(WebhookSettings.TIMEOUT_MS, t -> result.tryFail(new TimeoutException(
         "no complete answer within " + WebhookSettings.TIMEOUT_MS + " ms")));
-    client.request(options).onSuccess(request -> {
+    http.request(options).onSuccess(request -> {
       result.future().onFailure(err -> request.reset()); // timed out: drop the connection
       request.send(body).onSuccess(response -> read(request, response, start, result)).onFailure(result::tryFail);
     }).onFailure(result::tryFail);
@@ -105,6 +119,6 @@ final class Sender {
   }
 
   Future<Void> close() {
-    return client.close();
+    return Future.join(client.close(), ipv6Client.close()).mapEmpty();
   }
 }

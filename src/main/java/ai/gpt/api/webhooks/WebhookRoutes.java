@@ -175,7 +175,7 @@ public final class WebhookRoutes implements ApiRoutes {
       throw ApiError.invalidRequest("'description' is longer than " + MAX_DESCRIPTION + " characters.",
           "description");
     }
-    return text;
+    return text == null ? null : Json.noControlCharacters(text, "description");
   }
 
   private static long endpointId(RoutingContext ctx) {

@@ -198,6 +198,27 @@ class AccountApiTest {
         "another account from the same address is not limited by this one's attempts");
   }
 
+  @Test
+  @DisplayName("password change guesses count like sign-in attempts: a stolen access token buys no unlimited guessing")
+  void passwordChangeAttemptsLimited() {
+    signUpVerified("fay@example.com");
+    String token = access(signIn("fay@example.com", PASSWORD)); // one attempt of the account's ten
+    HttpResponse<Buffer> last = null;
+    for (int i = 1; i < SignInLimiter.PER_ACCOUNT; i++) {
+      last = gw.client().post("/api/auth/password/change").bearerTokenAuthentication(token)
+          .sendJsonObject(new JsonObject().put("current_password", "guess number " + i)
+              .put("new_password", "a new passphrase")).await();
+      assertEquals(400, last.statusCode(), last.bodyAsString());
+    }
+    HttpResponse<Buffer> limited = gw.client().post("/api/auth/password/change").bearerTokenAuthentication(token)
+        .sendJsonObject(new JsonObject().put("current_password", PASSWORD).put("new_password", "a new passphrase"))
+        .await();
+    assertEquals(429, limited.statusCode(), limited.bodyAsString());
+    assertEquals("too_many_attempts", code(limited));
+    assertNotNull(limited.getHeader("retry-after"));
+    assertEquals(429, signIn("fay@example.com", PASSWORD).statusCode(), "one count for the account");
+  }
+
   private void signUpVerified(String email) {
     assertEquals(202, post("/api/auth/signup", new JsonObject().put("email", email).put("password", PASSWORD))
         .statusCode());

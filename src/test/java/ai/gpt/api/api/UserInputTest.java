@@ -124,6 +124,77 @@ class UserInputTest {
     }
   }
 
+  @Test
+  @DisplayName("U+0000 (which PostgreSQL text cannot store) in a body string, a query parameter, a path or a cursor "
+      + "is a 400 naming it (a path: 404), never a 500; a repeated query parameter is a 400")
+  void nulCharacters() {
+    String org = "/api/orgs/" + ada.orgId();
+    List<String[]> bodies = List.of(
+        new String[] {"POST", "/api/orgs", "{\"name\":\"a\\u0000b\"}", "name"},
+        new String[] {"POST", org + "/keys", "{\"name\":\"k\",\"allowed_models\":[\"\\u0000\"]}",
+            "allowed_models[0]"},
+        new String[] {"POST", org + "/credits/transfer",
+            "{\"to_org_id\":" + team + ",\"usd\":\"1\",\"reason\":\"\\u0000\"}", "reason"},
+        new String[] {"POST", org + "/invitations", "{\"email\":\"b\\u0000@example.com\",\"role\":\"member\"}",
+            "email"},
+        new String[] {"POST", "/api/auth/signin", "{\"email\":\"ada@example.com\\u0000\",\"password\":\"x\"}",
+            "email"},
+        new String[] {"POST", "/api/auth/password/forgot", "{\"email\":\"a\\u0000@example.com\"}", "email"});
+    for (String[] b : bodies) {
+      HttpResponse<Buffer> resp = users.gw.client().request(io.vertx.core.http.HttpMethod.valueOf(b[0]), b[1])
+          .bearerTokenAuthentication(ada.token()).putHeader("content-type", "application/json")
+          .sendBuffer(Buffer.buffer(b[2])).await();
+      assertEquals(400, resp.statusCode(), b[1] + ": " + resp.bodyAsString());
+      assertEquals(b[3], param(resp), b[1]);
+    }
+    String cursor = java.util.Base64.getUrlEncoder().withoutPadding()
+        .encodeToString("1:\u0000".getBytes(StandardCharsets.UTF_8));
+    for (String[] q : List.of(new String[] {org + "/usage/requests?model=%00", "model"},
+        new String[] {org + "/usage/requests?key_id=a%00b", "key_id"},
+        new String[] {org + "/limits?key_id=%00", "key_id"},
+        new String[] {org + "/usage/requests?before=" + cursor, "before"},
+        new String[] {org + "/usage/requests?limit=5&limit=500", "limit"},
+        new String[] {org + "/usage/summary?from=2026-01-01&from=2026-02-01", "from"})) {
+      HttpResponse<Buffer> resp = users.call("GET", q[0], ada.token(), null);
+      assertEquals(400, resp.statusCode(), q[0] + ": " + resp.bodyAsString());
+      assertEquals(q[1], param(resp), q[0]);
+    }
+    HttpResponse<Buffer> path = users.call("PATCH", org + "/keys/a%00b", ada.token(),
+        new JsonObject().put("name", "x"));
+    assertEquals(404, path.statusCode(), path.bodyAsString());
+    assertEquals(200, users.call("GET", org + "/usage/requests?limit=5", ada.token(), null).statusCode());
+  }
+
+  @Test
+  @DisplayName("names (organization, key, person) are one line: control characters are a 400, not a forged log line "
+      + "or e-mail line")
+  void namesWithoutControlCharacters() {
+    HttpResponse<Buffer> created = users.call("POST", "/api/orgs/" + ada.orgId() + "/keys", ada.token(),
+        new JsonObject().put("name", "ok"));
+    assertEquals(201, created.statusCode(), created.bodyAsString());
+    String keyId = created.bodyAsJsonObject().getString("id");
+    for (String bad : List.of("Acme\nERROR forged", "a\rb", "a\tb", "a\u0085b", "a\u2028b", "a\u001bb")) {
+      HttpResponse<Buffer> org = users.call("POST", "/api/orgs", ada.token(), new JsonObject().put("name", bad));
+      assertEquals(400, org.statusCode(), org.bodyAsString());
+      assertEquals("name", param(org));
+      HttpResponse<Buffer> rename = users.call("PATCH", "/api/orgs/" + ada.orgId(), ada.token(),
+          new JsonObject().put("name", bad));
+      assertEquals(400, rename.statusCode(), rename.bodyAsString());
+      HttpResponse<Buffer> key = users.call("POST", "/api/orgs/" + ada.orgId() + "/keys", ada.token(),
+          new JsonObject().put("name", bad));
+      assertEquals(400, key.statusCode(), key.bodyAsString());
+      HttpResponse<Buffer> keyRename = users.call("PATCH", "/api/orgs/" + ada.orgId() + "/keys/" + keyId,
+          ada.token(), new JsonObject().put("name", bad));
+      assertEquals(400, keyRename.statusCode(), keyRename.bodyAsString());
+      HttpResponse<Buffer> signUp = users.call("POST", "/api/auth/signup", null,
+          new JsonObject().put("email", "ctl@example.com").put("password", "correct horse battery").put("name", bad));
+      assertEquals(400, signUp.statusCode(), signUp.bodyAsString());
+      assertEquals("name", param(signUp));
+    }
+    HttpResponse<Buffer> fine = users.call("POST", "/api/orgs", ada.token(), new JsonObject().put("name", "Ünïcode Ltd"));
+    assertEquals(201, fine.statusCode(), fine.bodyAsString());
+  }
+
   private static String arabicIndic(long n) {
     StringBuilder s = new StringBuilder();
     for (char c : Long.toString(n).toCharArray()) {

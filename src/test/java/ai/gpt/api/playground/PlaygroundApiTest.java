@@ -147,6 +147,32 @@ class PlaygroundApiTest {
   }
 
   @Test
+  @DisplayName("a member removed from the organization, or leaving it, loses the playground key minted there")
+  void removalRevokes() {
+    User owner = users.signUp("own@example.com");
+    User removed = users.signUp("gone@example.com");
+    User leaver = users.signUp("leaver@example.com");
+    users.addMember(owner.orgId(), removed, "member");
+    users.addMember(owner.orgId(), leaver, "admin");
+    users.gw.credit(owner.orgId(), 10_000_000);
+    String removedKey = mint(removed, owner.orgId()).getString("key");
+    String leaverKey = mint(leaver, owner.orgId()).getString("key");
+    String ownKey = mint(removed, removed.orgId()).getString("key"); // the removed member's own organization
+    assertEquals(204, users.call("DELETE", "/api/orgs/" + owner.orgId() + "/members/" + removed.id(), owner.token(),
+        null).statusCode());
+    assertEquals(204, users.call("POST", "/api/orgs/" + owner.orgId() + "/leave", leaver.token(), null).statusCode());
+    for (String key : List.of(removedKey, leaverKey)) {
+      String status = users.gw.pool().preparedQuery("SELECT status FROM api_keys WHERE public_id = $1")
+          .execute(Tuple.of(ApiKeyFormat.parse(key).publicId())).await().iterator().next().getString(0);
+      assertEquals("revoked", status, "leaving the organization revoked the playground key minted there");
+      assertEquals(401, users.gw.post("/v1/chat/completions", key, chat("gpt-fast")).statusCode());
+    }
+    users.gw.credit(removed.orgId(), 10_000_000);
+    assertEquals(200, users.gw.post("/v1/chat/completions", ownKey, chat("gpt-fast")).statusCode(),
+        "a playground key of another organization is untouched");
+  }
+
+  @Test
   @DisplayName("minting is limited per user: the 31st in an hour gets 429 with Retry-After")
   void mintingIsRateLimited() {
     User bo = users.signUp("bo@example.com");

@@ -43,6 +43,12 @@ class RequestValidationTest {
         .putHeader("content-type", "application/json").sendBuffer(Buffer.buffer(body)).await();
   }
 
+  /** An assistant message with {@code call} as its one tool call. */
+  private static io.vertx.core.json.JsonArray assistantCalls(Object call) {
+    return new io.vertx.core.json.JsonArray().add(new JsonObject().put("role", "assistant")
+        .put("tool_calls", new io.vertx.core.json.JsonArray().add(call)));
+  }
+
   static void assertError(HttpResponse<Buffer> resp, int status, String param, String code) {
     assertEquals(status, resp.statusCode(), resp.bodyAsString());
     JsonObject error = resp.bodyAsJsonObject().getJsonObject("error");
@@ -141,6 +147,17 @@ class RequestValidationTest {
         {"messages", new io.vertx.core.json.JsonArray().add(new JsonObject().put("role", "user").put("content",
             new io.vertx.core.json.JsonArray().add(new JsonObject().put("type", "video")))), "messages[0].content[0].type"},
         {"messages", new io.vertx.core.json.JsonArray().add("hi"), "messages[0]"},
+        {"messages", assistantCalls(1), "messages[0].tool_calls[0]"},
+        {"messages", assistantCalls(new JsonObject()), "messages[0].tool_calls[0].type"},
+        {"messages", assistantCalls(new JsonObject().put("type", "function")), "messages[0].tool_calls[0].function"},
+        {"messages", assistantCalls(new JsonObject().put("type", "function").put("function",
+            new JsonObject().put("name", 5).put("arguments", "{}"))), "messages[0].tool_calls[0].function.name"},
+        {"messages", assistantCalls(new JsonObject().put("type", "function").put("function",
+            new JsonObject().put("name", "f"))), "messages[0].tool_calls[0].function.arguments"},
+        {"messages", assistantCalls(new JsonObject().put("id", 1).put("type", "function").put("function",
+            new JsonObject().put("name", "f").put("arguments", "{}"))), "messages[0].tool_calls[0].id"},
+        {"messages", new io.vertx.core.json.JsonArray().add(new JsonObject().put("role", "assistant")
+            .put("content", "x").put("reasoning_content", 5)), "messages[0].reasoning_content"},
         {"messages", new io.vertx.core.json.JsonArray(), "messages"},
     };
     for (Object[] c : chatCases) {
@@ -167,6 +184,13 @@ class RequestValidationTest {
     assertError(gw.post("/v1/embeddings", key, embed.copy().put("input", new io.vertx.core.json.JsonArray().add(1)
         .add(-2))), 400, "input[1]", null);
     assertEquals(0, fake.requestCount(), "invalid requests never reach a backend");
+
+    JsonObject call = new JsonObject().put("id", "call_1").put("type", "function")
+        .put("function", new JsonObject().put("name", "f").put("arguments", "{}"));
+    HttpResponse<Buffer> called = gw.post("/v1/chat/completions", key, chat("gpt-fast").put("max_tokens", 2)
+        .put("messages", assistantCalls(call).add(new JsonObject().put("role", "tool").put("tool_call_id", "call_1")
+            .put("content", "42"))));
+    assertEquals(200, called.statusCode(), called.bodyAsString());
 
     JsonObject valid = chat("gpt-fast").put("temperature", 0).put("top_p", 1).put("presence_penalty", -2)
         .put("frequency_penalty", 2).put("seed", -5).put("stop", "\n").put("max_tokens", 2)

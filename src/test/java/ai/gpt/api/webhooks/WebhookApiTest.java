@@ -124,6 +124,9 @@ class WebhookApiTest {
         {"https://0.0.0.0/", "unspecified"},
         {"https://no-such-host.invalid/", "does not resolve"},
         {"https://example.com/" + "a".repeat(2100), "longer"},
+        {"https://1.1.1.1:0/x", "port"},
+        {"https://1.1.1.1:65536/x", "port"},
+        {"https://1.1.1.1:99999/x", "port"},
     };
     for (String[] bad : badUrls) {
       HttpResponse<Buffer> r = users.call("POST", base, ada.token(), endpoint(bad[0], "key.created"));
@@ -141,6 +144,10 @@ class WebhookApiTest {
         endpoint(ok, "key.created").put("description", "x".repeat(501)))));
     assertEquals("description", param(users.call("POST", base, ada.token(),
         endpoint(ok, "key.created").put("description", 5))));
+    HttpResponse<Buffer> nul = users.call("POST", base, ada.token(),
+        endpoint(ok, "key.created").put("description", "a\u0000b"));
+    assertEquals(400, nul.statusCode(), nul.bodyAsString()); // PostgreSQL refuses NUL in text: was a 500
+    assertEquals("description", param(nul));
     assertEquals("secret", param(users.call("POST", base, ada.token(),
         endpoint(ok, "key.created").put("secret", "whsec_mine"))));
     assertEquals("invalid_json", code(users.gw.client().post(base).bearerTokenAuthentication(ada.token())
@@ -152,6 +159,15 @@ class WebhookApiTest {
         new JsonObject().put("enabled", "yes"))));
     assertEquals("url", param(users.call("PATCH", base + "/" + id, ada.token(),
         new JsonObject().put("url", "https://192.168.0.10/"))));
+    HttpResponse<Buffer> patchNul = users.call("PATCH", base + "/" + id, ada.token(),
+        new JsonObject().put("description", "line\u0007bell"));
+    assertEquals(400, patchNul.statusCode(), patchNul.bodyAsString());
+    assertEquals("description", param(patchNul));
+    for (String delivery : new String[] {"msg_%00", "msg_" + "a".repeat(3000), "x"}) {
+      HttpResponse<Buffer> resend = users.call("POST", base + "/" + id + "/deliveries/" + delivery + "/resend",
+          ada.token(), null);
+      assertEquals(404, resend.statusCode(), delivery + " " + resend.bodyAsString()); // a NUL was a 500
+    }
     assertEquals(404, users.call("GET", base + "/abc", ada.token(), null).statusCode());
     assertEquals(400, users.call("GET", base + "/" + id + "/deliveries?status=lost", ada.token(), null).statusCode());
     assertEquals(400, users.call("GET", base + "/" + id + "/deliveries?limit=1000", ada.token(), null).statusCode());

@@ -9,6 +9,12 @@ import io.vertx.core.json.JsonObject;
  * @param whole  the whole event, kept as the payload of a flagged event
  */
 public record StripeEvent(String id, String type, JsonObject object, JsonObject whole) {
+  /**
+   * The largest amount read from an event, in cents: $10 billion, far beyond any Stripe payment (Stripe's own limit
+   * is eight digits), and small enough that converting it to micro-USD cannot overflow a long.
+   */
+  public static final long MAX_AMOUNT_CENTS = 1_000_000_000_000L;
+
   /** The id of {@link #object} ({@code cs_…}, {@code ch_…}, {@code in_…}). */
   public String objectId() {
     return object.getValue("id") instanceof String id ? id : null; // untrusted: a number here must not throw
@@ -48,11 +54,13 @@ public record StripeEvent(String id, String type, JsonObject object, JsonObject 
   }
 
   /**
-   * A whole number field of the object (Stripe amounts are integer cents), or null: a fraction, an exponent or a
-   * number beyond a long is not an amount (and would otherwise be truncated into one).
+   * A whole number field of the object (Stripe amounts are integer cents), or null: a fraction, an exponent, a
+   * number beyond a long or one beyond {@link #MAX_AMOUNT_CENTS} is not an amount (it would otherwise be truncated
+   * into one, or overflow when converted to micro-USD).
    */
   public Long amount(String field) {
-    return wholeNumber(object.getValue(field));
+    Long cents = wholeNumber(object.getValue(field));
+    return cents == null || cents > MAX_AMOUNT_CENTS || cents < -MAX_AMOUNT_CENTS ? null : cents;
   }
 
   /** {@code value} when the JSON parser read it as a whole number that fits a long, else null. */

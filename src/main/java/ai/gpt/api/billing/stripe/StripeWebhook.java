@@ -41,7 +41,8 @@ public final class StripeWebhook {
 
   /**
    * Verifies {@code signature} (the Stripe-Signature header) on the raw body with stripe-java's
-   * {@link Webhook#constructEvent} (HMAC-SHA256, default tolerance 300 s) on a worker thread, then applies it.
+   * {@link Webhook.Signature#verifyHeader} (HMAC-SHA256, default tolerance 300 s) on a worker thread, then applies
+   * it. Any header that does not verify, including one stripe-java cannot parse, is {@code invalid_signature}.
    *
    * @throws ApiError 400 invalid_signature for a missing, wrong or stale signature
    */
@@ -51,13 +52,13 @@ public final class StripeWebhook {
     }
     return vertx.executeBlocking(() -> {
       try {
-        Webhook.constructEvent(body.toString(), signature, secret);
+        Webhook.Signature.verifyHeader(body.toString(), signature, secret, Webhook.DEFAULT_TOLERANCE);
       } catch (SignatureVerificationException e) {
         throw invalidSignature("The Stripe-Signature header does not verify: " + e.getMessage());
-      } catch (RuntimeException e) { // signed, yet not an event (a JSON syntax error)
-        throw ApiError.invalidRequest("The body is not a Stripe event.", null);
+      } catch (RuntimeException e) { // a header stripe-java cannot even read (t=1.5, t=99999999999999999999)
+        throw invalidSignature("The Stripe-Signature header does not verify: it is not t=<unix seconds>,v1=<hex>.");
       }
-      return StrictJson.object(body);
+      return StrictJson.object(body); // signed, yet not a JSON object: 400 invalid_json
     }, false).compose(event -> apply(event)
         .onComplete(ar -> health.record(StripeHealth.Kind.WEBHOOK, ar.succeeded())));
   }

@@ -178,7 +178,11 @@ class StripeBillingTest {
         FakeStripe.signature("whsec_other", event, now()),
         sign(event, now() - 400),
         sign(event.replace("2500", "250000"), now()),
-        "t=" + now() + ",v1=00");
+        "t=" + now() + ",v1=00",
+        // headers stripe-java cannot parse (its NumberFormatException was answered "not a Stripe event")
+        "t=99999999999999999999999,v1=00",
+        "t=" + now() + ".5,v1=00",
+        "t=" + now() + " ,v1=00");
     for (String header : headers) {
       HttpResponse<Buffer> resp = users.gw.client().post(WEBHOOK).putHeader("Stripe-Signature", header)
           .sendBuffer(Buffer.buffer(event)).await();
@@ -189,6 +193,27 @@ class StripeBillingTest {
     assertEquals(400, none.statusCode());
     assertEquals(0L, count("SELECT count(*) FROM stripe_events"));
     assertEquals(200, deliver(event).statusCode(), "the same body, rightly signed, is accepted");
+  }
+
+  @Test
+  @DisplayName("an amount whose micro-USD would overflow a long is not an amount: flagged (200), never a 500;"
+      + " a signed body that is not a JSON object is 400 invalid_json")
+  void absurdAmounts() {
+    User ada = users.signUp("ada@example.com");
+    long before = users.gw.ledgerBalance(ada.orgId());
+    long huge = 1_000_000_000_000_000L; // cents: fits a long, its micro-USD do not
+    assertEquals("unexpected_payment", deliver(event("evt_huge_cs", "checkout.session.completed",
+        session("cs_huge", ada.orgId(), huge, "paid"))).bodyAsJsonObject().getString("outcome"));
+    assertEquals("unexpected_refund", deliver(event("evt_huge_refund", "charge.refunded",
+        charge("ch_huge", ada.orgId(), huge))).bodyAsJsonObject().getString("outcome"));
+    assertEquals(before, users.gw.ledgerBalance(ada.orgId()));
+    assertEquals(2L, count("SELECT count(*) FROM stripe_events WHERE flagged"));
+
+    String notAnObject = "[]";
+    HttpResponse<Buffer> resp = users.gw.client().post(WEBHOOK).putHeader("Stripe-Signature", sign(notAnObject, now()))
+        .sendBuffer(Buffer.buffer(notAnObject)).await();
+    assertEquals(400, resp.statusCode());
+    assertEquals("invalid_json", code(resp));
   }
 
   @Test
