@@ -10,7 +10,8 @@ import java.util.Objects;
  * @param orgLimits      the organization's limits (its plan's defaults, possibly overridden)
  * @param keyLimits      the key's limits, including its concurrency; {@link Limits#UNLIMITED} if none
  * @param reservedTokens prompt estimate + max_tokens, reserved in every token bucket until settlement
- * @param holdMicros     the request's maximum cost, held against the balance until settlement
+ * @param holdMicros     the request's maximum cost (an upper bound on the prompt at the input price + max_tokens at
+ *                       the output price), held against the balance until settlement
  */
 public record AdmissionRequest(String requestId, long orgId, long keyId, Limits orgLimits, Limits keyLimits,
     long reservedTokens, long holdMicros) {
@@ -28,13 +29,15 @@ public record AdmissionRequest(String requestId, long orgId, long keyId, Limits 
   }
 
   /**
-   * Reserves promptEstimate + maxTokens tokens and holds the maximum cost: the prompt estimate at the input price
-   * plus max_tokens at the output price.
+   * Reserves promptEstimate + maxTokens tokens and holds the maximum cost: promptBound at the input price plus
+   * max_tokens at the output price. The token buckets take the likely count (settlement corrects it, and a bound
+   * would refuse large prompts as "too large" for a window they fit in); the hold takes the bound, since a charge
+   * above its hold is credit nobody checked.
    */
   public static AdmissionRequest of(String requestId, long orgId, long keyId, Limits orgLimits, Limits keyLimits,
-      long promptEstimate, long maxTokens, long inputPricePerM, long outputPricePerM) {
+      long promptEstimate, long promptBound, long maxTokens, long inputPricePerM, long outputPricePerM) {
     return new AdmissionRequest(requestId, orgId, keyId, orgLimits, keyLimits,
         Math.addExact(promptEstimate, maxTokens),
-        Money.requestCost(promptEstimate, maxTokens, inputPricePerM, outputPricePerM));
+        Money.requestCost(promptBound, maxTokens, inputPricePerM, outputPricePerM));
   }
 }

@@ -90,7 +90,7 @@ public final class ProxyHandler implements Handler<RoutingContext> {
     ModelInfo model = request.model();
     RequestTrace.of(ctx).model = model.id();
     AdmissionRequest admission = AdmissionRequest.of(RequestIds.get(ctx), key.orgId(), key.id(), key.orgLimits(),
-        key.keyLimits(), request.promptEstimate(), request.maxTokens(), model.inputPriceMicrosPerM(),
+        key.keyLimits(), request.promptEstimate(), request.promptBound(), request.maxTokens(), model.inputPriceMicrosPerM(),
         model.outputPriceMicrosPerM());
     Exchange ex = new Exchange(ctx, key, request, admission, registry.pool(model.id()), endpoint, metering, metrics);
     ex.span.set(RequestSpan.ORG, key.orgId());

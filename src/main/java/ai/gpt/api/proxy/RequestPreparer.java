@@ -17,6 +17,12 @@ public final class RequestPreparer {
   /** Characters per token for the rough prompt estimate; llama.cpp's real count replaces it when available. */
   private static final int CHARS_PER_TOKEN = 4;
   /**
+   * Tokens a chat template may add beyond the request's own bytes (gpt-oss's harmony template opens every prompt
+   * with a system message of about 60 tokens; the per-message markers are fewer tokens than the JSON syntax around
+   * each message).
+   */
+  public static final int TEMPLATE_TOKENS = 256;
+  /**
    * The output-token limit in llama.cpp's order of precedence (server-task.cpp reads {@code n_predict}, else
    * {@code max_completion_tokens}, else {@code max_tokens}). The client's choice follows the same order, and the
    * effective budget is written back into all three, so whichever one llama.cpp honours is the one held for.
@@ -61,7 +67,7 @@ public final class RequestPreparer {
       throw ApiError.invalidRequest("Embeddings cannot be streamed.", "stream");
     }
     return new PreparedRequest(endpoint, model, stream, clientWantsUsage, maxTokens,
-        estimatePrompt(input), upstream.toBuffer());
+        estimatePrompt(input), promptBound(body), upstream.toBuffer());
   }
 
   /** The client's limit (null: the model's default), each alias checked even when another one wins. */
@@ -128,6 +134,18 @@ public final class RequestPreparer {
     }
     Object include = o.getValue("include_usage");
     return include != null && ParamCheck.bool(include, "stream_options.include_usage");
+  }
+
+  /**
+   * An upper bound on the prompt tokens llama.cpp can count for this body: its bytes plus {@link #TEMPLATE_TOKENS}.
+   * The models' tokenizers (byte-level BPE; SentencePiece, whose byte fallback is one token per byte) never make
+   * more than one token of a byte, and everything a template renders from the request (messages, tools, token
+   * ids) is in the body, in JSON at least as long as its text. Characters / 4 is no bound: CJK text, emoji or token
+   * id arrays run to one token per character or more, and concurrent requests each charged beyond their hold would
+   * take a balance below minus one request's maximum cost.
+   */
+  private static long promptBound(Buffer body) {
+    return (long) body.length() + TEMPLATE_TOKENS;
   }
 
   /** Rough token count of the input: characters / 4, at least 1. */

@@ -100,7 +100,7 @@ class GroupCommitTest {
       for (int i = 0; i < PER_CONTEXT; i++) {
         long org = List.of(RATE_ORG, CREDIT_ORG, OTHER_ORG).get(i % 3);
         mine.add(AdmissionRequest.of("r-" + c + "-" + i, org, org * 10, org == RATE_ORG ? rateLimited
-            : Limits.UNLIMITED, Limits.UNLIMITED, 50, 100, IN_PRICE, OUT_PRICE));
+            : Limits.UNLIMITED, Limits.UNLIMITED, 50, 50, 100, IN_PRICE, OUT_PRICE));
       }
       all.addAll(mine);
       done.add(onContext(contexts.get(c), () -> Future.all(mine.stream().map(r -> {
@@ -258,7 +258,7 @@ class GroupCommitTest {
   }
 
   private static AdmissionRequest request(String id, long org) {
-    return AdmissionRequest.of(id, org, org * 10, Limits.UNLIMITED, Limits.UNLIMITED, 5, 5, IN_PRICE, OUT_PRICE);
+    return AdmissionRequest.of(id, org, org * 10, Limits.UNLIMITED, Limits.UNLIMITED, 5, 5, 5, IN_PRICE, OUT_PRICE);
   }
 
   private static <T> Future<T> onContext(Context context, Supplier<Future<T>> call) {

@@ -68,7 +68,7 @@ final class LimiterFixture implements AutoCloseable {
 
   /** A request reserving {@code prompt + max} tokens and holding their maximum cost at gpt-fast prices. */
   AdmissionRequest request(long keyId, Limits orgLimits, Limits keyLimits, long prompt, long max) {
-    return AdmissionRequest.of(newRequestId(), org, keyId, orgLimits, keyLimits, prompt, max, IN_PRICE, OUT_PRICE);
+    return AdmissionRequest.of(newRequestId(), org, keyId, orgLimits, keyLimits, prompt, prompt, max, IN_PRICE, OUT_PRICE);
   }
 
   AdmissionResult admit(AdmissionRequest r) {

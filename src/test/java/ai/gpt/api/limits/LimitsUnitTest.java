@@ -68,9 +68,10 @@ class LimitsUnitTest {
     assertEquals(12, Admission.ALL_BUCKETS.size());
     assertThrows(IllegalArgumentException.class,
         () -> new AdmissionRequest("_total", 1, 1, null, null, 1, 1), "would collide with the holds total field");
-    AdmissionRequest r = AdmissionRequest.of("r", 1, 2, null, null, 100, 1000, 250_000, 500_000);
+    // The buckets reserve the prompt estimate (100 tokens), the hold covers its bound (400 tokens).
+    AdmissionRequest r = AdmissionRequest.of("r", 1, 2, null, null, 100, 400, 1000, 250_000, 500_000);
     assertEquals(1100, r.reservedTokens());
-    assertEquals(25 + 500, r.holdMicros());
+    assertEquals(100 + 500, r.holdMicros());
   }
 
   @Test

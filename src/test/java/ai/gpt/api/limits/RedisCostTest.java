@@ -123,7 +123,7 @@ class RedisCostTest {
     if (i >= n) {
       return Future.succeededFuture();
     }
-    AdmissionRequest r = AdmissionRequest.of(prefix + "-" + i, 42, 421, DEFAULT_PLAN, KEY, 50, 100,
+    AdmissionRequest r = AdmissionRequest.of(prefix + "-" + i, 42, 421, DEFAULT_PLAN, KEY, 50, 50, 100,
         250_000, 500_000);
     return limiter.admit(r).compose(res -> {
       assertTrue(res.admitted(), "admitted: " + res);

@@ -100,8 +100,9 @@ class AdmissionHttpTest {
   @Test
   @DisplayName("credit below the request's maximum cost: 402 insufficient_quota, nothing served or billed")
   void insufficientQuota() {
-    // gpt-fast: a short prompt plus 1000 output tokens at $0.50/1M may cost about $0.0005; give it $0.0001.
-    long org = gw.createOrg("poor", 100);
+    // gpt-fast: 1000 output tokens at $0.50/1M may cost $0.0005 plus the prompt's bound (its bytes and 256 template
+    // tokens at $0.25/1M, about $0.0001); give it $0.0002.
+    long org = gw.createOrg("poor", 200);
     String key = gw.createKey(org, null);
 
     HttpResponse<Buffer> refused = gw.post("/v1/chat/completions", key, chat(1000));
@@ -109,15 +110,15 @@ class AdmissionHttpTest {
     JsonObject error = refused.bodyAsJsonObject().getJsonObject("error");
     assertEquals("insufficient_quota", error.getString("type"));
     assertEquals("insufficient_quota", error.getString("code"));
-    assertTrue(error.getString("message").contains(" and $0.0001 is available"), error.getString("message"));
+    assertTrue(error.getString("message").contains(" and $0.0002 is available"), error.getString("message"));
     assertTrue(!error.getString("message").contains("$$"), error.getString("message"));
     assertNotNull(refused.getHeader("x-ratelimit-limit-requests"), "rate-limit headers on refusals too");
     assertEquals(0, fake.requestCount(), "nothing reached the backend");
 
-    // 100 output tokens may cost $0.00005: that fits.
+    // 100 output tokens may cost $0.00005 plus the prompt's bound: that fits.
     assertEquals(200, gw.post("/v1/chat/completions", key, chat(100)).statusCode());
     GatewayHarness.awaitTrue("usage row", () -> gw.usageRows(org) == 1);
-    assertEquals(100 - usageCost(org), gw.ledgerBalance(org));
+    assertEquals(200 - usageCost(org), gw.ledgerBalance(org));
   }
 
   @Test

@@ -85,7 +85,7 @@ class AllotmentsTest {
       Allotments replica = replicas[i % 2];
       long prompt = 20 + i % 50;
       AdmissionRequest r = AdmissionRequest.of("req-" + UUID.randomUUID(), org, key, orgLimits, keyLimits, prompt,
-          30, IN_PRICE, OUT_PRICE);
+          prompt, 30, IN_PRICE, OUT_PRICE);
       long now = System.currentTimeMillis();
       AdmissionResult result = replica.admit(r, now);
       if (result != null) {
@@ -154,8 +154,8 @@ class AllotmentsTest {
     long largest = 0;
     List<AdmissionRequest> inFlight = new ArrayList<>();
     for (int i = 0; i < 4_096; i++) {
-      AdmissionRequest r = AdmissionRequest.of("req-" + UUID.randomUUID(), org, key, orgLimits, keyLimits, 20, 30,
-          IN_PRICE, OUT_PRICE);
+      AdmissionRequest r = AdmissionRequest.of("req-" + UUID.randomUUID(), org, key, orgLimits, keyLimits, 20, 20,
+          30, IN_PRICE, OUT_PRICE);
       long now = System.currentTimeMillis();
       if (allotments.admit(r, now) != null) {
         fromAllotments++;
