@@ -39,6 +39,11 @@ public final class KeyRoutes implements ApiRoutes {
   static final List<String> LIMITS = List.of("rpm", "rph", "rpd", "tpm", "tph", "tpd", "concurrency");
   static final int MAX_NAME = 200;
   static final int MAX_MODELS = 100;
+  /**
+   * Keys an organization may hold that are not revoked (a disabled key can be enabled again): its key list is one
+   * answer, and every key is a row to authenticate.
+   */
+  public static final int MAX_KEYS = 500;
   private static final String COLUMNS = "public_id, name, created_at, last_used_at, expires_at, status, "
       + "allowed_models, rpm, rph, rpd, tpm, tph, tpd, concurrency";
   private static final String INSERT = "INSERT INTO api_keys (public_id, secret_hash, name, org_id, allowed_models, "
@@ -50,6 +55,10 @@ public final class KeyRoutes implements ApiRoutes {
   private static final String STATUS = "SELECT status FROM api_keys WHERE org_id = $1 AND public_id = $2";
   private static final String REVOKE = "UPDATE api_keys SET status = 'revoked' WHERE org_id = $1 AND public_id = $2 "
       + "RETURNING " + COLUMNS;
+  /** Serializes key creation within the organization, so concurrent creates cannot pass the count together. */
+  private static final String LOCK_ORG = "SELECT 1 FROM organizations WHERE id = $1 FOR NO KEY UPDATE";
+  private static final String HELD_KEYS = "SELECT count(*) FROM api_keys WHERE org_id = $1 AND kind = 'standard' "
+      + "AND status <> 'revoked'";
   private static final String UNKNOWN_MODELS = "SELECT unnest($1::text[]) EXCEPT SELECT id FROM models";
 
   private final Pool pool;
@@ -92,7 +101,13 @@ public final class KeyRoutes implements ApiRoutes {
       for (String l : LIMITS) {
         values.add(limits.get(l));
       }
-      return modelsKnown.compose(v -> pool.preparedQuery(INSERT).execute(Tuple.from(values)))
+      return modelsKnown.compose(v -> pool.withTransaction(conn -> conn.preparedQuery(LOCK_ORG)
+              .execute(Tuple.of(orgId))
+              .compose(locked -> conn.preparedQuery(HELD_KEYS).execute(Tuple.of(orgId)))
+              .compose(count -> count.iterator().next().getLong(0) >= MAX_KEYS
+                  ? Future.failedFuture(ApiError.of(409, "too_many_keys", "This organization has "
+                      + MAX_KEYS + " API keys that are not revoked, the most it may have; revoke one first.", null))
+                  : conn.preparedQuery(INSERT).execute(Tuple.from(values)))))
           .map(rows -> toJson(rows.iterator().next()).put("key", minted.fullKey()));
     }).onSuccess(json -> Json.send(ctx, 201, json)).onFailure(ctx::fail);
   }

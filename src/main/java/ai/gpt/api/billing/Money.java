@@ -43,6 +43,9 @@ public final class Money {
         decimals = 0;
       } else if (c >= '0' && c <= '9') {
         if (decimals < 0) {
+          if (digits == 1 && whole == 0) {
+            throw new IllegalArgumentException("write a plain decimal such as 10 or 0.25 (no leading zeros)");
+          }
           whole = whole * 10 + (c - '0'); // at most 20 digits fit the length bound; overflow is checked below
           digits++;
           if (digits > 13) {

@@ -16,8 +16,8 @@ import java.util.List;
 /**
  * Vert.x's request decoder, refusing every head whose framing two HTTP parsers could read differently (request
  * smuggling): Content-Length together with Transfer-Encoding, a transfer coding other than exactly
- * {@code chunked}, Transfer-Encoding on HTTP/1.0, a Content-Length that is not one plain number, several Host
- * lines, obsolete line folding, and a bare CR or LF as a line end; and a protocol other than HTTP/1.0 and 1.1
+ * {@code chunked}, Transfer-Encoding on HTTP/1.0, a Content-Length that is not one plain number, several Host,
+ * Authorization or Content-Type lines, obsolete line folding, and a bare CR or LF as a line end; and a protocol other than HTTP/1.0 and 1.1
  * (505). Netty tolerates several of these (it drops Content-Length beside chunked, unfolds continuation lines,
  * ignores unknown codings), so they are checked here, on the raw head and on the parsed headers, before Vert.x
  * sees the request.
@@ -29,6 +29,12 @@ import java.util.List;
 final class StrictRequestDecoder extends VertxHttpRequestDecoder {
   /** RFC 9110's token: what a transfer coding name is made of. */
   private static final String TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+  /**
+   * Headers a request may carry once: with two, which one counts depends on the reader (we read the first, a
+   * proxy in front may check the last), so a key or a body type could be judged on one and used as the other.
+   */
+  private static final List<CharSequence> SINGLE_HEADERS = List.of(HttpHeaderNames.HOST,
+      HttpHeaderNames.AUTHORIZATION, HttpHeaderNames.CONTENT_TYPE);
   /** Past this many bytes Netty refuses the head itself (414/431); the scan need not look further. */
   private final int maxHeadBytes;
   private boolean refused;
@@ -155,8 +161,10 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     HttpHeaders headers = request.headers();
     List<String> codings = headers.getAll(HttpHeaderNames.TRANSFER_ENCODING);
     List<String> lengths = headers.getAll(HttpHeaderNames.CONTENT_LENGTH);
-    if (headers.getAll(HttpHeaderNames.HOST).size() > 1) {
-      return MalformedRequest.badFraming("The request has more than one Host header.");
+    for (CharSequence name : SINGLE_HEADERS) {
+      if (headers.getAll(name).size() > 1) {
+        return MalformedRequest.badFraming("The request has more than one " + name + " header.");
+      }
     }
     if (lengths.size() > 1 || (lengths.size() == 1 && !isPlainLength(lengths.get(0)))) {
       return MalformedRequest.badFraming("Content-Length must be a single non-negative whole number.");

@@ -2,8 +2,9 @@ package ai.gpt.api.input;
 
 /**
  * THE parser of whole numbers typed by users (path ids, query parameters, CLI arguments): ASCII digits only (Java's
- * own parsers also accept other scripts' digits, such as "١", and a leading '+'), an optional '-' only where
- * negative values are allowed, the length checked before anything else, no overflow.
+ * own parsers also accept other scripts' digits, such as "١", and a leading '+'), no leading zeros ("03" is not
+ * how anyone writes 3: an id or a limit written so was not made here), an optional '-' only where negative values
+ * are allowed, the length checked before anything else, no overflow.
  */
 public final class WholeNumber {
   /** Long.MAX_VALUE has 19 digits. */
@@ -39,6 +40,9 @@ public final class WholeNumber {
       } catch (ArithmeticException e) {
         throw new IllegalArgumentException("is too large");
       }
+    }
+    if (text.charAt(start) == '0' && text.length() - start > 1) {
+      throw new IllegalArgumentException("must be written without leading zeros");
     }
     value = negative ? -value : value;
     if (value < min || value > max) {

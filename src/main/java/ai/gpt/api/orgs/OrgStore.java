@@ -20,6 +20,8 @@ import java.time.OffsetDateTime;
  */
 public final class OrgStore {
   static final Duration INVITE_TTL = Duration.ofDays(7);
+  /** Organizations one user may own: each is a name taken and a tenant every sweep and report walks. */
+  public static final int MAX_OWNED = 100;
   private static final String UNIQUE_VIOLATION = "23505";
   private static final String ORG_COLUMNS = "o.id, o.name, o.created_at, o.plan_id";
   private static final String MEMBER_COLUMNS = "m.user_id, u.email, u.name, m.role, m.created_at";
@@ -34,11 +36,21 @@ public final class OrgStore {
     this.pool = pool;
   }
 
-  /** Creates the organization with the user as its owner; 409 name_taken when the name is in use. */
+  /**
+   * Creates the organization with the user as its owner; 409 name_taken when the name is in use, 409
+   * too_many_organizations when the user owns {@link #MAX_OWNED}.
+   */
   Future<JsonObject> create(String name, long ownerId) {
-    return pool.withTransaction(conn -> conn.preparedQuery("INSERT INTO organizations AS o (name) VALUES ($1) "
-            + "ON CONFLICT (name) DO NOTHING RETURNING " + ORG_COLUMNS)
-        .execute(Tuple.of(name))
+    // The user's row lock serializes their creates, so concurrent ones cannot pass the count together.
+    return pool.withTransaction(conn -> conn.preparedQuery("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
+        .execute(Tuple.of(ownerId))
+        .compose(locked -> conn.preparedQuery("SELECT count(*) FROM memberships WHERE user_id = $1 AND role = 'owner'")
+            .execute(Tuple.of(ownerId)))
+        .compose(owned -> owned.iterator().next().getLong(0) >= MAX_OWNED
+            ? Future.failedFuture(ApiError.of(409, "too_many_organizations", "You own " + MAX_OWNED
+                + " organizations, the most one user may; transfer the ownership of one first.", null))
+            : conn.preparedQuery("INSERT INTO organizations AS o (name) VALUES ($1) "
+                + "ON CONFLICT (name) DO NOTHING RETURNING " + ORG_COLUMNS).execute(Tuple.of(name)))
         .compose(rows -> {
           if (rows.size() == 0) {
             return Future.failedFuture(nameTaken());

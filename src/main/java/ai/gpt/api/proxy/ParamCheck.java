@@ -32,8 +32,9 @@ final class ParamCheck {
     }
     BigInteger b = v instanceof BigInteger big ? big : BigInteger.valueOf(((Number) v).longValue());
     if (b.compareTo(BigInteger.valueOf(min)) < 0 || b.compareTo(BigInteger.valueOf(max)) > 0) {
-      throw ApiError.invalidRequest("Invalid '" + param + "': expected an integer from " + min + " to "
-          + (max == Long.MAX_VALUE ? "any size" : max) + ", but got " + v + " instead.", param);
+      throw ApiError.invalidRequest("Invalid '" + param + "': expected an integer "
+          + (max == Long.MAX_VALUE ? "of at least " + min + " (at most " + max + ")" : "from " + min + " to " + max)
+          + ", but got " + v + " instead.", param);
     }
     return b.longValue();
   }

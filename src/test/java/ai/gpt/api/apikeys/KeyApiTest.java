@@ -20,6 +20,10 @@ import io.vertx.junit5.VertxExtension;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -43,6 +47,33 @@ class KeyApiTest {
   void stop() {
     users.close();
     fake.close().await();
+  }
+
+  @Test
+  @DisplayName("an organization holds at most MAX_KEYS keys that are not revoked, also when creates race: 409 "
+      + "too_many_keys, and revoking one makes room")
+  void keyCap() {
+    User ada = users.signUp("ada@example.com");
+    String keys = "/api/orgs/" + ada.orgId() + "/keys";
+    // Three short of the cap, one of the seeded keys disabled (it still counts: it can be enabled again).
+    users.gw.pool().preparedQuery("INSERT INTO api_keys (public_id, secret_hash, org_id, status) SELECT 'seed' || g, "
+        + "'x', $1, CASE WHEN g = 1 THEN 'disabled' ELSE 'active' END FROM generate_series(1, $2) g")
+        .execute(Tuple.of(ada.orgId(), KeyRoutes.MAX_KEYS - 3)).await();
+    List<io.vertx.core.Future<HttpResponse<Buffer>>> racing = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      racing.add(users.gw.client().post(keys).bearerTokenAuthentication(ada.token())
+          .sendJsonObject(new JsonObject().put("name", "k" + i)));
+    }
+    io.vertx.core.Future.join(racing).await();
+    Map<Integer, Integer> byStatus = new HashMap<>();
+    racing.forEach(f -> byStatus.merge(f.result().statusCode(), 1, Integer::sum));
+    assertEquals(Map.of(201, 3, 409, 3), byStatus, "exactly the three that fit");
+    HttpResponse<Buffer> full = users.call("POST", keys, ada.token(), new JsonObject().put("name", "one more"));
+    assertEquals(409, full.statusCode(), full.bodyAsString());
+    assertEquals("too_many_keys", code(full));
+
+    assertEquals(200, users.call("DELETE", keys + "/seed2", ada.token(), null).statusCode());
+    assertEquals(201, users.call("POST", keys, ada.token(), new JsonObject().put("name", "room")).statusCode());
   }
 
   @Test

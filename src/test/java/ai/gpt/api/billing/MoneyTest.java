@@ -16,7 +16,9 @@ class MoneyTest {
     assertEquals(10_000_000L, Money.parseUsd("10", false));
     assertEquals(250_000L, Money.parseUsd("0.25", false));
     assertEquals(1_000_001L, Money.parseUsd("1.000001", false));
-    assertEquals(1_500_000L, Money.parseUsd("01.50", false));
+    assertEquals(1_500_000L, Money.parseUsd("1.50", false));
+    assertEquals(500_000L, Money.parseUsd("0.5", false));
+    assertEquals(0L, Money.parseUsd("0", false));
     assertEquals(-2_500_000L, Money.parseUsd("-2.5", true));
     assertEquals(Long.MAX_VALUE, Money.parseUsd("9223372036854.775807", false));
   }
@@ -26,11 +28,12 @@ class MoneyTest {
   void refuses() {
     long start = System.nanoTime();
     for (String bad : List.of("1e3", "1E3", "1e120000", "1e2147483647", "١", "۱۰", "１", "+1", "-1", "$1", "1,000",
-        "1_000", " 1", "1 ", "\t1", "1\n", "0x10", "NaN", "Infinity", "1.", ".5", "1..2", "1.2.3", "1.0000001", "",
+        "1_000", " 1", "1 ", "\t1", "1\n", "0x10", "NaN", "Infinity", "1.", ".5", "01.50", "00.5", "00", "1..2", "1.2.3", "1.0000001", "",
         "-", "9223372036854.775808", "99999999999999", "1".repeat(100_000), "1e" + "9".repeat(100_000))) {
       assertThrows(IllegalArgumentException.class, () -> Money.parseUsd(bad, false), bad);
     }
     assertThrows(IllegalArgumentException.class, () -> Money.parseUsd("--1", true));
+    assertThrows(IllegalArgumentException.class, () -> Money.parseUsd("-05", true));
     assertThrows(IllegalArgumentException.class, () -> Money.parseUsd("-1e3", true));
     assertThrows(IllegalArgumentException.class, () -> Money.parseUsd("-9223372036854.775808", true));
     assertTrue(System.nanoTime() - start < 1_000_000_000L, "bounded parse time");

@@ -69,6 +69,8 @@ class HttpHygieneTest {
     cases.put("GET /v1/models HTTP/1.1\nHost: gw\n\n", 400);
     cases.put("GET /v1/models HTTP/1.1\r\nHost: gw\rX: y\r\n\r\n", 400);
     cases.put("GET /v1/models HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400);
+    cases.put("GET /v1/models HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n", 400);
+    cases.put(CHAT + "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}", 400);
     cases.put("GET /v1/models HTTP/1.1\r\nHost: gw\r\nBad Header: x\r\n\r\n", 400);
     cases.put(CHAT + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", 400);
     cases.put(CHAT + "Transfer-Encoding: chunked\r\n\r\n-2\r\n{}\r\n0\r\n\r\n", 400);

@@ -44,6 +44,32 @@ class OrgApiTest {
   }
 
   @Test
+  @DisplayName("a user owns at most MAX_OWNED organizations, also when creates race: 409 too_many_organizations")
+  void ownershipCap() {
+    String ada = api.signUpAndSignIn("ada@example.com");
+    long adaId = userId("ada@example.com");
+    long owned = api.gateway().pool().preparedQuery("SELECT count(*) FROM memberships WHERE user_id = $1 "
+        + "AND role = 'owner'").execute(Tuple.of(adaId)).await().iterator().next().getLong(0);
+    api.gateway().pool().preparedQuery("WITH o AS (INSERT INTO organizations (name) SELECT 'seed-' || g "
+            + "FROM generate_series(1, $2) g RETURNING id) "
+            + "INSERT INTO memberships (org_id, user_id, role) SELECT id, $1, 'owner' FROM o")
+        .execute(Tuple.of(adaId, OrgStore.MAX_OWNED - 2 - owned)).await();
+    List<io.vertx.core.Future<HttpResponse<Buffer>>> racing = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      racing.add(api.gateway().client().post("/api/orgs").bearerTokenAuthentication(ada)
+          .sendJsonObject(new JsonObject().put("name", "race " + i)));
+    }
+    io.vertx.core.Future.join(racing).await();
+    List<Integer> statuses = new ArrayList<>();
+    racing.forEach(f -> statuses.add(f.result().statusCode()));
+    assertEquals(2, statuses.stream().filter(c -> c == 201).count(), "exactly the two that fit: " + statuses);
+    assertEquals(3, statuses.stream().filter(c -> c == 409).count(), statuses.toString());
+    HttpResponse<Buffer> full = call(POST, "/api/orgs", ada, new JsonObject().put("name", "one more"));
+    assertEquals(409, full.statusCode(), full.bodyAsString());
+    assertEquals("too_many_organizations", code(full));
+  }
+
+  @Test
   @DisplayName("create an organization, invite by e-mail, the invitee signs up and accepts; tokens are single-use")
   void createInviteAccept() {
     String ada = api.signUpAndSignIn("ada@example.com");
