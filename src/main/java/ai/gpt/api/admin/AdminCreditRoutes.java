@@ -11,6 +11,7 @@ import ai.gpt.api.billing.Money;
 import ai.gpt.api.error.ApiError;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
+import io.vertx.pgclient.PgException;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.sqlclient.Pool;
@@ -75,7 +76,12 @@ final class AdminCreditRoutes {
               .compose(inserted -> inserted.size() == 0
                   // A concurrent call with the same Idempotency-Key committed first.
                   ? replay(tx, orgId, micros, key)
-                  : audit(tx, adminId, orgId, micros, reason, key, inserted.iterator().next().getLong(0))));
+                  : audit(tx, adminId, orgId, micros, reason, key, inserted.iterator().next().getLong(0)))
+              // Above the cap (or beyond a bigint, 22003), the transaction is rolled back: nothing is credited.
+              .compose(posted -> posted.applied() && posted.balanceMicros() > Money.MAX_BALANCE_MICROS
+                  ? Future.failedFuture(balanceTooLarge()) : Future.succeededFuture(posted)))
+              .recover(err -> Future.failedFuture(err instanceof PgException pg && "22003".equals(pg.getSqlState())
+                  ? balanceTooLarge() : err));
           // A deduction is held against the available credit (balance − holds − queued usage) like a request.
           return micros < 0 ? debits.debit(orgId, -micros, key, write, Posted::applied)
               : debits.credit(orgId, micros, write, Posted::applied);
@@ -92,6 +98,11 @@ final class AdminCreditRoutes {
             .put("balance_micros", r.balanceMicros())
             .put("balance_usd", Money.decimalUsd(r.balanceMicros()))))
         .onFailure(ctx::fail);
+  }
+
+  private static ApiError balanceTooLarge() {
+    return Json.invalidAmount("This credit would take the organization's balance above "
+        + Money.decimalUsd(Money.MAX_BALANCE_MICROS) + " USD.", "usd");
   }
 
   private static Future<Posted> audit(SqlConnection tx, long adminId, long orgId, long micros, String reason,

@@ -100,7 +100,12 @@ final class AdminModelRoutes {
   }
 
   private static long price(JsonObject body, String field) {
-    return Json.usd(body, field, false);
+    long micros = Json.usd(body, field, false);
+    if (micros > Money.MAX_PRICE_MICROS_PER_M) {
+      throw Json.invalidAmount("'" + field + "' must be at most " + Money.decimalUsd(Money.MAX_PRICE_MICROS_PER_M)
+          + " USD per 1M tokens.", field);
+    }
+    return micros;
   }
 
 

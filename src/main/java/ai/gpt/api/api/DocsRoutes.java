@@ -1,5 +1,6 @@
 package ai.gpt.api.api;
 
+import ai.gpt.api.error.ApiError;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -25,17 +26,29 @@ public final class DocsRoutes implements ApiRoutes {
 
   private final Buffer document;
   private final Buffer page;
+  /** ReDoc's bundle, null when this build has none (built with -Dskip.npm=true): then a 404, never a 500. */
+  private final Buffer bundle;
 
-  private DocsRoutes(Buffer document, Buffer page) {
+  private DocsRoutes(Buffer document, Buffer page, Buffer bundle) {
     this.document = document;
     this.page = page;
+    this.bundle = bundle;
   }
 
-  /** Merges the document and reads the page once, asynchronously, so no request touches the file system for them. */
+  /**
+   * Merges the document and reads the page and the bundle once, asynchronously, so no request touches the file
+   * system.
+   */
   public static Future<DocsRoutes> load(Vertx vertx) {
+    return load(vertx, BUNDLE);
+  }
+
+  static Future<DocsRoutes> load(Vertx vertx, String bundlePath) {
     Future<Buffer> document = OpenApiDocument.load(vertx).map(json -> json.toBuffer());
     Future<Buffer> page = vertx.fileSystem().readFile("apidocs/index.html");
-    return Future.all(document, page).map(all -> new DocsRoutes(document.result(), page.result()));
+    Future<Buffer> bundle = vertx.fileSystem().readFile(bundlePath).otherwise((Buffer) null);
+    return Future.all(document, page, bundle)
+        .map(all -> new DocsRoutes(document.result(), page.result(), bundle.result()));
   }
 
   @Override
@@ -46,12 +59,15 @@ public final class DocsRoutes implements ApiRoutes {
         .end(document));
     api.get("/docs").handler(this::page);
     api.get("/docs/redoc.standalone.js").handler(ctx -> {
+      if (bundle == null) {
+        ctx.fail(ApiError.notFound("This build has no API reference bundle (built without npm)."));
+        return;
+      }
       // The ApiRouter sets no-store; the pinned bundle changes only with a deploy.
       ctx.response()
           .putHeader(HttpHeaders.CONTENT_TYPE, "text/javascript; charset=utf-8")
           .putHeader(HttpHeaders.CACHE_CONTROL, "public, max-age=3600")
-          .sendFile(BUNDLE)
-          .onFailure(ctx::fail);
+          .end(bundle);
     });
   }
 

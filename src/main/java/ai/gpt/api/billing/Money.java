@@ -11,6 +11,19 @@ public final class Money {
   /** Prices are per 1M tokens. */
   public static final long TOKENS_PER_PRICE_UNIT = 1_000_000L;
 
+  /**
+   * The most an organization's balance may hold: $1,000,000,000 (10^15 micros). Below 2^53, so the hot balance, which
+   * Redis's Lua scripts handle as doubles, stays exact, and far below a long, so no sum of it overflows. Credits
+   * that would take a balance above it are refused (an admin's credit, a plan's included credit).
+   */
+  public static final long MAX_BALANCE_MICROS = 1_000_000_000_000_000L;
+
+  /**
+   * The highest price of a model: $1,000 per 1M tokens (10^9 micros). Any token count a request can reach (an int,
+   * or a body's bytes) times it stays far below a long, so a request's cost and hold never overflow.
+   */
+  public static final long MAX_PRICE_MICROS_PER_M = 1_000_000_000L;
+
   private Money() {}
 
   /** "-" + 13 integer digits + "." + 6 decimals: more than a long of micro-USD can hold, so enough. */

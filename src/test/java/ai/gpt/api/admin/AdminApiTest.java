@@ -246,6 +246,15 @@ class AdminApiTest {
     assertEquals(ledger.get(0).getLong("id"), details(audit.get(0)).getLong("ledger_entry_id"));
     assertEquals(-2_500_000L, details(audit.get(1)).getLong("amount_micros"));
 
+    // A credit that would take the balance above Money.MAX_BALANCE_MICROS ($1,000,000,000) is a 400, not a bigint
+    // overflow (500) nor a balance the hot balance's Lua doubles cannot hold; nothing is written.
+    for (String usd : List.of("999999999.000001", "9223372036854.775807")) {
+      HttpResponse<Buffer> over = as(admin, "POST", path, new JsonObject().put("usd", usd).put("reason", "r"));
+      assertEquals(400, over.statusCode(), over.bodyAsString());
+      assertEquals("invalid_amount", code(over));
+      assertEquals("usd", param(over));
+    }
+    assertEquals(7_500_000L, gw.ledgerBalance(bob.orgId()));
     // Clear 400s; an unknown organization is 404 and writes nothing.
     assertEquals("reason", param(as(admin, "POST", path, new JsonObject().put("usd", "1"))));
     assertEquals("usd", param(as(admin, "POST", path, new JsonObject().put("usd", 1).put("reason", "r"))));
@@ -343,6 +352,11 @@ class AdminApiTest {
       assertEquals(param, param(r), r.bodyAsString());
     });
     assertEquals("invalid_amount", code(as(admin, "PATCH", path, new JsonObject().put("monthly_price_usd", "ten"))));
+    // Credit a plan includes goes into a balance: at most Money.MAX_BALANCE_MICROS ($1,000,000,000).
+    HttpResponse<Buffer> tooMuch = as(admin, "PATCH", path,
+        new JsonObject().put("included_credit_usd", "9223372036854.775807"));
+    assertEquals("included_credit_usd", param(tooMuch), tooMuch.bodyAsString());
+    assertEquals("invalid_amount", code(tooMuch));
     assertEquals("id", param(as(admin, "POST", "/api/admin/plans", new JsonObject().put("id", "Bad Id")
         .put("name", "x"))));
     assertEquals("name", param(as(admin, "POST", "/api/admin/plans", new JsonObject().put("id", "nameless"))));
@@ -440,6 +454,13 @@ class AdminApiTest {
         new JsonObject().put("input_price_usd_per_m", "-1"))));
     assertEquals("output_price_usd_per_m", param(as(admin, "PATCH", path,
         new JsonObject().put("output_price_usd_per_m", "0.0000001"))));
+    // A price whose cost overflowed a long made every request to the model a 500: at most $1,000 per 1M tokens.
+    HttpResponse<Buffer> dear = as(admin, "PATCH", path,
+        new JsonObject().put("input_price_usd_per_m", "9223372036854.775807"));
+    assertEquals("input_price_usd_per_m", param(dear), dear.bodyAsString());
+    assertEquals("invalid_amount", code(dear));
+    assertEquals("output_price_usd_per_m", param(as(admin, "PATCH", path,
+        new JsonObject().put("output_price_usd_per_m", "1000.000001"))));
     assertEquals("active", param(as(admin, "PATCH", path, new JsonObject().put("active", "no"))));
     assertEquals("max_max_tokens", param(as(admin, "PATCH", path, new JsonObject().put("max_max_tokens", 10))));
     assertEquals(404, as(admin, "PATCH", "/api/admin/models/nope", new JsonObject().put("active", false))

@@ -170,6 +170,9 @@ public final class PlanChanges {
     if (field.equals("monthly_price_usd") && micros % BillingSettings.MICROS_PER_CENT != 0) {
       throw new Invalid(field, "must be whole cents (Stripe charges cents), such as 19.99");
     }
+    if (micros > Money.MAX_BALANCE_MICROS) {
+      throw new Invalid(field, "must be at most " + Money.decimalUsd(Money.MAX_BALANCE_MICROS));
+    }
     return micros;
   }
 
