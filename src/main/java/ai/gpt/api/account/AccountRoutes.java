@@ -176,15 +176,19 @@ public final class AccountRoutes implements ApiRoutes {
     JsonObject body = Json.body(ctx);
     String token = Json.string(body, "token", 200);
     String password = password(body, "password");
-    hasher.hash(password).compose(hash -> store.useToken(token, "reset").compose(userId -> {
+    // The token first: the Argon2 hash (the costly part) is only computed for a valid link, so requests with made-up
+    // tokens, which no limit counts, cannot keep the worker threads hashing.
+    store.useToken(token, "reset").compose(userId -> {
       if (userId == null) {
         return Future.failedFuture(invalidToken());
       }
       // The link proved the address, and every other session may belong to whoever knew the old password.
-      return store.setPassword(userId, hash)
+      return hasher.hash(password)
+          .compose(hash -> store.setPassword(userId, hash))
+          .compose(v -> store.dropTokens(userId, "reset"))
           .compose(v -> store.markVerified(userId))
           .compose(v -> sessions.revokeAll(userId, -1));
-    })).onSuccess(v -> Json.send(ctx, 200, message("Your password is changed. Please sign in.")))
+    }).onSuccess(v -> Json.send(ctx, 200, message("Your password is changed. Please sign in.")))
         .onFailure(ctx::fail);
   }
 
@@ -203,6 +207,7 @@ public final class AccountRoutes implements ApiRoutes {
         .compose(ok -> ok ? hasher.hash(next) : Future.failedFuture(
             ApiError.of(400, "invalid_credentials", "The current password is wrong.", "current_password")))
         .compose(hash -> store.setPassword(auth.userId(), hash))
+        .compose(v -> store.dropTokens(auth.userId(), "reset"))
         .compose(v -> sessions.revokeAll(auth.userId(), auth.sessionId()))
         .onSuccess(v -> Json.send(ctx, 200, message("Your password is changed; other sessions were signed out.")))
         .onFailure(ctx::fail);

@@ -83,6 +83,13 @@ public final class AccountStore {
         .map(rows -> rows.size() == 0 ? null : rows.iterator().next().getLong(0));
   }
 
+  /** Uses up every pending link of this purpose of the user (a password set by any means ends the others). */
+  Future<Void> dropTokens(long userId, String purpose) {
+    return pool.preparedQuery("UPDATE email_tokens SET used_at = now() WHERE user_id = $1 AND purpose = $2 "
+            + "AND used_at IS NULL")
+        .execute(Tuple.of(userId, purpose)).mapEmpty();
+  }
+
   Future<Void> markVerified(long userId) {
     return pool.preparedQuery("UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()), "
             + "updated_at = now() WHERE id = $1")

@@ -11,6 +11,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.Cookie;
 import io.vertx.core.http.CookieSameSite;
 import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
@@ -33,8 +34,8 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -91,6 +92,11 @@ public final class OAuthRoutes implements ApiRoutes {
           .setSite(authorize.getScheme() + "://" + authorize.getRawAuthority())
           .setAuthorizationPath(p.authorizeUrl()).setTokenPath(p.tokenUrl()).setUserInfoPath(p.userInfoUrl())
           .setScopeSeparator(" ");
+      // The code exchange is bounded like the user-info calls: a provider silent for 10 s fails the sign-in.
+      HttpClientOptions client = options.getHttpClientOptions() == null ? new HttpClientOptions()
+          : options.getHttpClientOptions();
+      options.setHttpClientOptions(client.setConnectTimeout((int) PROVIDER_TIMEOUT_MS)
+          .setIdleTimeout((int) PROVIDER_TIMEOUT_MS).setIdleTimeoutUnit(TimeUnit.MILLISECONDS));
       providers.put(p.name(), new Provider(p, OAuth2Auth.create(vertx, options)));
     }
     this.accounts = accounts;
@@ -200,37 +206,46 @@ public final class OAuthRoutes implements ApiRoutes {
     redirect(ctx, publicUrl + "/oauth/error?reason=" + reason + "&provider=" + provider.config().name());
   }
 
-  /** The provider's user: stable id, e-mail and whether the provider verified it. */
+  /**
+   * The provider's user: stable id, e-mail and whether the provider verified it. An answer of another shape is the
+   * provider's failure; an address that sign-up would refuse counts as none, and a name that sign-up would refuse
+   * (too long, control characters) as no name, so nothing reaches an account that the form could not put there.
+   */
   private Future<OAuthStore.Identity> identity(Provider provider, String accessToken) {
     OAuthProvider p = provider.config();
     return getJson(provider, p.userInfoUrl(), accessToken).compose(info -> {
       Object sub = info.getValue("sub") != null ? info.getValue("sub") : info.getValue("id");
-      if (sub == null) {
+      if (!(sub instanceof String || sub instanceof Number) || sub.toString().isEmpty()) {
         return Future.failedFuture(providerFailed(provider));
       }
-      String name = info.getString("name") != null ? info.getString("name") : info.getString("login");
+      String name = info.getValue("name") instanceof String n ? n
+          : info.getValue("login") instanceof String l ? l : null;
       if (p.emailsUrl() != null) {
         // GitHub: the primary address and its verified flag come from /user/emails.
-        return getJson(provider, p.emailsUrl(), accessToken).map(list -> {
+        return getJson(provider, p.emailsUrl(), accessToken).compose(list -> {
+          if (!(list.getValue("items") instanceof JsonArray items)) {
+            return Future.failedFuture(providerFailed(provider));
+          }
           String email = null;
           boolean verified = false;
-          for (Object o : list.getJsonArray("items")) {
-            if (o instanceof JsonObject e && Boolean.TRUE.equals(e.getBoolean("primary"))) {
-              email = e.getString("email");
-              verified = Boolean.TRUE.equals(e.getBoolean("verified"));
+          for (Object o : items) {
+            if (o instanceof JsonObject e && Boolean.TRUE.equals(e.getValue("primary"))) {
+              email = e.getValue("email") instanceof String s ? s : null;
+              verified = Boolean.TRUE.equals(e.getValue("verified"));
             }
           }
-          return new OAuthStore.Identity(p.name(), sub.toString(), normalize(email), verified, name);
+          return Future.succeededFuture(new OAuthStore.Identity(p.name(), sub.toString(), email(email), verified,
+              name(name)));
         });
       }
-      String email = info.getString("email");
+      String email = info.getValue("email") instanceof String s ? s : null;
       Object flag = info.getValue("email_verified") != null ? info.getValue("email_verified")
           : info.getValue("verified_email");
       // Facebook gives no flag: its Graph API only returns an address the user has confirmed.
       boolean verified = p.name().equals("facebook") ? email != null
           : Boolean.TRUE.equals(flag) || "true".equals(flag);
-      return Future.succeededFuture(new OAuthStore.Identity(p.name(), sub.toString(), normalize(email), verified,
-          name));
+      return Future.succeededFuture(new OAuthStore.Identity(p.name(), sub.toString(), email(email), verified,
+          name(name)));
     });
   }
 
@@ -249,8 +264,8 @@ public final class OAuthRoutes implements ApiRoutes {
     }).recover(err -> Future.failedFuture(providerFailed(provider))).compose(answer -> {
       try {
         Object body = io.vertx.core.json.Json.decodeValue(answer);
-        return Future.succeededFuture(body instanceof JsonArray a ? new JsonObject().put("items", a)
-            : (JsonObject) body);
+        return body instanceof JsonArray a ? Future.succeededFuture(new JsonObject().put("items", a))
+            : body instanceof JsonObject o ? Future.succeededFuture(o) : Future.failedFuture(providerFailed(provider));
       } catch (RuntimeException e) {
         return Future.failedFuture(providerFailed(provider));
       }
@@ -273,8 +288,22 @@ public final class OAuthRoutes implements ApiRoutes {
     ctx.response().setStatusCode(302).putHeader("location", location).end();
   }
 
-  private static String normalize(String email) {
-    return email == null || email.isBlank() ? null : email.strip().toLowerCase(Locale.ROOT);
+  /** The provider's address as sign-up reads one (stripped, lower-cased), or null when sign-up would refuse it. */
+  static String email(String raw) {
+    try {
+      return raw == null ? null : Json.email(new JsonObject().put("email", raw), "email");
+    } catch (ApiError e) {
+      return null;
+    }
+  }
+
+  /** The provider's name as sign-up takes one (one line, at most 200 characters), or null. */
+  static String name(String raw) {
+    try {
+      return raw == null ? null : Json.name(new JsonObject().put("name", raw), "name", 200);
+    } catch (ApiError e) {
+      return null;
+    }
   }
 
   private static String s256(String verifier) {

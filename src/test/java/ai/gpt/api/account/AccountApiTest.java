@@ -156,10 +156,25 @@ class AccountApiTest {
         new JsonObject().put("token", expiring).put("password", "never applied"));
     assertEquals(400, expired.statusCode());
     assertEquals("invalid_token", code(expired));
+    // A made-up or refused token costs no password hash (nothing limits these requests).
+    long hashes = PasswordHasher.HASHES.sum();
+    for (String bogus : java.util.List.of("made-up", expiring, "x".repeat(200))) {
+      HttpResponse<Buffer> refused = post("/api/auth/password/reset",
+          new JsonObject().put("token", bogus).put("password", "never applied"));
+      assertEquals("invalid_token", code(refused));
+    }
+    assertEquals(hashes, PasswordHasher.HASHES.sum(), "no Argon2 hash for a refused reset");
+
+    // A reset uses up every other pending reset link of the account.
+    post("/api/auth/password/forgot", new JsonObject().put("email", "cy@example.com"));
+    String pending = tokenFromMail("cy@example.com", "Reset your GPT API password");
+    assertNotEquals(token, pending);
 
     String next = "a brand new passphrase";
     assertEquals(200, post("/api/auth/password/reset", new JsonObject().put("token", token).put("password", next))
         .statusCode());
+    assertEquals("invalid_token", code(post("/api/auth/password/reset",
+        new JsonObject().put("token", pending).put("password", "the old link's pick"))), "other links used up");
     HttpResponse<Buffer> reused = post("/api/auth/password/reset",
         new JsonObject().put("token", token).put("password", "yet another one!"));
     assertEquals(400, reused.statusCode());
@@ -174,6 +189,10 @@ class AccountApiTest {
         .sendJsonObject(new JsonObject().put("current_password", "nope nope").put("new_password", "third one!!"))
         .await();
     assertEquals(400, wrongCurrent.statusCode());
+    // So does a password change (a link mailed before it must not undo it).
+    gw.pool().preparedQuery("INSERT INTO email_tokens (token_hash, user_id, purpose, expires_at) SELECT $1, id, "
+        + "'reset', now() + interval '1 hour' FROM users WHERE email = 'cy@example.com'")
+        .execute(io.vertx.sqlclient.Tuple.of(SecretTokens.hash("mailed-before-the-change"))).await();
     HttpResponse<Buffer> changed = gw.client().post("/api/auth/password/change")
         .bearerTokenAuthentication(access(mine))
         .sendJsonObject(new JsonObject().put("current_password", next).put("new_password", "third one!!")).await();
@@ -181,6 +200,8 @@ class AccountApiTest {
     assertEquals(200, get("/api/me", access(mine)).statusCode(), "this session stays");
     assertEquals(401, get("/api/me", access(other)).statusCode(), "the others end");
     assertEquals(200, signIn("cy@example.com", "third one!!").statusCode());
+    assertEquals("invalid_token", code(post("/api/auth/password/reset", new JsonObject()
+        .put("token", "mailed-before-the-change").put("password", "the old link's pick"))), "used up by the change");
   }
 
   @Test

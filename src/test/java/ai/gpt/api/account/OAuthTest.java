@@ -199,6 +199,47 @@ class OAuthTest {
         badCode.stateCookie()));
     assertErrorPage(failed, "provider_error", "google");
     assertNull(refreshCookie(failed));
+
+    // A token endpoint that never answers fails the sign-in after 10 s instead of holding the browser forever.
+    provider.nextUser("79", "s-" + UUID.randomUUID() + "@example.com", true);
+    Trip silent = authorize("github");
+    provider.silentTokenEndpoint();
+    long started = System.nanoTime();
+    HttpResponse<Buffer> timedOut = api.gateway().client().get(silent.callbackUrl()).followRedirects(false)
+        .putHeader("cookie", silent.stateCookie()).timeout(30_000).send().await();
+    assertErrorPage(timedOut, "provider_error", "github");
+    assertTrue(System.nanoTime() - started < 25_000_000_000L, "bounded by the provider timeout");
+  }
+
+  @Test
+  @DisplayName("a provider's e-mail or name that sign-up would refuse never reaches an account; a malformed "
+      + "provider answer is the provider's error")
+  void providerValuesReadLikeSignUp() {
+    for (String bad : List.of("not an address", "evil@example.com\r\nBcc: x@example.com",
+        "a".repeat(300) + "@example.com")) {
+      String subject = "bad-" + UUID.randomUUID();
+      provider.nextUser(subject, bad, true);
+      assertErrorPage(callback(authorize("google")), "email_missing", "google");
+      assertEquals(0L, api.gateway().pool().preparedQuery("SELECT count(*) FROM oauth_identities WHERE subject = $1")
+          .execute(io.vertx.sqlclient.Tuple.of(subject)).await().iterator().next().getLong(0), bad);
+    }
+    String email = "Named-" + UUID.randomUUID() + "@Example.com ";
+    provider.nextUser("named-" + UUID.randomUUID(), email, true, "\u001b[31mEvil\r\n" + "n".repeat(5000));
+    JsonObject me = me(callback(authorize("google")));
+    assertEquals(email.strip().toLowerCase(java.util.Locale.ROOT), me.getString("email"));
+    assertEquals("", me.getString("name"), "a name sign-up would refuse is not taken");
+
+    for (String raw : List.of("null", "\"text\"", "{\"sub\": {\"a\": 1}, \"email\": \"o@example.com\"}",
+        "{\"sub\": \"s\", \"email\": 5, \"name\": 7}")) {
+      provider.nextUser("raw-" + UUID.randomUUID(), "raw@example.com", true);
+      provider.answerRaw(raw);
+      HttpResponse<Buffer> resp = callback(authorize("google"));
+      assertTrue(resp.getHeader("location").contains("reason=provider_error")
+          || resp.getHeader("location").contains("reason=email_missing"), raw + " -> " + resp.getHeader("location"));
+    }
+    provider.nextUser("gh-" + (System.nanoTime() % 100000), "raw@example.com", true);
+    provider.answerRaw("{\"id\": 5}"); // GitHub's e-mail list answered with an object
+    assertErrorPage(callback(authorize("github")), "provider_error", "github");
   }
 
   /** The 302 to the web app's OAuth error page for this reason, with an empty body. */

@@ -22,7 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class FakeOAuthProvider implements AutoCloseable {
   /** The user the provider signs in next. */
-  public record User(String subject, String email, boolean verified) {}
+  public record User(String subject, String email, boolean verified, String name) {}
 
   private record Grant(User user, String redirectUri, String challenge) {}
 
@@ -30,6 +30,8 @@ public final class FakeOAuthProvider implements AutoCloseable {
   private final Map<String, Grant> codes = new ConcurrentHashMap<>();
   private final Map<String, User> tokens = new ConcurrentHashMap<>();
   private volatile User next;
+  private volatile String rawAnswer;
+  private volatile boolean silentTokenEndpoint;
   private volatile String lastChallenge;
 
   private FakeOAuthProvider(HttpServer server) {
@@ -45,12 +47,12 @@ public final class FakeOAuthProvider implements AutoCloseable {
     router.post("/login/oauth/access_token").handler(ctx -> self[0].token(ctx));
     router.post("/token").handler(ctx -> self[0].token(ctx));
     router.get("/user").handler(ctx -> self[0].user(ctx, u -> new JsonObject().put("id", Long.parseLong(u.subject()))
-        .put("login", "user" + u.subject()).put("name", "User " + u.subject())));
+        .put("login", "user" + u.subject()).put("name", u.name())));
     router.get("/user/emails").handler(ctx -> self[0].user(ctx, u -> new JsonArray()
         .add(new JsonObject().put("email", "other-" + u.email()).put("primary", false).put("verified", true))
         .add(new JsonObject().put("email", u.email()).put("primary", true).put("verified", u.verified()))));
     router.get("/v1/userinfo").handler(ctx -> self[0].user(ctx, u -> new JsonObject().put("sub", u.subject())
-        .put("email", u.email()).put("email_verified", u.verified()).put("name", "User " + u.subject())));
+        .put("email", u.email()).put("email_verified", u.verified()).put("name", u.name())));
     HttpServer server = vertx.createHttpServer().requestHandler(router).listen(0, "127.0.0.1").await();
     self[0] = new FakeOAuthProvider(server);
     return self[0];
@@ -61,7 +63,24 @@ public final class FakeOAuthProvider implements AutoCloseable {
   }
 
   public void nextUser(String subject, String email, boolean verified) {
-    next = new User(subject, email, verified);
+    nextUser(subject, email, verified, "User " + subject);
+  }
+
+  /** The next user, with the display name the provider gives. */
+  public void nextUser(String subject, String email, boolean verified, String name) {
+    next = new User(subject, email, verified, name);
+    rawAnswer = null;
+    silentTokenEndpoint = false;
+  }
+
+  /** The token endpoint never answers (until the next user). */
+  public void silentTokenEndpoint() {
+    silentTokenEndpoint = true;
+  }
+
+  /** Every user-info and e-mail list answer is this text instead (a broken provider), until the next user. */
+  public void answerRaw(String raw) {
+    rawAnswer = raw;
   }
 
   /** The PKCE code challenge of the last authorization request (null without PKCE). */
@@ -79,6 +98,9 @@ public final class FakeOAuthProvider implements AutoCloseable {
   }
 
   private void token(RoutingContext ctx) {
+    if (silentTokenEndpoint) {
+      return;
+    }
     String code = ctx.request().getFormAttribute("code");
     Grant grant = code == null ? null : codes.remove(code);
     String verifier = ctx.request().getFormAttribute("code_verifier");
@@ -101,7 +123,7 @@ public final class FakeOAuthProvider implements AutoCloseable {
       ctx.response().setStatusCode(401).end();
       return;
     }
-    Object body = answer.apply(u);
+    Object body = rawAnswer != null ? rawAnswer : answer.apply(u);
     ctx.response().putHeader("content-type", "application/json").end(body.toString());
   }
 
