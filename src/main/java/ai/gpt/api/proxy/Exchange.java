@@ -41,6 +41,7 @@ final class Exchange {
   final RoutingContext ctx;
   final PreparedRequest request;
   final ModelPool pool;
+  private Future<Backend> queued;
   final RequestSpan span;
   private final ApiKey key;
   private final AdmissionRequest admission;
@@ -84,6 +85,11 @@ final class Exchange {
 
   Set<Backend> tried() {
     return tried;
+  }
+
+  /** The current attempt waits for this slot (it may be queued). */
+  void waitingFor(Future<Backend> slot) {
+    queued = slot;
   }
 
   /** Metering admitted the request: from now on it is settled. False (and settled as abandoned) if the client left. */
@@ -197,6 +203,9 @@ final class Exchange {
       return;
     }
     clientGone = true;
+    if (queued != null && !queued.isComplete()) {
+      pool.cancel(queued); // waiting for a slot: leave the queue and settle now
+    }
     if (upstream != null) {
       upstream.reset(); // stop generation upstream now rather than when llama.cpp notices
     }
@@ -253,6 +262,7 @@ final class Exchange {
     if (!wasAdmitted) {
       return Future.succeededFuture(0L);
     }
+    tokens = bounded(tokens);
     long now = System.nanoTime();
     long ttft = firstTokenNanos < 0 ? -1 : (firstTokenNanos - startNanos) / 1_000_000;
     long cost = price(tokens);
@@ -271,8 +281,14 @@ final class Exchange {
     return metering.charges();
   }
 
-  /** The exact charge for these tokens at the model's prices. */
+  /** The tokens, at most what this request could use (its prompt bound and output budget): see TokenUsage#atMost. */
+  private TokenUsage bounded(TokenUsage tokens) {
+    return tokens.atMost(request.promptBound(), request.maxTokens());
+  }
+
+  /** The exact charge for these tokens at the model's prices (capped as {@link #bounded} does). */
   long price(TokenUsage tokens) {
+    tokens = bounded(tokens);
     ModelInfo m = request.model();
     return Money.requestCost(tokens.promptTokens(), tokens.completionTokens(), m.inputPriceMicrosPerM(),
         m.outputPriceMicrosPerM());

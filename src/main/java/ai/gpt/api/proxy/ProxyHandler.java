@@ -16,6 +16,7 @@ import ai.gpt.api.routing.BackendRegistry;
 import ai.gpt.api.routing.LocalFailures;
 import ai.gpt.api.tracing.RequestSpan;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -119,8 +120,14 @@ public final class ProxyHandler implements Handler<RoutingContext> {
   }
 
   private void attempt(Exchange ex) {
-    ex.pool.acquire(ex.tried()).onComplete(acquired -> {
+    Future<Backend> slot = ex.pool.acquire(ex.tried());
+    ex.waitingFor(slot);
+    slot.onComplete(acquired -> {
       if (acquired.failed()) {
+        if (ex.clientGone()) {
+          ex.abandon(TokenUsage.NONE);
+          return;
+        }
         ex.fail(acquired.cause());
         return;
       }

@@ -57,6 +57,13 @@ final class WholeRelay {
       CostSplice splice = CostSplice.scan(bytes, 0, bytes.length);
       // Only an answer the splice cannot vouch for is parsed into a tree (and re-encoded with the cost).
       JsonObject tree = splice == CostSplice.UNSURE ? parse(answer) : null;
+      if (splice == CostSplice.UNSURE && tree == null) {
+        // A 200 that is not a JSON object (cut, HTML, an array): not relayed as a success; billed as a backend
+        // that died mid-body.
+        ex.fail(ApiError.upstreamFailed("The model backend sent an answer that is not a JSON object."),
+            TokenUsage.promptOnly(ex.request.promptEstimate()), ex.clientGone() ? 499 : 502);
+        return;
+      }
       JsonObject usage = tree == null ? splice.usage() : tree.getValue("usage") instanceof JsonObject u ? u : null;
       TokenUsage tokens = TokenUsage.from(usage);
       if (tokens == null) {

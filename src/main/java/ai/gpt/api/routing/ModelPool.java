@@ -94,6 +94,31 @@ public final class ModelPool {
     return waiter.promise.future();
   }
 
+  /**
+   * The client of a queued {@link #acquire} left: its waiter leaves the queue now, so its request can settle (and
+   * give back its hold and concurrency lease) at once rather than when a slot frees; the future fails. Nothing
+   * happens once the waiter got a backend or timed out.
+   */
+  public void cancel(Future<Backend> acquired) {
+    Waiter found = null;
+    synchronized (this) {
+      for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
+        Waiter w = it.next();
+        if (w.promise.future() == acquired) {
+          it.remove();
+          found = w;
+          break;
+        }
+      }
+      if (found == null) {
+        return;
+      }
+      metrics.queueDepth(model, waiters.size());
+    }
+    vertx.cancelTimer(found.timerId);
+    found.promise.tryFail(ApiError.overloaded(model));
+  }
+
   public void release(Backend backend) {
     synchronized (this) {
       backend.inFlight--;
